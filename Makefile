@@ -1,0 +1,51 @@
+# Two commands are all the set-up: `make demo` and `make test`. Each installs what is missing
+# (pinned Foundry binaries, solc-js and the Chainlink contracts from the npm registry), builds the
+# contracts, then the Rust workspace. Both are idempotent.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+NODE_STAMP := node_modules/.installed
+FORGE := $(CURDIR)/node_modules/.bin/forge
+ARTIFACTS_STAMP := contracts/out/.built
+CONTRACT_SOURCES := $(shell find contracts/src contracts/test -name '*.sol' 2>/dev/null) contracts/foundry.toml
+
+.PHONY: demo test test-contracts test-rust lint contracts devnet snapshot clean
+
+demo: $(ARTIFACTS_STAMP)
+	cargo run --quiet -p solvency-aggregator --bin solvency -- demo
+
+test: test-contracts lint test-rust
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(ARTIFACTS_STAMP): $(NODE_STAMP) $(CONTRACT_SOURCES)
+	cd contracts && $(FORGE) build --sizes
+	touch $@
+
+contracts: $(ARTIFACTS_STAMP)
+
+test-contracts: $(ARTIFACTS_STAMP)
+	cd contracts && $(FORGE) fmt --check
+	# Runs every forge test and fails if .gas-snapshot or snapshots/*.json moved.
+	cd contracts && FORGE_SNAPSHOT_CHECK=true $(FORGE) snapshot --check
+
+lint: $(ARTIFACTS_STAMP)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+test-rust: $(ARTIFACTS_STAMP)
+	cargo test --workspace
+
+# Refresh the committed gas snapshots after an intended change.
+snapshot: $(ARTIFACTS_STAMP)
+	cd contracts && $(FORGE) snapshot
+
+# A devnet in the foreground until Ctrl-C.
+devnet: $(ARTIFACTS_STAMP)
+	cargo run --quiet -p solvency-aggregator --bin solvency -- devnet up --state-dir .devnet
+
+clean:
+	rm -rf contracts/out contracts/cache target

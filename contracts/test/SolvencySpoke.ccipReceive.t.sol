@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SolvencySpoke} from "../src/SolvencySpoke.sol";
+import {SolvencyOracleBase} from "../src/SolvencyOracleBase.sol";
+import {SolvencyAttestation} from "../src/libraries/SolvencyAttestation.sol";
+import {BaseTest} from "./helpers/BaseTest.t.sol";
+
+import {CCIPReceiver} from "@chainlink/contracts-ccip/contracts/applications/CCIPReceiver.sol";
+import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
+
+contract SolvencySpoke_ccipReceive is BaseTest {
+  /// The hub lives on another chain: the spoke only knows its selector and address.
+  address internal constant REMOTE_HUB = address(0x4B1B);
+
+  SolvencySpoke internal s_spoke;
+
+  function setUp() public override {
+    super.setUp();
+    s_spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    _configureSigners(s_spoke, 3, 2);
+  }
+
+  function _deliver(
+    Client.Any2EVMMessage memory message
+  ) internal {
+    vm.prank(address(s_router));
+    s_spoke.ccipReceive(message);
+  }
+
+  function _deliverSigned(
+    uint64 epoch,
+    bool solvent,
+    uint256 signers
+  ) internal {
+    SolvencyAttestation.Attestation memory a = _attestation(epoch, solvent);
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(signers))));
+  }
+
+  function test_ccipReceive_StoresAttestationAndInstruction() public {
+    SolvencyAttestation.Attestation memory a = _attestation(7, true);
+    Client.Any2EVMMessage memory message =
+      _attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2)));
+    vm.expectEmit(address(s_spoke));
+    emit SolvencyOracleBase.AttestationAccepted(7, true, a.validUntil, _digest(a));
+    vm.expectEmit(address(s_spoke));
+    emit SolvencySpoke.InstructionDelivered(7, "sealed-instruction");
+    _deliver(message);
+    assertTrue(s_spoke.isSolvent());
+    SolvencyAttestation.Attestation memory stored = s_spoke.latestAttestation();
+    assertEq(stored.epoch, 7);
+    assertEq(stored.validUntil, a.validUntil);
+    assertEq(stored.reportsDigest, a.reportsDigest);
+  }
+
+  function test_ccipReceive_InsolventReadsFalse() public {
+    _deliverSigned(1, false, 2);
+    assertFalse(s_spoke.isSolvent());
+    assertEq(s_spoke.latestAttestation().epoch, 1);
+  }
+
+  function test_ccipReceive_NotSolventBeforeFirstAttestation() public view {
+    assertFalse(s_spoke.isSolvent());
+  }
+
+  function test_ccipReceive_RevertWhen_NotFromRouter() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    Client.Any2EVMMessage memory message =
+      _attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2)));
+    vm.expectRevert(abi.encodeWithSelector(CCIPReceiver.InvalidRouter.selector, address(this)));
+    s_spoke.ccipReceive(message);
+  }
+
+  function test_ccipReceive_RevertWhen_UnknownSender() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    Client.Any2EVMMessage memory message = _attestationMessage(HUB_SELECTOR, address(0xBAD), a, sigs);
+    vm.expectRevert(
+      abi.encodeWithSelector(SolvencySpoke.UnknownSender.selector, HUB_SELECTOR, abi.encode(address(0xBAD)))
+    );
+    _deliver(message);
+  }
+
+  function test_ccipReceive_RevertWhen_SignatureIsMalleated() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    sigs[1] = _malleate(sigs[1]);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidSignature.selector, 1));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  function test_ccipReceive_RevertWhen_SignerExpired() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    vm.warp(block.timestamp + 31 days);
+    a.validUntil = uint64(block.timestamp + 1 hours);
+    sigs = _signSorted(a, _firstSigners(2));
+    address first = s_signerAddrs[0] < s_signerAddrs[1] ? s_signerAddrs[0] : s_signerAddrs[1];
+    uint64 expiredAt = s_spoke.getSigner(first).expiresAt;
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.SignerExpired.selector, first, expiredAt));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  function test_ccipReceive_RevertWhen_SignersNotAscending() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.SignersNotAscending.selector, 1));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  function test_ccipReceive_IgnoresOlderEpoch() public {
+    _deliverSigned(5, true, 2);
+    SolvencyAttestation.Attestation memory old = _attestation(4, false);
+    vm.expectEmit(address(s_spoke));
+    emit SolvencySpoke.AttestationIgnored(4, 5);
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, old, _signSorted(old, _firstSigners(2))));
+    assertEq(s_spoke.latestAttestation().epoch, 5);
+    assertTrue(s_spoke.isSolvent(), "the late, insolvent epoch 4 must not overwrite epoch 5");
+  }
+
+  /// @dev Gas of the spoke's ccipReceive for 1 and 3 signatures, for the gas snapshot.
+  function test_gas_ccipReceive_1Signature() public {
+    _measureReceive(1, "ccipReceive_1signature");
+  }
+
+  function test_gas_ccipReceive_3Signatures() public {
+    _measureReceive(3, "ccipReceive_3signatures");
+  }
+
+  function _measureReceive(
+    uint8 k,
+    string memory name
+  ) internal {
+    vm.prank(s_owner);
+    s_spoke.setThreshold(k);
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    Client.Any2EVMMessage memory message =
+      _attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(k)));
+    vm.prank(address(s_router));
+    s_spoke.ccipReceive(message);
+    vm.snapshotGasLastCall("SolvencySpoke", name);
+    assertTrue(s_spoke.isSolvent());
+  }
+
+  // ================================================================
+  // │                           Fuzz                               │
+  // ================================================================
+
+  /// A signature by any key outside the signer set is refused.
+  function testFuzz_ccipReceive_RevertWhen_WrongSigner(
+    uint256 key
+  ) public {
+    key = bound(key, 1, SECP256K1_N - 1);
+    address outsider = vm.addr(key);
+    for (uint256 i = 0; i < 3; ++i) {
+      vm.assume(outsider != s_signerAddrs[i]);
+    }
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = new bytes[](2);
+    sigs[0] = _sign(s_signerKeys[0], _digest(a));
+    sigs[1] = _sign(key, _digest(a));
+    if (outsider < s_signerAddrs[0]) (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.UnknownSigner.selector, outsider));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+    assertEq(s_spoke.latestAttestation().epoch, 0);
+  }
+
+  /// The same signer twice never counts as two.
+  function testFuzz_ccipReceive_RevertWhen_DuplicateSigner(
+    uint8 signer,
+    uint64 epoch
+  ) public {
+    signer = uint8(bound(signer, 0, 2));
+    epoch = uint64(bound(epoch, 1, type(uint64).max));
+    SolvencyAttestation.Attestation memory a = _attestation(epoch, true);
+    bytes[] memory sigs = new bytes[](2);
+    sigs[0] = _sign(s_signerKeys[signer], _digest(a));
+    sigs[1] = sigs[0];
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.DuplicateSigner.selector, s_signerAddrs[signer]));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  /// Fewer than k valid signatures are refused, whatever k and n are.
+  function testFuzz_ccipReceive_RevertWhen_BelowThreshold(
+    uint8 n,
+    uint8 k,
+    uint8 provided
+  ) public {
+    n = uint8(bound(n, 1, 5));
+    k = uint8(bound(k, 1, n));
+    provided = uint8(bound(provided, 0, k - 1));
+    SolvencySpoke spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    _configureSigners(spoke, n, k);
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    Client.Any2EVMMessage memory message =
+      _attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(provided)));
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.NotEnoughSignatures.selector, provided, k));
+    vm.prank(address(s_router));
+    spoke.ccipReceive(message);
+  }
+
+  /// The malleable twin (high s) of any valid signature is refused.
+  function testFuzz_ccipReceive_RevertWhen_HighS(
+    bytes32 reportsDigest,
+    uint8 which
+  ) public {
+    which = uint8(bound(which, 0, 1));
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    a.reportsDigest = reportsDigest;
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    sigs[which] = _malleate(sigs[which]);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidSignature.selector, which));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  /// A signature over any other statement does not authorize this one.
+  function testFuzz_ccipReceive_RevertWhen_SignedSomethingElse(
+    bytes32 otherReportsDigest
+  ) public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    vm.assume(otherReportsDigest != a.reportsDigest);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    a.reportsDigest = otherReportsDigest;
+    vm.expectRevert();
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+    assertEq(s_spoke.latestAttestation().epoch, 0);
+  }
+
+  /// Only the configured (hub selector, hub address) pair is accepted.
+  function testFuzz_ccipReceive_RevertWhen_NotTheHub(
+    uint64 selector,
+    address sender
+  ) public {
+    vm.assume(selector != HUB_SELECTOR || sender != REMOTE_HUB);
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    Client.Any2EVMMessage memory message = _attestationMessage(selector, sender, a, _signSorted(a, _firstSigners(2)));
+    vm.expectRevert(abi.encodeWithSelector(SolvencySpoke.UnknownSender.selector, selector, abi.encode(sender)));
+    _deliver(message);
+  }
+
+  /// Epochs only move forward: after any two deliveries, the stored epoch is the larger one and
+  /// the stored outcome is that epoch's.
+  function testFuzz_ccipReceive_EpochsStrictlyIncrease(
+    uint64 first,
+    uint64 second
+  ) public {
+    first = uint64(bound(first, 1, type(uint64).max));
+    second = uint64(bound(second, 1, type(uint64).max));
+    _deliverSigned(first, true, 2);
+    _deliverSigned(second, false, 2);
+    if (second > first) {
+      assertEq(s_spoke.latestAttestation().epoch, second);
+      assertFalse(s_spoke.isSolvent());
+    } else {
+      assertEq(s_spoke.latestAttestation().epoch, first);
+      assertTrue(s_spoke.isSolvent());
+    }
+  }
+
+  /// Consumers fail closed: solvent exactly until validUntil, never after.
+  function testFuzz_isSolvent_FailsClosedAfterValidUntil(
+    uint32 elapsed
+  ) public {
+    _deliverSigned(1, true, 2);
+    uint64 validUntil = s_spoke.latestAttestation().validUntil;
+    vm.warp(block.timestamp + elapsed);
+    assertEq(s_spoke.isSolvent(), block.timestamp <= validUntil);
+  }
+}
