@@ -1,1 +1,28 @@
-//! placeholder
+//! A local multi-chain CCIP devnet for Self-Healing Reserve.
+//!
+//! [`Devnet::start`] runs N anvil chains with the official CCIP test chain ids and selectors,
+//! deploys chainlink-local's `MockCCIPRouter` and the solvency contracts on each, wires hub,
+//! spokes and allow-lists, funds the hub for fees, and runs the [`relayer`] that carries CCIP
+//! messages between chains. Every process it starts is stopped when the handle is dropped, also
+//! when a test panics.
+//!
+//! This crate is for development and tests only: its keys are derived from public labels.
+
+mod accounts;
+pub mod anvil;
+pub mod chains;
+mod deploy;
+mod deployment;
+mod devnet;
+mod error;
+pub mod relayer;
+
+pub use accounts::DevAccount;
+pub use anvil::{AnvilOptions, AnvilProcess};
+pub use deployment::{ChainDeployment, DEPLOYMENT_FILE, Deployment};
+pub use devnet::{Devnet, DevnetConfig, RELAYER_JOURNAL, chain_name};
+pub use error::Error;
+pub use relayer::{MessageState, RelayMessage, Relayer, RelayerHandle};
+
+/// The devnet's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,124 @@
+//! `deployment.json`: everything a client needs to use a running devnet.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+use crate::{DevAccount, Error, Result};
+
+/// The file name inside the state directory.
+pub const DEPLOYMENT_FILE: &str = "deployment.json";
+
+/// A deployed devnet: written once everything is ready, read by `solvency devnet status` and by
+/// anything that wants to talk to the chains.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Deployment {
+    /// The deployment id every attestation must carry.
+    pub deployment_id: B256,
+    /// The hub chain's selector.
+    pub hub_chain_selector: u64,
+    /// The relayer's control endpoint (loopback HTTP).
+    pub relayer_url: String,
+    /// Registered enclave signers and the threshold k.
+    pub signers: Vec<Address>,
+    /// k of the k-of-n signer set.
+    pub threshold: u8,
+    /// Every chain, the hub first.
+    pub chains: Vec<ChainDeployment>,
+    /// Funded accounts that are the same on every chain (keys derived from public labels).
+    pub dev_accounts: Vec<DevAccount>,
+}
+
+/// One chain of the devnet.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChainDeployment {
+    /// A short name, `devnet-<n>` for chain id 9000000n.
+    pub name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// CCIP chain selector.
+    pub selector: u64,
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The chainlink-local `MockCCIPRouter`.
+    pub router: Address,
+    /// The `SolvencyHub`, on the hub chain only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<Address>,
+    /// The `SolvencySpoke`, on every other chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoke: Option<Address>,
+    /// Deployer and owner of the chain's contracts.
+    pub deployer: DevAccount,
+    /// The account allowed to submit the chain's report.
+    pub reporter: DevAccount,
+    /// The account the relayer delivers from.
+    pub relayer: DevAccount,
+    /// The anvil process id.
+    pub anvil_pid: u32,
+}
+
+impl ChainDeployment {
+    /// The chain's oracle (`ISolvencyOracle`): the hub on the hub chain, else the spoke.
+    pub fn oracle(&self) -> Address {
+        self.hub.or(self.spoke).expect("every devnet chain has a hub or a spoke")
+    }
+
+    /// True on the hub chain.
+    pub fn is_hub(&self) -> bool {
+        self.hub.is_some()
+    }
+}
+
+impl Deployment {
+    /// The hub chain.
+    pub fn hub(&self) -> &ChainDeployment {
+        self.chains.iter().find(|c| c.is_hub()).expect("a deployment has a hub chain")
+    }
+
+    /// The spoke chains.
+    pub fn spokes(&self) -> impl Iterator<Item = &ChainDeployment> {
+        self.chains.iter().filter(|c| !c.is_hub())
+    }
+
+    /// The chain with this selector.
+    pub fn chain(&self, selector: u64) -> Option<&ChainDeployment> {
+        self.chains.iter().find(|c| c.selector == selector)
+    }
+
+    /// The chain with this name.
+    pub fn chain_by_name(&self, name: &str) -> Option<&ChainDeployment> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    /// Writes `DIR/deployment.json` atomically (temporary file, then rename).
+    pub fn write(&self, state_dir: &Path) -> Result<PathBuf> {
+        let path = state_dir.join(DEPLOYMENT_FILE);
+        let tmp = state_dir.join(format!("{DEPLOYMENT_FILE}.tmp"));
+        let json = serde_json::to_vec_pretty(self).expect("a deployment serializes");
+        std::fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+
+    /// Reads `DIR/deployment.json`.
+    pub fn read(state_dir: &Path) -> Result<Self> {
+        let path = state_dir.join(DEPLOYMENT_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Corrupt {
+                    path: path.clone(),
+                    reason: "no devnet here: start one with `solvency devnet up --state-dir DIR`"
+                        .into(),
+                }
+            } else {
+                Error::io(&path, e)
+            }
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path,
+            reason: format!("not a devnet deployment file ({e}); restart the devnet to rewrite it"),
+        })
+    }
+}

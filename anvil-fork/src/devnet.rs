@@ -1,0 +1,251 @@
+//! The library API: start a devnet, use it, and have it stop everything on drop.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::primitives::{Address, B256, U256, keccak256};
+use futures::future::try_join_all;
+use tracing::info;
+
+use crate::{
+    AnvilOptions, AnvilProcess, ChainDeployment, Deployment, DevAccount, Error, Result,
+    chains::{self, MAX_CHAINS},
+    deploy::{self, LiveChain},
+    relayer::{RelayChain, Relayer, RelayerConfig, RelayerHandle},
+};
+
+/// The relayer's journal inside the state directory.
+pub const RELAYER_JOURNAL: &str = "relayer.jsonl";
+
+/// How to start a devnet. [`Default`] gives 3 chains with a throwaway state directory.
+#[derive(Clone, Debug)]
+pub struct DevnetConfig {
+    /// Number of chains; the first is the hub.
+    pub chains: usize,
+    /// Where `deployment.json` and the relayer journal go; `None` for a temporary directory
+    /// removed when the devnet is dropped.
+    pub state_dir: Option<PathBuf>,
+    /// The anvil executable.
+    pub anvil: PathBuf,
+    /// The deployment id every attestation must carry.
+    pub deployment_id: B256,
+    /// Enclave signers registered on the hub and every spoke.
+    pub signers: Vec<Address>,
+    /// k of the k-of-n signer set (ignored without signers).
+    pub threshold: u8,
+    /// The fee every devnet router charges per message, in wei.
+    pub ccip_fee: U256,
+    /// What the hub is funded with for attestation fees, in wei.
+    pub hub_funding: U256,
+    /// Gas each spoke's `ccipReceive` gets for an attestation.
+    pub attestation_gas_limit: u32,
+    /// Gas the hub's `ccipReceive` gets for a report.
+    pub report_gas_limit: u32,
+    /// How often the relayer polls each chain for new blocks.
+    pub poll_interval: Duration,
+    /// How long signer registrations last.
+    pub signer_validity: Duration,
+    /// How many shared user accounts to fund.
+    pub users: usize,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            chains: 3,
+            state_dir: None,
+            anvil: crate::anvil::anvil_binary(),
+            deployment_id: keccak256("self-healing-reserve/devnet"),
+            signers: Vec::new(),
+            threshold: 1,
+            ccip_fee: U256::from(10u64.pow(15)),
+            hub_funding: U256::from(100u128 * 10u128.pow(18)),
+            attestation_gas_limit: 300_000,
+            report_gas_limit: 200_000,
+            poll_interval: Duration::from_millis(20),
+            signer_validity: Duration::from_secs(365 * 24 * 3600),
+            users: 4,
+        }
+    }
+}
+
+/// A running devnet. Dropping it stops the relayer and every anvil it started.
+pub struct Devnet {
+    deployment: Deployment,
+    state_dir: PathBuf,
+    poll_interval: Duration,
+    relayer: Option<Relayer>,
+    // Declared after the relayer so that it stops first; the temporary directory goes last.
+    anvils: Vec<AnvilProcess>,
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl Devnet {
+    /// Starts anvils, deploys and wires the contracts, starts the relayer and writes
+    /// `deployment.json`. Any previous devnet files in the state directory are replaced.
+    pub async fn start(config: DevnetConfig) -> Result<Self> {
+        if config.chains == 0 || config.chains > MAX_CHAINS {
+            return Err(Error::ChainCount { asked: config.chains, max: MAX_CHAINS });
+        }
+        let (state_dir, temp_dir) = match &config.state_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                (dir.clone(), None)
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("solvency-devnet-")
+                    .tempdir()
+                    .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+                (temp.path().to_owned(), Some(temp))
+            }
+        };
+        for stale in [crate::DEPLOYMENT_FILE, RELAYER_JOURNAL] {
+            let path = state_dir.join(stale);
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+
+        let anvils = spawn_anvils(&config).await?;
+        let live: Vec<LiveChain> = anvils
+            .iter()
+            .enumerate()
+            .map(|(i, anvil)| LiveChain {
+                name: chain_name(anvil.chain_id()),
+                chain: chains::test_chain(i).expect("count checked"),
+                url: anvil.url(),
+                pid: anvil.pid(),
+            })
+            .collect();
+        info!(target: "devnet", chains = live.len(), "anvils listening");
+
+        let users: Vec<DevAccount> = (0..config.users).map(DevAccount::user).collect();
+        try_join_all(live.iter().map(|chain| deploy::fund_accounts(chain, &users))).await?;
+        let chains = deploy::deploy_all(&config, &live).await?;
+        info!(target: "devnet", "contracts deployed and wired");
+
+        let deployment = Deployment {
+            deployment_id: config.deployment_id,
+            hub_chain_selector: chains[0].selector,
+            relayer_url: String::new(),
+            signers: config.signers.clone(),
+            threshold: if config.signers.is_empty() { 0 } else { config.threshold },
+            chains,
+            dev_accounts: users,
+        };
+        let mut devnet = Self {
+            deployment,
+            state_dir,
+            poll_interval: config.poll_interval,
+            relayer: None,
+            anvils,
+            _temp_dir: temp_dir,
+        };
+        devnet.start_relayer().await?;
+        Ok(devnet)
+    }
+
+    /// What was deployed where.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The state directory (`deployment.json`, the relayer journal).
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The hub chain.
+    pub fn hub(&self) -> &ChainDeployment {
+        self.deployment.hub()
+    }
+
+    /// The `index`-th chain (0 is the hub).
+    pub fn chain(&self, index: usize) -> &ChainDeployment {
+        &self.deployment.chains[index]
+    }
+
+    /// The running relayer.
+    pub fn relayer(&self) -> Result<RelayerHandle> {
+        self.relayer.as_ref().map(Relayer::handle).ok_or(Error::RelayerStopped)
+    }
+
+    /// Stops the relayer (the chains keep running); its journal stays.
+    pub async fn stop_relayer(&mut self) {
+        if let Some(relayer) = self.relayer.take() {
+            relayer.shutdown().await;
+            info!(target: "devnet", "relayer stopped");
+        }
+    }
+
+    /// Starts the relayer from its journal, and rewrites `deployment.json` with its endpoint.
+    pub async fn start_relayer(&mut self) -> Result<()> {
+        if self.relayer.is_some() {
+            return Ok(());
+        }
+        let relayer = Relayer::start(RelayerConfig {
+            chains: self
+                .deployment
+                .chains
+                .iter()
+                .map(|c| RelayChain {
+                    name: c.name.clone(),
+                    selector: c.selector,
+                    rpc_url: c.rpc_url.clone(),
+                    router: c.router,
+                    relayer: c.relayer.clone(),
+                })
+                .collect(),
+            journal: self.state_dir.join(RELAYER_JOURNAL),
+            poll_interval: self.poll_interval,
+            control_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        })
+        .await?;
+        self.deployment.relayer_url = relayer.control_url().to_owned();
+        self.deployment.write(&self.state_dir)?;
+        self.relayer = Some(relayer);
+        Ok(())
+    }
+
+    /// Stops the relayer, then every anvil, and waits for them.
+    pub async fn shutdown(mut self) {
+        self.stop_relayer().await;
+        let anvils = std::mem::take(&mut self.anvils);
+        let _ = tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop))
+            .await;
+        info!(target: "devnet", "devnet stopped");
+    }
+}
+
+/// `devnet-<n>` for chain id 9000000n.
+pub fn chain_name(chain_id: u64) -> String {
+    format!("devnet-{}", chain_id - 90_000_000)
+}
+
+async fn spawn_anvils(config: &DevnetConfig) -> Result<Vec<AnvilProcess>> {
+    let spawns = (0..config.chains).map(|i| {
+        let options = AnvilOptions {
+            binary: config.anvil.clone(),
+            chain_id: chains::test_chain(i).expect("count checked").chain_id,
+            state_file: None,
+        };
+        tokio::task::spawn_blocking(move || AnvilProcess::spawn(&options))
+    });
+    let mut anvils = Vec::with_capacity(config.chains);
+    let mut first_error = None;
+    for spawned in futures::future::join_all(spawns).await {
+        match spawned.expect("anvil spawn task panicked") {
+            Ok(anvil) => anvils.push(anvil),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    // On any failure the ones that did start are dropped here, which stops them.
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(anvils),
+    }
+}

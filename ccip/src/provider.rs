@@ -1,0 +1,51 @@
+//! HTTP providers for the chains of a deployment.
+//!
+//! Providers are type-erased ([`DynProvider`]) so that callers hold one type whatever fillers
+//! they need. Loopback endpoints poll every 20 ms: anvil mines on arrival, so a receipt is there
+//! at once, and alloy's default 250 ms would dominate every devnet round trip.
+
+use std::time::Duration;
+
+use alloy::{
+    network::EthereumWallet,
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::client::ClientBuilder,
+    signers::local::PrivateKeySigner,
+    transports::http::reqwest::Url,
+};
+
+/// Why a provider could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("RPC URL {url:?} is not a valid URL: {reason} — give a full URL such as http://127.0.0.1:8545")]
+pub struct InvalidRpcUrl {
+    /// The URL as given.
+    pub url: String,
+    /// What the parser said.
+    pub reason: String,
+}
+
+fn parse(url: &str) -> Result<Url, InvalidRpcUrl> {
+    Url::parse(url).map_err(|e| InvalidRpcUrl { url: url.to_owned(), reason: e.to_string() })
+}
+
+fn client(url: Url) -> alloy::rpc::client::RpcClient {
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let client = ClientBuilder::default().http(url);
+    if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
+}
+
+/// A read-only provider.
+pub fn connect(url: &str) -> Result<DynProvider, InvalidRpcUrl> {
+    Ok(ProviderBuilder::new().connect_client(client(parse(url)?)).erased())
+}
+
+/// A provider that signs and sends transactions from `signer` (nonce, gas and chain id filled).
+pub fn connect_with_signer(
+    url: &str,
+    signer: PrivateKeySigner,
+) -> Result<DynProvider, InvalidRpcUrl> {
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_client(client(parse(url)?))
+        .erased())
+}

@@ -1,0 +1,207 @@
+//! The EIP-712 `SolvencyAttestation` that enclaves sign and every chain verifies.
+//!
+//! The domain is `{name: "SelfHealingReserve", version: "1"}` with no chain id, so one set of
+//! signatures is checked on every chain; the struct binds the deployment id instead. The
+//! contracts (`SolvencyAttestation.sol`) compute the same digest, and signatures must be 65 bytes
+//! with a low `s`, which is what `k256` produces.
+
+use std::fmt;
+
+use alloy::{
+    primitives::{Address, B256, Bytes, keccak256},
+    signers::{SignerSync, local::PrivateKeySigner},
+    sol,
+    sol_types::{Eip712Domain, SolStruct, SolValue, eip712_domain},
+};
+
+sol! {
+    /// The signed statement: one boolean and digests, never an amount.
+    #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct SolvencyAttestation {
+        /// Which deployment (set of chains and contracts) this speaks for.
+        bytes32 deploymentId;
+        /// Strictly increasing on every chain.
+        uint64 epoch;
+        /// The one public outcome.
+        bool solvent;
+        /// Unix seconds, enclave clock.
+        uint64 issuedAt;
+        /// Consumers fail closed after this instant (Unix seconds).
+        uint64 validUntil;
+        /// Digest of the sealed reports the enclave used.
+        bytes32 reportsDigest;
+        /// `keccak256(abi.encode(Instruction[]))` of the instructions sent with it.
+        bytes32 instructionsDigest;
+    }
+
+    /// One sealed bridging instruction for one chain, padded to one size.
+    #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct Instruction {
+        /// The CCIP selector of the chain whose treasury opens it.
+        uint64 chainSelector;
+        /// HPKE ciphertext sealed to that chain's treasury key.
+        bytes payload;
+    }
+}
+
+/// The EIP-712 domain of every attestation.
+pub const ATTESTATION_DOMAIN: Eip712Domain = eip712_domain! {
+    name: "SelfHealingReserve",
+    version: "1",
+};
+
+impl SolvencyAttestation {
+    /// The EIP-712 digest that enclave signers sign and the contracts recover from.
+    pub fn digest(&self) -> B256 {
+        self.eip712_signing_hash(&ATTESTATION_DOMAIN)
+    }
+}
+
+/// The digest an attestation commits to for its instructions, as `SolvencyHub.publish` checks it:
+/// `keccak256(abi.encode(instructions))`, instructions in ascending chain selector order.
+pub fn instructions_digest(instructions: &[Instruction]) -> B256 {
+    keccak256(instructions.to_vec().abi_encode())
+}
+
+/// An enclave's secp256k1 attestation key.
+///
+/// `Debug` prints only the address; the key is zeroized on drop by `k256`.
+pub struct AttestationSigner {
+    inner: PrivateKeySigner,
+}
+
+impl AttestationSigner {
+    /// A fresh random key.
+    pub fn random() -> Self {
+        Self { inner: PrivateKeySigner::random() }
+    }
+
+    /// A signer from a 32-byte secret.
+    pub fn from_bytes(secret: &B256) -> Result<Self, alloy::signers::k256::ecdsa::Error> {
+        Ok(Self { inner: PrivateKeySigner::from_bytes(secret)? })
+    }
+
+    /// The address the contracts register and recover.
+    pub fn address(&self) -> Address {
+        self.inner.address()
+    }
+
+    /// Signs an attestation: 65 bytes `r || s || v`, `v` in {27, 28}, low `s`.
+    pub fn sign(&self, attestation: &SolvencyAttestation) -> Bytes {
+        let signature = self
+            .inner
+            .sign_hash_sync(&attestation.digest())
+            .expect("signing a 32-byte digest with a valid key cannot fail");
+        Bytes::copy_from_slice(&signature.as_bytes())
+    }
+
+    /// Signs with every signer and orders the signatures by signer address, ascending, as the
+    /// contracts require.
+    pub fn sign_all(signers: &[&Self], attestation: &SolvencyAttestation) -> Vec<Bytes> {
+        let mut signed: Vec<(Address, Bytes)> =
+            signers.iter().map(|s| (s.address(), s.sign(attestation))).collect();
+        signed.sort_by_key(|(address, _)| *address);
+        signed.into_iter().map(|(_, signature)| signature).collect()
+    }
+}
+
+impl fmt::Debug for AttestationSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttestationSigner").field("address", &self.address()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{U256, b256};
+    use alloy::signers::Signature;
+
+    fn sample() -> SolvencyAttestation {
+        SolvencyAttestation {
+            deploymentId: keccak256("self-healing-reserve/test"),
+            epoch: 7,
+            solvent: true,
+            issuedAt: 1_750_000_000,
+            validUntil: 1_750_003_600,
+            reportsDigest: keccak256("reports"),
+            instructionsDigest: B256::ZERO,
+        }
+    }
+
+    #[test]
+    fn digest_follows_eip712_by_hand() {
+        let a = sample();
+        let domain = keccak256(
+            (
+                keccak256("EIP712Domain(string name,string version)"),
+                keccak256("SelfHealingReserve"),
+                keccak256("1"),
+            )
+                .abi_encode(),
+        );
+        let type_hash = keccak256(
+            "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,\
+             uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest)",
+        );
+        let struct_hash = keccak256(
+            (
+                type_hash,
+                a.deploymentId,
+                a.epoch,
+                a.solvent,
+                a.issuedAt,
+                a.validUntil,
+                a.reportsDigest,
+                a.instructionsDigest,
+            )
+                .abi_encode(),
+        );
+        let mut preimage = vec![0x19, 0x01];
+        preimage.extend_from_slice(domain.as_slice());
+        preimage.extend_from_slice(struct_hash.as_slice());
+        assert_eq!(a.digest(), keccak256(preimage));
+    }
+
+    #[test]
+    fn signature_recovers_and_has_low_s() {
+        let half_order =
+            U256::from_be_bytes(b256!("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0").0);
+        for _ in 0..32 {
+            let signer = AttestationSigner::random();
+            let a = sample();
+            let bytes = signer.sign(&a);
+            assert_eq!(bytes.len(), 65);
+            assert!(bytes[64] == 27 || bytes[64] == 28);
+            let signature = Signature::try_from(bytes.as_ref()).unwrap();
+            assert!(signature.s() <= half_order, "high s would be refused on-chain");
+            assert_eq!(signature.recover_address_from_prehash(&a.digest()).unwrap(), signer.address());
+        }
+    }
+
+    #[test]
+    fn sign_all_orders_by_signer_address() {
+        let signers: Vec<AttestationSigner> = (0..5).map(|_| AttestationSigner::random()).collect();
+        let refs: Vec<&AttestationSigner> = signers.iter().collect();
+        let a = sample();
+        let recovered: Vec<Address> = AttestationSigner::sign_all(&refs, &a)
+            .iter()
+            .map(|s| {
+                Signature::try_from(s.as_ref()).unwrap().recover_address_from_prehash(&a.digest()).unwrap()
+            })
+            .collect();
+        let mut sorted = recovered.clone();
+        sorted.sort();
+        assert_eq!(recovered, sorted);
+        assert_eq!(recovered.len(), 5);
+    }
+
+    #[test]
+    fn debug_shows_only_the_address() {
+        let secret = B256::repeat_byte(0x42);
+        let signer = AttestationSigner::from_bytes(&secret).unwrap();
+        let shown = format!("{signer:?}");
+        assert!(shown.contains(&format!("{:?}", signer.address())));
+        assert!(!shown.to_lowercase().contains("4242424242"));
+    }
+}
