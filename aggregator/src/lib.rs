@@ -1,1 +1,15 @@
-//! placeholder
+//! The Self-Healing Reserve aggregator and the `solvency` command.
+//!
+//! `networks.toml` loading, the devnet commands and the demo. The binary's `main` only parses,
+//! sets up tracing and maps errors to an exit code; everything else lives here.
+//!
+//! Nothing in this crate may print, log or return a plaintext amount: reports are sealed before
+//! they reach it and only the enclave opens them.
+
+pub mod cli;
+pub mod config;
+mod demo;
+mod devnet_cmd;
+mod table;
+
+pub use cli::{Cli, run};

@@ -63,9 +63,13 @@ impl AnvilProcess {
             .name(format!("anvil-{}", options.chain_id))
             .spawn(move || own_anvil(&options_for_owner, &ready_tx, &stop_rx))
             .map_err(|e| Error::Anvil { chain_id: options.chain_id, reason: e.to_string() })?;
-        let ready = ready_rx.recv_timeout(START_TIMEOUT + Duration::from_secs(5)).unwrap_or_else(|_| {
-            Err(Error::Anvil { chain_id: options.chain_id, reason: "did not start in time".into() })
-        });
+        let ready =
+            ready_rx.recv_timeout(START_TIMEOUT + Duration::from_secs(5)).unwrap_or_else(|_| {
+                Err(Error::Anvil {
+                    chain_id: options.chain_id,
+                    reason: "did not start in time".into(),
+                })
+            });
         match ready {
             Ok((pid, port)) => Ok(Self {
                 pid,
@@ -151,7 +155,10 @@ fn own_anvil(
         Err(e) => {
             let _ = ready.send(Err(Error::Anvil {
                 chain_id,
-                reason: format!("cannot run {}: {e} (run `make` to install it)", options.binary.display()),
+                reason: format!(
+                    "cannot run {}: {e} (run `make` to install it)",
+                    options.binary.display()
+                ),
             }));
             return;
         }

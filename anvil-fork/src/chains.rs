@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn first_chains_match_the_registry() {
-        assert_eq!(test_chain(0), Some(TestChain { chain_id: 90000001, selector: 909606746561742123 }));
+        assert_eq!(
+            test_chain(0),
+            Some(TestChain { chain_id: 90000001, selector: 909606746561742123 })
+        );
         assert_eq!(test_chain(2).unwrap().selector, 789068866484373046);
         assert_eq!(test_chain(99).unwrap().chain_id, 90000100);
         assert_eq!(test_chain(100), None);

@@ -34,27 +34,30 @@ pub(crate) async fn deploy_all(
 
     let hub_chain = &live[0];
     let hub = deploy_hub(config, hub_chain, routers[0]).await?;
-    let spokes = try_join_all(
-        live.iter()
-            .zip(&routers)
-            .skip(1)
-            .map(|(chain, router)| deploy_spoke(config, chain, *router, hub_chain.chain.selector, hub)),
-    )
+    let spokes = try_join_all(live.iter().zip(&routers).skip(1).map(|(chain, router)| {
+        deploy_spoke(config, chain, *router, hub_chain.chain.selector, hub)
+    }))
     .await?;
 
     // Hub wiring: allow-list every spoke, then fund fees.
     let hub_provider = deployer_provider(hub_chain)?;
     let hub_instance = SolvencyHub::new(hub, &hub_provider);
     for (chain, spoke) in live.iter().skip(1).zip(&spokes) {
-        confirm(hub_chain, "allow-list spoke", hub_instance.addSpoke(chain.chain.selector, *spoke).send().await)
-            .await?;
+        confirm(
+            hub_chain,
+            "allow-list spoke",
+            hub_instance.addSpoke(chain.chain.selector, *spoke).send().await,
+        )
+        .await?;
     }
     if !config.hub_funding.is_zero() {
-        let tx = alloy::rpc::types::TransactionRequest::default()
-            .to(hub)
-            .value(config.hub_funding);
-        confirm(hub_chain, "fund hub fees", hub_provider.send_transaction(tx).await.map_err(Into::into))
-            .await?;
+        let tx = alloy::rpc::types::TransactionRequest::default().to(hub).value(config.hub_funding);
+        confirm(
+            hub_chain,
+            "fund hub fees",
+            hub_provider.send_transaction(tx).await.map_err(Into::into),
+        )
+        .await?;
     }
 
     let mut deployments = Vec::with_capacity(live.len());
@@ -79,10 +82,8 @@ pub(crate) async fn deploy_all(
 
 /// Funds the chain's accounts: its deployer, reporter and relayer, and the shared users.
 pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Result<()> {
-    let provider = provider::connect(&chain.url).map_err(|e| Error::Anvil {
-        chain_id: chain.chain.chain_id,
-        reason: e.to_string(),
-    })?;
+    let provider = provider::connect(&chain.url)
+        .map_err(|e| Error::Anvil { chain_id: chain.chain.chain_id, reason: e.to_string() })?;
     let id = chain.chain.chain_id;
     let own = [DevAccount::deployer(id), DevAccount::reporter(id), DevAccount::relayer(id)];
     for account in own.iter().chain(users) {
@@ -95,7 +96,7 @@ pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Re
             .map_err(|source| Error::Rpc {
                 chain: chain.name.clone(),
                 action: format!("fund {}", account.label),
-                source,
+                source: Box::new(source),
             })?;
     }
     Ok(())
@@ -111,7 +112,7 @@ async fn deploy_router(config: &DevnetConfig, chain: &LiveChain) -> Result<Addre
     let router = MockCCIPRouter::deploy(&provider).await.map_err(|source| Error::Contract {
         chain: chain.name.clone(),
         action: "deploy MockCCIPRouter".into(),
-        source,
+        source: Box::new(source),
     })?;
     if !config.ccip_fee.is_zero() {
         confirm(chain, "set CCIP fee", router.setFee(config.ccip_fee).send().await).await?;
@@ -133,7 +134,7 @@ async fn deploy_hub(config: &DevnetConfig, chain: &LiveChain, router: Address) -
     .map_err(|source| Error::Contract {
         chain: chain.name.clone(),
         action: "deploy SolvencyHub".into(),
-        source,
+        source: Box::new(source),
     })?;
     let address = *hub.address();
     configure_oracle(config, chain, &provider, address).await?;
@@ -161,7 +162,7 @@ async fn deploy_spoke(
     .map_err(|source| Error::Contract {
         chain: chain.name.clone(),
         action: "deploy SolvencySpoke".into(),
-        source,
+        source: Box::new(source),
     })?;
     let address = *spoke.address();
     configure_oracle(config, chain, &provider, address).await?;
@@ -178,7 +179,12 @@ async fn configure_oracle(
 ) -> Result<()> {
     // The hub's binding covers every SolvencyOracleBase function, so it serves spokes too.
     let instance = SolvencyHub::new(oracle, provider);
-    let now = provider.get_block(Default::default()).await.ok().flatten().map_or(0, |b| b.header.timestamp);
+    let now = provider
+        .get_block(Default::default())
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |b| b.header.timestamp);
     let expires_at = now + config.signer_validity.as_secs();
     for signer in &config.signers {
         confirm(
@@ -189,7 +195,8 @@ async fn configure_oracle(
         .await?;
     }
     if !config.signers.is_empty() {
-        confirm(chain, "set threshold", instance.setThreshold(config.threshold).send().await).await?;
+        confirm(chain, "set threshold", instance.setThreshold(config.threshold).send().await)
+            .await?;
     }
     let reporter = DevAccount::reporter(chain.chain.chain_id).address;
     confirm(chain, "set reporter", instance.setReporter(reporter).send().await).await?;
@@ -200,17 +207,20 @@ async fn configure_oracle(
 pub(crate) async fn confirm(
     chain: &LiveChain,
     action: &str,
-    sent: std::result::Result<PendingTransactionBuilder<alloy::network::Ethereum>, alloy::contract::Error>,
+    sent: std::result::Result<
+        PendingTransactionBuilder<alloy::network::Ethereum>,
+        alloy::contract::Error,
+    >,
 ) -> Result<()> {
     let pending = sent.map_err(|source| Error::Contract {
         chain: chain.name.clone(),
         action: action.into(),
-        source,
+        source: Box::new(source),
     })?;
     let receipt = pending.get_receipt().await.map_err(|source| Error::Pending {
         chain: chain.name.clone(),
         action: action.into(),
-        source,
+        source: Box::new(source),
     })?;
     if !receipt.status() {
         return Err(Error::Reverted {
@@ -232,7 +242,7 @@ async fn check_no_shared_receivers(chains: &[ChainDeployment]) -> Result<()> {
             let code = provider.get_code_at(receiver).await.map_err(|source| Error::Rpc {
                 chain: other.name.clone(),
                 action: format!("read code at {receiver}"),
-                source,
+                source: Box::new(source),
             })?;
             if !code.is_empty() {
                 return Err(Error::SameAddressTrap {

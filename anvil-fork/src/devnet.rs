@@ -215,8 +215,9 @@ impl Devnet {
     pub async fn shutdown(mut self) {
         self.stop_relayer().await;
         let anvils = std::mem::take(&mut self.anvils);
-        let _ = tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop))
-            .await;
+        let _ =
+            tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop))
+                .await;
         info!(target: "devnet", "devnet stopped");
     }
 }

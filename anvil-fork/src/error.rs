@@ -34,7 +34,7 @@ pub enum Error {
         action: String,
         /// The transport error.
         #[source]
-        source: alloy::transports::TransportError,
+        source: Box<alloy::transports::TransportError>,
     },
     /// A contract deployment or call failed.
     #[error("chain {chain}: {action}: {source}")]
@@ -45,7 +45,7 @@ pub enum Error {
         action: String,
         /// The contract error (revert data decoded where possible).
         #[source]
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
     /// A transaction was mined but reverted.
     #[error("chain {chain}: {action}: transaction {tx_hash} reverted")]
@@ -66,7 +66,7 @@ pub enum Error {
         action: String,
         /// The error.
         #[source]
-        source: alloy::providers::PendingTransactionError,
+        source: Box<alloy::providers::PendingTransactionError>,
     },
     /// A receiver contract's address holds code on another chain too, so `MockCCIPRouter`
     /// would deliver to it on the source chain by mistake.

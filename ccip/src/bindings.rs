@@ -31,7 +31,10 @@ pub mod spoke {
         #[sol(rpc)]
         #[derive(Debug)]
         SolvencySpoke,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/SolvencySpoke.sol/SolvencySpoke.json")
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/SolvencySpoke.sol/SolvencySpoke.json"
+        )
     );
 }
 
@@ -54,7 +57,10 @@ pub mod probe_sender {
         #[sol(rpc)]
         #[derive(Debug)]
         ProbeSender,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/DevnetContracts.sol/ProbeSender.json")
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/DevnetContracts.sol/ProbeSender.json"
+        )
     );
 }
 
@@ -64,14 +70,19 @@ pub mod probe_receiver {
         #[sol(rpc)]
         #[derive(Debug)]
         ProbeReceiver,
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/DevnetContracts.sol/ProbeReceiver.json")
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/DevnetContracts.sol/ProbeReceiver.json"
+        )
     );
 }
 
 /// Converts the enclave's attestation types into one contract module's copies of them.
 macro_rules! attestation_conversions {
     ($module:ident) => {
-        impl From<&solvency_enclave::SolvencyAttestation> for $module::SolvencyAttestation::Attestation {
+        impl From<&solvency_enclave::SolvencyAttestation>
+            for $module::SolvencyAttestation::Attestation
+        {
             fn from(a: &solvency_enclave::SolvencyAttestation) -> Self {
                 Self {
                     deploymentId: a.deploymentId,
@@ -85,7 +96,9 @@ macro_rules! attestation_conversions {
             }
         }
 
-        impl From<$module::SolvencyAttestation::Attestation> for solvency_enclave::SolvencyAttestation {
+        impl From<$module::SolvencyAttestation::Attestation>
+            for solvency_enclave::SolvencyAttestation
+        {
             fn from(a: $module::SolvencyAttestation::Attestation) -> Self {
                 Self {
                     deploymentId: a.deploymentId,

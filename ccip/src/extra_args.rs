@@ -88,7 +88,10 @@ mod tests {
     #[test]
     fn decodes_every_form() {
         assert_eq!(ExtraArgs::decode(&[]).unwrap().gas_limit, U256::from(DEFAULT_GAS_LIMIT));
-        assert_eq!(ExtraArgs::decode(&ExtraArgs::v2(321_000).encode()).unwrap(), ExtraArgs::v2(321_000));
+        assert_eq!(
+            ExtraArgs::decode(&ExtraArgs::v2(321_000).encode()).unwrap(),
+            ExtraArgs::v2(321_000)
+        );
         let mut v1 = EVM_EXTRA_ARGS_V1_TAG.to_vec();
         v1.extend(U256::from(77u64).abi_encode());
         assert_eq!(ExtraArgs::decode(&v1).unwrap().gas_limit, U256::from(77u64));
@@ -98,6 +101,9 @@ mod tests {
     fn refuses_unknown_tags_and_bodies() {
         assert!(matches!(ExtraArgs::decode(&[1, 2, 3, 4]), Err(ExtraArgsError::UnknownTag(_))));
         assert!(matches!(ExtraArgs::decode(&[1, 2]), Err(ExtraArgsError::UnknownTag(_))));
-        assert_eq!(ExtraArgs::decode(&GENERIC_EXTRA_ARGS_V2_TAG[..]), Err(ExtraArgsError::Malformed));
+        assert_eq!(
+            ExtraArgs::decode(&GENERIC_EXTRA_ARGS_V2_TAG[..]),
+            Err(ExtraArgsError::Malformed)
+        );
     }
 }

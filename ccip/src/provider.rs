@@ -16,7 +16,9 @@ use alloy::{
 
 /// Why a provider could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("RPC URL {url:?} is not a valid URL: {reason} — give a full URL such as http://127.0.0.1:8545")]
+#[error(
+    "RPC URL {url:?} is not a valid URL: {reason} — give a full URL such as http://127.0.0.1:8545"
+)]
 pub struct InvalidRpcUrl {
     /// The URL as given.
     pub url: String,

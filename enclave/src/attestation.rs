@@ -165,8 +165,9 @@ mod tests {
 
     #[test]
     fn signature_recovers_and_has_low_s() {
-        let half_order =
-            U256::from_be_bytes(b256!("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0").0);
+        let half_order = U256::from_be_bytes(
+            b256!("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0").0,
+        );
         for _ in 0..32 {
             let signer = AttestationSigner::random();
             let a = sample();
@@ -175,7 +176,10 @@ mod tests {
             assert!(bytes[64] == 27 || bytes[64] == 28);
             let signature = Signature::try_from(bytes.as_ref()).unwrap();
             assert!(signature.s() <= half_order, "high s would be refused on-chain");
-            assert_eq!(signature.recover_address_from_prehash(&a.digest()).unwrap(), signer.address());
+            assert_eq!(
+                signature.recover_address_from_prehash(&a.digest()).unwrap(),
+                signer.address()
+            );
         }
     }
 
@@ -187,7 +191,10 @@ mod tests {
         let recovered: Vec<Address> = AttestationSigner::sign_all(&refs, &a)
             .iter()
             .map(|s| {
-                Signature::try_from(s.as_ref()).unwrap().recover_address_from_prehash(&a.digest()).unwrap()
+                Signature::try_from(s.as_ref())
+                    .unwrap()
+                    .recover_address_from_prehash(&a.digest())
+                    .unwrap()
             })
             .collect();
         let mut sorted = recovered.clone();

@@ -1,1 +1,5 @@
-//! t
+//! Integration tests over a real multi-chain devnet: anvil chains, chainlink-local routers,
+//! the solvency contracts and the relayer.
+
+mod relay;
+mod solvency;

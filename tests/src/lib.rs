@@ -1,1 +1,81 @@
-//! placeholder
+//! Helpers shared by the integration tests: devnets, providers and probe contracts.
+
+use std::time::Duration;
+
+use alloy::{
+    primitives::{Address, Bytes, U256},
+    providers::{DynProvider, Provider},
+};
+use solvency_ccip::{
+    ExtraArgs,
+    bindings::{probe_receiver::ProbeReceiver, probe_sender::ProbeSender},
+    provider,
+};
+use solvency_devnet::{ChainDeployment, DevAccount, Devnet, DevnetConfig};
+
+/// How long a test waits for something the devnet does in milliseconds. Generous on purpose:
+/// it bounds a hang, it is not a performance check.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A devnet of `chains` chains with the given enclave signers (threshold 1).
+pub async fn devnet(chains: usize, signers: Vec<Address>) -> Devnet {
+    Devnet::start(DevnetConfig { chains, signers, ..DevnetConfig::default() })
+        .await
+        .expect("devnet starts")
+}
+
+/// A provider that sends from `account` on `chain`.
+pub fn as_account(chain: &ChainDeployment, account: &DevAccount) -> DynProvider {
+    provider::connect_with_signer(&chain.rpc_url, account.signer()).expect("valid URL")
+}
+
+/// A read-only provider for `chain`.
+pub fn reader(chain: &ChainDeployment) -> DynProvider {
+    provider::connect(&chain.rpc_url).expect("valid URL")
+}
+
+/// Deploys a `ProbeReceiver` on `chain` from the chain's own deployer (chain-specific address).
+pub async fn deploy_probe_receiver(chain: &ChainDeployment) -> Address {
+    *ProbeReceiver::deploy(as_account(chain, &chain.deployer), chain.router)
+        .await
+        .expect("probe receiver deploys")
+        .address()
+}
+
+/// Deploys a `ProbeSender` on `chain` from the chain's own deployer.
+pub async fn deploy_probe_sender(chain: &ChainDeployment) -> Address {
+    *ProbeSender::deploy(as_account(chain, &chain.deployer), chain.router)
+        .await
+        .expect("probe sender deploys")
+        .address()
+}
+
+/// Sends `data` from a `ProbeSender` on `from` to `receiver` on chain `to`, paying the router's
+/// fee from `account`, with the given gas limit (`None`: empty extraArgs). Returns once mined.
+pub async fn probe_send(
+    from: &ChainDeployment,
+    account: &DevAccount,
+    sender: Address,
+    to: &ChainDeployment,
+    receiver: Address,
+    data: &[u8],
+    gas_limit: Option<u64>,
+) {
+    let provider = as_account(from, account);
+    let extra_args = gas_limit.map_or_else(Bytes::new, |gas| ExtraArgs::v2(gas).encode());
+    let receipt = ProbeSender::new(sender, &provider)
+        .send(to.selector, receiver, Bytes::copy_from_slice(data), extra_args)
+        .value(U256::from(10u64.pow(16)))
+        .send()
+        .await
+        .expect("send accepted")
+        .get_receipt()
+        .await
+        .expect("send mined");
+    assert!(receipt.status(), "ProbeSender.send reverted");
+}
+
+/// The timestamp of a chain's latest block.
+pub async fn chain_time(chain: &ChainDeployment) -> u64 {
+    reader(chain).get_block(Default::default()).await.unwrap().unwrap().header.timestamp
+}

@@ -25,9 +25,10 @@ pub(crate) async fn serve(
     addr: SocketAddr,
     cancel: CancellationToken,
 ) -> Result<(String, JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::Control { url: addr.to_string(), reason: format!("cannot listen: {e}") })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::Control {
+        url: addr.to_string(),
+        reason: format!("cannot listen: {e}"),
+    })?;
     let local = listener
         .local_addr()
         .map_err(|e| Error::Control { url: addr.to_string(), reason: e.to_string() })?;
@@ -55,30 +56,24 @@ async fn messages(State(handle): State<RelayerHandle>) -> Json<Vec<RelayMessage>
 }
 
 async fn message(State(handle): State<RelayerHandle>, Path(id): Path<String>) -> Response {
-    match parse_id(&id) {
-        Ok(id) => match handle.message(id) {
-            Some(message) => Json(message).into_response(),
-            None => error_response(&Error::UnknownMessage(id)),
-        },
-        Err(response) => response,
+    let Ok(id) = id.parse::<B256>() else { return bad_id(&id) };
+    match handle.message(id) {
+        Some(message) => Json(message).into_response(),
+        None => error_response(&Error::UnknownMessage(id)),
     }
 }
 
 async fn retry(State(handle): State<RelayerHandle>, Path(id): Path<String>) -> Response {
-    match parse_id(&id) {
-        Ok(id) => match handle.retry(id) {
-            Ok(()) => Json(handle.message(id)).into_response(),
-            Err(e) => error_response(&e),
-        },
-        Err(response) => response,
+    let Ok(id) = id.parse::<B256>() else { return bad_id(&id) };
+    match handle.retry(id) {
+        Ok(()) => Json(handle.message(id)).into_response(),
+        Err(e) => error_response(&e),
     }
 }
 
-fn parse_id(id: &str) -> std::result::Result<B256, Response> {
-    id.parse().map_err(|_| {
-        (StatusCode::BAD_REQUEST, format!("{id:?} is not a message id (0x + 64 hex digits)"))
-            .into_response()
-    })
+fn bad_id(id: &str) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{id:?} is not a message id (0x + 64 hex digits)"))
+        .into_response()
 }
 
 fn error_response(error: &Error) -> Response {
@@ -140,10 +135,10 @@ impl ControlClient {
             let body = response.text().await.unwrap_or_default();
             return Err(Error::Control { url: self.url.clone(), reason: body });
         }
-        response
-            .json()
-            .await
-            .map_err(|e| Error::Control { url: self.url.clone(), reason: format!("bad answer: {e}") })
+        response.json().await.map_err(|e| Error::Control {
+            url: self.url.clone(),
+            reason: format!("bad answer: {e}"),
+        })
     }
 
     fn unreachable(&self, e: reqwest::Error) -> Error {

@@ -42,7 +42,7 @@ impl DeliveryContext {
         let chain_id = provider.get_chain_id().await.map_err(|source| Error::Rpc {
             chain: chain.name.clone(),
             action: "read chain id".into(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Self {
             chain: chain.clone(),
@@ -55,7 +55,11 @@ impl DeliveryContext {
 
     fn rpc(&self, action: &str) -> impl FnOnce(alloy::transports::TransportError) -> Error + '_ {
         let action = action.to_owned();
-        move |source| Error::Rpc { chain: self.chain.name.clone(), action, source }
+        move |source| Error::Rpc {
+            chain: self.chain.name.clone(),
+            action,
+            source: Box::new(source),
+        }
     }
 }
 
@@ -97,7 +101,10 @@ pub(crate) async fn deliver(
     shared.set_state(message.id, outcome(&ctx.chain, &receipt), false)
 }
 
-async fn sign_route_message(ctx: &DeliveryContext, message: &RelayMessage) -> Result<(B256, Bytes)> {
+async fn sign_route_message(
+    ctx: &DeliveryContext,
+    message: &RelayMessage,
+) -> Result<(B256, Bytes)> {
     let call = MockCCIPRouter::routeMessageCall {
         message: Client::Any2EVMMessage {
             messageId: message.id,
@@ -188,13 +195,17 @@ async fn stuck(
             MessageState::Failed {
                 tx_hash: None,
                 revert_data: Bytes::new(),
-                reason: "the delivery transaction was replaced and never mined; retry to send a new one"
-                    .into(),
+                reason:
+                    "the delivery transaction was replaced and never mined; retry to send a new one"
+                        .into(),
             },
             false,
         );
     }
-    Err(Error::Timeout { what: format!("receipt of delivery {tx_hash}"), seconds: RECEIPT_WAIT.as_secs() })
+    Err(Error::Timeout {
+        what: format!("receipt of delivery {tx_hash}"),
+        seconds: RECEIPT_WAIT.as_secs(),
+    })
 }
 
 fn decode_nonce(raw_tx: &Bytes) -> Option<u64> {
@@ -220,7 +231,9 @@ fn outcome(chain: &RelayChain, receipt: &TransactionReceipt) -> MessageState {
         .find_map(|log| log.log_decode::<MockCCIPRouter::MsgExecuted>().ok());
     match executed {
         None => MessageState::Success { tx_hash, receiver_called: false },
-        Some(event) if event.inner.success => MessageState::Success { tx_hash, receiver_called: true },
+        Some(event) if event.inner.success => {
+            MessageState::Success { tx_hash, receiver_called: true }
+        }
         Some(event) => MessageState::Failed {
             tx_hash: Some(tx_hash),
             revert_data: event.inner.retData.clone(),

@@ -443,7 +443,7 @@ async fn scan_new_blocks(
     cancel: &CancellationToken,
 ) -> Result<()> {
     let rpc = |action: String| {
-        move |source| Error::Rpc { chain: chain.name.clone(), action, source }
+        move |source| Error::Rpc { chain: chain.name.clone(), action, source: Box::new(source) }
     };
     let head = provider.get_block_number().await.map_err(rpc("read block number".into()))?;
     let from = shared.cursor(chain.selector).map_or(0, |c| c + 1);
@@ -467,7 +467,11 @@ async fn scan_new_blocks(
     Ok(())
 }
 
-async fn deliver_loop(shared: Arc<Shared>, ctx: deliver::DeliveryContext, cancel: CancellationToken) {
+async fn deliver_loop(
+    shared: Arc<Shared>,
+    ctx: deliver::DeliveryContext,
+    cancel: CancellationToken,
+) {
     let dest = shared.chain_index(ctx.chain.selector).expect("deliverer for a known chain");
     let mut pause = Duration::from_millis(50);
     loop {

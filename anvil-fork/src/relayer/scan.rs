@@ -103,11 +103,8 @@ fn walk(
         && frame.input[..4] == MockCCIPRouter::ccipSendCall::SELECTOR
         && let Ok(call) = MockCCIPRouter::ccipSendCall::abi_decode(&frame.input)
     {
-        let router_message_id = frame
-            .output
-            .as_ref()
-            .and_then(|out| B256::abi_decode(out).ok())
-            .unwrap_or_default();
+        let router_message_id =
+            frame.output.as_ref().and_then(|out| B256::abi_decode(out).ok()).unwrap_or_default();
         let message = call.message;
         let receiver = Address::abi_decode(&message.receiver).ok();
         found.push(FoundSend {
@@ -222,12 +219,7 @@ mod tests {
         other.to = Some(Address::repeat_byte(0xee));
         assert!(find_sends(&[tx(other)], ROUTER, 5).is_empty());
         let mut fee_query = send_frame(None);
-        fee_query.input = MockCCIPRouter::getFeeCall {
-            destinationChainSelector: 1,
-            message: Default::default(),
-        }
-        .abi_encode()
-        .into();
+        fee_query.input = MockCCIPRouter::getFeeCall::SELECTOR.to_vec().into();
         assert!(find_sends(&[tx(fee_query)], ROUTER, 5).is_empty());
     }
 
