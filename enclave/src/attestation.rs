@@ -81,6 +81,11 @@ impl AttestationSigner {
         Ok(Self { inner: PrivateKeySigner::from_bytes(secret)? })
     }
 
+    /// The secret scalar, for saving the key; wiped when dropped.
+    pub(crate) fn secret_bytes(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.inner.to_bytes().0)
+    }
+
     /// The address the contracts register and recover.
     pub fn address(&self) -> Address {
         self.inner.address()
