@@ -229,3 +229,35 @@ mod tests {
         assert!(shown.contains("<redacted>"));
     }
 }
+
+/// Seals a report as a reporter does: padded, HPKE Auth from the reporter's key to the
+/// enclave's, header `(chainSelector, seq)`. The result is the `payload` of `submitReport`.
+pub fn seal_report(
+    report: &ReportV1,
+    deployment_id: &B256,
+    reporter: &crate::X25519KeyPair,
+    enclave: &crate::X25519Public,
+) -> Result<alloy::primitives::Bytes, SealReportError> {
+    let plaintext = zeroize::Zeroizing::new(report.to_padded()?);
+    let header = crate::SealedHeader { chain_selector: report.chainSelector, counter: report.seq };
+    Ok(crate::seal::seal(
+        crate::Purpose::Report,
+        deployment_id,
+        header,
+        &plaintext,
+        reporter,
+        enclave,
+    )?
+    .into())
+}
+
+/// Why a report could not be sealed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealReportError {
+    /// The report does not fit.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// HPKE failed (an invalid enclave key).
+    #[error(transparent)]
+    Seal(#[from] crate::SealError),
+}

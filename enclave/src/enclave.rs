@@ -1,0 +1,159 @@
+//! The enclave: keys, policy, ledger and epoch, behind three calls — `ingest`, `assess`,
+//! `attest`.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, Bytes};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    EnclaveKeys, EnclavePublic, Instruction, SealError, SolvencyAttestation,
+    assess::{AssessError, Assessment, assess},
+    instruction::seal_instruction,
+    instructions_digest,
+    ledger::{self, Accepted, DeliveredReport, IngestError, Ledger},
+    policy::Policy,
+};
+
+/// What the enclave keeps across restarts. No amounts: the ledger itself lives in memory, so a
+/// restarted enclave needs a fresh report from every required chain before it attests again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnclaveState {
+    /// The last epoch this enclave signed.
+    pub last_epoch: u64,
+    /// The last accepted seq per chain selector (replay protection survives restarts).
+    pub last_seq: BTreeMap<u64, u64>,
+}
+
+/// An attestation signed by this enclave, with the sealed instructions it commits to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedAttestation {
+    /// The statement.
+    pub attestation: SolvencyAttestation,
+    /// This enclave's signature over its EIP-712 digest.
+    pub signature: Bytes,
+    /// This enclave's signer address.
+    pub signer: Address,
+    /// One sealed instruction per chain, by ascending selector.
+    pub instructions: Vec<Instruction>,
+}
+
+/// Why no attestation was signed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AttestError {
+    /// The reports do not allow an assessment (a required chain is missing or stale).
+    #[error("not attesting: {0}")]
+    NotReady(#[from] AssessError),
+    /// An instruction could not be sealed (a treasury key is invalid).
+    #[error("sealing the instruction for {chain}: {source}")]
+    Seal {
+        /// The chain.
+        chain: String,
+        /// The error.
+        #[source]
+        source: SealError,
+    },
+}
+
+/// The trusted core.
+pub struct Enclave {
+    keys: EnclaveKeys,
+    policy: Policy,
+    ledger: Ledger,
+    state: EnclaveState,
+}
+
+impl std::fmt::Debug for Enclave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enclave")
+            .field("public", &self.keys.public())
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Enclave {
+    /// An enclave with its keys, the policy and the state it persisted last.
+    pub fn new(keys: EnclaveKeys, policy: Policy, state: EnclaveState) -> Self {
+        Self { keys, policy, ledger: Ledger::default(), state }
+    }
+
+    /// The public halves of the keys.
+    pub fn public(&self) -> EnclavePublic {
+        self.keys.public()
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// What to persist (after every accepted report and every attestation).
+    pub fn state(&self) -> &EnclaveState {
+        &self.state
+    }
+
+    /// Checks a delivered report against every rule and records it. A refused report changes
+    /// nothing.
+    pub fn ingest(
+        &mut self,
+        delivered: &DeliveredReport,
+        now: u64,
+    ) -> Result<Accepted, IngestError> {
+        let last_seq = self.state.last_seq.get(&delivered.source_chain_selector).copied();
+        let (accepted, entry) = ledger::check(delivered, &self.policy, &self.keys, last_seq, now)?;
+        self.state.last_seq.insert(accepted.selector, accepted.seq);
+        self.ledger.insert(accepted.selector, entry);
+        Ok(accepted)
+    }
+
+    /// Assesses the latest reports at `now`.
+    pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
+        assess(&self.ledger, &self.policy, now)
+    }
+
+    /// The latest accepted seq of a chain, if any.
+    pub fn latest_seq(&self, selector: u64) -> Option<u64> {
+        self.ledger.get(selector).map(|e| e.seq)
+    }
+
+    /// Signs the next attestation. Its epoch is above both what this enclave signed last and
+    /// `onchain_epoch` (what the hub holds), so epochs keep increasing across restarts.
+    pub fn attest(
+        &mut self,
+        now: u64,
+        onchain_epoch: u64,
+    ) -> Result<SignedAttestation, AttestError> {
+        let assessment = self.assess(now)?;
+        let epoch = self.state.last_epoch.max(onchain_epoch) + 1;
+        let mut chains: Vec<_> = self.policy.chains.iter().collect();
+        chains.sort_by_key(|c| c.selector);
+        let instructions = chains
+            .iter()
+            .map(|chain| {
+                // Recovery planning is not implemented yet: every chain gets an empty
+                // instruction, which is what keeps size and cadence constant.
+                seal_instruction(&self.policy, &self.keys, chain, epoch, Vec::new())
+                    .map(|payload| Instruction { chainSelector: chain.selector, payload })
+                    .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let attestation = SolvencyAttestation {
+            deploymentId: self.policy.deployment_id,
+            epoch,
+            solvent: assessment.solvent,
+            issuedAt: now,
+            validUntil: now + self.policy.attestation_validity,
+            reportsDigest: assessment.reports_digest,
+            instructionsDigest: instructions_digest(&instructions),
+        };
+        let signature = self.keys.signer.sign(&attestation);
+        self.state.last_epoch = epoch;
+        Ok(SignedAttestation {
+            attestation,
+            signature,
+            signer: self.keys.signer.address(),
+            instructions,
+        })
+    }
+}

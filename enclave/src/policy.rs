@@ -1,0 +1,72 @@
+//! The policy the enclave applies: registered chains with their reporter and treasury keys and
+//! assets, freshness windows and the solvency ratio. Built by the aggregator from
+//! `networks.toml`; plain data, no parsing here.
+
+use alloy::primitives::{B256, U256};
+
+use crate::X25519Public;
+
+/// Everything the enclave needs to judge reports and sign an attestation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Bound into every sealed message's `info` and every attestation.
+    pub deployment_id: B256,
+    /// Every registered chain.
+    pub chains: Vec<ChainPolicy>,
+    /// Oldest acceptable `observedAt`, in seconds before now.
+    pub max_report_age: u64,
+    /// How far in the future an `observedAt` may be, in seconds (clock skew).
+    pub max_clock_skew: u64,
+    /// Solvent iff reserves value ≥ liabilities value × this / 10 000 (10 000 = 100 %).
+    pub solvency_ratio_bps: u32,
+    /// Below this ratio (above the public one) recovery instructions are due.
+    pub recovery_ratio_bps: u32,
+    /// How long an attestation stays valid, in seconds.
+    pub attestation_validity: u64,
+}
+
+/// One registered chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainPolicy {
+    /// Name from `networks.toml`.
+    pub name: String,
+    /// CCIP selector.
+    pub selector: u64,
+    /// The reporter's X25519 key: only reports sealed with it are accepted.
+    pub reporter: X25519Public,
+    /// The treasury's X25519 key: instructions for this chain are sealed to it.
+    pub treasury: X25519Public,
+    /// No attestation is signed without a fresh report from a required chain.
+    pub required: bool,
+    /// Assets a report from this chain may carry.
+    pub assets: Vec<AssetPolicy>,
+}
+
+/// One asset on one chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetPolicy {
+    /// Symbol, e.g. `USDC`; the asset id is `keccak256(symbol)`.
+    pub symbol: String,
+    /// `keccak256(symbol)`.
+    pub id: B256,
+    /// Decimals of the smallest unit (6 for USDC, 18 for WETH).
+    pub decimals: u8,
+    /// Price of one whole unit in USD, scaled by 10^18.
+    pub price_e18: U256,
+    /// Reserves count for (10 000 − haircut) / 10 000 of their value.
+    pub haircut_bps: u16,
+}
+
+impl Policy {
+    /// The registered chain with this selector.
+    pub fn chain(&self, selector: u64) -> Option<&ChainPolicy> {
+        self.chains.iter().find(|c| c.selector == selector)
+    }
+}
+
+impl ChainPolicy {
+    /// The asset with this id.
+    pub fn asset(&self, id: &B256) -> Option<&AssetPolicy> {
+        self.assets.iter().find(|a| a.id == *id)
+    }
+}
