@@ -100,6 +100,13 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     return s_reporter;
   }
 
+  /// @notice The EIP-712 digest enclave signers sign for an attestation, for off-chain checks.
+  function attestationDigest(
+    SolvencyAttestation.Attestation memory attestation
+  ) external pure returns (bytes32) {
+    return attestation.digest();
+  }
+
   /// @notice Checks an attestation's deployment and signatures, reverting on any failure.
   /// @return digest The EIP-712 digest that was signed.
   function verifyAttestation(
