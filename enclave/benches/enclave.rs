@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::{U256, keccak256};
 use solvency_enclave::{
     AssetPolicy, AttestationSigner, ChainPolicy, DeliveredReport, Enclave, EnclaveKeys,
     EnclaveState, Policy, Position, Purpose, ReportV1, X25519KeyPair, X25519Public, asset_id,
@@ -234,8 +234,9 @@ fn bench_ingest_vs_open() {
     };
     let (ingest_med, open_med) = (median(ingest.clone()), median(open.clone()));
     let (ingest_rate, open_rate) = (rate(n, ingest_med), rate(n, open_med));
+    let count = thousands(n as f64);
     println!(
-        "== ingest vs raw HPKE open: {n} reports ({INGEST_CHAINS} chains × seq 1..={SEQS_PER_CHAIN}), \
+        "== ingest vs raw HPKE open: {count} reports ({INGEST_CHAINS} chains × seq 1..={SEQS_PER_CHAIN}), \
          {INGEST_POSITIONS} positions each, 1024-byte bucket"
     );
     println!(
@@ -296,6 +297,11 @@ fn bench_assess_and_attest() {
         attest_samples.push(elapsed);
         last = Some(attestation);
     }
+    let attest_range = format!(
+        "{}–{}",
+        ms(*attest_samples.iter().min().expect("samples")),
+        ms(*attest_samples.iter().max().expect("samples")),
+    );
     let attest = median(attest_samples);
 
     // Breakdown: the 1,000 instruction seals and the signature, measured alone with the same keys.
@@ -317,24 +323,26 @@ fn bench_assess_and_attest() {
         (0..SIGN_REPEATS).map(|_| time(|| black_box(keys.signer.sign(&attestation))).0).collect(),
     );
 
+    let big = thousands(BIG_CHAINS as f64);
     println!();
     println!(
-        "== assessment and attestation: {BIG_CHAINS} chains × {} assets (one report per chain, \
+        "== assessment and attestation: {big} chains × {} assets (one report per chain, \
          4096-byte bucket)",
         ASSETS.len()
     );
     println!(
-        "ledger fill: {BIG_CHAINS} ingests in {} ({} reports/s, single run)",
+        "ledger fill: {big} ingests in {} ({} reports/s, single run)",
         ms(fill),
         thousands(rate(BIG_CHAINS, fill)),
     );
     println!("assess alone: {} (median of {ASSESS_REPEATS})", ms(assess));
     println!(
-        "attest (assess + {BIG_CHAINS} instruction seals + signature): {} (median of {REPEATS})",
+        "attest (assess + {big} instruction seals + signature): {} (median of {REPEATS}, \
+         range {attest_range})",
         ms(attest)
     );
     println!(
-        "  breakdown, measured alone: {BIG_CHAINS} instruction seals {} ({} each, median of \
+        "  breakdown, measured alone: {big} instruction seals {} ({} each, median of \
          {REPEATS}) | signature {} (median of {SIGN_REPEATS})",
         ms(seals),
         us(seals / BIG_CHAINS as u32),
