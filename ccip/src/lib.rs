@@ -6,6 +6,7 @@
 //! does it). Nothing here holds a secret or sees an amount.
 
 pub mod bindings;
+pub mod broadcast;
 pub mod extra_args;
 pub mod provider;
 

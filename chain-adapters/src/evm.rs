@@ -36,7 +36,12 @@ pub struct OracleState {
 
 impl EvmAdapter {
     /// An adapter for `rpc_url` (no request is made yet).
-    pub fn connect(name: &str, selector: u64, rpc_url: &str, backoff: Backoff) -> Result<Self, Error> {
+    pub fn connect(
+        name: &str,
+        selector: u64,
+        rpc_url: &str,
+        backoff: Backoff,
+    ) -> Result<Self, Error> {
         let provider = solvency_ccip::provider::connect(rpc_url)
             .map_err(|source| Error::Url { chain: name.to_owned(), source })?;
         Ok(Self { name: name.to_owned(), selector, provider, backoff })
@@ -57,7 +62,10 @@ impl EvmAdapter {
         &self.provider
     }
 
-    fn rpc(&self, action: impl Into<String>) -> impl FnOnce(alloy::transports::TransportError) -> Error + '_ {
+    fn rpc(
+        &self,
+        action: impl Into<String>,
+    ) -> impl FnOnce(alloy::transports::TransportError) -> Error + '_ {
         let action = action.into();
         move |source| Error::Rpc { chain: self.name.clone(), action, source: Box::new(source) }
     }
@@ -92,7 +100,9 @@ impl EvmAdapter {
                 .backoff
                 .retry(|| self.provider.get_logs(&filter), is_transient)
                 .await
-                .map_err(self.rpc(format!("read ReportDelivered logs in blocks {start}..={end}")))?;
+                .map_err(
+                self.rpc(format!("read ReportDelivered logs in blocks {start}..={end}")),
+            )?;
             debug!(target: "adapters::evm", chain = %self.name, start, end, logs = logs.len(), "page read");
             for log in logs {
                 let bad = || Error::BadLog {
@@ -130,20 +140,26 @@ impl EvmAdapter {
         let instance = SolvencyHub::new(oracle, &self.provider);
         let contract = |action: &str| {
             let action = action.to_owned();
-            move |source| Error::Contract { chain: self.name.clone(), action, source: Box::new(source) }
+            move |source| Error::Contract {
+                chain: self.name.clone(),
+                action,
+                source: Box::new(source),
+            }
         };
         let solvent = self
             .backoff
-            .retry(|| async { instance.isSolvent().block(number.into()).call().await }, |e| {
-                matches!(e, alloy::contract::Error::TransportError(t) if is_transient(t))
-            })
+            .retry(
+                || async { instance.isSolvent().block(number.into()).call().await },
+                |e| matches!(e, alloy::contract::Error::TransportError(t) if is_transient(t)),
+            )
             .await
             .map_err(contract("call isSolvent()"))?;
         let attestation = self
             .backoff
-            .retry(|| async { instance.latestAttestation().block(number.into()).call().await }, |e| {
-                matches!(e, alloy::contract::Error::TransportError(t) if is_transient(t))
-            })
+            .retry(
+                || async { instance.latestAttestation().block(number.into()).call().await },
+                |e| matches!(e, alloy::contract::Error::TransportError(t) if is_transient(t)),
+            )
             .await
             .map_err(contract("call latestAttestation()"))?;
         Ok(OracleState {

@@ -42,9 +42,13 @@ struct Cursor {
 /// Reads the saved cursor, or 0 without one.
 pub fn load_cursor(path: &Path) -> Result<u64, Error> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice::<Cursor>(&bytes).map(|c| c.next_block).map_err(|e| Error::Cursor {
-            path: path.to_owned(),
-            reason: format!("not a cursor file ({e}); delete it to rescan the hub from block 0"),
+        Ok(bytes) => serde_json::from_slice::<Cursor>(&bytes).map(|c| c.next_block).map_err(|e| {
+            Error::Cursor {
+                path: path.to_owned(),
+                reason: format!(
+                    "not a cursor file ({e}); delete it to rescan the hub from block 0"
+                ),
+            }
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
         Err(e) => Err(Error::Cursor { path: path.to_owned(), reason: e.to_string() }),
@@ -118,8 +122,10 @@ async fn poll(
         return Ok(None);
     }
     let to = safe.min(next.saturating_add(config.page_blocks.max(1) - 1));
-    let reports =
-        adapter.delivered_reports(config.hub, next, to, config.page_blocks).await.map_err(PollError::Adapter)?;
+    let reports = adapter
+        .delivered_reports(config.hub, next, to, config.page_blocks)
+        .await
+        .map_err(PollError::Adapter)?;
     for (_, report) in reports {
         tx.send(report).await.map_err(|_| PollError::Closed)?;
     }

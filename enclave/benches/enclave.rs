@@ -236,11 +236,12 @@ fn bench_ingest_vs_open() {
     let (ingest_rate, open_rate) = (rate(n, ingest_med), rate(n, open_med));
     let count = thousands(n as f64);
     println!(
-        "== ingest vs raw HPKE open: {count} reports ({INGEST_CHAINS} chains × seq 1..={SEQS_PER_CHAIN}), \
-         {INGEST_POSITIONS} positions each, 1024-byte bucket"
+        "== ingest vs raw HPKE open: {count} reports ({INGEST_CHAINS} chains × seq \
+         1..={SEQS_PER_CHAIN}), {INGEST_POSITIONS} positions each, 1024-byte bucket"
     );
     println!(
-        "ingest: {} reports/s (median of {REPEATS}) | raw HPKE open: {} opens/s | ratio ingest/open: {:.2}",
+        "ingest: {} reports/s (median of {REPEATS}) | raw HPKE open: {} opens/s | \
+         ratio ingest/open: {:.2}",
         thousands(ingest_rate),
         thousands(open_rate),
         ingest_rate / open_rate,
