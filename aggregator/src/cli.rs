@@ -25,7 +25,8 @@ pub enum Command {
     /// A local multi-chain CCIP devnet.
     #[command(subcommand)]
     Devnet(DevnetCommand),
-    /// The main job for a newcomer: a fresh devnet, one round trip, a clean stop.
+    /// The main job for a newcomer: on a fresh devnet, reports sealed on every chain, the
+    /// enclave's one boolean on every chain — healthy, insolvent, restored.
     ///
     /// Example: `solvency demo`
     Demo(DemoArgs),
@@ -89,6 +90,10 @@ pub struct DemoArgs {
     /// Number of chains (default from `[devnet] chains` in networks.toml).
     #[arg(long)]
     pub chains: Option<usize>,
+    /// Keep keys, the devnet files and the aggregator state here (default: a temporary
+    /// directory, removed at the end).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Runs a parsed command line.

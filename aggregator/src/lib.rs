@@ -8,8 +8,11 @@
 
 pub mod cli;
 pub mod config;
-mod demo;
+pub mod demo;
 mod devnet_cmd;
+pub mod devnet_setup;
+pub mod orchestrator;
+pub mod reporter;
 mod table;
 
 pub use cli::{Cli, run};

@@ -57,6 +57,11 @@ impl DevAccount {
         Self::derive(format!("reporter@{chain_id}"))
     }
 
+    /// The account that sends `publish` on the hub (pays gas; the hub pays CCIP fees).
+    pub fn publisher() -> Self {
+        Self::derive("publisher")
+    }
+
     /// A general-purpose funded account, the same on every chain.
     pub fn user(index: usize) -> Self {
         Self::derive(format!("user-{index}"))

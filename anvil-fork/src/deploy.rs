@@ -85,7 +85,12 @@ pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Re
     let provider = provider::connect(&chain.url)
         .map_err(|e| Error::Anvil { chain_id: chain.chain.chain_id, reason: e.to_string() })?;
     let id = chain.chain.chain_id;
-    let own = [DevAccount::deployer(id), DevAccount::reporter(id), DevAccount::relayer(id)];
+    let own = [
+        DevAccount::deployer(id),
+        DevAccount::reporter(id),
+        DevAccount::relayer(id),
+        DevAccount::publisher(),
+    ];
     for account in own.iter().chain(users) {
         provider
             .raw_request::<_, ()>(
