@@ -30,6 +30,159 @@ pub enum Command {
     ///
     /// Example: `solvency demo`
     Demo(DemoArgs),
+    /// Run the aggregator against a registry until Ctrl-C or SIGTERM.
+    ///
+    /// Example: `solvency run --config .devnet/networks.toml`
+    Run,
+    /// Per chain: isSolvent(), epoch, age and staleness, read from every chain of the registry.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reporters: seal a chain's figures and send them, or seal offline.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Enclave tools.
+    #[command(subcommand)]
+    Enclave(EnclaveCommand),
+    /// Key management.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Attestation tools.
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
+}
+
+/// One asset's figures: `SYMBOL=RESERVES:LIABILITIES`, in the asset's smallest unit.
+#[derive(Debug, Clone)]
+pub struct PositionArg {
+    /// The asset symbol.
+    pub symbol: String,
+    /// Reserves, smallest unit.
+    pub reserves: alloy::primitives::U256,
+    /// Liabilities, smallest unit.
+    pub liabilities: alloy::primitives::U256,
+}
+
+impl std::str::FromStr for PositionArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            "expected SYMBOL=RESERVES:LIABILITIES in the asset's smallest unit, e.g. USDC=2500000000:1000000".to_owned()
+        };
+        let (symbol, amounts) = s.split_once('=').ok_or_else(bad)?;
+        let (reserves, liabilities) = amounts.split_once(':').ok_or_else(bad)?;
+        let parse =
+            |v: &str| alloy::primitives::U256::from_str_radix(v.trim(), 10).map_err(|_| bad());
+        Ok(Self {
+            symbol: symbol.trim().to_owned(),
+            reserves: parse(reserves)?,
+            liabilities: parse(liabilities)?,
+        })
+    }
+}
+
+/// `solvency report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Seal a chain's figures to the enclave and submit them on that chain.
+    ///
+    /// Example: `solvency report submit --config .devnet/networks.toml --chain devnet-2
+    /// --key .devnet/keys/reporter-devnet-2.key --position USDC=2500000000:1000000`
+    Submit {
+        /// The chain (its name in the registry).
+        #[arg(long)]
+        chain: String,
+        /// The reporter's X25519 key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Secret key of the chain's reporter account (pays gas and the CCIP fee).
+        #[arg(long, env = "SOLVENCY_REPORTER_ACCOUNT_KEY", hide_env_values = true)]
+        account_key: B256,
+        /// Strictly increasing per chain (default: Unix time in milliseconds).
+        #[arg(long)]
+        seq: Option<u64>,
+        /// When the figures were observed, Unix seconds (default: now).
+        #[arg(long)]
+        observed_at: Option<u64>,
+        /// `SYMBOL=RESERVES:LIABILITIES`, smallest units (repeatable).
+        #[arg(long = "position", required = true)]
+        positions: Vec<PositionArg>,
+    },
+    /// Seal offline and print `enc`, the ciphertext and the payload as hex.
+    Seal {
+        /// The enclave's HPKE public key.
+        #[arg(long)]
+        enclave_public_key: solvency_enclave::X25519Public,
+        /// The reporter's X25519 key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The deployment id (0x bytes32, or a name hashed with keccak256).
+        #[arg(long)]
+        deployment_id: String,
+        /// The reporting chain's selector.
+        #[arg(long)]
+        chain_selector: u64,
+        /// The report's seq.
+        #[arg(long)]
+        seq: u64,
+        /// Unix seconds (default: now).
+        #[arg(long)]
+        observed_at: Option<u64>,
+        /// `SYMBOL=RESERVES:LIABILITIES`, smallest units (repeatable).
+        #[arg(long = "position", required = true)]
+        positions: Vec<PositionArg>,
+    },
+}
+
+/// `solvency enclave …`
+#[derive(Debug, Subcommand)]
+pub enum EnclaveCommand {
+    /// DEV ONLY: open a sealed report with an enclave key file and print its figures.
+    Open {
+        /// The enclave key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The reporter's X25519 public key the report must be sealed with.
+        #[arg(long)]
+        reporter_public_key: solvency_enclave::X25519Public,
+        /// The deployment id (0x bytes32, or a name hashed with keccak256).
+        #[arg(long)]
+        deployment_id: String,
+        /// The sealed payload, hex.
+        #[arg(long)]
+        payload: alloy::primitives::Bytes,
+    },
+}
+
+/// `solvency keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate the enclave key and, per chain, reporter and treasury keys (files 0600).
+    ///
+    /// Example: `solvency keys generate --out keys --chain base --chain arbitrum`
+    Generate {
+        /// The directory to write to (existing key files are kept, never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Chain names to make reporter and treasury keys for (repeatable).
+        #[arg(long = "chain")]
+        chains: Vec<String>,
+    },
+}
+
+/// `solvency attestation …`
+#[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// Print the EIP-712 digest of an attestation given as JSON (a file, or - for stdin).
+    ///
+    /// Example: `echo '{"deploymentId":"0x…","epoch":1,…}' | solvency attestation digest -`
+    Digest {
+        /// The JSON file.
+        file: PathBuf,
+    },
 }
 
 /// `solvency devnet …`
@@ -105,6 +258,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::devnet_cmd::run(command, networks).await
         }
         Command::Demo(args) => crate::demo::run(load_config(&cli.config)?, args).await,
+        Command::Run => crate::commands::run_aggregator(load_config(&cli.config)?).await,
+        Command::Status { json } => crate::commands::status(&load_config(&cli.config)?, json).await,
+        Command::Report(ReportCommand::Submit {
+            chain,
+            key,
+            account_key,
+            seq,
+            observed_at,
+            positions,
+        }) => {
+            let networks = load_config(&cli.config)?;
+            crate::commands::report_submit(
+                &networks,
+                &chain,
+                &key,
+                account_key,
+                seq,
+                observed_at,
+                &positions,
+            )
+            .await
+        }
+        Command::Report(ReportCommand::Seal {
+            enclave_public_key,
+            key,
+            deployment_id,
+            chain_selector,
+            seq,
+            observed_at,
+            positions,
+        }) => crate::commands::report_seal(
+            &enclave_public_key,
+            &key,
+            &deployment_id,
+            chain_selector,
+            seq,
+            observed_at,
+            &positions,
+        ),
+        Command::Enclave(EnclaveCommand::Open {
+            key,
+            reporter_public_key,
+            deployment_id,
+            payload,
+        }) => crate::commands::enclave_open(&key, &reporter_public_key, &deployment_id, &payload),
+        Command::Keys(KeysCommand::Generate { out, chains }) => {
+            crate::commands::keys_generate(&out, &chains)
+        }
+        Command::Attestation(AttestationCommand::Digest { file }) => {
+            crate::commands::attestation_digest(&file)
+        }
     }
 }
 

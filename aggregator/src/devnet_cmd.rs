@@ -38,18 +38,34 @@ async fn up(args: UpArgs, networks: NetworksFile) -> anyhow::Result<()> {
     if let Some(chains) = args.chains {
         config.chains = chains;
     }
-    config.state_dir = Some(args.state_dir.clone());
-    config.signers = args.signers;
+    std::fs::create_dir_all(&args.state_dir)?;
+    let state_dir = args.state_dir.canonicalize()?;
+    let names: Vec<String> = (0..config.chains)
+        .filter_map(solvency_devnet::chains::test_chain)
+        .map(|c| solvency_devnet::chain_name(c.chain_id))
+        .collect();
+    let keys = crate::devnet_setup::prepare_keys(&state_dir.join("keys"), &names)?;
+    config.signers = std::iter::once(keys.enclave.public().signer).chain(args.signers).collect();
     config.threshold = args.threshold;
+    config.state_dir = Some(state_dir.clone());
     eprintln!("starting {} anvil chains with CCIP routers…", config.chains);
     let started = Instant::now();
     let devnet = Devnet::start(config).await?;
+    let registry = crate::devnet_setup::registry(&networks, devnet.deployment(), &keys, &state_dir);
+    registry.validate()?;
+    let registry_path = state_dir.join("networks.toml");
+    registry.write(&registry_path)?;
     eprintln!(
-        "devnet ready in {:.2?}; {} written",
+        "devnet ready in {:.2?}; {} and {} written",
         started.elapsed(),
-        args.state_dir.join(solvency_devnet::DEPLOYMENT_FILE).display()
+        state_dir.join(solvency_devnet::DEPLOYMENT_FILE).display(),
+        registry_path.display()
     );
     println!("{}", chain_table(devnet.deployment()));
+    eprintln!(
+        "run the aggregator against it with: solvency run --config {}",
+        registry_path.display()
+    );
     eprintln!("relaying CCIP messages; Ctrl-C or SIGTERM stops every chain");
     shutdown_signal().await;
     eprintln!("stopping…");

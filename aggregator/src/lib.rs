@@ -7,6 +7,7 @@
 //! they reach it and only the enclave opens them.
 
 pub mod cli;
+mod commands;
 pub mod config;
 pub mod demo;
 mod devnet_cmd;

@@ -1,0 +1,286 @@
+//! The `solvency` subcommands that are not the devnet or the demo.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use alloy::{
+    primitives::{B256, Bytes, keccak256},
+    signers::local::PrivateKeySigner,
+};
+use anyhow::{Context, bail};
+use solvency_chain_adapters::{Backoff, EvmAdapter};
+use solvency_enclave::{
+    EnclaveKeys, Position, Purpose, ReportV1, SolvencyAttestation, X25519KeyPair, X25519Public,
+    seal,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    cli::PositionArg,
+    config::NetworksFile,
+    devnet_setup::{enclave_key_file, reporter_key_file, treasury_key_file},
+    orchestrator::{self, Setup},
+    table,
+};
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn deployment_id(text: &str) -> B256 {
+    text.parse().unwrap_or_else(|_| keccak256(text.as_bytes()))
+}
+
+/// A path from the registry, relative to the registry's directory.
+fn resolve(networks: &NetworksFile, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_owned();
+    }
+    Path::new(networks.path()).parent().map_or_else(|| path.to_owned(), |dir| dir.join(path))
+}
+
+fn require_chains(networks: &NetworksFile) -> anyhow::Result<()> {
+    if networks.chains.is_empty() {
+        bail!(
+            "{} registers no [[chains]]: use a deployment's registry, such as the one \
+             `solvency devnet up` writes to its state directory (--config .devnet/networks.toml)",
+            networks.path()
+        );
+    }
+    Ok(())
+}
+
+/// `solvency run`
+pub(crate) async fn run_aggregator(networks: NetworksFile) -> anyhow::Result<()> {
+    require_chains(&networks)?;
+    let enclave = networks.enclave.as_ref().expect("validated with chains");
+    let key_file = enclave
+        .key_file
+        .as_ref()
+        .context("[enclave] key_file is not set: point it at the enclave key")?;
+    let keys = EnclaveKeys::load(&resolve(&networks, key_file))?;
+    if !enclave.signers.contains(&keys.signer.address()) {
+        bail!(
+            "the enclave key's signer {} is not among [enclave] signers: the contracts would refuse its attestations",
+            keys.signer.address()
+        );
+    }
+    let publisher = match &networks.aggregator.publisher_key {
+        Some(key) => key.clone(),
+        None => std::env::var("SOLVENCY_PUBLISHER_KEY")
+            .context("set [aggregator] publisher_key or SOLVENCY_PUBLISHER_KEY (the account that sends publish)")?,
+    };
+    let publisher = PrivateKeySigner::from_bytes(
+        &publisher.parse().context("the publisher key is not 32 bytes of hex")?,
+    )?;
+    let state_dir = resolve(&networks, &networks.aggregator.state_dir);
+    let cancel = CancellationToken::new();
+    let mut task = tokio::spawn(orchestrator::run(
+        Setup { networks, keys, publisher, state_dir },
+        cancel.clone(),
+        None,
+    ));
+    eprintln!("aggregator running; Ctrl-C or SIGTERM stops it");
+    tokio::select! {
+        result = &mut task => return result.context("the aggregator panicked")?,
+        _ = crate::devnet_cmd::shutdown_signal() => {}
+    }
+    eprintln!("stopping…");
+    cancel.cancel();
+    task.await.context("the aggregator panicked")?
+}
+
+/// `solvency status`
+pub(crate) async fn status(networks: &NetworksFile, json: bool) -> anyhow::Result<()> {
+    require_chains(networks)?;
+    let now = now();
+    let mut rows = Vec::new();
+    let mut out = Vec::new();
+    for chain in &networks.chains {
+        let adapter = EvmAdapter::connect(
+            &chain.name,
+            chain.selector,
+            &chain.rpc_url,
+            Backoff { attempts: 2, ..Backoff::default() },
+        )?;
+        let oracle = chain.hub.or(chain.spoke).expect("validated");
+        match adapter.read_oracle(oracle).await {
+            Ok(state) => {
+                let a = &state.attestation;
+                let age = (a.epoch > 0).then(|| state.block_timestamp.saturating_sub(a.issuedAt));
+                let stale = a.epoch == 0 || state.block_timestamp > a.validUntil;
+                rows.push(vec![
+                    chain.name.clone(),
+                    state.solvent.to_string(),
+                    a.epoch.to_string(),
+                    age.map_or("-".into(), |s| format!("{s} s")),
+                    if stale { "stale" } else { "fresh" }.into(),
+                ]);
+                out.push(serde_json::json!({
+                    "chain": chain.name, "selector": chain.selector, "is_solvent": state.solvent,
+                    "epoch": a.epoch, "issued_at": a.issuedAt, "valid_until": a.validUntil,
+                    "age_secs": age, "stale": stale, "block": state.block,
+                }));
+            }
+            Err(e) => {
+                rows.push(vec![
+                    chain.name.clone(),
+                    "unreachable".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                out.push(serde_json::json!({ "chain": chain.name, "selector": chain.selector, "error": e.to_string() }));
+            }
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "checked_at": now, "chains": out }))?
+        );
+    } else {
+        println!(
+            "{}",
+            table::render(&["chain", "isSolvent()", "epoch", "age", "attestation"], &rows)
+        );
+    }
+    Ok(())
+}
+
+fn positions(args: &[PositionArg]) -> Vec<Position> {
+    args.iter().map(|p| Position::new(&p.symbol, p.reserves, p.liabilities)).collect()
+}
+
+/// `solvency report submit`
+pub(crate) async fn report_submit(
+    networks: &NetworksFile,
+    chain: &str,
+    key: &Path,
+    account_key: B256,
+    seq: Option<u64>,
+    observed_at: Option<u64>,
+    args: &[PositionArg],
+) -> anyhow::Result<()> {
+    require_chains(networks)?;
+    let chain = networks.chains.iter().find(|c| c.name == chain).with_context(|| {
+        let names: Vec<&str> = networks.chains.iter().map(|c| c.name.as_str()).collect();
+        format!("no chain {chain:?} in {} (chains: {})", networks.path(), names.join(", "))
+    })?;
+    for p in args {
+        if !chain.assets.iter().any(|a| a.symbol == p.symbol) {
+            bail!("{} is not an asset of {} in {}", p.symbol, chain.name, networks.path());
+        }
+    }
+    let reporter = X25519KeyPair::load(key, "reporter")?;
+    if reporter.public().to_string() != chain.reporter_public_key {
+        bail!(
+            "{} is not {}'s registered reporter key: the enclave would refuse the report",
+            key.display(),
+            chain.name
+        );
+    }
+    let enclave: X25519Public =
+        networks.enclave.as_ref().expect("validated").hpke_public_key.parse().expect("validated");
+    let seq = seq.unwrap_or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    });
+    let report =
+        ReportV1::new(chain.selector, seq, observed_at.unwrap_or_else(now), positions(args));
+    let sender = PrivateKeySigner::from_bytes(&account_key)
+        .context("the account key is not a valid secp256k1 key")?;
+    let tx = crate::reporter::submit(
+        chain,
+        &networks.deployment_id(),
+        &enclave,
+        &reporter,
+        sender,
+        &report,
+    )
+    .await?;
+    println!("submitted {}'s report seq {seq} in transaction {tx}", chain.name);
+    Ok(())
+}
+
+/// `solvency report seal`
+pub(crate) fn report_seal(
+    enclave: &X25519Public,
+    key: &Path,
+    deployment: &str,
+    chain_selector: u64,
+    seq: u64,
+    observed_at: Option<u64>,
+    args: &[PositionArg],
+) -> anyhow::Result<()> {
+    let reporter = X25519KeyPair::load(key, "reporter")?;
+    let report =
+        ReportV1::new(chain_selector, seq, observed_at.unwrap_or_else(now), positions(args));
+    let payload =
+        solvency_enclave::seal_report(&report, &deployment_id(deployment), &reporter, enclave)?;
+    println!("enc: 0x{}", alloy::hex::encode(&payload[seal::HEADER_LEN..seal::PREFIX_LEN]));
+    println!("ciphertext: 0x{}", alloy::hex::encode(&payload[seal::PREFIX_LEN..]));
+    println!("payload: {payload}");
+    Ok(())
+}
+
+/// `solvency enclave open` (dev keys only).
+pub(crate) fn enclave_open(
+    key: &Path,
+    reporter: &X25519Public,
+    deployment: &str,
+    payload: &Bytes,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "DEV ONLY: this prints a report's plaintext figures. A production enclave key never leaves its enclave."
+    );
+    let keys = EnclaveKeys::load(key)?;
+    let (header, plaintext) =
+        seal::open(Purpose::Report, &deployment_id(deployment), payload, &keys.hpke, reporter)?;
+    let report = ReportV1::from_padded(&plaintext)?;
+    println!(
+        "chain selector {} (header {}), seq {} (header {}), observed at {}",
+        report.chainSelector, header.chain_selector, report.seq, header.counter, report.observedAt
+    );
+    let rows: Vec<Vec<String>> = report
+        .positions
+        .iter()
+        .map(|p| vec![p.assetId.to_string(), p.reserves.to_string(), p.liabilities.to_string()])
+        .collect();
+    println!("{}", table::render(&["asset id", "reserves", "liabilities"], &rows));
+    Ok(())
+}
+
+/// `solvency keys generate`
+pub(crate) fn keys_generate(out: &Path, chains: &[String]) -> anyhow::Result<()> {
+    let keys = crate::devnet_setup::prepare_keys(out, chains)?;
+    let public = keys.enclave.public();
+    println!("enclave key      {}", enclave_key_file(out).display());
+    println!("  hpke_public_key {}", public.hpke_public_key);
+    println!("  signer          {}", public.signer);
+    for (i, chain) in chains.iter().enumerate() {
+        println!(
+            "{chain}: reporter {} ({}), treasury {} ({})",
+            keys.reporters[i].public(),
+            reporter_key_file(out, chain).display(),
+            keys.treasuries[i].public(),
+            treasury_key_file(out, chain).display()
+        );
+    }
+    Ok(())
+}
+
+/// `solvency attestation digest`
+pub(crate) fn attestation_digest(file: &Path) -> anyhow::Result<()> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let attestation: SolvencyAttestation = serde_json::from_str(&text).context(
+        "not an attestation: expected JSON with deploymentId, epoch, solvent, issuedAt, validUntil, reportsDigest, instructionsDigest",
+    )?;
+    println!("{}", attestation.digest());
+    Ok(())
+}
