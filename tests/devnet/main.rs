@@ -2,4 +2,5 @@
 //! the solvency contracts and the relayer.
 
 mod relay;
+mod round;
 mod solvency;

@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests: devnets, providers and probe contracts.
+//! Helpers shared by the integration tests: devnets, providers, probe contracts, and a running
+//! confidential round ([`round::Round`]).
+
+pub mod round;
 
 use std::time::Duration;
 

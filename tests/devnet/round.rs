@@ -1,0 +1,260 @@
+//! The confidential round over the devnet: bad input gets a clear error and changes nothing,
+//! and the next honest round still succeeds.
+
+use alloy::{
+    primitives::{Bytes, U256},
+    sol_types::SolValue,
+};
+use solvency_aggregator::{config::PolicySection, orchestrator::Event};
+use solvency_ccip::bindings::{
+    hub::SolvencyHub,
+    router::{Client, MockCCIPRouter},
+    spoke::SolvencySpoke,
+};
+use solvency_devnet::{DevAccount, MessageState};
+use solvency_enclave::{AttestationSigner, SolvencyAttestation};
+use solvency_tests::{
+    WAIT, as_account, deploy_probe_sender, probe_send, reader,
+    round::{Round, healthy, now, sinking},
+};
+
+fn refused(expected: &'static str) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::ReportRefused { reason, .. } if reason.contains(expected))
+}
+
+#[tokio::test]
+async fn bad_reports_are_refused_with_their_reason_and_the_next_honest_round_succeeds() {
+    let mut round = Round::start(3, PolicySection::default()).await;
+    let (epoch, solvent) = round.honest_round(1, |_| healthy()).await;
+    assert_eq!((epoch, solvent), (1, true));
+    let mut seq = 1;
+
+    // Each bad report comes from chain 1 (a spoke): the hub delivers it, the enclave refuses it.
+    let bad: Vec<(&str, &str)> = vec![
+        ("flipped bit", "does not open"),
+        ("another chain's reporter key", "sealed with devnet-3's reporter key"),
+        ("replayed seq", "not above the last accepted"),
+        ("observedAt too old", "older than 600 s"),
+        ("observedAt in the future", "more than 30 s after now"),
+    ];
+    for (what, reason) in bad {
+        seq += 1;
+        let payload = match what {
+            "flipped bit" => {
+                let mut bytes = round.seal(1, 1, seq, now(), sinking()).to_vec();
+                bytes[300] ^= 0x10;
+                Bytes::from(bytes)
+            }
+            "another chain's reporter key" => round.seal(1, 2, seq, now(), sinking()),
+            // The very bytes chain 1 sent in the last honest round, taken from the hub's logs.
+            "replayed seq" => round.last_delivered_payload(1).await,
+            "observedAt too old" => round.seal(1, 1, seq, now() - 601, sinking()),
+            _ => round.seal(1, 1, seq, now() + 120, sinking()),
+        };
+        let submitted_seq = if what == "replayed seq" { seq - 1 } else { seq };
+        let hub_epoch = round.hub_epoch().await;
+        round.submit_payload(1, submitted_seq, payload).await;
+        let event = round.next_event(|e| matches!(e, Event::ReportRefused { .. })).await;
+        assert!(refused(reason)(&event), "{what}: {event:?}");
+        assert_eq!(round.hub_epoch().await, hub_epoch, "{what}: nothing was published");
+
+        seq += 1;
+        let (next, solvent) = round.honest_round(seq, |_| healthy()).await;
+        assert_eq!(next, hub_epoch + 1, "{what}: the next honest round publishes the next epoch");
+        assert!(solvent, "{what}: the refused figures were not counted");
+    }
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn a_report_from_a_sender_not_allow_listed_never_reaches_the_enclave() {
+    let mut round = Round::start(3, PolicySection::default()).await;
+    round.honest_round(1, |_| healthy()).await;
+    let spoke_chain = round.devnet.chain(2).clone();
+    let intruder = deploy_probe_sender(&spoke_chain).await;
+    let hub = round.devnet.hub().clone();
+    // A well-formed (SolvencySpoke-shaped) message from an unknown contract on a known chain.
+    let forged = (2u64, round.seal(2, 2, 2, now(), sinking())).abi_encode_params();
+    probe_send(
+        &spoke_chain,
+        &DevAccount::user(0),
+        intruder,
+        &hub,
+        hub.hub.unwrap(),
+        &forged,
+        Some(300_000),
+    )
+    .await;
+    let relayer = round.devnet.relayer().unwrap();
+    let messages = relayer
+        .wait_for("the forged message to fail", WAIT, |m| {
+            m.iter().any(|m| m.sender == intruder && m.state.is_final())
+        })
+        .await
+        .unwrap();
+    let forged = messages.iter().find(|m| m.sender == intruder).unwrap();
+    assert!(matches!(&forged.state, MessageState::Failed { .. }), "{forged:?}");
+
+    let (epoch, solvent) = round.honest_round(2, |_| healthy()).await;
+    assert_eq!((epoch, solvent), (2, true));
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_required_chain_stops_attestations_and_consumers_fail_closed() {
+    let policy = PolicySection {
+        max_report_age_secs: 60,
+        attestation_validity_secs: 30,
+        attestation_interval_secs: 1,
+        ..PolicySection::default()
+    };
+    let mut round = Round::start(3, policy).await;
+    // Chain 2's report is accepted but will be stale in ~3 s.
+    for i in 0..3 {
+        let observed = if i == 2 { now() - 57 } else { now() };
+        let payload = round.seal(i, i, 1, observed, healthy());
+        round.submit_payload(i, 1, payload).await;
+    }
+    round.next_event(|e| matches!(e, Event::Published { .. })).await;
+
+    // Chains 0 and 1 keep reporting; chain 2 is silent. The enclave stops attesting.
+    for i in 0..2 {
+        let payload = round.seal(i, i, 2, now(), healthy());
+        round.submit_payload(i, 2, payload).await;
+    }
+    round
+        .next_event(|e| matches!(e, Event::NotReady { reason } if reason.contains("required chain devnet-3")))
+        .await;
+    let frozen = round.hub_epoch().await;
+    // Several more cadence ticks: still no attestation.
+    for _ in 0..3 {
+        let event = round
+            .next_event(|e| matches!(e, Event::NotReady { .. } | Event::Published { .. }))
+            .await;
+        assert!(matches!(event, Event::NotReady { .. }), "{event:?}");
+    }
+    assert_eq!(round.hub_epoch().await, frozen);
+
+    // Chain 2 speaks again: the next round publishes.
+    for i in 0..3 {
+        let payload = round.seal(i, i, 3, now(), healthy());
+        round.submit_payload(i, 3, payload).await;
+    }
+    round
+        .next_event(
+            |e| matches!(e, Event::Published { publication, .. } if publication.epoch > frozen),
+        )
+        .await;
+
+    // Then the aggregator falls silent: once validUntil passes, every chain reads false.
+    round.stop_aggregator().await;
+    round.advance_chains(31).await;
+    for state in round.oracles().await {
+        assert!(!state.solvent, "fails closed after validUntil: {state:?}");
+    }
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
+    let mut round = Round::start(3, PolicySection::default()).await;
+    round.honest_round(1, |_| healthy()).await;
+    let (newer, _) = round.honest_round(2, |_| healthy()).await;
+
+    // A late CCIP delivery of an older, validly signed attestation (solvent = false) from the
+    // hub to spoke 1, through the spoke chain's router as the relayer would deliver it.
+    let keys = round.enclave_keys();
+    let hub = round.devnet.hub().clone();
+    let spoke_chain = round.devnet.chain(1).clone();
+    let stale = SolvencyAttestation {
+        deploymentId: round.devnet.deployment().deployment_id,
+        epoch: newer - 1,
+        solvent: false,
+        issuedAt: now(),
+        validUntil: now() + 600,
+        ..Default::default()
+    };
+    let signatures = AttestationSigner::sign_all(&[&keys.signer], &stale);
+    let data = (
+        solvency_ccip::bindings::spoke::SolvencyAttestation::Attestation::from(&stale),
+        signatures,
+        Bytes::from_static(b"late instruction"),
+    )
+        .abi_encode_params();
+    let relayer_account = as_account(&spoke_chain, &spoke_chain.relayer);
+    let router = MockCCIPRouter::new(spoke_chain.router, &relayer_account);
+    let receipt = router
+        .routeMessage(
+            Client::Any2EVMMessage {
+                messageId: alloy::primitives::keccak256("late"),
+                sourceChainSelector: hub.selector,
+                sender: hub.hub.unwrap().abi_encode().into(),
+                data: data.into(),
+                destTokenAmounts: vec![],
+            },
+            5_000,
+            U256::from(300_000u64),
+            spoke_chain.spoke.unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let executed = receipt
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<MockCCIPRouter::MsgExecuted>().ok())
+        .expect("the router called the spoke");
+    assert!(executed.inner.success, "ignored, not reverted: the CCIP message must not stay FAILED");
+    let ignored = receipt
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<SolvencySpoke::AttestationIgnored>().ok())
+        .expect("AttestationIgnored emitted");
+    assert_eq!((ignored.inner.epoch, ignored.inner.latestEpoch), (newer - 1, newer));
+    let state = &round.oracles().await[1];
+    assert_eq!(state.attestation.epoch, newer);
+    assert!(state.solvent, "the late insolvent epoch did not overwrite the newer one");
+
+    let (next, solvent) = round.honest_round(3, |_| healthy()).await;
+    assert_eq!((next, solvent), (newer + 1, true));
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn epochs_continue_across_aggregator_restarts() {
+    let mut round = Round::start(2, PolicySection::default()).await;
+    let (first, _) = round.honest_round(1, |_| healthy()).await;
+    // Restarted with its state: the ledger is gone (it held amounts), the epoch and seqs are not.
+    round.restart_aggregator(false).await;
+    let (second, _) = round.honest_round(2, |_| healthy()).await;
+    assert_eq!(second, first + 1);
+    // A new instance that remembers nothing still goes above what the hub holds.
+    round.restart_aggregator(true).await;
+    let (third, _) = round.honest_round(3, |_| healthy()).await;
+    assert_eq!(third, second + 1);
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn the_rust_digest_equals_the_contracts_digest() {
+    let round = Round::start(2, PolicySection::default()).await;
+    let hub_chain = round.devnet.hub().clone();
+    let hub = SolvencyHub::new(hub_chain.hub.unwrap(), reader(&hub_chain));
+    for epoch in [1u64, 7, u64::MAX] {
+        let attestation = SolvencyAttestation {
+            deploymentId: alloy::primitives::keccak256(epoch.to_be_bytes()),
+            epoch,
+            solvent: epoch % 2 == 1,
+            issuedAt: now(),
+            validUntil: now() + epoch % 1000,
+            reportsDigest: alloy::primitives::keccak256("reports"),
+            instructionsDigest: alloy::primitives::keccak256("instructions"),
+        };
+        let onchain = hub.attestationDigest((&attestation).into()).call().await.unwrap();
+        assert_eq!(onchain, attestation.digest(), "epoch {epoch}");
+    }
+    round.stop().await;
+}

@@ -1,0 +1,274 @@
+//! A devnet with the confidential round running: keys, registry, the aggregator in-process, and
+//! reporters on every chain.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy::{
+    primitives::{B256, Bytes, U256},
+    providers::Provider,
+};
+use solvency_aggregator::{
+    config::{NetworksFile, PolicySection},
+    devnet_setup::{self, DevnetKeys},
+    orchestrator::{self, Event, Setup},
+    reporter,
+};
+use solvency_chain_adapters::{Backoff, EvmAdapter, OracleState};
+use solvency_devnet::{DevAccount, Devnet, DevnetConfig};
+use solvency_enclave::{EnclaveKeys, Position, ReportV1, X25519KeyPair, X25519Public};
+use tokio::{sync::mpsc, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::WAIT;
+
+/// Unix seconds now (the enclave's and the reporters' clock).
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Healthy figures: 2,000 USDC held, 1,000 owed.
+pub fn healthy() -> Vec<Position> {
+    vec![Position::new("USDC", U256::from(2_000_000_000u64), U256::from(1_000_000_000u64))]
+}
+
+/// Figures that sink the whole deployment: 10,000 USDC owed, nothing held.
+pub fn sinking() -> Vec<Position> {
+    vec![Position::new("USDC", U256::ZERO, U256::from(10_000_000_000u64))]
+}
+
+/// The running round.
+pub struct Round {
+    /// The devnet.
+    pub devnet: Devnet,
+    /// Its complete registry.
+    pub registry: NetworksFile,
+    /// Reporter keys, in chain order.
+    pub reporters: Vec<X25519KeyPair>,
+    /// The enclave's HPKE public key.
+    pub enclave_public: X25519Public,
+    /// Events from the aggregator.
+    pub events: mpsc::UnboundedReceiver<Event>,
+    keys_dir: std::path::PathBuf,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Round {
+    /// A devnet of `chains` chains and an aggregator with `policy`.
+    pub async fn start(chains: usize, policy: PolicySection) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..chains)
+            .map(|i| {
+                solvency_devnet::chain_name(
+                    solvency_devnet::chains::test_chain(i).unwrap().chain_id,
+                )
+            })
+            .collect();
+        let keys_dir = dir.path().join("keys");
+        let keys = devnet_setup::prepare_keys(&keys_dir, &names).unwrap();
+        let devnet = Devnet::start(DevnetConfig {
+            chains,
+            signers: vec![keys.enclave.public().signer],
+            state_dir: Some(dir.path().join("devnet")),
+            ..DevnetConfig::default()
+        })
+        .await
+        .expect("devnet starts");
+        let base_text = format!(
+            "deployment_id = \"{}\"\n[aggregator]\npoll_interval_ms = 20",
+            devnet.deployment().deployment_id
+        );
+        let mut base =
+            solvency_aggregator::config::parse(&base_text, "test.toml", |_| None).unwrap();
+        base.policy = policy;
+        let registry = devnet_setup::registry(&base, devnet.deployment(), &keys, dir.path());
+        registry.validate().expect("the generated registry is valid");
+        let DevnetKeys { enclave, reporters, .. } = keys;
+        let enclave_public = enclave.public().hpke_public_key;
+        let (tx, events) = mpsc::unbounded_channel();
+        let mut round = Self {
+            devnet,
+            registry,
+            reporters,
+            enclave_public,
+            events,
+            keys_dir,
+            cancel: CancellationToken::new(),
+            task: None,
+            _dir: dir,
+        };
+        round.spawn_aggregator(enclave, tx);
+        round
+    }
+
+    fn spawn_aggregator(&mut self, keys: EnclaveKeys, events: mpsc::UnboundedSender<Event>) {
+        self.cancel = CancellationToken::new();
+        self.task = Some(tokio::spawn(orchestrator::run(
+            Setup {
+                networks: self.registry.clone(),
+                keys,
+                publisher: DevAccount::publisher().signer(),
+                state_dir: self.registry.aggregator.state_dir.clone(),
+            },
+            self.cancel.clone(),
+            Some(events),
+        )));
+    }
+
+    /// The enclave's keys, loaded again from their file (to sign things in tests).
+    pub fn enclave_keys(&self) -> EnclaveKeys {
+        EnclaveKeys::load(&devnet_setup::enclave_key_file(&self.keys_dir)).unwrap()
+    }
+
+    /// Stops the aggregator and starts it again (a restart of the enclave instance); with
+    /// `forget`, its persisted state is deleted first (a new instance that remembers nothing).
+    pub async fn restart_aggregator(&mut self, forget: bool) {
+        self.stop_aggregator().await;
+        if forget {
+            let _ =
+                std::fs::remove_file(self.registry.aggregator.state_dir.join("enclave-state.json"));
+        }
+        let (tx, events) = mpsc::unbounded_channel();
+        self.events = events;
+        let keys = self.enclave_keys();
+        self.spawn_aggregator(keys, tx);
+    }
+
+    /// Stops the aggregator (the devnet keeps running).
+    pub async fn stop_aggregator(&mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Seals a report for chain `chain` with reporter key `sealer`'s key.
+    pub fn seal(
+        &self,
+        chain: usize,
+        sealer: usize,
+        seq: u64,
+        observed_at: u64,
+        positions: Vec<Position>,
+    ) -> Bytes {
+        let report =
+            ReportV1::new(self.registry.chains[chain].selector, seq, observed_at, positions);
+        solvency_enclave::seal_report(
+            &report,
+            &self.registry.deployment_id(),
+            &self.reporters[sealer],
+            &self.enclave_public,
+        )
+        .unwrap()
+    }
+
+    /// Submits a payload on chain `chain` as its reporter.
+    pub async fn submit_payload(&self, chain: usize, seq: u64, payload: Bytes) -> B256 {
+        let sender = self.devnet.chain(chain).reporter.signer();
+        reporter::send(&self.registry.chains[chain], sender, seq, payload).await.unwrap()
+    }
+
+    /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication and
+    /// checks every chain reads `expected`. Returns the epoch.
+    pub async fn honest_round(
+        &mut self,
+        seq: u64,
+        positions: impl Fn(usize) -> Vec<Position>,
+    ) -> (u64, bool) {
+        let before = self.hub_epoch().await;
+        for i in 0..self.registry.chains.len() {
+            let payload = self.seal(i, i, seq, now(), positions(i));
+            self.submit_payload(i, seq, payload).await;
+        }
+        let Event::Published { solvent, publication, .. } = self
+            .next_event(
+                |e| matches!(e, Event::Published { publication, .. } if publication.epoch > before),
+            )
+            .await
+        else {
+            unreachable!()
+        };
+        assert!(publication.fully_delivered(), "{publication:?}");
+        for state in self.oracles().await {
+            assert_eq!(state.attestation.epoch, publication.epoch);
+            assert_eq!(state.solvent, solvent);
+        }
+        (publication.epoch, solvent)
+    }
+
+    /// The next event matching `wanted` (others are skipped); panics after [`WAIT`].
+    pub async fn next_event(&mut self, wanted: impl Fn(&Event) -> bool) -> Event {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .expect("the awaited event came in time")
+                .expect("the aggregator is running");
+            if let Event::PublishFailed { reason } = &event {
+                panic!("publish failed: {reason}");
+            }
+            if wanted(&event) {
+                return event;
+            }
+        }
+    }
+
+    /// Every chain's oracle state.
+    pub async fn oracles(&self) -> Vec<OracleState> {
+        let mut out = Vec::new();
+        for chain in &self.registry.chains {
+            let adapter = EvmAdapter::connect(
+                &chain.name,
+                chain.selector,
+                &chain.rpc_url,
+                Backoff::default(),
+            )
+            .unwrap();
+            out.push(adapter.read_oracle(chain.hub.or(chain.spoke).unwrap()).await.unwrap());
+        }
+        out
+    }
+
+    /// The epoch the hub holds.
+    pub async fn hub_epoch(&self) -> u64 {
+        self.oracles().await[0].attestation.epoch
+    }
+
+    /// Moves every chain's clock `secs` ahead and mines a block.
+    pub async fn advance_chains(&self, secs: u64) {
+        for chain in &self.devnet.deployment().chains {
+            let provider = crate::reader(chain);
+            provider
+                .raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (secs,))
+                .await
+                .unwrap();
+            provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.unwrap();
+        }
+    }
+
+    /// The payload of chain `chain`'s latest report, as the hub emitted it (public data).
+    pub async fn last_delivered_payload(&self, chain: usize) -> Bytes {
+        let hub = self.devnet.hub();
+        let logs =
+            solvency_ccip::bindings::hub::SolvencyHub::new(hub.hub.unwrap(), crate::reader(hub))
+                .ReportDelivered_filter()
+                .from_block(0)
+                .query()
+                .await
+                .unwrap();
+        let selector = self.registry.chains[chain].selector;
+        logs.into_iter()
+            .rev()
+            .find(|(e, _)| e.sourceChainSelector == selector)
+            .expect("a delivered report")
+            .0
+            .payload
+    }
+
+    /// Stops the aggregator and the devnet.
+    pub async fn stop(mut self) {
+        self.stop_aggregator().await;
+        self.devnet.shutdown().await;
+    }
+}
