@@ -55,8 +55,12 @@ async fn main() {
             .chain([hub_delivered])
             .max()
             .unwrap();
-        let last_landing =
-            new.iter().filter(|m| m.source_chain_selector == hub).filter_map(|m| m.finished_at_ms).max().unwrap();
+        let last_landing = new
+            .iter()
+            .filter(|m| m.source_chain_selector == hub)
+            .filter_map(|m| m.finished_at_ms)
+            .max()
+            .unwrap();
         latencies.push(Duration::from_millis(last_landing.saturating_sub(last_report)));
     }
     latencies.sort();

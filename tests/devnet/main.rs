@@ -1,6 +1,7 @@
 //! Integration tests over a real multi-chain devnet: anvil chains, chainlink-local routers,
 //! the solvency contracts and the relayer.
 
+mod adapters;
 mod relay;
 mod round;
 mod solvency;

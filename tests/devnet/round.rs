@@ -3,6 +3,7 @@
 
 use alloy::{
     primitives::{Bytes, U256},
+    providers::Provider,
     sol_types::SolValue,
 };
 use solvency_aggregator::{config::PolicySection, orchestrator::Event};
@@ -256,5 +257,42 @@ async fn the_rust_digest_equals_the_contracts_digest() {
         let onchain = hub.attestationDigest((&attestation).into()).call().await.unwrap();
         assert_eq!(onchain, attestation.digest(), "epoch {epoch}");
     }
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_once_funded() {
+    let mut round = Round::start(3, PolicySection::default()).await;
+    round.honest_round(1, |_| healthy()).await;
+    let hub_chain = round.devnet.hub().clone();
+    let hub_address = hub_chain.hub.unwrap();
+    let owner = as_account(&hub_chain, &hub_chain.deployer);
+    let balance = owner.get_balance(hub_address).await.unwrap();
+    SolvencyHub::new(hub_address, &owner)
+        .withdrawFees(hub_chain.deployer.address, balance)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+
+    for i in 0..3 {
+        let payload = round.seal(i, i, 2, now(), healthy());
+        round.submit_payload(i, 2, payload).await;
+    }
+    let Event::PublishFailed { reason } =
+        round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("holds 0 wei") && reason.contains("fund it"), "{reason}");
+    assert_eq!(round.hub_epoch().await, 1, "nothing was published, nothing was spent");
+
+    // Fund the hub again: the next round goes through.
+    let tx = alloy::rpc::types::TransactionRequest::default().to(hub_address).value(balance);
+    owner.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let (epoch, solvent) = round.honest_round(3, |_| healthy()).await;
+    assert_eq!((epoch, solvent), (3, true), "epoch 2 was signed but never published; 3 is next");
     round.stop().await;
 }

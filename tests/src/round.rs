@@ -205,11 +205,11 @@ impl Round {
                 .await
                 .expect("the awaited event came in time")
                 .expect("the aggregator is running");
-            if let Event::PublishFailed { reason } = &event {
-                panic!("publish failed: {reason}");
-            }
             if wanted(&event) {
                 return event;
+            }
+            if let Event::PublishFailed { reason } = &event {
+                panic!("publish failed: {reason}");
             }
         }
     }

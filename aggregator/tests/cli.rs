@@ -1,0 +1,131 @@
+//! The offline commands, run as a user would: keys, sealing, opening, digests, config errors.
+
+use std::process::{Command, Output};
+
+fn solvency(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solvency"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("solvency runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
+        .trim()
+}
+
+#[test]
+fn keys_seal_and_open_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().to_str().unwrap();
+    let generated = stdout(&solvency(&["keys", "generate", "--out", keys, "--chain", "alpha"]));
+    let enclave_public = field(&generated, "hpke_public_key");
+    let reporter_public = generated
+        .lines()
+        .find(|l| l.starts_with("alpha:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_owned();
+    let reporter_key = format!("{keys}/reporter-alpha.key");
+
+    let sealed = stdout(&solvency(&[
+        "report",
+        "seal",
+        "--enclave-public-key",
+        enclave_public,
+        "--key",
+        &reporter_key,
+        "--deployment-id",
+        "cli-test",
+        "--chain-selector",
+        "42",
+        "--seq",
+        "7",
+        "--observed-at",
+        "1750000000",
+        "--position",
+        "USDC=2500000000:1000000000",
+    ]));
+    let payload = field(&sealed, "payload:");
+    assert_eq!(field(&sealed, "enc:").len(), 2 + 64);
+    assert!(!sealed.contains("2500000000"), "sealing prints no figure");
+
+    let opened = solvency(&[
+        "enclave",
+        "open",
+        "--key",
+        &format!("{keys}/enclave.key"),
+        "--reporter-public-key",
+        &reporter_public,
+        "--deployment-id",
+        "cli-test",
+        "--payload",
+        payload,
+    ]);
+    assert!(String::from_utf8_lossy(&opened.stderr).contains("DEV ONLY"));
+    let opened = stdout(&opened);
+    assert!(opened.contains("chain selector 42") && opened.contains("seq 7"), "{opened}");
+    assert!(opened.contains("2500000000") && opened.contains("1000000000"), "{opened}");
+
+    // Another deployment id, or another reporter key: it does not open.
+    let wrong = solvency(&[
+        "enclave",
+        "open",
+        "--key",
+        &format!("{keys}/enclave.key"),
+        "--reporter-public-key",
+        &reporter_public,
+        "--deployment-id",
+        "another",
+        "--payload",
+        payload,
+    ]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("HPKE open failed"));
+}
+
+#[test]
+fn attestation_digest_of_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.json");
+    let attestation = solvency_enclave::SolvencyAttestation {
+        epoch: 3,
+        solvent: true,
+        validUntil: 99,
+        ..Default::default()
+    };
+    std::fs::write(&path, serde_json::to_string(&attestation).unwrap()).unwrap();
+    let out = stdout(&solvency(&["attestation", "digest", path.to_str().unwrap()]));
+    assert_eq!(out.trim(), attestation.digest().to_string());
+    std::fs::write(&path, "{\"epoch\": 3}").unwrap();
+    let bad = solvency(&["attestation", "digest", path.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected JSON with deploymentId"));
+}
+
+#[test]
+fn a_broken_config_names_the_key_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.toml");
+    std::fs::write(&path, "deployment_id = \"${SOLVENCY_TEST_UNSET_VAR}\"").unwrap();
+    let out = solvency(&["--config", path.to_str().unwrap(), "status"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("deployment_id: ${SOLVENCY_TEST_UNSET_VAR} is not set — export it"),
+        "{err}"
+    );
+    std::fs::write(&path, "deployment_id = \"x\"").unwrap();
+    let out = solvency(&["--config", path.to_str().unwrap(), "status"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("registers no [[chains]]"));
+}
