@@ -28,6 +28,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   error SignerNotFound(address signer);
   error OnlyReporter(address caller);
   error WithdrawFailed(address to, uint256 amount);
+  error EvidenceAlreadyUsed(bytes32 evidenceDigest);
 
   event SignerSet(address indexed signer, uint64 expiresAt, bytes32 evidenceDigest);
   event SignerRemoved(address indexed signer);
@@ -52,6 +53,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   uint8 internal s_threshold;
   address internal s_reporter;
   SolvencyAttestation.Attestation internal s_latest;
+  /// @notice Evidence digests already used for a registration: evidence is fresh (its nonce was
+  /// issued for one registration), so a digest seen before is a replay.
+  mapping(bytes32 evidenceDigest => bool used) internal s_usedEvidence;
 
   constructor(
     bytes32 deploymentId
@@ -142,7 +146,8 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @notice Registers an enclave signer, or renews its registration.
   /// @param signer The enclave's secp256k1 address.
   /// @param expiresAt When the registration stops counting (Unix seconds, in the future).
-  /// @param evidenceDigest Digest of the attestation evidence the registration was based on.
+  /// @param evidenceDigest Digest of the attestation evidence the registration was based on
+  /// (zero when registered without evidence); a digest can be used once.
   function setSigner(
     address signer,
     uint64 expiresAt,
@@ -150,6 +155,10 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   ) external onlyOwner {
     if (signer == address(0)) revert ZeroAddress();
     if (expiresAt <= block.timestamp) revert InvalidExpiry(expiresAt);
+    if (evidenceDigest != bytes32(0)) {
+      if (s_usedEvidence[evidenceDigest]) revert EvidenceAlreadyUsed(evidenceDigest);
+      s_usedEvidence[evidenceDigest] = true;
+    }
     if (s_signers[signer].expiresAt == 0) s_signerList.push(signer);
     s_signers[signer] = SignerInfo({expiresAt: expiresAt, evidenceDigest: evidenceDigest});
     emit SignerSet(signer, expiresAt, evidenceDigest);

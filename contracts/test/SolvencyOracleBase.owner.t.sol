@@ -31,6 +31,20 @@ contract SolvencyOracleBase_owner is BaseTest {
     assertEq(s_hub.getSigner(s_signerAddrs[0]).expiresAt, block.timestamp + 2 days);
   }
 
+  function test_setSigner_RevertWhen_EvidenceReplayed() public {
+    vm.startPrank(s_owner);
+    s_hub.setSigner(s_signerAddrs[0], uint64(block.timestamp + 1 days), keccak256("evidence-1"));
+    // Renewal needs fresh evidence: the same document again is a replay.
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.EvidenceAlreadyUsed.selector, keccak256("evidence-1")));
+    s_hub.setSigner(s_signerAddrs[0], uint64(block.timestamp + 2 days), keccak256("evidence-1"));
+    // Nor can another signer be registered with it.
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.EvidenceAlreadyUsed.selector, keccak256("evidence-1")));
+    s_hub.setSigner(s_signerAddrs[1], uint64(block.timestamp + 2 days), keccak256("evidence-1"));
+    s_hub.setSigner(s_signerAddrs[0], uint64(block.timestamp + 2 days), keccak256("evidence-2"));
+    vm.stopPrank();
+    assertEq(s_hub.getSigner(s_signerAddrs[0]).evidenceDigest, keccak256("evidence-2"));
+  }
+
   function test_setSigner_RevertWhen_ExpiryInPast() public {
     vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidExpiry.selector, uint64(block.timestamp)));
     vm.prank(s_owner);
