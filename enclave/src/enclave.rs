@@ -26,7 +26,7 @@ pub struct EnclaveState {
 }
 
 /// An attestation signed by this enclave, with the sealed instructions it commits to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedAttestation {
     /// The statement.
     pub attestation: SolvencyAttestation,
@@ -44,6 +44,14 @@ pub enum AttestError {
     /// The reports do not allow an assessment (a required chain is missing or stale).
     #[error("not attesting: {0}")]
     NotReady(#[from] AssessError),
+    /// This instance already signed this epoch or a later one.
+    #[error("epoch {epoch} is not above the last epoch this enclave signed ({last_epoch})")]
+    EpochUsed {
+        /// The epoch asked for.
+        epoch: u64,
+        /// The last one signed.
+        last_epoch: u64,
+    },
     /// An instruction could not be sealed (a treasury key is invalid).
     #[error("sealing the instruction for {chain}: {source}")]
     Seal {
@@ -124,8 +132,18 @@ impl Enclave {
         now: u64,
         onchain_epoch: u64,
     ) -> Result<SignedAttestation, AttestError> {
+        self.attest_epoch(now, self.state.last_epoch.max(onchain_epoch) + 1)
+    }
+
+    /// Signs an attestation for a given epoch, as a quorum member does when the aggregator
+    /// proposes the epoch and the time to every instance. Refuses an epoch at or below the last
+    /// one it signed: an instance never signs two statements for one epoch. Given the same
+    /// reports, policy, HPKE key, epoch and time, every instance signs the same attestation.
+    pub fn attest_epoch(&mut self, now: u64, epoch: u64) -> Result<SignedAttestation, AttestError> {
+        if epoch <= self.state.last_epoch {
+            return Err(AttestError::EpochUsed { epoch, last_epoch: self.state.last_epoch });
+        }
         let assessment = self.assess(now)?;
-        let epoch = self.state.last_epoch.max(onchain_epoch) + 1;
         let mut chains: Vec<_> = self.policy.chains.iter().collect();
         chains.sort_by_key(|c| c.selector);
         let instructions = chains
@@ -133,9 +151,16 @@ impl Enclave {
             .map(|chain| {
                 // Recovery planning is not implemented yet: every chain gets an empty
                 // instruction, which is what keeps size and cadence constant.
-                seal_instruction(&self.policy, &self.keys, chain, epoch, Vec::new())
-                    .map(|payload| Instruction { chainSelector: chain.selector, payload })
-                    .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })
+                seal_instruction(
+                    &self.policy,
+                    &self.keys,
+                    chain,
+                    epoch,
+                    &assessment.reports_digest,
+                    Vec::new(),
+                )
+                .map(|payload| Instruction { chainSelector: chain.selector, payload })
+                .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let attestation = SolvencyAttestation {

@@ -260,3 +260,53 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
         .is_err()
     );
 }
+
+#[test]
+fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
+    let hpke_secret = keccak256("shared report key").0;
+    let mut p = policy();
+    p.chains.truncate(2);
+    let reporters = [X25519KeyPair::generate(), X25519KeyPair::generate()];
+    for (chain, reporter) in p.chains.iter_mut().zip(&reporters) {
+        chain.reporter = reporter.public();
+    }
+    let member = || {
+        let keys = EnclaveKeys {
+            hpke: X25519KeyPair::from_secret_bytes(hpke_secret),
+            signer: solvency_enclave::AttestationSigner::random(),
+        };
+        Enclave::new(keys, p.clone(), EnclaveState::default())
+    };
+    let (mut a, mut b) = (member(), member());
+    let enclave_public = a.public().hpke_public_key;
+    for (i, selector) in [A, B].into_iter().enumerate() {
+        let usdc = vec![Position::new("USDC", U256::from(10u64.pow(6)), U256::ZERO)];
+        let payload = seal_report(
+            &ReportV1::new(selector, 1, NOW, usdc),
+            &p.deployment_id,
+            &reporters[i],
+            &enclave_public,
+        )
+        .unwrap();
+        let delivered = DeliveredReport {
+            message_id: keccak256(&payload),
+            source_chain_selector: selector,
+            seq: 1,
+            payload,
+        };
+        a.ingest(&delivered, NOW).unwrap();
+        b.ingest(&delivered, NOW).unwrap();
+    }
+    let (sa, sb) = (a.attest_epoch(NOW, 5).unwrap(), b.attest_epoch(NOW, 5).unwrap());
+    assert_eq!(sa.attestation, sb.attestation, "same statement, instructions included");
+    assert_eq!(sa.instructions, sb.instructions);
+    assert_ne!(sa.signer, sb.signer);
+    // Each member signs an epoch once.
+    assert!(matches!(
+        a.attest_epoch(NOW, 5),
+        Err(AttestError::EpochUsed { epoch: 5, last_epoch: 5 })
+    ));
+    // A later epoch seals different ephemeral keys: no ciphertext repeats.
+    let later = a.attest_epoch(NOW, 6).unwrap();
+    assert!(later.instructions.iter().zip(&sa.instructions).all(|(x, y)| x.payload != y.payload));
+}
