@@ -55,33 +55,39 @@ fn require_chains(networks: &NetworksFile) -> anyhow::Result<()> {
 /// `solvency run`
 pub(crate) async fn run_aggregator(networks: NetworksFile) -> anyhow::Result<()> {
     require_chains(&networks)?;
-    let enclave = networks.enclave.as_ref().expect("validated with chains");
-    let key_file = enclave
-        .key_file
-        .as_ref()
-        .context("[enclave] key_file is not set: point it at the enclave key")?;
-    let keys = EnclaveKeys::load(&resolve(&networks, key_file))?;
-    if !enclave.signers.contains(&keys.signer.address()) {
-        bail!(
-            "the enclave key's signer {} is not among [enclave] signers: the contracts would refuse its attestations",
-            keys.signer.address()
-        );
-    }
+    let enclave = networks.enclave.clone().expect("validated with chains");
     let publisher = match &networks.aggregator.publisher_key {
         Some(key) => key.clone(),
-        None => std::env::var("SOLVENCY_PUBLISHER_KEY")
-            .context("set [aggregator] publisher_key or SOLVENCY_PUBLISHER_KEY (the account that sends publish)")?,
+        None => std::env::var("SOLVENCY_PUBLISHER_KEY").context(
+            "set [aggregator] publisher_key or SOLVENCY_PUBLISHER_KEY (the account that sends publish)",
+        )?,
     };
     let publisher = PrivateKeySigner::from_bytes(
         &publisher.parse().context("the publisher key is not 32 bytes of hex")?,
     )?;
     let state_dir = resolve(&networks, &networks.aggregator.state_dir);
+    let setup = if enclave.instances.is_empty() {
+        let key_file = enclave.key_file.as_ref().context(
+            "[enclave] has neither instances (served enclaves) nor key_file (an in-process enclave)",
+        )?;
+        let keys = EnclaveKeys::load(&resolve(&networks, key_file))?;
+        if !enclave.signers.contains(&keys.signer.address()) {
+            bail!(
+                "the enclave key's signer {} is not among [enclave] signers: the contracts would refuse its attestations",
+                keys.signer.address()
+            );
+        }
+        Setup::single(networks, keys, publisher, state_dir)?
+    } else {
+        let enclaves = enclave
+            .instances
+            .iter()
+            .map(|socket| crate::enclave_service::EnclaveClient::remote(resolve(&networks, socket)))
+            .collect();
+        Setup { networks, enclaves, threshold: enclave.threshold.into(), publisher, state_dir }
+    };
     let cancel = CancellationToken::new();
-    let mut task = tokio::spawn(orchestrator::run(
-        Setup { networks, keys, publisher, state_dir },
-        cancel.clone(),
-        None,
-    ));
+    let mut task = tokio::spawn(orchestrator::run(setup, cancel.clone(), None));
     eprintln!("aggregator running; Ctrl-C or SIGTERM stops it");
     tokio::select! {
         result = &mut task => return result.context("the aggregator panicked")?,

@@ -133,9 +133,21 @@ pub struct EnclaveSection {
     pub hpke_public_key: String,
     /// The enclave signer addresses registered on the contracts.
     pub signers: Vec<Address>,
-    /// The enclave's secret key file (`solvency keys generate`); read by `solvency run`.
+    /// The enclave's secret key file (`solvency keys generate`); `solvency run` hosts this
+    /// enclave in-process when no `instances` are given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// Unix sockets of served enclave instances (`solvency enclave serve`), for a k-of-n
+    /// quorum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<PathBuf>,
+    /// k: matching signatures an attestation needs (the contracts' threshold). Default 1.
+    #[serde(default = "one")]
+    pub threshold: u8,
+}
+
+fn one() -> u8 {
+    1
 }
 
 /// `[aggregator]`

@@ -105,16 +105,9 @@ async fn story(registry: &NetworksFile, devnet: &Devnet, keys: DevnetKeys) -> an
     let publisher = DevAccount::publisher().signer();
     let cancel = CancellationToken::new();
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let aggregator = tokio::spawn(orchestrator::run(
-        Setup {
-            networks: registry.clone(),
-            keys: enclave,
-            publisher,
-            state_dir: registry.aggregator.state_dir.clone(),
-        },
-        cancel.clone(),
-        Some(events_tx),
-    ));
+    let setup =
+        Setup::single(registry.clone(), enclave, publisher, registry.aggregator.state_dir.clone())?;
+    let aggregator = tokio::spawn(orchestrator::run(setup, cancel.clone(), Some(events_tx)));
     let _stop = cancel.clone().drop_guard();
 
     let fallen = 1; // the first spoke

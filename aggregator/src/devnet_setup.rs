@@ -85,6 +85,8 @@ pub fn registry(
         hpke_public_key: keys.enclave.public().hpke_public_key.to_string(),
         signers: deployment.signers.clone(),
         key_file: Some(enclave_key_file(&keys.dir)),
+        instances: Vec::new(),
+        threshold: 1,
     });
     file.aggregator = AggregatorSection {
         state_dir: state_dir.join("aggregator"),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 mod devnet_cmd;
 pub mod devnet_setup;
+pub mod enclave_service;
 pub mod orchestrator;
 pub mod reporter;
 mod table;

@@ -1,28 +1,36 @@
 //! The orchestrator: hub adapter → dedupe by CCIP message id → enclave → trigger → broadcaster,
 //! under one shutdown signal.
 //!
-//! One task owns the enclave, so ingest and attest never race. An attestation is made when every
-//! required chain has reported since the last one (a round is complete), and at least every
-//! `attestation_interval_secs` while the enclave can attest, so consumers never see a valid
-//! attestation expire while reports keep coming.
+//! Reports go to every enclave instance; when an attestation is due, every instance is asked to
+//! sign the same epoch at the same time, the statement most of them signed is kept, and it is
+//! published with the signatures of currently registered signers if there are at least k. An
+//! attestation is due when every required chain has reported since the last one (a round is
+//! complete), and at least every `attestation_interval_secs` while the enclaves can attest, so
+//! consumers never see a valid attestation expire while reports keep coming.
 
 use std::{
     collections::BTreeSet,
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use alloy::{primitives::B256, signers::local::PrivateKeySigner};
+use alloy::{
+    primitives::{Address, B256, Bytes},
+    signers::local::PrivateKeySigner,
+};
 use anyhow::Context;
 use moka::future::Cache;
-use solvency_ccip::broadcast::{BroadcastError, Broadcaster, Destination, Publication};
+use solvency_ccip::broadcast::{Broadcaster, Destination, Publication};
 use solvency_chain_adapters::{Backoff, EvmAdapter, StreamConfig, spawn_report_stream};
-use solvency_enclave::{DeliveredReport, Enclave, EnclaveKeys, EnclaveState};
+use solvency_enclave::{DeliveredReport, Enclave, EnclaveKeys, SignedAttestation};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::config::NetworksFile;
+use crate::{
+    config::NetworksFile,
+    enclave_service::{EnclaveClient, Request, Response, load_state},
+};
 
 /// What the orchestrator did, for the demo, tests and monitoring. Never carries an amount.
 #[derive(Debug, Clone)]
@@ -73,12 +81,36 @@ pub enum Event {
 pub struct Setup {
     /// A validated registry with `[[chains]]` and `[enclave]`.
     pub networks: NetworksFile,
-    /// The enclave's keys.
-    pub keys: EnclaveKeys,
+    /// The enclave instances (one in-process enclave, or a quorum of served ones).
+    pub enclaves: Vec<EnclaveClient>,
+    /// How many matching signatures an attestation needs (k of the k-of-n set).
+    pub threshold: usize,
     /// The account that sends `publish`.
     pub publisher: PrivateKeySigner,
-    /// Where the cursor and the enclave's non-secret state live.
+    /// Where the cursor lives.
     pub state_dir: PathBuf,
+}
+
+impl Setup {
+    /// One enclave in this process, persisting its state in `state_dir`.
+    pub fn single(
+        networks: NetworksFile,
+        keys: EnclaveKeys,
+        publisher: PrivateKeySigner,
+        state_dir: PathBuf,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&state_dir)
+            .with_context(|| format!("creating {}", state_dir.display()))?;
+        let state_file = state_dir.join(ENCLAVE_STATE);
+        let enclave = Enclave::new(keys, networks.enclave_policy(), load_state(&state_file)?);
+        Ok(Self {
+            networks,
+            enclaves: vec![EnclaveClient::local(enclave, Some(state_file))],
+            threshold: 1,
+            publisher,
+            state_dir,
+        })
+    }
 }
 
 const ENCLAVE_STATE: &str = "enclave-state.json";
@@ -90,7 +122,11 @@ pub async fn run(
     cancel: CancellationToken,
     events: Option<mpsc::UnboundedSender<Event>>,
 ) -> anyhow::Result<()> {
-    let Setup { networks, keys, publisher, state_dir } = setup;
+    let Setup { networks, enclaves, threshold, publisher, state_dir } = setup;
+    anyhow::ensure!(
+        !enclaves.is_empty() && threshold >= 1,
+        "no enclave to ask, or a threshold of 0"
+    );
     std::fs::create_dir_all(&state_dir)
         .with_context(|| format!("creating {}", state_dir.display()))?;
     let hub = networks.hub_chain().context("the registry has no hub chain")?.clone();
@@ -99,9 +135,8 @@ pub async fn run(
     let required: BTreeSet<u64> =
         policy.chains.iter().filter(|c| c.required).map(|c| c.selector).collect();
     let interval = Duration::from_secs(networks.policy.attestation_interval_secs);
-    let state = load_state(&state_dir.join(ENCLAVE_STATE))?;
-    let mut enclave = Enclave::new(keys, policy, state);
-    info!(target: "aggregator", signer = %enclave.public().signer, chains = networks.chains.len(), "aggregator starting");
+    let quorum = Quorum { members: enclaves, threshold };
+    info!(target: "aggregator", enclaves = quorum.members.len(), threshold, chains = networks.chains.len(), "aggregator starting");
 
     let poll = Duration::from_millis(networks.aggregator.poll_interval_ms);
     let adapter = EvmAdapter::connect(&hub.name, hub.selector, &hub.rpc_url, Backoff::default())?;
@@ -139,15 +174,11 @@ pub async fn run(
                         continue;
                     }
                     seen.insert(report.message_id, ()).await;
-                    match ingest(&mut enclave, &report, &state_dir) {
-                        Ok(event) => {
-                            if let Event::ReportAccepted { .. } = &event {
-                                reported.insert(report.source_chain_selector);
-                            }
-                            emit(event);
-                        }
-                        Err(e) => warn!(target: "aggregator", error = %e, "saving the enclave state failed"),
+                    let event = quorum.ingest(&report).await;
+                    if let Event::ReportAccepted { .. } = &event {
+                        reported.insert(report.source_chain_selector);
                     }
+                    emit(event);
                     required.is_subset(&reported)
                 }
             },
@@ -157,13 +188,12 @@ pub async fn run(
             continue;
         }
         let started = Instant::now();
-        match attest_and_publish(&mut enclave, &broadcaster, &state_dir).await {
-            Ok(Some((solvent, publication))) => {
+        match attest_and_publish(&quorum, &broadcaster).await {
+            Ok((solvent, publication)) => {
                 reported.clear();
                 cadence.reset();
                 emit(Event::Published { solvent, publication, took: started.elapsed() });
             }
-            Ok(None) => {}
             Err(Outcome::NotReady(reason)) => {
                 info!(target: "aggregator", %reason, "not attesting yet");
                 emit(Event::NotReady { reason });
@@ -189,49 +219,147 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Ingests one report and persists the enclave's state when it was accepted.
-fn ingest(
-    enclave: &mut Enclave,
-    report: &DeliveredReport,
-    state_dir: &Path,
-) -> anyhow::Result<Event> {
-    Ok(match enclave.ingest(report, now()) {
-        Ok(accepted) => {
-            save_state(&state_dir.join(ENCLAVE_STATE), enclave.state())?;
-            info!(target: "aggregator", chain = %accepted.chain, seq = accepted.seq, id = %accepted.message_id, "report accepted");
-            Event::ReportAccepted {
-                chain: accepted.chain,
-                seq: accepted.seq,
-                message_id: accepted.message_id,
+/// The enclave instances and how many must agree.
+struct Quorum {
+    members: Vec<EnclaveClient>,
+    threshold: usize,
+}
+
+impl Quorum {
+    /// Asks every member at once; answers that did not come are logged.
+    async fn ask(&self, request: &Request) -> Vec<Response> {
+        let answers =
+            futures::future::join_all(self.members.iter().map(|m| m.call(request.clone()))).await;
+        answers
+            .into_iter()
+            .filter_map(|answer| {
+                answer
+                    .map_err(|e| warn!(target: "aggregator", error = %e, "enclave unavailable"))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// Ingests a report into every member.
+    async fn ingest(&self, report: &DeliveredReport) -> Event {
+        let answers = self.ask(&Request::Ingest { report: report.clone(), now: now() }).await;
+        let accepted = answers.iter().find_map(|a| match a {
+            Response::Accepted { chain, seq } => Some((chain.clone(), *seq)),
+            _ => None,
+        });
+        if let Some((chain, seq)) = accepted {
+            info!(target: "aggregator", %chain, seq, id = %report.message_id, "report accepted");
+            return Event::ReportAccepted { chain, seq, message_id: report.message_id };
+        }
+        let reason = answers
+            .iter()
+            .find_map(|a| match a {
+                Response::Refused { reason } | Response::Error { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "no enclave instance could be reached".into());
+        warn!(target: "aggregator", id = %report.message_id, %reason, "report refused");
+        Event::ReportRefused { message_id: report.message_id, reason }
+    }
+
+    /// Asks every member to sign `epoch` (once more above the highest epoch a member already
+    /// signed, if any did), and returns the attestation most members signed, with their
+    /// signatures.
+    async fn sign(
+        &self,
+        at: u64,
+        epoch: u64,
+    ) -> Result<(SignedAttestation, Vec<(Address, Bytes)>), Outcome> {
+        let mut epoch = epoch;
+        let mut answers = self.ask(&Request::Attest { now: at, epoch }).await;
+        let highest_used = answers
+            .iter()
+            .filter_map(|a| match a {
+                Response::EpochUsed { last_epoch } => Some(*last_epoch),
+                _ => None,
+            })
+            .max();
+        if let Some(last) = highest_used {
+            epoch = last + 1;
+            answers = self.ask(&Request::Attest { now: at, epoch }).await;
+        }
+        let mut groups: Vec<(SignedAttestation, Vec<(Address, Bytes)>)> = Vec::new();
+        let mut reasons = Vec::new();
+        for answer in answers {
+            match answer {
+                Response::Attested { signed } => {
+                    let signature = (signed.signer, signed.signature.clone());
+                    match groups.iter_mut().find(|(s, _)| {
+                        s.attestation == signed.attestation && s.instructions == signed.instructions
+                    }) {
+                        Some((_, signatures)) => signatures.push(signature),
+                        None => groups.push((*signed, vec![signature])),
+                    }
+                }
+                Response::NotReady { reason } | Response::Error { reason } => reasons.push(reason),
+                other => reasons.push(format!("{other:?}")),
             }
         }
-        Err(e) => {
-            warn!(target: "aggregator", id = %report.message_id, error = %e, "report refused");
-            Event::ReportRefused { message_id: report.message_id, reason: e.to_string() }
+        if groups.len() > 1 {
+            warn!(target: "aggregator", epoch, statements = groups.len(), "enclave instances signed different statements");
         }
-    })
+        groups.sort_by_key(|(_, signatures)| std::cmp::Reverse(signatures.len()));
+        match groups.into_iter().next() {
+            Some(best) => Ok(best),
+            None => Err(Outcome::NotReady(
+                reasons.into_iter().next().unwrap_or_else(|| "no enclave instance answered".into()),
+            )),
+        }
+    }
 }
 
 async fn attest_and_publish(
-    enclave: &mut Enclave,
+    quorum: &Quorum,
     broadcaster: &Broadcaster,
-    state_dir: &Path,
-) -> Result<Option<(bool, Publication)>, Outcome> {
+) -> Result<(bool, Publication), Outcome> {
     // Check readiness before reading the chain, so a quiet deployment costs no RPC.
-    if let Err(e) = enclave.assess(now()) {
-        return Err(Outcome::NotReady(e.to_string()));
+    let at = now();
+    let ready = quorum.ask(&Request::Ready { now: at }).await;
+    if !ready.iter().any(|a| matches!(a, Response::Ready)) {
+        let reason = ready
+            .into_iter()
+            .find_map(|a| match a {
+                Response::NotReady { reason } | Response::Error { reason } => Some(reason),
+                _ => None,
+            })
+            .unwrap_or_else(|| "no enclave instance answered".into());
+        return Err(Outcome::NotReady(reason));
     }
     let onchain = broadcaster.onchain_epoch().await.map_err(|e| Outcome::Failed(e.to_string()))?;
-    let signed = enclave.attest(now(), onchain).map_err(|e| Outcome::NotReady(e.to_string()))?;
-    save_state(&state_dir.join(ENCLAVE_STATE), enclave.state())
+    let (signed, signatures) = quorum.sign(at, onchain + 1).await?;
+    // Only signatures of currently registered signers count on-chain; any other would make
+    // publish revert.
+    let registered = broadcaster
+        .active_signers(signatures.iter().map(|(signer, _)| *signer).collect())
+        .await
         .map_err(|e| Outcome::Failed(e.to_string()))?;
+    let mut counted: Vec<(Address, Bytes)> =
+        signatures.into_iter().filter(|(s, _)| registered.contains(s)).collect();
+    counted.sort_by_key(|(signer, _)| *signer);
     let a = &signed.attestation;
-    info!(target: "aggregator", epoch = a.epoch, solvent = a.solvent, "attestation signed");
-    match broadcaster.publish(a, vec![signed.signature.clone()], &signed.instructions).await {
-        Ok(publication) => Ok(Some((a.solvent, publication))),
-        Err(e @ BroadcastError::HubCannotPay { .. }) => Err(Outcome::Failed(e.to_string())),
-        Err(e) => Err(Outcome::Failed(e.to_string())),
+    if counted.len() < quorum.threshold {
+        return Err(Outcome::Failed(format!(
+            "epoch {}: {} matching signature(s) from registered signers, {} needed",
+            a.epoch,
+            counted.len(),
+            quorum.threshold
+        )));
     }
+    info!(target: "aggregator", epoch = a.epoch, solvent = a.solvent, signatures = counted.len(), "attestation signed");
+    broadcaster
+        .publish(
+            a,
+            counted.into_iter().map(|(_, signature)| signature).collect(),
+            &signed.instructions,
+        )
+        .await
+        .map(|publication| (a.solvent, publication))
+        .map_err(|e| Outcome::Failed(e.to_string()))
 }
 
 fn broadcaster(
@@ -260,26 +388,4 @@ fn broadcaster(
         destinations,
         Duration::from_secs(networks.aggregator.delivery_timeout_secs),
     ))
-}
-
-/// The enclave's persisted state (epochs and seqs, never amounts).
-pub fn load_state(path: &Path) -> anyhow::Result<EnclaveState> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{}: not an enclave state file; move it away to start from epoch 0",
-                path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(EnclaveState::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
-fn save_state(path: &Path, state: &EnclaveState) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

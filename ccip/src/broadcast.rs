@@ -140,6 +140,33 @@ impl Broadcaster {
         Ok(latest.epoch)
     }
 
+    /// Of `signers`, those the hub counts now: registered and not expired at the hub's latest
+    /// block.
+    pub async fn active_signers(
+        &self,
+        signers: Vec<Address>,
+    ) -> Result<Vec<Address>, BroadcastError> {
+        let hub = SolvencyHub::new(self.hub, &self.provider);
+        let block = self
+            .provider
+            .get_block(Default::default())
+            .await
+            .map_err(|e| self.rpc("read the latest block")(e.to_string()))?
+            .ok_or_else(|| self.rpc("read the latest block")("no block".into()))?;
+        let mut active = Vec::new();
+        for signer in signers {
+            let info = hub
+                .getSigner(signer)
+                .call()
+                .await
+                .map_err(|e| self.rpc("read a signer")(e.to_string()))?;
+            if info.expiresAt >= block.header.timestamp {
+                active.push(signer);
+            }
+        }
+        Ok(active)
+    }
+
     /// Quotes the fee, checks the hub can pay, publishes, and waits for every spoke.
     #[instrument(skip_all, fields(epoch = attestation.epoch, chain = %self.hub_chain))]
     pub async fn publish(

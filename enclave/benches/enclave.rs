@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::{U256, keccak256};
+use alloy::primitives::{B256, U256, keccak256};
 use solvency_enclave::{
     AssetPolicy, AttestationSigner, ChainPolicy, DeliveredReport, Enclave, EnclaveKeys,
     EnclaveState, Policy, Position, Purpose, ReportV1, X25519KeyPair, X25519Public, asset_id,
@@ -310,8 +310,9 @@ fn bench_assess_and_attest() {
     let seal_all = || {
         time(|| {
             for chain in &world.policy.chains {
-                let sealed = seal_instruction(&world.policy, &keys, chain, 99, Vec::new())
-                    .expect("an empty instruction seals");
+                let sealed =
+                    seal_instruction(&world.policy, &keys, chain, 99, &B256::ZERO, Vec::new())
+                        .expect("an empty instruction seals");
                 black_box(sealed);
             }
         })

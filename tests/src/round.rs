@@ -104,16 +104,14 @@ impl Round {
 
     fn spawn_aggregator(&mut self, keys: EnclaveKeys, events: mpsc::UnboundedSender<Event>) {
         self.cancel = CancellationToken::new();
-        self.task = Some(tokio::spawn(orchestrator::run(
-            Setup {
-                networks: self.registry.clone(),
-                keys,
-                publisher: DevAccount::publisher().signer(),
-                state_dir: self.registry.aggregator.state_dir.clone(),
-            },
-            self.cancel.clone(),
-            Some(events),
-        )));
+        let setup = Setup::single(
+            self.registry.clone(),
+            keys,
+            DevAccount::publisher().signer(),
+            self.registry.aggregator.state_dir.clone(),
+        )
+        .unwrap();
+        self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(events))));
     }
 
     /// The enclave's keys, loaded again from their file (to sign things in tests).
