@@ -140,6 +140,22 @@ pub enum ReportCommand {
 /// `solvency enclave …`
 #[derive(Debug, Subcommand)]
 pub enum EnclaveCommand {
+    /// Host one enclave instance behind a Unix socket, for a k-of-n quorum (list the socket in
+    /// `[enclave] instances`).
+    ///
+    /// Example: `solvency enclave serve --config .devnet/networks.toml --key keys/enclave-0.key
+    /// --socket /run/solvency/enclave-0.sock`
+    Serve {
+        /// The instance's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to listen (created 0600).
+        #[arg(long)]
+        socket: PathBuf,
+        /// Where the instance keeps its epochs and seqs (default: beside the socket).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
     /// DEV ONLY: open a sealed report with an enclave key file and print its figures.
     Open {
         /// The enclave key file.
@@ -170,6 +186,10 @@ pub enum KeysCommand {
         /// Chain names to make reporter and treasury keys for (repeatable).
         #[arg(long = "chain")]
         chains: Vec<String>,
+        /// Also make keys for this many quorum instances (`enclave-<i>.key`: the same HPKE key,
+        /// a signing key each).
+        #[arg(long, default_value_t = 0)]
+        instances: usize,
     },
 }
 
@@ -303,8 +323,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             deployment_id,
             payload,
         }) => crate::commands::enclave_open(&key, &reporter_public_key, &deployment_id, &payload),
-        Command::Keys(KeysCommand::Generate { out, chains }) => {
-            crate::commands::keys_generate(&out, &chains)
+        Command::Keys(KeysCommand::Generate { out, chains, instances }) => {
+            crate::commands::keys_generate(&out, &chains, instances)
+        }
+        Command::Enclave(EnclaveCommand::Serve { key, socket, state }) => {
+            crate::commands::enclave_serve(load_config(&cli.config)?, &key, &socket, state).await
         }
         Command::Attestation(AttestationCommand::Digest { file }) => {
             crate::commands::attestation_digest(&file)

@@ -258,9 +258,52 @@ pub(crate) fn enclave_open(
     Ok(())
 }
 
+/// `solvency enclave serve`
+pub(crate) async fn enclave_serve(
+    networks: NetworksFile,
+    key: &Path,
+    socket: &Path,
+    state: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    require_chains(&networks)?;
+    let keys = EnclaveKeys::load(key)?;
+    let signer = keys.signer.address();
+    if !networks.enclave.as_ref().expect("validated").signers.contains(&signer) {
+        eprintln!(
+            "warning: signer {signer} is not among [enclave] signers; register it before its signatures count"
+        );
+    }
+    let state = state.unwrap_or_else(|| socket.with_extension("state.json"));
+    let enclave = solvency_enclave::Enclave::new(
+        keys,
+        networks.enclave_policy(),
+        crate::enclave_service::load_state(&state)?,
+    );
+    let cancel = CancellationToken::new();
+    let serving = crate::enclave_service::serve(enclave, socket, Some(state), cancel.clone());
+    eprintln!("enclave {signer} serving on {}; Ctrl-C or SIGTERM stops it", socket.display());
+    tokio::select! {
+        result = serving => result,
+        _ = crate::devnet_cmd::shutdown_signal() => {
+            cancel.cancel();
+            Ok(())
+        }
+    }
+}
+
 /// `solvency keys generate`
-pub(crate) fn keys_generate(out: &Path, chains: &[String]) -> anyhow::Result<()> {
+pub(crate) fn keys_generate(out: &Path, chains: &[String], instances: usize) -> anyhow::Result<()> {
     let keys = crate::devnet_setup::prepare_keys(out, chains)?;
+    for (i, instance) in crate::devnet_setup::prepare_instance_keys(out, &keys.enclave, instances)?
+        .iter()
+        .enumerate()
+    {
+        println!(
+            "instance {i}        {} signer {}",
+            crate::devnet_setup::instance_key_file(out, i).display(),
+            instance.signer.address()
+        );
+    }
     let public = keys.enclave.public();
     println!("enclave key      {}", enclave_key_file(out).display());
     println!("  hpke_public_key {}", public.hpke_public_key);

@@ -26,6 +26,41 @@ pub fn enclave_key_file(dir: &Path) -> PathBuf {
     dir.join("enclave.key")
 }
 
+/// The key file of quorum instance `i`.
+pub fn instance_key_file(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("enclave-{i}.key"))
+}
+
+/// Keys of `n` quorum instances in `dir`: `enclave-<i>.key`, each sharing the HPKE key of
+/// `enclave.key` with a signing key of its own. Existing files are loaded, missing ones made.
+pub fn prepare_instance_keys(
+    dir: &Path,
+    base: &EnclaveKeys,
+    n: usize,
+) -> anyhow::Result<Vec<EnclaveKeys>> {
+    (0..n)
+        .map(|i| {
+            let path = instance_key_file(dir, i);
+            match EnclaveKeys::load(&path) {
+                Ok(keys) if keys.public().hpke_public_key == base.public().hpke_public_key => {
+                    Ok(keys)
+                }
+                Ok(_) => {
+                    anyhow::bail!("{} does not share the HPKE key of enclave.key", path.display())
+                }
+                Err(KeyError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    let keys = base.sibling();
+                    keys.save(&path)?;
+                    Ok(keys)
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .collect()
+}
+
 /// A chain's reporter key file.
 pub fn reporter_key_file(dir: &Path, chain: &str) -> PathBuf {
     dir.join(format!("reporter-{chain}.key"))

@@ -156,6 +156,15 @@ impl EnclaveKeys {
         Self { hpke: X25519KeyPair::generate(), signer: AttestationSigner::random() }
     }
 
+    /// Another instance of the same enclave: the same HPKE key (reporters seal to one key and
+    /// every instance of a quorum must open their reports), a signing key of its own.
+    pub fn sibling(&self) -> Self {
+        Self {
+            hpke: X25519KeyPair::from_secret_bytes(*self.hpke.secret_bytes()),
+            signer: AttestationSigner::random(),
+        }
+    }
+
     /// The public halves.
     pub fn public(&self) -> EnclavePublic {
         EnclavePublic { hpke_public_key: self.hpke.public(), signer: self.signer.address() }

@@ -10,6 +10,7 @@
 
 pub mod assess;
 pub mod attestation;
+pub mod attestor;
 mod enclave;
 pub mod instruction;
 pub mod keys;
@@ -21,6 +22,10 @@ pub mod seal;
 pub use assess::{AssessError, Assessment, assess};
 pub use attestation::{
     ATTESTATION_DOMAIN, AttestationSigner, Instruction, SolvencyAttestation, instructions_digest,
+};
+pub use attestor::{
+    Attestor, DevAttestor, DevEvidence, DevFacts, Evidence, EvidenceError, EvidenceKind,
+    EvidencePolicy, NitroAttestor, NitroEvidence, NitroFacts, VerifiedEvidence,
 };
 pub use enclave::{AttestError, Enclave, EnclaveState, SignedAttestation};
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, X25519KeyPair, X25519Public};
