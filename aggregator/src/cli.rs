@@ -156,6 +156,67 @@ pub enum EnclaveCommand {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Print evidence binding an enclave's keys and a nonce (JSON). Outside AWS Nitro this is
+    /// insecure dev evidence, and it says so.
+    ///
+    /// Example: `solvency enclave attest --key keys/enclave.key --nonce 0x1234`
+    Attest {
+        /// The enclave key file (or use --instance).
+        #[arg(long, conflicts_with = "instance")]
+        key: Option<PathBuf>,
+        /// A served instance's socket.
+        #[arg(long)]
+        instance: Option<PathBuf>,
+        /// The verifier's nonce, hex.
+        #[arg(long)]
+        nonce: alloy::primitives::Bytes,
+    },
+    /// Verify evidence and print the verified facts as JSON, or a clear error (exit code 1).
+    ///
+    /// Example: `solvency enclave verify --evidence doc.bin --at 2024-02-26T07:30:00Z
+    /// --expect-pcr 0=17bf8f04…`
+    Verify {
+        /// A Nitro attestation document (CBOR) or evidence JSON from `enclave attest`.
+        #[arg(long)]
+        evidence: PathBuf,
+        /// Verify as of this time (RFC 3339, UTC, e.g. 2024-02-26T07:30:00Z; default now).
+        #[arg(long)]
+        at: Option<String>,
+        /// An expected PCR value, `N=HEX` (repeatable).
+        #[arg(long = "expect-pcr")]
+        pcrs: Vec<String>,
+        /// The nonce the evidence must carry, hex.
+        #[arg(long)]
+        nonce: Option<alloy::primitives::Bytes>,
+        /// Oldest acceptable evidence, in seconds.
+        #[arg(long, default_value_t = 300)]
+        max_age: u64,
+        /// Accept insecure dev evidence.
+        #[arg(long)]
+        allow_dev: bool,
+    },
+    /// Verify an enclave's evidence (fresh nonce) against `[enclave.evidence]` and register its
+    /// signer on the hub and every spoke, with the evidence digest and an expiry.
+    ///
+    /// Example: `solvency enclave register --config .devnet/networks.toml --instance
+    /// /run/solvency/enclave-0.sock --devnet .devnet --every 3600`
+    Register {
+        /// The enclave key file (or use --instance).
+        #[arg(long, conflicts_with = "instance")]
+        key: Option<PathBuf>,
+        /// A served instance's socket.
+        #[arg(long)]
+        instance: Option<PathBuf>,
+        /// Secret key of the contracts' owner on every chain.
+        #[arg(long, env = "SOLVENCY_OWNER_KEY", hide_env_values = true, conflicts_with = "devnet")]
+        owner_key: Option<B256>,
+        /// A devnet state directory: each chain's owner is its deployer (deployment.json).
+        #[arg(long)]
+        devnet: Option<PathBuf>,
+        /// Renew with fresh evidence every this many seconds, until Ctrl-C.
+        #[arg(long)]
+        every: Option<u64>,
+    },
     /// DEV ONLY: open a sealed report with an enclave key file and print its figures.
     Open {
         /// The enclave key file.
@@ -325,6 +386,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => crate::commands::enclave_open(&key, &reporter_public_key, &deployment_id, &payload),
         Command::Keys(KeysCommand::Generate { out, chains, instances }) => {
             crate::commands::keys_generate(&out, &chains, instances)
+        }
+        Command::Enclave(EnclaveCommand::Attest { key, instance, nonce }) => {
+            crate::commands::enclave_attest(key, instance, &nonce).await
+        }
+        Command::Enclave(EnclaveCommand::Verify {
+            evidence,
+            at,
+            pcrs,
+            nonce,
+            max_age,
+            allow_dev,
+        }) => crate::commands::enclave_verify(
+            &evidence,
+            at.as_deref(),
+            &pcrs,
+            nonce,
+            max_age,
+            allow_dev,
+        ),
+        Command::Enclave(EnclaveCommand::Register { key, instance, owner_key, devnet, every }) => {
+            let networks = load_config(&cli.config)?;
+            crate::commands::enclave_register(&networks, key, instance, owner_key, devnet, every)
+                .await
         }
         Command::Enclave(EnclaveCommand::Serve { key, socket, state }) => {
             crate::commands::enclave_serve(load_config(&cli.config)?, &key, &socket, state).await

@@ -280,7 +280,10 @@ pub(crate) async fn enclave_serve(
         crate::enclave_service::load_state(&state)?,
     );
     let cancel = CancellationToken::new();
-    let serving = crate::enclave_service::serve(enclave, socket, Some(state), cancel.clone());
+    // Outside AWS Nitro the only attestor is the insecure dev one; evidence says so.
+    let attestor = Box::new(solvency_enclave::DevAttestor::from_current_exe()?);
+    let serving =
+        crate::enclave_service::serve(enclave, attestor, socket, Some(state), cancel.clone());
     eprintln!("enclave {signer} serving on {}; Ctrl-C or SIGTERM stops it", socket.display());
     tokio::select! {
         result = serving => result,
@@ -332,4 +335,127 @@ pub(crate) fn attestation_digest(file: &Path) -> anyhow::Result<()> {
     )?;
     println!("{}", attestation.digest());
     Ok(())
+}
+
+/// Evidence from a key file (this process) or a served instance.
+async fn evidence_from(
+    key: Option<PathBuf>,
+    instance: Option<PathBuf>,
+    nonce: &Bytes,
+) -> anyhow::Result<solvency_enclave::Evidence> {
+    use crate::enclave_service::{EnclaveClient, Request, Response};
+    match (key, instance) {
+        (Some(key), _) => {
+            let keys = EnclaveKeys::load(&key)?;
+            let attestor = solvency_enclave::DevAttestor::from_current_exe()?;
+            Ok(solvency_enclave::Attestor::attest(&attestor, &keys, nonce, now())?)
+        }
+        (None, Some(socket)) => match EnclaveClient::remote(socket)
+            .call(Request::Evidence { nonce: nonce.clone() })
+            .await?
+        {
+            Response::Evidence { evidence } => Ok(*evidence),
+            Response::Error { reason } => bail!("the enclave refused: {reason}"),
+            other => bail!("unexpected answer: {other:?}"),
+        },
+        (None, None) => bail!("give --key FILE or --instance SOCKET"),
+    }
+}
+
+/// `solvency enclave attest`
+pub(crate) async fn enclave_attest(
+    key: Option<PathBuf>,
+    instance: Option<PathBuf>,
+    nonce: &Bytes,
+) -> anyhow::Result<()> {
+    let evidence = evidence_from(key, instance, nonce).await?;
+    if evidence.kind() == solvency_enclave::EvidenceKind::DevInsecure {
+        eprintln!(
+            "INSECURE: dev evidence, signed by the enclave's own key; it proves nothing about the machine"
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&evidence)?);
+    Ok(())
+}
+
+/// `solvency enclave verify`
+pub(crate) fn enclave_verify(
+    file: &Path,
+    at: Option<&str>,
+    pcrs: &[String],
+    nonce: Option<Bytes>,
+    max_age: u64,
+    allow_dev: bool,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // Evidence JSON from `enclave attest`, or a raw Nitro document.
+    let evidence = match serde_json::from_slice::<solvency_enclave::Evidence>(&bytes) {
+        Ok(evidence) => evidence,
+        Err(_) => solvency_enclave::Evidence::Nitro(solvency_enclave::NitroEvidence {
+            document: bytes.into(),
+        }),
+    };
+    let at = match at {
+        Some(text) => solvency_enclave::attestor::parse_utc(text).with_context(|| {
+            format!("--at {text:?} is not a UTC time such as 2024-02-26T07:30:00Z")
+        })?,
+        None => now(),
+    };
+    let mut policy =
+        solvency_enclave::EvidencePolicy { allow_dev, max_age, nonce, ..Default::default() };
+    for pcr in pcrs {
+        let (index, value) =
+            pcr.split_once('=').with_context(|| format!("--expect-pcr {pcr:?}: expected N=HEX"))?;
+        let index: u8 = index
+            .trim()
+            .parse()
+            .with_context(|| format!("--expect-pcr {pcr:?}: N is not a PCR index"))?;
+        let value: Bytes =
+            value.trim().parse().with_context(|| format!("--expect-pcr {pcr:?}: not hex"))?;
+        policy.pcrs.insert(index, value);
+    }
+    let facts = evidence.verify(&policy, at)?;
+    if facts.is_insecure() {
+        eprintln!("INSECURE: dev evidence proves nothing about the machine");
+    }
+    println!("{}", serde_json::to_string_pretty(&facts)?);
+    Ok(())
+}
+
+/// `solvency enclave register`
+pub(crate) async fn enclave_register(
+    networks: &NetworksFile,
+    key: Option<PathBuf>,
+    instance: Option<PathBuf>,
+    owner_key: Option<B256>,
+    devnet: Option<PathBuf>,
+    every: Option<u64>,
+) -> anyhow::Result<()> {
+    require_chains(networks)?;
+    let deployment = devnet.as_deref().map(solvency_devnet::Deployment::read).transpose()?;
+    let registrar =
+        crate::registration::Registrar::new(networks, |chain| match (&deployment, owner_key) {
+            (Some(d), _) => Ok(d
+                .chain_by_name(chain)
+                .with_context(|| format!("{chain} is not in the devnet"))?
+                .deployer
+                .signer()),
+            (None, Some(key)) => Ok(PrivateKeySigner::from_bytes(&key)?),
+            (None, None) => bail!("give --owner-key (or SOLVENCY_OWNER_KEY), or --devnet DIR"),
+        })?;
+    loop {
+        let nonce = crate::registration::Registrar::nonce();
+        let evidence = evidence_from(key.clone(), instance.clone(), &nonce).await?;
+        let registration = registrar.register(&evidence, &nonce).await?;
+        eprintln!(
+            "registered {} with evidence {}",
+            registration.signer, registration.evidence_digest
+        );
+        println!("{}", serde_json::to_string_pretty(&registration)?);
+        let Some(every) = every else { return Ok(()) };
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
+            _ = crate::devnet_cmd::shutdown_signal() => return Ok(()),
+        }
+    }
 }

@@ -144,6 +144,51 @@ pub struct EnclaveSection {
     /// k: matching signatures an attestation needs (the contracts' threshold). Default 1.
     #[serde(default = "one")]
     pub threshold: u8,
+    /// What evidence an enclave must show to be registered.
+    #[serde(default)]
+    pub evidence: EvidenceSection,
+}
+
+/// `[enclave.evidence]`: the policy `solvency enclave register` verifies evidence against.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceSection {
+    /// Accept insecure software (`dev-insecure`) evidence. Default false; the devnet sets it.
+    pub allow_dev: bool,
+    /// Expected Nitro PCR values, `"<index>" = "0x<hex>"`; unlisted PCRs are not checked.
+    pub pcrs: std::collections::BTreeMap<String, String>,
+    /// Oldest acceptable evidence, in seconds. Default 300.
+    pub max_age_secs: u64,
+    /// How long a registration lasts before it must be renewed with fresh evidence. Default
+    /// 86400.
+    pub registration_ttl_secs: u64,
+}
+
+impl Default for EvidenceSection {
+    fn default() -> Self {
+        Self {
+            allow_dev: false,
+            pcrs: Default::default(),
+            max_age_secs: 300,
+            registration_ttl_secs: 86_400,
+        }
+    }
+}
+
+impl EvidenceSection {
+    /// The enclave crate's policy (without nonce or identity: the registrar adds those).
+    pub fn policy(&self) -> solvency_enclave::EvidencePolicy {
+        solvency_enclave::EvidencePolicy {
+            allow_dev: self.allow_dev,
+            max_age: self.max_age_secs,
+            pcrs: self
+                .pcrs
+                .iter()
+                .filter_map(|(index, value)| Some((index.parse().ok()?, value.parse().ok()?)))
+                .collect(),
+            ..Default::default()
+        }
+    }
 }
 
 fn one() -> u8 {

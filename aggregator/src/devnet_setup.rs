@@ -122,6 +122,8 @@ pub fn registry(
         key_file: Some(enclave_key_file(&keys.dir)),
         instances: Vec::new(),
         threshold: 1,
+        // A devnet has no TEE: it registers enclaves on insecure dev evidence.
+        evidence: crate::config::EvidenceSection { allow_dev: true, ..Default::default() },
     });
     file.aggregator = AggregatorSection {
         state_dir: state_dir.join("aggregator"),

@@ -14,7 +14,8 @@ use std::{
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use solvency_enclave::{
-    AttestError, DeliveredReport, Enclave, EnclavePublic, EnclaveState, SignedAttestation,
+    AttestError, Attestor, DeliveredReport, Enclave, EnclavePublic, EnclaveState, Evidence,
+    SignedAttestation,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -40,6 +41,11 @@ pub enum Request {
     Ready {
         /// The aggregator's time.
         now: u64,
+    },
+    /// Evidence (from the instance's attestor) binding its keys and `nonce`.
+    Evidence {
+        /// The verifier's fresh nonce.
+        nonce: alloy::primitives::Bytes,
     },
     /// Sign the attestation of `epoch` at `now`.
     Attest {
@@ -79,6 +85,11 @@ pub enum Response {
         /// Why.
         reason: String,
     },
+    /// Evidence about the instance.
+    Evidence {
+        /// The evidence.
+        evidence: Box<Evidence>,
+    },
     /// A signed attestation.
     Attested {
         /// The attestation, signature and instructions.
@@ -103,6 +114,7 @@ fn wall_clock() -> u64 {
 /// One enclave and where its state is persisted; shared by the server and the local client.
 struct Hosted {
     enclave: Mutex<Enclave>,
+    attestor: Box<dyn Attestor + Send + Sync>,
     state_file: Option<PathBuf>,
 }
 
@@ -113,6 +125,12 @@ impl Hosted {
         let clock_ok = |now: u64| wall_clock().abs_diff(now) <= skew;
         let response = match request {
             Request::Public => Response::Public { public: enclave.public() },
+            Request::Evidence { nonce } => {
+                match enclave.evidence(self.attestor.as_ref(), &nonce, wall_clock()) {
+                    Ok(evidence) => Response::Evidence { evidence: Box::new(evidence) },
+                    Err(e) => Response::Error { reason: e.to_string() },
+                }
+            }
             Request::Ingest { now, .. } | Request::Ready { now } | Request::Attest { now, .. }
                 if !clock_ok(now) =>
             {
@@ -153,6 +171,7 @@ impl Hosted {
 /// Serves one enclave on a Unix socket (created `0600`) until `cancel`.
 pub async fn serve(
     enclave: Enclave,
+    attestor: Box<dyn Attestor + Send + Sync>,
     socket: &Path,
     state_file: Option<PathBuf>,
     cancel: CancellationToken,
@@ -168,7 +187,7 @@ pub async fn serve(
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     }
     let signer = enclave.public().signer;
-    let hosted = Arc::new(Hosted { enclave: Mutex::new(enclave), state_file });
+    let hosted = Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, state_file });
     info!(target: "enclave::serve", %signer, socket = %socket.display(), "enclave serving");
     loop {
         let (stream, _) = tokio::select! {
@@ -234,8 +253,12 @@ enum Inner {
 
 impl EnclaveClient {
     /// An enclave in this process, persisting its state to `state_file`.
-    pub fn local(enclave: Enclave, state_file: Option<PathBuf>) -> Self {
-        Self(Inner::Local(Arc::new(Hosted { enclave: Mutex::new(enclave), state_file })))
+    pub fn local(
+        enclave: Enclave,
+        attestor: Box<dyn Attestor + Send + Sync>,
+        state_file: Option<PathBuf>,
+    ) -> Self {
+        Self(Inner::Local(Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, state_file })))
     }
 
     /// An instance served at `socket` (`solvency enclave serve`); connected on first use and

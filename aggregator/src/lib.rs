@@ -14,6 +14,7 @@ mod devnet_cmd;
 pub mod devnet_setup;
 pub mod enclave_service;
 pub mod orchestrator;
+pub mod registration;
 pub mod reporter;
 mod table;
 

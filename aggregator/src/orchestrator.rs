@@ -105,7 +105,11 @@ impl Setup {
         let enclave = Enclave::new(keys, networks.enclave_policy(), load_state(&state_file)?);
         Ok(Self {
             networks,
-            enclaves: vec![EnclaveClient::local(enclave, Some(state_file))],
+            enclaves: vec![EnclaveClient::local(
+                enclave,
+                Box::new(solvency_enclave::DevAttestor::from_current_exe()?),
+                Some(state_file),
+            )],
             threshold: 1,
             publisher,
             state_dir,

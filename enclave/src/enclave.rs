@@ -115,6 +115,16 @@ impl Enclave {
         Ok(accepted)
     }
 
+    /// Evidence binding this enclave's public keys and a verifier's nonce.
+    pub fn evidence(
+        &self,
+        attestor: &dyn crate::Attestor,
+        nonce: &[u8],
+        now: u64,
+    ) -> Result<crate::Evidence, crate::EvidenceError> {
+        attestor.attest(&self.keys, nonce, now)
+    }
+
     /// Assesses the latest reports at `now`.
     pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
         assess(&self.ledger, &self.policy, now)

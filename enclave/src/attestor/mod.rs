@@ -126,6 +126,16 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// What registers this evidence on-chain (the contracts refuse a digest seen before): the
+    /// signed digest of dev evidence, `keccak256` of a Nitro document. Both cover the nonce, so
+    /// fresh evidence always has a fresh digest.
+    pub fn fingerprint(&self) -> B256 {
+        match self {
+            Self::Dev(dev) => dev.digest(),
+            Self::Nitro(nitro) => alloy::primitives::keccak256(&nitro.document),
+        }
+    }
+
     /// The kind of this evidence.
     pub fn kind(&self) -> EvidenceKind {
         match self {
