@@ -282,8 +282,13 @@ pub(crate) async fn enclave_serve(
     let cancel = CancellationToken::new();
     // Outside AWS Nitro the only attestor is the insecure dev one; evidence says so.
     let attestor = Box::new(solvency_enclave::DevAttestor::from_current_exe()?);
-    let serving =
-        crate::enclave_service::serve(enclave, attestor, socket, Some(state), cancel.clone());
+    let serving = crate::enclave_service::serve(
+        enclave,
+        attestor,
+        socket.to_owned(),
+        Some(state),
+        cancel.clone(),
+    );
     eprintln!("enclave {signer} serving on {}; Ctrl-C or SIGTERM stops it", socket.display());
     tokio::select! {
         result = serving => result,

@@ -172,10 +172,11 @@ impl Hosted {
 pub async fn serve(
     enclave: Enclave,
     attestor: Box<dyn Attestor + Send + Sync>,
-    socket: &Path,
+    socket: PathBuf,
     state_file: Option<PathBuf>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
+    let socket = socket.as_path();
     if socket.exists() {
         std::fs::remove_file(socket)
             .with_context(|| format!("removing the stale socket {}", socket.display()))?;

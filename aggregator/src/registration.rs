@@ -119,6 +119,7 @@ impl Registrar {
                         solvency_ccip::broadcast::decode_revert(&e)
                     )
                 })?
+                .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
                 .get_receipt()
                 .await?;
             if !receipt.status() {

@@ -62,6 +62,7 @@ pub async fn send(
         )
     })?;
     let receipt = pending
+        .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
         .get_receipt()
         .await
         .with_context(|| format!("{}: waiting for submitReport", chain.name))?;

@@ -222,11 +222,15 @@ pub(crate) async fn confirm(
         action: action.into(),
         source: Box::new(source),
     })?;
-    let receipt = pending.get_receipt().await.map_err(|source| Error::Pending {
-        chain: chain.name.clone(),
-        action: action.into(),
-        source: Box::new(source),
-    })?;
+    let receipt = pending
+        .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|source| Error::Pending {
+            chain: chain.name.clone(),
+            action: action.into(),
+            source: Box::new(source),
+        })?;
     if !receipt.status() {
         return Err(Error::Reverted {
             chain: chain.name.clone(),

@@ -206,6 +206,7 @@ impl Broadcaster {
 
         let pending = hub.publish(att, signatures, ins).send().await.map_err(reject)?;
         let receipt = pending
+            .with_timeout(Some(crate::provider::RECEIPT_TIMEOUT))
             .get_receipt()
             .await
             .map_err(|e| self.rpc("wait for the publish receipt")(e.to_string()))?;

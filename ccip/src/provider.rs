@@ -14,6 +14,10 @@ use alloy::{
     transports::http::reqwest::Url,
 };
 
+/// How long a sent transaction is waited for. anvil mines at once and real chains within
+/// minutes; a transaction stuck longer is reported rather than waited for forever.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Why a provider could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -42,11 +46,20 @@ pub fn connect(url: &str) -> Result<DynProvider, InvalidRpcUrl> {
 }
 
 /// A provider that signs and sends transactions from `signer` (nonce, gas and chain id filled).
+///
+/// Nonces are read from the node for every transaction rather than cached: alloy's cached
+/// nonce manager hands out a nonce before gas estimation, so a transaction whose estimation
+/// reverts (a refused `publish`, a replayed registration) would leave a gap, and every later
+/// transaction from the account would wait forever behind it.
 pub fn connect_with_signer(
     url: &str,
     signer: PrivateKeySigner,
 ) -> Result<DynProvider, InvalidRpcUrl> {
     Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
         .connect_client(client(parse(url)?))
         .erased())

@@ -10,6 +10,7 @@ use alloy::{
 use solvency_aggregator::{
     config::{NetworksFile, PolicySection},
     devnet_setup::{self, DevnetKeys},
+    enclave_service::EnclaveClient,
     orchestrator::{self, Event, Setup},
     reporter,
 };
@@ -48,15 +49,58 @@ pub struct Round {
     pub enclave_public: X25519Public,
     /// Events from the aggregator.
     pub events: mpsc::UnboundedReceiver<Event>,
+    /// Served enclave instances (empty for a single in-process enclave).
+    pub instances: Vec<Instance>,
     keys_dir: std::path::PathBuf,
     cancel: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// One served enclave instance of a quorum.
+pub struct Instance {
+    /// Its socket.
+    pub socket: std::path::PathBuf,
+    /// Its signer.
+    pub signer: alloy::primitives::Address,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Instance {
+    /// Stops the instance (its socket goes away).
+    pub async fn stop(&mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
 }
 
 impl Round {
-    /// A devnet of `chains` chains and an aggregator with `policy`.
+    /// A devnet of `chains` chains and an aggregator with `policy` and one in-process enclave.
     pub async fn start(chains: usize, policy: PolicySection) -> Self {
+        Self::start_with(chains, policy, None).await
+    }
+
+    /// A devnet whose attestations need `k` of `n` served enclave instances; the instance at
+    /// `liar` (if any) judges with a solvency ratio of 0.01 %, so it calls almost anything
+    /// solvent.
+    pub async fn start_quorum(
+        chains: usize,
+        policy: PolicySection,
+        n: usize,
+        k: u8,
+        liar: Option<usize>,
+    ) -> Self {
+        Self::start_with(chains, policy, Some((n, k, liar))).await
+    }
+
+    async fn start_with(
+        chains: usize,
+        policy: PolicySection,
+        quorum: Option<(usize, u8, Option<usize>)>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let names: Vec<String> = (0..chains)
             .map(|i| {
@@ -67,9 +111,21 @@ impl Round {
             .collect();
         let keys_dir = dir.path().join("keys");
         let keys = devnet_setup::prepare_keys(&keys_dir, &names).unwrap();
+        let instance_keys = match quorum {
+            Some((n, _, _)) => {
+                devnet_setup::prepare_instance_keys(&keys_dir, &keys.enclave, n).unwrap()
+            }
+            None => Vec::new(),
+        };
+        let signers = if instance_keys.is_empty() {
+            vec![keys.enclave.public().signer]
+        } else {
+            instance_keys.iter().map(|k| k.signer.address()).collect()
+        };
         let devnet = Devnet::start(DevnetConfig {
             chains,
-            signers: vec![keys.enclave.public().signer],
+            signers,
+            threshold: quorum.map_or(1, |(_, k, _)| k),
             state_dir: Some(dir.path().join("devnet")),
             ..DevnetConfig::default()
         })
@@ -82,21 +138,57 @@ impl Round {
         let mut base =
             solvency_aggregator::config::parse(&base_text, "test.toml", |_| None).unwrap();
         base.policy = policy;
-        let registry = devnet_setup::registry(&base, devnet.deployment(), &keys, dir.path());
+        let mut registry = devnet_setup::registry(&base, devnet.deployment(), &keys, dir.path());
+        if let Some((_, k, _)) = quorum {
+            let enclave = registry.enclave.as_mut().unwrap();
+            enclave.threshold = k;
+            enclave.instances = (0..instance_keys.len())
+                .map(|i| dir.path().join(format!("enclave-{i}.sock")))
+                .collect();
+        }
         registry.validate().expect("the generated registry is valid");
         let DevnetKeys { enclave, reporters, .. } = keys;
         let enclave_public = enclave.public().hpke_public_key;
         let (tx, events) = mpsc::unbounded_channel();
+        let mut instances = Vec::new();
+        for (i, keys) in instance_keys.into_iter().enumerate() {
+            let mut policy = registry.enclave_policy();
+            if quorum.and_then(|(_, _, liar)| liar) == Some(i) {
+                policy.solvency_ratio_bps = 1;
+            }
+            let socket = dir.path().join(format!("enclave-{i}.sock"));
+            let signer = keys.signer.address();
+            let cancel = CancellationToken::new();
+            let enclave = solvency_enclave::Enclave::new(keys, policy, Default::default());
+            let attestor = Box::new(solvency_enclave::DevAttestor::with_measurement(B256::ZERO));
+            let task = tokio::spawn(solvency_aggregator::enclave_service::serve(
+                enclave,
+                attestor,
+                socket.clone(),
+                Some(dir.path().join(format!("enclave-{i}.state.json"))),
+                cancel.clone(),
+            ));
+            instances.push(Instance { socket, signer, cancel, task: Some(task) });
+        }
+        for instance in &instances {
+            // Wait until each instance listens.
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while !instance.socket.exists() {
+                assert!(tokio::time::Instant::now() < deadline, "enclave instance did not start");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
         let mut round = Self {
             devnet,
             registry,
             reporters,
             enclave_public,
             events,
+            instances,
             keys_dir,
             cancel: CancellationToken::new(),
             task: None,
-            _dir: dir,
+            dir,
         };
         round.spawn_aggregator(enclave, tx);
         round
@@ -104,14 +196,25 @@ impl Round {
 
     fn spawn_aggregator(&mut self, keys: EnclaveKeys, events: mpsc::UnboundedSender<Event>) {
         self.cancel = CancellationToken::new();
-        let setup = Setup::single(
-            self.registry.clone(),
-            keys,
-            DevAccount::publisher().signer(),
-            self.registry.aggregator.state_dir.clone(),
-        )
-        .unwrap();
+        let publisher = DevAccount::publisher().signer();
+        let state_dir = self.registry.aggregator.state_dir.clone();
+        let setup = if self.instances.is_empty() {
+            Setup::single(self.registry.clone(), keys, publisher, state_dir).unwrap()
+        } else {
+            Setup {
+                networks: self.registry.clone(),
+                enclaves: self.instances.iter().map(|i| EnclaveClient::remote(&i.socket)).collect(),
+                threshold: self.registry.enclave.as_ref().unwrap().threshold.into(),
+                publisher,
+                state_dir,
+            }
+        };
         self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(events))));
+    }
+
+    /// The state directory of this round.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The enclave's keys, loaded again from their file (to sign things in tests).
@@ -264,9 +367,12 @@ impl Round {
             .payload
     }
 
-    /// Stops the aggregator and the devnet.
+    /// Stops the aggregator, the enclave instances and the devnet.
     pub async fn stop(mut self) {
         self.stop_aggregator().await;
+        for instance in &mut self.instances {
+            instance.stop().await;
+        }
         self.devnet.shutdown().await;
     }
 }

@@ -1,0 +1,192 @@
+//! A k-of-n quorum of enclave instances (served on Unix sockets), and registration on evidence.
+
+use alloy::{primitives::B256, providers::Provider};
+use solvency_aggregator::{
+    config::PolicySection,
+    enclave_service::{EnclaveClient, Request, Response},
+    orchestrator::Event,
+    registration::Registrar,
+};
+use solvency_ccip::bindings::hub::SolvencyHub;
+use solvency_devnet::DevAccount;
+use solvency_tests::{
+    as_account, reader,
+    round::{Round, healthy, now, sinking},
+};
+
+fn publish_failed(needle: &'static str) -> impl Fn(&Event) -> bool {
+    move |e| matches!(e, Event::PublishFailed { reason } if reason.contains(needle))
+}
+
+async fn submit_all(
+    round: &Round,
+    seq: u64,
+    positions: impl Fn(usize) -> Vec<solvency_enclave::Position>,
+) {
+    for i in 0..round.registry.chains.len() {
+        let payload = round.seal(i, i, seq, now(), positions(i));
+        round.submit_payload(i, seq, payload).await;
+    }
+}
+
+#[tokio::test]
+async fn two_of_three_survives_one_stopped_instance_but_not_two() {
+    let mut round = Round::start_quorum(3, PolicySection::default(), 3, 2, None).await;
+    let (first, solvent) = round.honest_round(1, |_| healthy()).await;
+    assert_eq!((first, solvent), (1, true));
+
+    round.instances[0].stop().await;
+    let (second, solvent) = round.honest_round(2, |_| healthy()).await;
+    assert_eq!((second, solvent), (2, true), "2 of 3 still sign");
+
+    round.instances[1].stop().await;
+    submit_all(&round, 3, |_| healthy()).await;
+    round
+        .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
+        .await;
+    assert_eq!(round.hub_epoch().await, 2, "no attestation with one instance");
+
+    // Consumers fail closed once the last attestation's validUntil passes.
+    round.stop_aggregator().await;
+    round.advance_chains(901).await;
+    for state in round.oracles().await {
+        assert!(!state.solvent, "{state:?}");
+    }
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_that_signs_another_statement_cannot_make_it_pass() {
+    // Instance 2 would call this deployment solvent; the honest two do not.
+    let mut round = Round::start_quorum(3, PolicySection::default(), 3, 2, Some(2)).await;
+    round.honest_round(1, |_| healthy()).await;
+    let (epoch, solvent) =
+        round.honest_round(2, |i| if i == 1 { sinking() } else { healthy() }).await;
+    assert!(!solvent, "the two honest instances' statement was published");
+
+    // The liar's own statement for the next epoch, signed by it alone.
+    let liar = EnclaveClient::remote(&round.instances[2].socket);
+    let Response::Attested { signed } =
+        liar.call(Request::Attest { now: now(), epoch: epoch + 1 }).await.unwrap()
+    else {
+        panic!("the liar signs")
+    };
+    assert!(signed.attestation.solvent, "it does claim solvency");
+    let hub_chain = round.devnet.hub().clone();
+    let caller = as_account(&hub_chain, &DevAccount::user(1));
+    let hub = SolvencyHub::new(hub_chain.hub.unwrap(), &caller);
+    let instructions: Vec<_> = signed.instructions.iter().map(Into::into).collect();
+    let alone = hub
+        .publish((&signed.attestation).into(), vec![signed.signature.clone()], instructions.clone())
+        .call()
+        .await
+        .unwrap_err();
+    let reason = solvency_ccip::broadcast::decode_revert(&alone);
+    assert!(reason.contains("NotEnoughSignatures"), "{reason}");
+
+    // Padding it with an honest instance's signature of the honest statement does not help:
+    // that signature recovers to someone else for the liar's digest.
+    let honest = EnclaveClient::remote(&round.instances[0].socket);
+    let Response::Attested { signed: honest_signed } =
+        honest.call(Request::Attest { now: now(), epoch: epoch + 1 }).await.unwrap()
+    else {
+        panic!("the honest instance signs")
+    };
+    assert!(!honest_signed.attestation.solvent);
+    let mut pair = [
+        (signed.signer, signed.signature.clone()),
+        (honest_signed.signer, honest_signed.signature.clone()),
+    ];
+    pair.sort_by_key(|(s, _)| *s);
+    let padded = hub
+        .publish(
+            (&signed.attestation).into(),
+            pair.iter().map(|(_, s)| s.clone()).collect(),
+            instructions,
+        )
+        .call()
+        .await
+        .unwrap_err();
+    let reason = solvency_ccip::broadcast::decode_revert(&padded);
+    assert!(reason.contains("UnknownSigner") || reason.contains("SignersNotAscending"), "{reason}");
+    assert!(!round.oracles().await[0].solvent);
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_registration_stops_counting() {
+    let mut round = Round::start_quorum(2, PolicySection::default(), 3, 2, None).await;
+    round.honest_round(1, |_| healthy()).await;
+
+    // Instance 2's registration is renewed to expire in 5 seconds of chain time.
+    let expiring = round.instances[2].signer;
+    for chain in &round.devnet.deployment().chains {
+        let owner = as_account(chain, &chain.deployer);
+        let block = owner.get_block(Default::default()).await.unwrap().unwrap();
+        SolvencyHub::new(chain.oracle(), &owner)
+            .setSigner(expiring, block.header.timestamp + 5, B256::repeat_byte(7))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+    round.instances[0].stop().await;
+    let (epoch, _) = round.honest_round(2, |_| healthy()).await;
+    assert_eq!(epoch, 2, "instances 1 and 2 still count");
+
+    round.advance_chains(10).await;
+    submit_all(&round, 3, |_| healthy()).await;
+    round
+        .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
+        .await;
+    assert_eq!(round.hub_epoch().await, 2, "the expired signer did not count");
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn registration_needs_fresh_evidence_and_refuses_a_replay() {
+    let round = Round::start_quorum(2, PolicySection::default(), 2, 1, None).await;
+    let deployment = round.devnet.deployment().clone();
+    let registrar = Registrar::new(&round.registry, |chain| {
+        Ok(deployment.chain_by_name(chain).unwrap().deployer.signer())
+    })
+    .unwrap();
+    let instance = EnclaveClient::remote(&round.instances[1].socket);
+    let evidence = |nonce: alloy::primitives::Bytes| {
+        let instance = &instance;
+        async move {
+            match instance.call(Request::Evidence { nonce }).await.unwrap() {
+                Response::Evidence { evidence } => *evidence,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+
+    let nonce = Registrar::nonce();
+    let fresh = evidence(nonce.clone()).await;
+    let registration = registrar.register(&fresh, &nonce).await.unwrap();
+    assert_eq!(registration.signer, round.instances[1].signer);
+    assert!(registration.facts.is_insecure(), "devnet evidence is dev evidence, and says so");
+    for chain in &deployment.chains {
+        let info = SolvencyHub::new(chain.oracle(), reader(chain))
+            .getSigner(registration.signer)
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(info.evidenceDigest, registration.evidence_digest);
+        assert!(info.expiresAt > now());
+    }
+
+    // The same document for a new registration: its nonce is not the one just issued.
+    let err = registrar.register(&fresh, &Registrar::nonce()).await.unwrap_err();
+    assert!(format!("{err:#}").contains("nonce"), "{err:#}");
+    // Even with its own nonce, the chains have seen its digest.
+    let err = registrar.register(&fresh, &nonce).await.unwrap_err();
+    assert!(format!("{err:#}").contains("EvidenceAlreadyUsed"), "{err:#}");
+    // Fresh evidence renews the registration.
+    let renewal = Registrar::nonce();
+    registrar.register(&evidence(renewal.clone()).await, &renewal).await.unwrap();
+    round.stop().await;
+}
