@@ -124,6 +124,10 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     _measureReceive(1, "ccipReceive_1signature");
   }
 
+  function test_gas_ccipReceive_2Signatures() public {
+    _measureReceive(2, "ccipReceive_2signatures");
+  }
+
   function test_gas_ccipReceive_3Signatures() public {
     _measureReceive(3, "ccipReceive_3signatures");
   }

@@ -51,6 +51,9 @@ pub struct Round {
     pub events: mpsc::UnboundedReceiver<Event>,
     /// Served enclave instances (empty for a single in-process enclave).
     pub instances: Vec<Instance>,
+    /// The instances the aggregator asks, and how many must sign.
+    members: Vec<usize>,
+    threshold: usize,
     keys_dir: std::path::PathBuf,
     cancel: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -184,6 +187,8 @@ impl Round {
             reporters,
             enclave_public,
             events,
+            members: (0..instances.len()).collect(),
+            threshold: quorum.map_or(1, |(_, k, _)| k.into()),
             instances,
             keys_dir,
             cancel: CancellationToken::new(),
@@ -203,13 +208,36 @@ impl Round {
         } else {
             Setup {
                 networks: self.registry.clone(),
-                enclaves: self.instances.iter().map(|i| EnclaveClient::remote(&i.socket)).collect(),
-                threshold: self.registry.enclave.as_ref().unwrap().threshold.into(),
+                enclaves: self
+                    .members
+                    .iter()
+                    .map(|&i| EnclaveClient::remote(&self.instances[i].socket))
+                    .collect(),
+                threshold: self.threshold,
                 publisher,
                 state_dir,
             }
         };
         self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(events))));
+    }
+
+    /// Restarts the aggregator asking only `members`, `k` of which must sign, and sets the
+    /// contracts' threshold to `k` on every chain.
+    pub async fn use_quorum(&mut self, members: &[usize], k: u8) {
+        for chain in &self.devnet.deployment().chains {
+            let owner = crate::as_account(chain, &chain.deployer);
+            solvency_ccip::bindings::hub::SolvencyHub::new(chain.oracle(), &owner)
+                .setThreshold(k)
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+        }
+        self.members = members.to_vec();
+        self.threshold = k.into();
+        self.restart_aggregator(false).await;
     }
 
     /// The state directory of this round.
