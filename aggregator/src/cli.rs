@@ -146,15 +146,19 @@ pub enum EnclaveCommand {
     /// Example: `solvency enclave serve --config .devnet/networks.toml --key keys/enclave-0.key
     /// --socket /run/solvency/enclave-0.sock`
     Serve {
-        /// The instance's key file.
+        /// The instance's key file (not needed to resume from sealed state).
         #[arg(long)]
-        key: PathBuf,
+        key: Option<PathBuf>,
         /// Where to listen (created 0600).
         #[arg(long)]
         socket: PathBuf,
-        /// Where the instance keeps its epochs and seqs (default: beside the socket).
+        /// Where the instance keeps its state (default: beside the socket).
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Seal keys, ledger and epochs under this key and the binary's measurement, and resume
+        /// from them on restart (dev: a local key file; `solvency keys sealing`).
+        #[arg(long)]
+        sealing_key: Option<PathBuf>,
     },
     /// Print evidence binding an enclave's keys and a nonce (JSON). Outside AWS Nitro this is
     /// insecure dev evidence, and it says so.
@@ -237,6 +241,12 @@ pub enum EnclaveCommand {
 /// `solvency keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Make a dev sealing key file (0600) for `enclave serve --sealing-key`.
+    Sealing {
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Generate the enclave key and, per chain, reporter and treasury keys (files 0600).
     ///
     /// Example: `solvency keys generate --out keys --chain base --chain arbitrum`
@@ -384,6 +394,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             deployment_id,
             payload,
         }) => crate::commands::enclave_open(&key, &reporter_public_key, &deployment_id, &payload),
+        Command::Keys(KeysCommand::Sealing { out }) => {
+            solvency_enclave::SealingKey::generate().save(&out)?;
+            eprintln!(
+                "sealing key written to {} (dev only: a TEE derives it from its platform)",
+                out.display()
+            );
+            Ok(())
+        }
         Command::Keys(KeysCommand::Generate { out, chains, instances }) => {
             crate::commands::keys_generate(&out, &chains, instances)
         }
@@ -410,8 +428,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::commands::enclave_register(&networks, key, instance, owner_key, devnet, every)
                 .await
         }
-        Command::Enclave(EnclaveCommand::Serve { key, socket, state }) => {
-            crate::commands::enclave_serve(load_config(&cli.config)?, &key, &socket, state).await
+        Command::Enclave(EnclaveCommand::Serve { key, socket, state, sealing_key }) => {
+            crate::commands::enclave_serve(
+                load_config(&cli.config)?,
+                key.as_deref(),
+                &socket,
+                state,
+                sealing_key.as_deref(),
+            )
+            .await
         }
         Command::Attestation(AttestationCommand::Digest { file }) => {
             crate::commands::attestation_digest(&file)

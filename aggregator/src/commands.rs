@@ -261,42 +261,81 @@ pub(crate) fn enclave_open(
 /// `solvency enclave serve`
 pub(crate) async fn enclave_serve(
     networks: NetworksFile,
-    key: &Path,
+    key: Option<&Path>,
     socket: &Path,
     state: Option<PathBuf>,
+    sealing_key: Option<&Path>,
 ) -> anyhow::Result<()> {
+    use crate::enclave_service::Persist;
     require_chains(&networks)?;
-    let keys = EnclaveKeys::load(key)?;
-    let signer = keys.signer.address();
+    // Outside AWS Nitro the only attestor is the insecure dev one; evidence says so.
+    let attestor = solvency_enclave::DevAttestor::from_current_exe()?;
+    let policy = networks.enclave_policy();
+    let (enclave, persist) = match sealing_key {
+        Some(sealing_key) => {
+            let sealing_key = solvency_enclave::SealingKey::load(sealing_key)?;
+            let path = state.unwrap_or_else(|| socket.with_extension("sealed"));
+            let measurement = attestor.measurement();
+            let enclave = match std::fs::read(&path) {
+                Ok(blob) => {
+                    let enclave =
+                        solvency_enclave::unseal_enclave(&blob, &sealing_key, &measurement, policy)
+                            .with_context(|| format!("unsealing {}", path.display()))?;
+                    eprintln!(
+                        "resumed from sealed state {} (epoch {})",
+                        path.display(),
+                        enclave.state().last_epoch
+                    );
+                    enclave
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = key.context("no sealed state yet: give --key for the first start")?;
+                    solvency_enclave::Enclave::new(
+                        EnclaveKeys::load(key)?,
+                        policy,
+                        Default::default(),
+                    )
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            };
+            (enclave, Persist::Sealed { path, key: sealing_key, measurement })
+        }
+        None => {
+            let key = key.context(
+                "give --key (and optionally --sealing-key to keep keys and ledger sealed)",
+            )?;
+            let path = state.unwrap_or_else(|| socket.with_extension("state.json"));
+            let enclave = solvency_enclave::Enclave::new(
+                EnclaveKeys::load(key)?,
+                policy,
+                crate::enclave_service::load_state(&path)?,
+            );
+            (enclave, Persist::State(path))
+        }
+    };
+    let signer = enclave.public().signer;
     if !networks.enclave.as_ref().expect("validated").signers.contains(&signer) {
         eprintln!(
             "warning: signer {signer} is not among [enclave] signers; register it before its signatures count"
         );
     }
-    let state = state.unwrap_or_else(|| socket.with_extension("state.json"));
-    let enclave = solvency_enclave::Enclave::new(
-        keys,
-        networks.enclave_policy(),
-        crate::enclave_service::load_state(&state)?,
-    );
     let cancel = CancellationToken::new();
-    // Outside AWS Nitro the only attestor is the insecure dev one; evidence says so.
-    let attestor = Box::new(solvency_enclave::DevAttestor::from_current_exe()?);
     let serving = crate::enclave_service::serve(
         enclave,
-        attestor,
+        Box::new(attestor),
         socket.to_owned(),
-        Some(state),
+        persist,
         cancel.clone(),
     );
     eprintln!("enclave {signer} serving on {}; Ctrl-C or SIGTERM stops it", socket.display());
+    tokio::pin!(serving);
     tokio::select! {
-        result = serving => result,
-        _ = crate::devnet_cmd::shutdown_signal() => {
-            cancel.cancel();
-            Ok(())
-        }
+        result = &mut serving => return result,
+        _ = crate::devnet_cmd::shutdown_signal() => {}
     }
+    // Let the server close its connections and remove its socket.
+    cancel.cancel();
+    serving.await
 }
 
 /// `solvency keys generate`

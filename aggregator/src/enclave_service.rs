@@ -11,11 +11,12 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use alloy::primitives::B256;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use solvency_enclave::{
     AttestError, Attestor, DeliveredReport, Enclave, EnclavePublic, EnclaveState, Evidence,
-    SignedAttestation,
+    SealingKey, SignedAttestation,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -111,11 +112,44 @@ fn wall_clock() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Where an enclave instance keeps what must survive a restart.
+pub enum Persist {
+    /// Nowhere (tests).
+    Nothing,
+    /// Epochs and seqs only, as JSON (no secret, no amount): a restarted instance needs fresh
+    /// reports before it attests again.
+    State(PathBuf),
+    /// Keys, ledger and epochs, sealed under a key bound to the instance's measurement: a
+    /// restarted instance resumes where it stopped.
+    Sealed {
+        /// The sealed blob's file.
+        path: PathBuf,
+        /// The sealing key.
+        key: SealingKey,
+        /// The instance's measurement.
+        measurement: B256,
+    },
+}
+
+impl Persist {
+    fn save(&self, enclave: &Enclave) -> anyhow::Result<()> {
+        match self {
+            Self::Nothing => Ok(()),
+            Self::State(path) => {
+                write_atomically(path, &serde_json::to_vec_pretty(enclave.state())?)
+            }
+            Self::Sealed { path, key, measurement } => {
+                write_atomically(path, &solvency_enclave::seal_enclave(enclave, key, measurement))
+            }
+        }
+    }
+}
+
 /// One enclave and where its state is persisted; shared by the server and the local client.
 struct Hosted {
     enclave: Mutex<Enclave>,
     attestor: Box<dyn Attestor + Send + Sync>,
-    state_file: Option<PathBuf>,
+    persist: Persist,
 }
 
 impl Hosted {
@@ -159,8 +193,7 @@ impl Hosted {
             },
         };
         if matches!(response, Response::Accepted { .. } | Response::Attested { .. })
-            && let Some(path) = &self.state_file
-            && let Err(e) = save_state(path, enclave.state())
+            && let Err(e) = self.persist.save(&enclave)
         {
             warn!(target: "enclave::serve", error = %e, "persisting the enclave state failed");
         }
@@ -173,7 +206,7 @@ pub async fn serve(
     enclave: Enclave,
     attestor: Box<dyn Attestor + Send + Sync>,
     socket: PathBuf,
-    state_file: Option<PathBuf>,
+    persist: Persist,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let socket = socket.as_path();
@@ -188,7 +221,7 @@ pub async fn serve(
         std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
     }
     let signer = enclave.public().signer;
-    let hosted = Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, state_file });
+    let hosted = Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, persist });
     info!(target: "enclave::serve", %signer, socket = %socket.display(), "enclave serving");
     loop {
         let (stream, _) = tokio::select! {
@@ -253,13 +286,13 @@ enum Inner {
 }
 
 impl EnclaveClient {
-    /// An enclave in this process, persisting its state to `state_file`.
+    /// An enclave in this process.
     pub fn local(
         enclave: Enclave,
         attestor: Box<dyn Attestor + Send + Sync>,
-        state_file: Option<PathBuf>,
+        persist: Persist,
     ) -> Self {
-        Self(Inner::Local(Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, state_file })))
+        Self(Inner::Local(Arc::new(Hosted { enclave: Mutex::new(enclave), attestor, persist })))
     }
 
     /// An instance served at `socket` (`solvency enclave serve`); connected on first use and
@@ -337,10 +370,17 @@ pub fn load_state(path: &Path) -> anyhow::Result<EnclaveState> {
     }
 }
 
-fn save_state(path: &Path, state: &EnclaveState) -> anyhow::Result<()> {
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state)?)
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
         .with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

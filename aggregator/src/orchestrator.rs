@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use crate::{
     config::NetworksFile,
-    enclave_service::{EnclaveClient, Request, Response, load_state},
+    enclave_service::{EnclaveClient, Persist, Request, Response, load_state},
 };
 
 /// What the orchestrator did, for the demo, tests and monitoring. Never carries an amount.
@@ -108,7 +108,7 @@ impl Setup {
             enclaves: vec![EnclaveClient::local(
                 enclave,
                 Box::new(solvency_enclave::DevAttestor::from_current_exe()?),
-                Some(state_file),
+                Persist::State(state_file),
             )],
             threshold: 1,
             publisher,

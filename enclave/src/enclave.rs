@@ -86,6 +86,21 @@ impl Enclave {
         Self { keys, policy, ledger: Ledger::default(), state }
     }
 
+    /// Keys, ledger and state, for sealing.
+    pub(crate) fn parts(&self) -> (&EnclaveKeys, &Ledger, &EnclaveState) {
+        (&self.keys, &self.ledger, &self.state)
+    }
+
+    /// An enclave restored from sealed parts.
+    pub(crate) fn from_parts(
+        keys: EnclaveKeys,
+        policy: Policy,
+        ledger: Ledger,
+        state: EnclaveState,
+    ) -> Self {
+        Self { keys, policy, ledger, state }
+    }
+
     /// The public halves of the keys.
     pub fn public(&self) -> EnclavePublic {
         self.keys.public()

@@ -225,6 +225,62 @@ impl X25519KeyPair {
 }
 
 const ENCLAVE_KIND: &str = "enclave";
+const SEALING_KIND: &str = "sealing";
+
+/// The key an enclave instance seals its state under, together with its measurement.
+///
+/// In a TEE it comes from the platform (on AWS Nitro, a KMS key whose policy releases it only to
+/// an enclave with the expected PCRs); on a developer machine it is a local file, and sealing is
+/// only as good as that file's permissions.
+pub struct SealingKey(Zeroizing<[u8; 32]>);
+
+impl SealingKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        bytes.copy_from_slice(X25519KeyPair::generate().secret_bytes().as_ref());
+        Self(bytes)
+    }
+
+    /// Writes the key to a new file created with mode 0600.
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+        write_secret_file(
+            path,
+            &SecretFile { kind: SEALING_KIND.into(), secrets: vec![hex_secret(&self.0)] },
+        )
+    }
+
+    /// Loads a key saved with [`SealingKey::save`].
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let file = read_secret_file(path, SEALING_KIND, 1)?;
+        Ok(Self(parse_secret(path, SEALING_KIND, &file.secrets[0])?))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealingKey(<redacted>)")
+    }
+}
+
+impl EnclaveKeys {
+    /// The secret halves, for sealed state only.
+    pub(crate) fn secrets(&self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+        (self.hpke.secret_bytes(), self.signer.secret_bytes())
+    }
+
+    /// Keys from their secret halves (sealed state only).
+    pub(crate) fn from_secrets(hpke: &[u8; 32], signing: &[u8; 32]) -> Option<Self> {
+        Some(Self {
+            hpke: X25519KeyPair::from_secret_bytes(*hpke),
+            signer: AttestationSigner::from_bytes(&B256::from(*signing)).ok()?,
+        })
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct SecretFile {

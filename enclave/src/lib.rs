@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod policy;
 pub mod report;
 pub mod seal;
+pub mod sealed;
 
 pub use assess::{AssessError, Assessment, assess};
 pub use attestation::{
@@ -28,8 +29,9 @@ pub use attestor::{
     EvidencePolicy, NitroAttestor, NitroEvidence, NitroFacts, VerifiedEvidence,
 };
 pub use enclave::{AttestError, Enclave, EnclaveState, SignedAttestation};
-pub use keys::{EnclaveKeys, EnclavePublic, KeyError, X25519KeyPair, X25519Public};
+pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
 pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger};
 pub use policy::{AssetPolicy, ChainPolicy, Policy};
 pub use report::{Position, ReportError, ReportV1, SealReportError, asset_id, seal_report};
 pub use seal::{Purpose, SealError, SealedHeader};
+pub use sealed::{SealedStateError, seal_enclave, unseal_enclave};

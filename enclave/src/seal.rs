@@ -44,6 +44,8 @@ pub enum Purpose {
     Report,
     /// The enclave's instruction to a chain's treasury.
     Instruction,
+    /// An enclave instance's own sealed state (keys, ledger, epochs).
+    State,
 }
 
 impl Purpose {
@@ -51,6 +53,7 @@ impl Purpose {
         match self {
             Self::Report => b"self-healing-reserve/report/v1",
             Self::Instruction => b"self-healing-reserve/instruction/v1",
+            Self::State => b"self-healing-reserve/sealed-state/v1",
         }
     }
 

@@ -168,7 +168,9 @@ impl Round {
                 enclave,
                 attestor,
                 socket.clone(),
-                Some(dir.path().join(format!("enclave-{i}.state.json"))),
+                solvency_aggregator::enclave_service::Persist::State(
+                    dir.path().join(format!("enclave-{i}.state.json")),
+                ),
                 cancel.clone(),
             ));
             instances.push(Instance { socket, signer, cancel, task: Some(task) });

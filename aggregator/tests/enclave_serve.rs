@@ -1,0 +1,169 @@
+//! `solvency enclave serve` as a separate process: it answers on its socket, keeps keys, ledger
+//! and epochs sealed across a restart, and refuses state sealed by other code.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use alloy::primitives::{B256, U256};
+use solvency_aggregator::enclave_service::{EnclaveClient, Request, Response};
+use solvency_enclave::{DeliveredReport, Position, ReportV1, X25519KeyPair, seal_report};
+
+/// A child process stopped (SIGTERM, then SIGKILL) when dropped, also when a test panics.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc_kill(self.0.id()) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+unsafe fn libc_kill(pid: u32) {
+    unsafe extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    // SIGTERM
+    unsafe { kill(pid as i32, 15) };
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_solvency")).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn serve(binary: &Path, dir: &Path, with_key: bool) -> Process {
+    let mut command = Command::new(binary);
+    command
+        .arg("--config")
+        .arg(dir.join("networks.toml"))
+        .args(["enclave", "serve", "--socket"])
+        .arg(dir.join("e.sock"))
+        .arg("--sealing-key")
+        .arg(dir.join("sealing.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if with_key {
+        command.arg("--key").arg(dir.join("enclave.key"));
+    }
+    let process = Process(command.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !dir.join("e.sock").exists() {
+        assert!(Instant::now() < deadline, "the enclave did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    process
+}
+
+fn setup(dir: &Path) -> (String, X25519KeyPair) {
+    let keys = dir.to_str().unwrap();
+    let generated = run(&["keys", "generate", "--out", keys, "--chain", "alpha"]);
+    run(&["keys", "sealing", "--out", &format!("{keys}/sealing.key")]);
+    let field = |name: &str| {
+        generated.lines().find_map(|l| l.trim().strip_prefix(name)).unwrap().trim().to_owned()
+    };
+    let reporter = X25519KeyPair::load(&dir.join("reporter-alpha.key"), "reporter").unwrap();
+    let treasury = X25519KeyPair::load(&dir.join("treasury-alpha.key"), "treasury").unwrap();
+    let signer = field("signer");
+    std::fs::write(
+        dir.join("networks.toml"),
+        format!(
+            r#"deployment_id = "serve-test"
+[enclave]
+hpke_public_key = "{}"
+signers = ["{signer}"]
+
+[[chains]]
+name = "alpha"
+chain_id = 1
+selector = 7
+rpc_url = "http://127.0.0.1:1"
+router = "0x0000000000000000000000000000000000000001"
+hub = "0x0000000000000000000000000000000000000002"
+reporter_public_key = "{}"
+treasury_public_key = "{}"
+assets = [{{ symbol = "USDC", decimals = 6, price_usd = "1" }}]
+"#,
+            field("hpke_public_key"),
+            reporter.public(),
+            treasury.public()
+        ),
+    )
+    .unwrap();
+    (signer, reporter)
+}
+
+#[tokio::test]
+async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (signer, reporter) = setup(dir.path());
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_solvency"));
+
+    let first = serve(&binary, dir.path(), true);
+    let client = EnclaveClient::remote(dir.path().join("e.sock"));
+    let Response::Public { public } = client.call(Request::Public).await.unwrap() else { panic!() };
+    assert_eq!(public.signer.to_string(), signer);
+    let report =
+        ReportV1::new(7, 1, now(), vec![Position::new("USDC", U256::from(9u64), U256::from(1u64))]);
+    let deployment = alloy::primitives::keccak256("serve-test");
+    let payload = seal_report(&report, &deployment, &reporter, &public.hpke_public_key).unwrap();
+    let delivered = DeliveredReport {
+        message_id: B256::repeat_byte(1),
+        source_chain_selector: 7,
+        seq: 1,
+        payload,
+    };
+    let answer = client.call(Request::Ingest { report: delivered, now: now() }).await.unwrap();
+    assert!(matches!(answer, Response::Accepted { seq: 1, .. }), "{answer:?}");
+    assert!(matches!(client.call(Request::Ready { now: now() }).await.unwrap(), Response::Ready));
+    drop(first);
+    assert!(dir.path().join("e.sealed").exists());
+
+    // Restarted without its key file: keys, ledger and epochs come back from the sealed state.
+    let _second = serve(&binary, dir.path(), false);
+    let client = EnclaveClient::remote(dir.path().join("e.sock"));
+    let Response::Public { public: again } = client.call(Request::Public).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(again, public);
+    assert!(
+        matches!(client.call(Request::Ready { now: now() }).await.unwrap(), Response::Ready),
+        "the ledger survived"
+    );
+    drop(_second);
+
+    // Another build (another measurement) may not read it.
+    let other = dir.path().join("solvency-other");
+    let mut bytes = std::fs::read(&binary).unwrap();
+    bytes.push(0);
+    std::fs::write(&other, bytes).unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new(&other)
+        .arg("--config")
+        .arg(dir.path().join("networks.toml"))
+        .args(["enclave", "serve", "--socket"])
+        .arg(dir.path().join("e.sock"))
+        .arg("--sealing-key")
+        .arg(dir.path().join("sealing.key"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sealed by code with measurement"), "{err}");
+}
