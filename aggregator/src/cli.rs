@@ -221,6 +221,20 @@ pub enum EnclaveCommand {
         #[arg(long)]
         every: Option<u64>,
     },
+    /// Rotate the HPKE key of every served instance (`[enclave] instances`): they derive the
+    /// same new key; reports sealed to the old one are accepted for `--grace` seconds.
+    ///
+    /// Example: `solvency enclave rotate --config .devnet/networks.toml --grace 3600
+    /// --write-config`
+    Rotate {
+        /// How long reports sealed to the old key stay acceptable, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        grace: u64,
+        /// Publish the new key: rewrite the registry's `[enclave] hpke_public_key` (reporters
+        /// read it from there).
+        #[arg(long)]
+        write_config: bool,
+    },
     /// DEV ONLY: open a sealed report with an enclave key file and print its figures.
     Open {
         /// The enclave key file.
@@ -427,6 +441,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let networks = load_config(&cli.config)?;
             crate::commands::enclave_register(&networks, key, instance, owner_key, devnet, every)
                 .await
+        }
+        Command::Enclave(EnclaveCommand::Rotate { grace, write_config }) => {
+            crate::commands::enclave_rotate(load_config(&cli.config)?, grace, write_config).await
         }
         Command::Enclave(EnclaveCommand::Serve { key, socket, state, sealing_key }) => {
             crate::commands::enclave_serve(

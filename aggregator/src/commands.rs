@@ -503,3 +503,42 @@ pub(crate) async fn enclave_register(
         }
     }
 }
+
+/// `solvency enclave rotate`
+pub(crate) async fn enclave_rotate(
+    mut networks: NetworksFile,
+    grace: u64,
+    write_config: bool,
+) -> anyhow::Result<()> {
+    use crate::enclave_service::{EnclaveClient, Request, Response};
+    require_chains(&networks)?;
+    let enclave = networks.enclave.clone().expect("validated");
+    if enclave.instances.is_empty() {
+        bail!(
+            "[enclave] lists no served instances: rotation is for instances run with `solvency enclave serve`"
+        );
+    }
+    let grace_until = now() + grace;
+    let mut keys = Vec::new();
+    for socket in &enclave.instances {
+        match EnclaveClient::remote(resolve(&networks, socket))
+            .call(Request::Rotate { grace_until })
+            .await?
+        {
+            Response::Rotated { hpke_public_key } => keys.push(hpke_public_key),
+            other => bail!("{}: unexpected answer {other:?}", socket.display()),
+        }
+    }
+    if keys.windows(2).any(|w| w[0] != w[1]) {
+        bail!("the instances rotated to different keys ({keys:?}): they do not share one key file");
+    }
+    let new = keys[0];
+    println!("new HPKE public key: {new} (the previous one is accepted until {grace_until})");
+    if write_config {
+        networks.enclave.as_mut().expect("validated").hpke_public_key = new.to_string();
+        let path = PathBuf::from(networks.path());
+        networks.write(&path)?;
+        eprintln!("{} now publishes the new key", path.display());
+    }
+    Ok(())
+}

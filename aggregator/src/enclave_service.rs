@@ -48,6 +48,11 @@ pub enum Request {
         /// The verifier's fresh nonce.
         nonce: alloy::primitives::Bytes,
     },
+    /// Rotate the HPKE key; reports sealed to the old one are accepted until `grace_until`.
+    Rotate {
+        /// Unix seconds.
+        grace_until: u64,
+    },
     /// Sign the attestation of `epoch` at `now`.
     Attest {
         /// The aggregator's time, used as `issuedAt` so that every member signs the same
@@ -85,6 +90,11 @@ pub enum Response {
     NotReady {
         /// Why.
         reason: String,
+    },
+    /// The HPKE key is rotated.
+    Rotated {
+        /// The new public key, to publish in the registry.
+        hpke_public_key: solvency_enclave::X25519Public,
     },
     /// Evidence about the instance.
     Evidence {
@@ -179,6 +189,9 @@ impl Hosted {
                 Ok(accepted) => Response::Accepted { chain: accepted.chain, seq: accepted.seq },
                 Err(e) => Response::Refused { reason: e.to_string() },
             },
+            Request::Rotate { grace_until } => {
+                Response::Rotated { hpke_public_key: enclave.rotate_hpke(grace_until) }
+            }
             Request::Ready { now } => match enclave.assess(now) {
                 Ok(_) => Response::Ready,
                 Err(e) => Response::NotReady { reason: e.to_string() },
@@ -192,8 +205,10 @@ impl Hosted {
                 Err(e) => Response::Error { reason: e.to_string() },
             },
         };
-        if matches!(response, Response::Accepted { .. } | Response::Attested { .. })
-            && let Err(e) = self.persist.save(&enclave)
+        if matches!(
+            response,
+            Response::Accepted { .. } | Response::Attested { .. } | Response::Rotated { .. }
+        ) && let Err(e) = self.persist.save(&enclave)
         {
             warn!(target: "enclave::serve", error = %e, "persisting the enclave state failed");
         }

@@ -23,6 +23,13 @@ pub struct EnclaveState {
     pub last_epoch: u64,
     /// The last accepted seq per chain selector (replay protection survives restarts).
     pub last_seq: BTreeMap<u64, u64>,
+    /// How many times the HPKE key was rotated: the key in force is derived from the key file's
+    /// (generation 0) and this number, so every instance of a quorum derives the same one.
+    #[serde(default)]
+    pub hpke_generation: u64,
+    /// Until when (Unix seconds) reports sealed to the previous generation are accepted.
+    #[serde(default)]
+    pub previous_key_valid_until: u64,
 }
 
 /// An attestation signed by this enclave, with the sealed instructions it commits to.
@@ -65,10 +72,27 @@ pub enum AttestError {
 
 /// The trusted core.
 pub struct Enclave {
+    /// `keys.hpke` is the key in force (generation `state.hpke_generation`).
     keys: EnclaveKeys,
+    /// The generation-0 HPKE secret every generation is derived from.
+    base_hpke: zeroize::Zeroizing<[u8; 32]>,
+    /// The previous generation's key, while a rotation's grace period may still apply.
+    previous: Option<crate::X25519KeyPair>,
     policy: Policy,
     ledger: Ledger,
     state: EnclaveState,
+}
+
+/// The HPKE key of a generation: generation 0 is the key file's, each later one is derived from
+/// it, so instances that share the key file derive the same keys without exchanging secrets.
+fn hpke_generation(base: &[u8; 32], generation: u64) -> crate::X25519KeyPair {
+    if generation == 0 {
+        return crate::X25519KeyPair::from_secret_bytes(*base);
+    }
+    let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/hpke-rotation/v1".to_vec());
+    material.extend_from_slice(base);
+    material.extend_from_slice(&generation.to_be_bytes());
+    crate::X25519KeyPair::from_secret_bytes(alloy::primitives::keccak256(material.as_slice()).0)
 }
 
 impl std::fmt::Debug for Enclave {
@@ -81,24 +105,52 @@ impl std::fmt::Debug for Enclave {
 }
 
 impl Enclave {
-    /// An enclave with its keys, the policy and the state it persisted last.
+    /// An enclave with its keys (as in the key file: generation 0), the policy and the state it
+    /// persisted last.
     pub fn new(keys: EnclaveKeys, policy: Policy, state: EnclaveState) -> Self {
-        Self { keys, policy, ledger: Ledger::default(), state }
+        let EnclaveKeys { hpke, signer } = keys;
+        let base_hpke = hpke.secret_bytes();
+        let generation = state.hpke_generation;
+        let current = if generation == 0 { hpke } else { hpke_generation(&base_hpke, generation) };
+        let previous = (generation > 0).then(|| hpke_generation(&base_hpke, generation - 1));
+        Self {
+            keys: EnclaveKeys { hpke: current, signer },
+            base_hpke,
+            previous,
+            policy,
+            ledger: Ledger::default(),
+            state,
+        }
     }
 
-    /// Keys, ledger and state, for sealing.
-    pub(crate) fn parts(&self) -> (&EnclaveKeys, &Ledger, &EnclaveState) {
-        (&self.keys, &self.ledger, &self.state)
+    /// Rotates the HPKE key to the next generation. Reports sealed to the key it replaces are
+    /// accepted until `grace_until` (Unix seconds), then refused. Returns the new public key, to
+    /// publish in the registry.
+    pub fn rotate_hpke(&mut self, grace_until: u64) -> crate::X25519Public {
+        self.state.hpke_generation += 1;
+        self.state.previous_key_valid_until = grace_until;
+        let next = hpke_generation(&self.base_hpke, self.state.hpke_generation);
+        self.previous = Some(std::mem::replace(&mut self.keys.hpke, next));
+        self.keys.hpke.public()
     }
 
-    /// An enclave restored from sealed parts.
+    /// The generation-0 HPKE secret, the signing secret, the ledger and the state, for sealing.
+    pub(crate) fn parts(
+        &self,
+    ) -> (&[u8; 32], zeroize::Zeroizing<[u8; 32]>, &Ledger, &EnclaveState) {
+        (&self.base_hpke, self.keys.secrets().1, &self.ledger, &self.state)
+    }
+
+    /// An enclave restored from sealed parts (`keys` as in the key file: generation 0).
     pub(crate) fn from_parts(
         keys: EnclaveKeys,
         policy: Policy,
         ledger: Ledger,
         state: EnclaveState,
     ) -> Self {
-        Self { keys, policy, ledger, state }
+        let mut enclave = Self::new(keys, policy, state);
+        enclave.ledger = ledger;
+        enclave
     }
 
     /// The public halves of the keys.
@@ -124,7 +176,11 @@ impl Enclave {
         now: u64,
     ) -> Result<Accepted, IngestError> {
         let last_seq = self.state.last_seq.get(&delivered.source_chain_selector).copied();
-        let (accepted, entry) = ledger::check(delivered, &self.policy, &self.keys, last_seq, now)?;
+        let recipients = ledger::Recipients {
+            current: &self.keys.hpke,
+            previous: self.previous.as_ref().map(|p| (p, self.state.previous_key_valid_until)),
+        };
+        let (accepted, entry) = ledger::check(delivered, &self.policy, recipients, last_seq, now)?;
         self.state.last_seq.insert(accepted.selector, accepted.seq);
         self.ledger.insert(accepted.selector, entry);
         Ok(accepted)

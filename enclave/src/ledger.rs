@@ -14,7 +14,7 @@ use alloy::primitives::{B256, Bytes, U256, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    EnclaveKeys, Position, Purpose, ReportError, ReportV1, SealError, SealedHeader,
+    Position, Purpose, ReportError, ReportV1, SealError, SealedHeader, X25519KeyPair,
     policy::{ChainPolicy, Policy},
     seal,
 };
@@ -103,6 +103,18 @@ pub enum IngestError {
         message_id: B256,
         /// The chain.
         chain: String,
+    },
+    /// Sealed to the enclave's previous HPKE key after its grace period ended.
+    #[error(
+        "report {message_id} from {chain}: sealed to the enclave's previous HPKE key, retired at {valid_until}; the reporter must seal to the key in networks.toml"
+    )]
+    RetiredKey {
+        /// The message.
+        message_id: B256,
+        /// The chain.
+        chain: String,
+        /// When the previous key stopped being accepted (Unix seconds).
+        valid_until: u64,
     },
     /// The plaintext is not a valid padded ReportV1.
     #[error("report {message_id} from {chain}: {reason}")]
@@ -270,13 +282,23 @@ pub struct Accepted {
     pub message_id: B256,
 }
 
+/// The enclave's HPKE keys a report may be sealed to: the current one, and during a rotation's
+/// grace period the previous one.
+#[derive(Clone, Copy, Debug)]
+pub struct Recipients<'a> {
+    /// The key in force.
+    pub current: &'a X25519KeyPair,
+    /// The key before the last rotation, and until when reports sealed to it are accepted.
+    pub previous: Option<(&'a X25519KeyPair, u64)>,
+}
+
 /// Applies every acceptance rule; on success returns the ledger entry to record.
 ///
 /// `last_seq` is the last accepted seq of the source chain (kept across restarts by the caller).
 pub fn check(
     delivered: &DeliveredReport,
     policy: &Policy,
-    keys: &EnclaveKeys,
+    keys: Recipients<'_>,
     last_seq: Option<u64>,
     now: u64,
 ) -> Result<(Accepted, LedgerEntry), IngestError> {
@@ -306,7 +328,7 @@ pub fn check(
         });
     }
 
-    let plaintext = open_from(delivered, policy, keys, chain)?;
+    let plaintext = open_from(delivered, policy, keys, chain, now)?;
     let report = ReportV1::from_padded(&plaintext).map_err(|reason| IngestError::BadPlaintext {
         message_id,
         chain: name(),
@@ -387,16 +409,28 @@ pub fn check(
 fn open_from(
     delivered: &DeliveredReport,
     policy: &Policy,
-    keys: &EnclaveKeys,
+    keys: Recipients<'_>,
     chain: &ChainPolicy,
+    now: u64,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, IngestError> {
-    let open = |reporter| {
-        seal::open(Purpose::Report, &policy.deployment_id, &delivered.payload, &keys.hpke, reporter)
+    let open_with = |recipient, reporter| {
+        seal::open(Purpose::Report, &policy.deployment_id, &delivered.payload, recipient, reporter)
     };
+    let open = |reporter| open_with(keys.current, reporter);
+    let message_id = delivered.message_id;
     match open(&chain.reporter) {
         Ok((_, plaintext)) => Ok(plaintext),
+        Err(_)
+            if let Some((previous, valid_until)) = keys.previous
+                && let Ok((_, plaintext)) = open_with(previous, &chain.reporter) =>
+        {
+            if now <= valid_until {
+                Ok(plaintext)
+            } else {
+                Err(IngestError::RetiredKey { message_id, chain: chain.name.clone(), valid_until })
+            }
+        }
         Err(_) => {
-            let message_id = delivered.message_id;
             let sealed_by = policy
                 .chains
                 .iter()

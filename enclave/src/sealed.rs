@@ -77,8 +77,7 @@ fn derived_key(key: &SealingKey, measurement: &B256) -> X25519KeyPair {
 
 /// Seals an enclave's keys, ledger and state for `measurement`.
 pub fn seal_enclave(enclave: &Enclave, key: &SealingKey, measurement: &B256) -> Vec<u8> {
-    let (keys, ledger, state) = enclave.parts();
-    let (hpke, signing) = keys.secrets();
+    let (hpke, signing, ledger, state) = enclave.parts();
     let contents = Contents {
         hpke_secret: B256::from(*hpke),
         signing_secret: B256::from(*signing),

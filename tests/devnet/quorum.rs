@@ -190,3 +190,42 @@ async fn registration_needs_fresh_evidence_and_refuses_a_replay() {
     registrar.register(&evidence(renewal.clone()).await, &renewal).await.unwrap();
     round.stop().await;
 }
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_and_the_old_one_lasts_its_grace_period() {
+    let mut round = Round::start_quorum(2, PolicySection::default(), 3, 2, None).await;
+    round.honest_round(1, |_| healthy()).await;
+    let old = round.enclave_public;
+
+    // Every instance rotates; they derive the same key without exchanging secrets.
+    let mut rotated = Vec::new();
+    for instance in &round.instances {
+        let client = EnclaveClient::remote(&instance.socket);
+        match client.call(Request::Rotate { grace_until: now() + 600 }).await.unwrap() {
+            Response::Rotated { hpke_public_key } => rotated.push(hpke_public_key),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(rotated.iter().all(|k| *k == rotated[0]) && rotated[0] != old);
+    let new = rotated[0];
+
+    // Chain 0's reporter has not picked up the new key yet; chain 1's has.
+    let stale_reporter = round.seal(0, 0, 2, now(), healthy());
+    round.enclave_public = new;
+    round.registry.enclave.as_mut().unwrap().hpke_public_key = new.to_string();
+    let fresh_reporter = round.seal(1, 1, 2, now(), healthy());
+    round.submit_payload(0, 2, stale_reporter).await;
+    round.submit_payload(1, 2, fresh_reporter).await;
+    let Event::Published { publication, .. } =
+        round.next_event(|e| matches!(e, Event::Published { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        publication.epoch, 2,
+        "both reports counted: the old key is within its grace period"
+    );
+    let (epoch, solvent) = round.honest_round(3, |_| healthy()).await;
+    assert_eq!((epoch, solvent), (3, true));
+    round.stop().await;
+}
