@@ -91,7 +91,14 @@ pub fn seal_instruction(
     let header = SealedHeader { chain_selector: chain.selector, counter: epoch };
     let context: [&[u8]; 3] =
         [&epoch.to_be_bytes(), &chain.selector.to_be_bytes(), reports_digest.as_slice()];
-    let mut rng = KeyedRng::new(keys, &context);
+    // The seed starts with the enclave's HPKE secret: unpredictable to anyone but the enclave's
+    // instances; the context makes it unique per sealed message.
+    let mut seed = zeroize::Zeroizing::new(b"self-healing-reserve/instruction-ephemeral".to_vec());
+    seed.extend_from_slice(keys.hpke.secret_bytes().as_ref());
+    for part in context {
+        seed.extend_from_slice(part);
+    }
+    let mut rng = seal::KeccakRng::new(&seed);
     seal::seal_with_rng(
         Purpose::Instruction,
         &policy.deployment_id,
@@ -103,62 +110,6 @@ pub fn seal_instruction(
     )
     .map(Bytes::from)
 }
-
-/// keccak256 in counter mode over a seed that starts with the enclave's HPKE secret. The secret
-/// makes the output unpredictable to anyone but the enclave instances; the context makes it
-/// unique per sealed message.
-struct KeyedRng {
-    seed: zeroize::Zeroizing<Vec<u8>>,
-    counter: u64,
-    block: zeroize::Zeroizing<[u8; 32]>,
-    used: usize,
-}
-
-impl KeyedRng {
-    fn new(keys: &EnclaveKeys, context: &[&[u8]]) -> Self {
-        let mut seed =
-            zeroize::Zeroizing::new(b"self-healing-reserve/instruction-ephemeral".to_vec());
-        seed.extend_from_slice(keys.hpke.secret_bytes().as_ref());
-        for part in context {
-            seed.extend_from_slice(part);
-        }
-        Self { seed, counter: 0, block: zeroize::Zeroizing::new([0; 32]), used: 32 }
-    }
-}
-
-impl hpke::rand_core::TryRng for KeyedRng {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for byte in dst {
-            if self.used == 32 {
-                let mut input = zeroize::Zeroizing::new(self.seed.to_vec());
-                input.extend_from_slice(&self.counter.to_be_bytes());
-                *self.block = alloy::primitives::keccak256(input.as_slice()).0;
-                self.counter += 1;
-                self.used = 0;
-            }
-            *byte = self.block[self.used];
-            self.used += 1;
-        }
-        Ok(())
-    }
-}
-
-impl hpke::rand_core::TryCryptoRng for KeyedRng {}
-
 /// Opens an instruction as a chain's treasury agent does.
 pub fn open_instruction(
     deployment_id: &B256,

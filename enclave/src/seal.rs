@@ -169,6 +169,67 @@ pub fn seal_with_rng(
     assemble(&aad, sealed)
 }
 
+/// A deterministic generator: 32-byte blocks `keccak256(seed || counter)`, counter a big-endian
+/// u64 from 0. Used where sealing must be reproducible: instructions (the seed starts with the
+/// enclave's secret, so only its instances can predict it) and worked examples (a public seed).
+pub struct KeccakRng {
+    seed: zeroize::Zeroizing<Vec<u8>>,
+    counter: u64,
+    block: zeroize::Zeroizing<[u8; 32]>,
+    used: usize,
+}
+
+impl KeccakRng {
+    /// A generator over `seed`.
+    pub fn new(seed: &[u8]) -> Self {
+        Self {
+            seed: zeroize::Zeroizing::new(seed.to_vec()),
+            counter: 0,
+            block: zeroize::Zeroizing::new([0; 32]),
+            used: 32,
+        }
+    }
+}
+
+impl std::fmt::Debug for KeccakRng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeccakRng(<redacted>)")
+    }
+}
+
+impl hpke::rand_core::TryRng for KeccakRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for byte in dst {
+            if self.used == 32 {
+                let mut input = zeroize::Zeroizing::new(self.seed.to_vec());
+                input.extend_from_slice(&self.counter.to_be_bytes());
+                *self.block = alloy::primitives::keccak256(input.as_slice()).0;
+                self.counter += 1;
+                self.used = 0;
+            }
+            *byte = self.block[self.used];
+            self.used += 1;
+        }
+        Ok(())
+    }
+}
+
+impl hpke::rand_core::TryCryptoRng for KeccakRng {}
+
 fn sender_mode(sender: &X25519KeyPair) -> Result<OpModeS<'static, Kem>, SealError> {
     Ok(OpModeS::Auth((private_key(sender), public_key(&sender.public())?)))
 }

@@ -1,49 +1,10 @@
 //! `docs/report-format.md` carries a worked example of a sealed report. This test rebuilds it
 //! from its inputs and checks every byte, and opens the documented ciphertext.
 
-use alloy::primitives::{B256, U256, keccak256};
+use alloy::primitives::{U256, keccak256};
 use solvency_enclave::{
     EnclaveKeys, Position, Purpose, ReportV1, SealedHeader, X25519KeyPair, seal,
 };
-
-/// A deterministic "random" generator for the example's ephemeral key: keccak256 in counter mode
-/// over a public seed. Test only — sealing in production uses the operating system's generator.
-struct ExampleRng {
-    seed: B256,
-    counter: u64,
-    buffer: Vec<u8>,
-}
-
-impl hpke::rand_core::TryRng for ExampleRng {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        for byte in dst {
-            if self.buffer.is_empty() {
-                self.buffer =
-                    keccak256([self.seed.as_slice(), &self.counter.to_be_bytes()].concat())
-                        .to_vec();
-                self.counter += 1;
-            }
-            *byte = self.buffer.remove(0);
-        }
-        Ok(())
-    }
-}
-
-impl hpke::rand_core::TryCryptoRng for ExampleRng {}
 
 fn documented() -> std::collections::HashMap<String, Vec<u8>> {
     let doc = include_str!("../../docs/report-format.md");
@@ -80,8 +41,7 @@ fn the_documented_example_is_reproduced_byte_for_byte() {
     );
     let plaintext = report.to_padded().unwrap();
     let header = SealedHeader { chain_selector: report.chainSelector, counter: report.seq };
-    let mut rng =
-        ExampleRng { seed: keccak256("worked-example/ephemeral"), counter: 0, buffer: Vec::new() };
+    let mut rng = seal::KeccakRng::new(keccak256("worked-example/ephemeral").as_slice());
     let sealed = seal::seal_with_rng(
         Purpose::Report,
         &deployment_id,

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use solvency_aggregator::{config::PolicySection, orchestrator::Event};
-use solvency_tests::round::{Round, healthy, now};
+use solvency_tests::round::{Round, healthy};
 
 const ROUNDS: usize = 20;
 
@@ -15,10 +15,7 @@ async fn rounds(round: &mut Round, first_seq: u64) -> Vec<Duration> {
     let mut took = Vec::new();
     for seq in first_seq..first_seq + ROUNDS as u64 {
         let before = round.hub_epoch().await;
-        for i in 0..round.registry.chains.len() {
-            let payload = round.seal(i, i, seq, now(), healthy());
-            round.submit_payload(i, seq, payload).await;
-        }
+        round.submit_all(seq, |_| healthy()).await;
         let last_mined = Instant::now();
         round
             .next_event(|e| matches!(e, Event::Published { publication, .. } if publication.epoch > before && publication.fully_delivered()))

@@ -18,17 +18,6 @@ fn publish_failed(needle: &'static str) -> impl Fn(&Event) -> bool {
     move |e| matches!(e, Event::PublishFailed { reason } if reason.contains(needle))
 }
 
-async fn submit_all(
-    round: &Round,
-    seq: u64,
-    positions: impl Fn(usize) -> Vec<solvency_enclave::Position>,
-) {
-    for i in 0..round.registry.chains.len() {
-        let payload = round.seal(i, i, seq, now(), positions(i));
-        round.submit_payload(i, seq, payload).await;
-    }
-}
-
 #[tokio::test]
 async fn two_of_three_survives_one_stopped_instance_but_not_two() {
     let mut round = Round::start_quorum(3, PolicySection::default(), 3, 2, None).await;
@@ -40,7 +29,7 @@ async fn two_of_three_survives_one_stopped_instance_but_not_two() {
     assert_eq!((second, solvent), (2, true), "2 of 3 still sign");
 
     round.instances[1].stop().await;
-    submit_all(&round, 3, |_| healthy()).await;
+    round.submit_all(3, |_| healthy()).await;
     round
         .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
         .await;
@@ -137,7 +126,7 @@ async fn an_expired_registration_stops_counting() {
     assert_eq!(epoch, 2, "instances 1 and 2 still count");
 
     round.advance_chains(10).await;
-    submit_all(&round, 3, |_| healthy()).await;
+    round.submit_all(3, |_| healthy()).await;
     round
         .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
         .await;

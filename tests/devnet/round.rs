@@ -137,10 +137,7 @@ async fn a_silent_required_chain_stops_attestations_and_consumers_fail_closed() 
     assert_eq!(round.hub_epoch().await, frozen);
 
     // Chain 2 speaks again: the next round publishes.
-    for i in 0..3 {
-        let payload = round.seal(i, i, 3, now(), healthy());
-        round.submit_payload(i, 3, payload).await;
-    }
+    round.submit_all(3, |_| healthy()).await;
     round
         .next_event(
             |e| matches!(e, Event::Published { publication, .. } if publication.epoch > frozen),
@@ -277,10 +274,7 @@ async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_onc
         .await
         .unwrap();
 
-    for i in 0..3 {
-        let payload = round.seal(i, i, 2, now(), healthy());
-        round.submit_payload(i, 2, payload).await;
-    }
+    round.submit_all(2, |_| healthy()).await;
     let Event::PublishFailed { reason } =
         round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await
     else {

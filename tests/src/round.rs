@@ -300,18 +300,23 @@ impl Round {
         reporter::send(&self.registry.chains[chain], sender, seq, payload).await.unwrap()
     }
 
+    /// Every chain's reporter seals `positions(i)` with `seq`, observed now, and submits it.
+    pub async fn submit_all(&self, seq: u64, positions: impl Fn(usize) -> Vec<Position>) {
+        for i in 0..self.registry.chains.len() {
+            let payload = self.seal(i, i, seq, now(), positions(i));
+            self.submit_payload(i, seq, payload).await;
+        }
+    }
+
     /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication and
-    /// checks every chain reads `expected`. Returns the epoch.
+    /// checks every chain reads what was published. Returns the epoch and the outcome.
     pub async fn honest_round(
         &mut self,
         seq: u64,
         positions: impl Fn(usize) -> Vec<Position>,
     ) -> (u64, bool) {
         let before = self.hub_epoch().await;
-        for i in 0..self.registry.chains.len() {
-            let payload = self.seal(i, i, seq, now(), positions(i));
-            self.submit_payload(i, seq, payload).await;
-        }
+        self.submit_all(seq, positions).await;
         let Event::Published { solvent, publication, .. } = self
             .next_event(
                 |e| matches!(e, Event::Published { publication, .. } if publication.epoch > before),
