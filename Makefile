@@ -27,10 +27,15 @@ $(ARTIFACTS_STAMP): $(NODE_STAMP) $(CONTRACT_SOURCES)
 
 contracts: $(ARTIFACTS_STAMP)
 
+# Fuzz tests' mean gas depends on the inputs forge happens to draw, which varies between runs
+# even with a fixed seed: they are tested, but kept out of the gas snapshot.
+SNAPSHOT_FILTER := --no-match-test testFuzz
+
 test-contracts: $(ARTIFACTS_STAMP)
 	cd contracts && $(FORGE) fmt --check
-	# Runs every forge test and fails if .gas-snapshot or snapshots/*.json moved.
-	cd contracts && FORGE_SNAPSHOT_CHECK=true $(FORGE) snapshot --check
+	cd contracts && $(FORGE) test
+	# Fails if .gas-snapshot or snapshots/*.json moved.
+	cd contracts && FORGE_SNAPSHOT_CHECK=true $(FORGE) snapshot --check $(SNAPSHOT_FILTER)
 
 lint: $(ARTIFACTS_STAMP)
 	cargo fmt --all -- --check
@@ -41,7 +46,7 @@ test-rust: $(ARTIFACTS_STAMP)
 
 # Refresh the committed gas snapshots after an intended change.
 snapshot: $(ARTIFACTS_STAMP)
-	cd contracts && $(FORGE) snapshot
+	cd contracts && $(FORGE) snapshot $(SNAPSHOT_FILTER)
 
 # A devnet in the foreground until Ctrl-C.
 devnet: $(ARTIFACTS_STAMP)
