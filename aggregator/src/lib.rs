@@ -1,10 +1,13 @@
 //! The Self-Healing Reserve aggregator and the `solvency` command.
 //!
-//! `networks.toml` loading, the devnet commands and the demo. The binary's `main` only parses,
-//! sets up tracing and maps errors to an exit code; everything else lives here.
+//! `networks.toml` ([`config`]), the [`orchestrator`] (hub stream → dedupe → enclave instances →
+//! trigger → broadcaster), enclave instances as services ([`enclave_service`]), registration on
+//! evidence ([`registration`]), the reporter's side ([`reporter`]), the devnet commands and the
+//! demo. The binary's `main` only parses, sets up tracing and maps errors to an exit code.
 //!
 //! Nothing in this crate may print, log or return a plaintext amount: reports are sealed before
-//! they reach it and only the enclave opens them.
+//! they reach it and only the enclave opens them (the one exception is `solvency enclave open`,
+//! a development command that says so).
 
 pub mod cli;
 mod commands;
