@@ -205,12 +205,19 @@ impl Hosted {
                 Err(e) => Response::Error { reason: e.to_string() },
             },
         };
+        // Nothing leaves before it is persisted: a signature released but forgotten by a
+        // restart could be followed by a different statement for the same epoch.
         if matches!(
             response,
             Response::Accepted { .. } | Response::Attested { .. } | Response::Rotated { .. }
         ) && let Err(e) = self.persist.save(&enclave)
         {
             warn!(target: "enclave::serve", error = %e, "persisting the enclave state failed");
+            return Response::Error {
+                reason: format!(
+                    "persisting the enclave state failed ({e:#}); the result was not released"
+                ),
+            };
         }
         response
     }
@@ -282,6 +289,9 @@ async fn connection(
     }
 }
 
+/// How long an instance gets to answer one request.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why an enclave instance could not be asked.
 #[derive(Debug, thiserror::Error)]
 #[error("enclave at {where_}: {reason}")]
@@ -346,7 +356,9 @@ impl EnclaveClient {
                 let stream = guard.as_mut().expect("connected");
                 let mut line = serde_json::to_vec(&request).expect("requests serialize");
                 line.push(b'\n');
-                let result = async {
+                // A hung instance must not hold up the quorum: give up, and drop the connection
+                // so that a late answer is never read as the answer to the next request.
+                let exchange = async {
                     stream.get_mut().write_all(&line).await?;
                     let mut answer = String::new();
                     if stream.read_line(&mut answer).await? == 0 {
@@ -356,8 +368,13 @@ impl EnclaveClient {
                         ));
                     }
                     Ok(answer)
-                }
-                .await;
+                };
+                let result = match tokio::time::timeout(CALL_TIMEOUT, exchange).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))
+                    }
+                };
                 match result {
                     Ok(answer) => serde_json::from_str(&answer)
                         .map_err(|e| unavailable(format!("bad answer: {e}"))),
@@ -396,6 +413,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .open(&tmp)
         .with_context(|| format!("writing {}", tmp.display()))?;
     file.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    file.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
     Ok(())
 }

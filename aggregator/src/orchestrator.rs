@@ -177,8 +177,12 @@ pub async fn run(
                         emit(Event::Duplicate { message_id: report.message_id });
                         continue;
                     }
-                    seen.insert(report.message_id, ()).await;
-                    let event = quorum.ingest(&report).await;
+                    let (event, decided) = quorum.ingest(&report).await;
+                    // Only a report some instance judged is "seen"; one no instance could take
+                    // is not remembered, so a re-delivery is still ingested.
+                    if decided {
+                        seen.insert(report.message_id, ()).await;
+                    }
                     if let Event::ReportAccepted { .. } = &event {
                         reported.insert(report.source_chain_selector);
                     }
@@ -192,7 +196,11 @@ pub async fn run(
             continue;
         }
         let started = Instant::now();
-        match attest_and_publish(&quorum, &broadcaster).await {
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => break,
+            outcome = attest_and_publish(&quorum, &broadcaster) => outcome,
+        };
+        match outcome {
             Ok((solvent, publication)) => {
                 reported.clear();
                 cadence.reset();
@@ -244,8 +252,8 @@ impl Quorum {
             .collect()
     }
 
-    /// Ingests a report into every member.
-    async fn ingest(&self, report: &DeliveredReport) -> Event {
+    /// Ingests a report into every member; the flag says whether any member judged it.
+    async fn ingest(&self, report: &DeliveredReport) -> (Event, bool) {
         let answers = self.ask(&Request::Ingest { report: report.clone(), now: now() }).await;
         let accepted = answers.iter().find_map(|a| match a {
             Response::Accepted { chain, seq } => Some((chain.clone(), *seq)),
@@ -253,17 +261,23 @@ impl Quorum {
         });
         if let Some((chain, seq)) = accepted {
             info!(target: "aggregator", %chain, seq, id = %report.message_id, "report accepted");
-            return Event::ReportAccepted { chain, seq, message_id: report.message_id };
+            return (Event::ReportAccepted { chain, seq, message_id: report.message_id }, true);
         }
-        let reason = answers
-            .iter()
-            .find_map(|a| match a {
-                Response::Refused { reason } | Response::Error { reason } => Some(reason.clone()),
-                _ => None,
+        let refused = answers.iter().find_map(|a| match a {
+            Response::Refused { reason } => Some(reason.clone()),
+            _ => None,
+        });
+        let decided = refused.is_some();
+        let reason = refused
+            .or_else(|| {
+                answers.iter().find_map(|a| match a {
+                    Response::Error { reason } => Some(reason.clone()),
+                    _ => None,
+                })
             })
             .unwrap_or_else(|| "no enclave instance could be reached".into());
         warn!(target: "aggregator", id = %report.message_id, %reason, "report refused");
-        Event::ReportRefused { message_id: report.message_id, reason }
+        (Event::ReportRefused { message_id: report.message_id, reason }, decided)
     }
 
     /// Asks every member to sign `epoch` (once more above the highest epoch a member already
@@ -345,6 +359,9 @@ async fn attest_and_publish(
     let mut counted: Vec<(Address, Bytes)> =
         signatures.into_iter().filter(|(s, _)| registered.contains(s)).collect();
     counted.sort_by_key(|(signer, _)| *signer);
+    // Exactly k: every extra signature costs gas on every spoke, and is one more registration
+    // a spoke (with its own registry and clock) could disagree about.
+    counted.truncate(quorum.threshold);
     let a = &signed.attestation;
     if counted.len() < quorum.threshold {
         return Err(Outcome::Failed(format!(

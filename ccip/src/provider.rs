@@ -34,9 +34,17 @@ fn parse(url: &str) -> Result<Url, InvalidRpcUrl> {
     Url::parse(url).map_err(|e| InvalidRpcUrl { url: url.to_owned(), reason: e.to_string() })
 }
 
+/// How long one JSON-RPC request may take before it fails (and is retried where that is safe):
+/// a hung endpoint must not stall the aggregator.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn client(url: Url) -> alloy::rpc::client::RpcClient {
     let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    let client = ClientBuilder::default().http(url);
+    let http = alloy::transports::http::reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("a plain HTTP client builds");
+    let client = ClientBuilder::default().http_with_client(http, url);
     if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
 }
 

@@ -109,6 +109,7 @@ contract SolvencyHub is SolvencyOracleBase, CCIPReceiver {
     if (attestation.epoch <= latestEpoch) revert EpochNotIncreasing(attestation.epoch, latestEpoch);
     if (attestation.validUntil < block.timestamp) revert AttestationExpired(attestation.validUntil, block.timestamp);
     bytes32 digest = verifyAttestation(attestation, signatures);
+    _checkBounds(attestation);
     bytes32 instructionsDigest = SolvencyAttestation.instructionsDigest(instructions);
     if (instructionsDigest != attestation.instructionsDigest) {
       revert InstructionsDigestMismatch(attestation.instructionsDigest, instructionsDigest);

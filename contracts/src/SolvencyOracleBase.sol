@@ -29,6 +29,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   error OnlyReporter(address caller);
   error WithdrawFailed(address to, uint256 amount);
   error EvidenceAlreadyUsed(bytes32 evidenceDigest);
+  error ValidityTooLong(uint64 validUntil, uint256 latestAllowed);
+  error EpochJumpTooLarge(uint64 epoch, uint64 latestEpoch);
+  error InvalidMaxValidity(uint64 maxValidity);
 
   event SignerSet(address indexed signer, uint64 expiresAt, bytes32 evidenceDigest);
   event SignerRemoved(address indexed signer);
@@ -37,6 +40,8 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   event AttestationAccepted(uint64 indexed epoch, bool solvent, uint64 validUntil, bytes32 digest);
   event FeesWithdrawn(address indexed to, uint256 amount);
   event FeesDeposited(address indexed from, uint256 amount);
+  event MaxValiditySet(uint64 maxValidity);
+  event AttestationInvalidated(uint64 indexed epoch);
 
   /// @notice A registered enclave signer. `expiresAt` is read on every verification and sits
   /// alone in the first slot; the evidence digest is kept for auditors.
@@ -44,6 +49,10 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     uint64 expiresAt; // Unix seconds; 0 means not registered.
     bytes32 evidenceDigest; // Digest of the attestation evidence the signer was registered with.
   }
+
+  /// @notice How far an epoch may jump past the latest: a signer set that misbehaves cannot
+  /// push the epoch to the end of uint64 and so stop every later attestation.
+  uint64 public constant MAX_EPOCH_STEP = 1_000_000;
 
   /// @notice The deployment this oracle speaks for; attestations for any other are refused.
   bytes32 internal immutable i_deploymentId;
@@ -53,6 +62,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   uint8 internal s_threshold;
   address internal s_reporter;
   SolvencyAttestation.Attestation internal s_latest;
+  /// @notice The longest validity an attestation may claim from now: a signer set that
+  /// misbehaves cannot make the answer outlive its own replacement.
+  uint64 internal s_maxValidity = 1 days;
   /// @notice Evidence digests already used for a registration: evidence is fresh (its nonce was
   /// issued for one registration), so a digest seen before is a replay.
   mapping(bytes32 evidenceDigest => bool used) internal s_usedEvidence;
@@ -90,6 +102,11 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @notice The registered signers (expired ones included until removed) and the threshold.
   function getSigners() external view returns (address[] memory signers, uint8 threshold) {
     return (s_signerList, s_threshold);
+  }
+
+  /// @notice The longest validity an attestation may claim, in seconds from now.
+  function getMaxValidity() external view returns (uint64) {
+    return s_maxValidity;
   }
 
   /// @notice Registration details of one signer (`expiresAt == 0` when not registered).
@@ -200,6 +217,22 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     s_reporter = reporter;
   }
 
+  /// @notice Sets the longest validity an attestation may claim.
+  function setMaxValidity(
+    uint64 maxValidity
+  ) external onlyOwner {
+    if (maxValidity == 0) revert InvalidMaxValidity(maxValidity);
+    s_maxValidity = maxValidity;
+    emit MaxValiditySet(maxValidity);
+  }
+
+  /// @notice Emergency brake: consumers read not solvent until the next valid attestation (a
+  /// higher epoch) arrives. For a signer set the owner no longer trusts.
+  function invalidateLatest() external onlyOwner {
+    s_latest.solvent = false;
+    emit AttestationInvalidated(s_latest.epoch);
+  }
+
   /// @notice Withdraws native currency held for CCIP fees.
   function withdrawFees(
     address payable to,
@@ -214,6 +247,18 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   // ================================================================
   // │                         Internal                             │
   // ================================================================
+
+  /// @dev Refuses an authenticated attestation whose validity or epoch jump is out of bounds.
+  function _checkBounds(
+    SolvencyAttestation.Attestation memory attestation
+  ) internal view {
+    uint256 latestAllowed = block.timestamp + s_maxValidity;
+    if (attestation.validUntil > latestAllowed) revert ValidityTooLong(attestation.validUntil, latestAllowed);
+    uint64 latestEpoch = s_latest.epoch;
+    if (attestation.epoch > latestEpoch && attestation.epoch - latestEpoch > MAX_EPOCH_STEP) {
+      revert EpochJumpTooLarge(attestation.epoch, latestEpoch);
+    }
+  }
 
   /// @dev Stores an attestation whose signatures were verified and whose epoch is newer.
   function _store(

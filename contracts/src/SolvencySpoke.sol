@@ -98,6 +98,7 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
     (SolvencyAttestation.Attestation memory attestation, bytes[] memory signatures, bytes memory instruction) =
       abi.decode(message.data, (SolvencyAttestation.Attestation, bytes[], bytes));
     bytes32 digest = verifyAttestation(attestation, signatures);
+    _checkBounds(attestation);
     uint64 latestEpoch = s_latest.epoch;
     if (attestation.epoch <= latestEpoch) {
       emit AttestationIgnored(attestation.epoch, latestEpoch);

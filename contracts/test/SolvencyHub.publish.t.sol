@@ -118,6 +118,16 @@ contract SolvencyHub_publish is BaseTest {
     s_hub.publish(a, sigs, ins);
   }
 
+  function test_publish_RevertWhen_ValidityTooLong() public {
+    (SolvencyAttestation.Attestation memory a,, SolvencyAttestation.Instruction[] memory ins) = _signed(1, true);
+    a.validUntil = uint64(block.timestamp + 2 days);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    vm.expectRevert(
+      abi.encodeWithSelector(SolvencyOracleBase.ValidityTooLong.selector, a.validUntil, block.timestamp + 1 days)
+    );
+    s_hub.publish(a, sigs, ins);
+  }
+
   function test_publish_RevertWhen_WrongDeployment() public {
     (SolvencyAttestation.Attestation memory a,, SolvencyAttestation.Instruction[] memory ins) = _signed(1, true);
     a.deploymentId = keccak256("another deployment");

@@ -170,6 +170,10 @@ contract SolvencyOracleBase_owner is BaseTest {
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     spoke.setReportGasLimit(1);
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
+    s_hub.setMaxValidity(1);
+    vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
+    s_hub.invalidateLatest();
+    vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     spoke.setSigner(caller, uint64(block.timestamp + 1), bytes32(0));
     vm.stopPrank();
   }

@@ -119,6 +119,35 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     assertTrue(s_spoke.isSolvent(), "the late, insolvent epoch 4 must not overwrite epoch 5");
   }
 
+  function test_ccipReceive_RevertWhen_ValidityTooLong() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    a.validUntil = uint64(block.timestamp + 1 days + 1);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    vm.expectRevert(
+      abi.encodeWithSelector(SolvencyOracleBase.ValidityTooLong.selector, a.validUntil, block.timestamp + 1 days)
+    );
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs));
+  }
+
+  function test_ccipReceive_RevertWhen_EpochJumpsTooFar() public {
+    _deliverSigned(5, true, 2);
+    uint64 far = 5 + s_spoke.MAX_EPOCH_STEP() + 1;
+    SolvencyAttestation.Attestation memory a = _attestation(far, true);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.EpochJumpTooLarge.selector, far, 5));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2))));
+  }
+
+  function test_invalidateLatest_StopsSolvencyUntilTheNextEpoch() public {
+    _deliverSigned(1, true, 2);
+    vm.expectEmit(address(s_spoke));
+    emit SolvencyOracleBase.AttestationInvalidated(1);
+    vm.prank(s_owner);
+    s_spoke.invalidateLatest();
+    assertFalse(s_spoke.isSolvent());
+    _deliverSigned(2, true, 2);
+    assertTrue(s_spoke.isSolvent());
+  }
+
   /// @dev Gas of the spoke's ccipReceive for 1 and 3 signatures, for the gas snapshot.
   function test_gas_ccipReceive_1Signature() public {
     _measureReceive(1, "ccipReceive_1signature");
@@ -249,8 +278,8 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     uint64 first,
     uint64 second
   ) public {
-    first = uint64(bound(first, 1, type(uint64).max));
-    second = uint64(bound(second, 1, type(uint64).max));
+    first = uint64(bound(first, 1, s_spoke.MAX_EPOCH_STEP()));
+    second = uint64(bound(second, 1, uint256(first) + s_spoke.MAX_EPOCH_STEP()));
     _deliverSigned(first, true, 2);
     _deliverSigned(second, false, 2);
     if (second > first) {

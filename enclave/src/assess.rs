@@ -95,9 +95,16 @@ pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, 
     let mut liabilities = U256::ZERO;
     let mut used = Vec::new();
     for chain in chains {
+        // A stale optional chain still owes what it last reported, but its reserves are no
+        // longer trusted: silence can only lower the ratio, never raise it.
+        let mut trust_reserves = true;
         let entry = match ledger.get(chain.selector) {
             Some(entry) if entry.observed_at.saturating_add(policy.max_report_age) >= now => entry,
-            Some(entry) if chain.required => {
+            Some(entry) if !chain.required => {
+                trust_reserves = false;
+                entry
+            }
+            Some(entry) => {
                 return Err(AssessError::StaleReport {
                     chain: chain.name.clone(),
                     observed_at: entry.observed_at,
@@ -123,6 +130,7 @@ pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, 
                 })
                 .map(|v| v / U256::from(BPS))
                 .ok_or_else(overflow)?;
+            let held = if trust_reserves { held } else { U256::ZERO };
             let owed = value(position.liabilities, asset.price_e18, asset.decimals)
                 .ok_or_else(overflow)?;
             let totals = || AssessError::Overflow { context: "cross-chain totals".into() };

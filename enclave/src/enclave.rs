@@ -213,7 +213,13 @@ impl Enclave {
         now: u64,
         onchain_epoch: u64,
     ) -> Result<SignedAttestation, AttestError> {
-        self.attest_epoch(now, self.state.last_epoch.max(onchain_epoch) + 1)
+        let epoch = self.state.last_epoch.max(onchain_epoch).checked_add(1).ok_or(
+            AttestError::EpochUsed {
+                epoch: u64::MAX,
+                last_epoch: self.state.last_epoch.max(onchain_epoch),
+            },
+        )?;
+        self.attest_epoch(now, epoch)
     }
 
     /// Signs an attestation for a given epoch, as a quorum member does when the aggregator
@@ -249,7 +255,7 @@ impl Enclave {
             epoch,
             solvent: assessment.solvent,
             issuedAt: now,
-            validUntil: now + self.policy.attestation_validity,
+            validUntil: now.saturating_add(self.policy.attestation_validity),
             reportsDigest: assessment.reports_digest,
             instructionsDigest: instructions_digest(&instructions),
         };

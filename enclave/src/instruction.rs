@@ -89,8 +89,15 @@ pub fn seal_instruction(
     plaintext.extend_from_slice(&body);
     plaintext.resize(INSTRUCTION_PLAINTEXT_LEN, 0);
     let header = SealedHeader { chain_selector: chain.selector, counter: epoch };
-    let context: [&[u8]; 3] =
-        [&epoch.to_be_bytes(), &chain.selector.to_be_bytes(), reports_digest.as_slice()];
+    // The plaintext is part of the context too: should two instances ever seal different
+    // instructions for one (epoch, chain), they would not share an ephemeral key.
+    let plaintext_digest = alloy::primitives::keccak256(plaintext.as_slice());
+    let context: [&[u8]; 4] = [
+        &epoch.to_be_bytes(),
+        &chain.selector.to_be_bytes(),
+        reports_digest.as_slice(),
+        plaintext_digest.as_slice(),
+    ];
     // The seed starts with the enclave's HPKE secret: unpredictable to anyone but the enclave's
     // instances; the context makes it unique per sealed message.
     let mut seed = zeroize::Zeroizing::new(b"self-healing-reserve/instruction-ephemeral".to_vec());
@@ -119,7 +126,8 @@ pub fn open_instruction(
 ) -> Result<InstructionV1, SealError> {
     let (_, plaintext) =
         seal::open(Purpose::Instruction, deployment_id, sealed, treasury, enclave)?;
-    let len = u32::from_be_bytes(plaintext[..4].try_into().map_err(|_| SealError::Open)?) as usize;
+    let prefix = plaintext.get(..4).ok_or(SealError::Open)?;
+    let len = u32::from_be_bytes(prefix.try_into().map_err(|_| SealError::Open)?) as usize;
     let body = plaintext.get(4..4 + len).ok_or(SealError::Open)?;
     InstructionV1::abi_decode_params_validate(body).map_err(|_| SealError::Open)
 }

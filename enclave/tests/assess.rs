@@ -117,19 +117,22 @@ fn every_required_chain_needs_a_fresh_report() {
 }
 
 #[test]
-fn a_stale_optional_chain_is_left_out_and_the_digest_says_so() {
+fn a_stale_optional_chain_still_owes_but_its_reserves_no_longer_count() {
     let mut ledger = Ledger::default();
     ledger.insert(A, entry(1, NOW, (5, 0), (0, 0)));
     ledger.insert(B, entry(1, NOW, (5, 0), (0, 0)));
     let without = assess(&ledger, &policy(), NOW).unwrap();
-    ledger.insert(C, entry(1, NOW - 1_000, (0, 1_000_000), (0, 0)));
+    assert!(without.solvent);
+    // Chain c once reported plenty held and a little owed, then fell silent.
+    ledger.insert(C, entry(1, NOW - 1_000, (1_000_000, 11), (0, 0)));
     let stale = assess(&ledger, &policy(), NOW).unwrap();
-    assert!(stale.solvent, "the stale optional report's liabilities are not counted");
-    assert_eq!(stale.reports_digest, without.reports_digest);
-    ledger.insert(C, entry(2, NOW, (0, 11), (0, 0)));
-    let with = assess(&ledger, &policy(), NOW).unwrap();
-    assert_ne!(with.reports_digest, without.reports_digest);
-    assert!(!with.solvent);
+    assert!(!stale.solvent, "its 11 owed count, its 1,000,000 held do not: 10 < 11");
+    assert_eq!(stale.reports, vec![(A, 1), (B, 1), (C, 1)], "the digest says it was used");
+    // Fresh again, its reserves count again.
+    ledger.insert(C, entry(2, NOW, (1_000_000, 11), (0, 0)));
+    let fresh = assess(&ledger, &policy(), NOW).unwrap();
+    assert!(fresh.solvent);
+    assert_ne!(fresh.reports_digest, stale.reports_digest);
 }
 
 #[test]
