@@ -12,6 +12,10 @@ use tracing::{info, instrument, warn};
 
 use crate::bindings::{hub::SolvencyHub, spoke::SolvencySpoke};
 
+/// How long after publishing a spoke may still be checking signatures (CCIP delivery time with
+/// room to spare): a signer whose registration on a spoke ends sooner is not relied on.
+pub const DELIVERY_MARGIN: Duration = Duration::from_secs(600);
+
 /// A chain an attestation must reach.
 #[derive(Clone, Debug)]
 pub struct Destination {
@@ -140,29 +144,45 @@ impl Broadcaster {
         Ok(latest.epoch)
     }
 
-    /// Of `signers`, those the hub counts now: registered and not expired at the hub's latest
-    /// block.
+    /// Of `signers`, those every chain counts: registered and not expired on the hub now, and on
+    /// every spoke still [`DELIVERY_MARGIN`] from now, when the attestation arrives there. Each
+    /// chain keeps its own registry and clock; a signature a spoke does not count would make its
+    /// delivery fail.
     pub async fn active_signers(
         &self,
         signers: Vec<Address>,
     ) -> Result<Vec<Address>, BroadcastError> {
-        let hub = SolvencyHub::new(self.hub, &self.provider);
-        let block = self
-            .provider
-            .get_block(Default::default())
-            .await
-            .map_err(|e| self.rpc("read the latest block")(e.to_string()))?
-            .ok_or_else(|| self.rpc("read the latest block")("no block".into()))?;
-        let mut active = Vec::new();
-        for signer in signers {
-            let info = hub
-                .getSigner(signer)
-                .call()
+        let mut active = signers;
+        let chains = std::iter::once((self.hub_chain.as_str(), self.hub, &self.provider, 0)).chain(
+            self.destinations
+                .iter()
+                .map(|d| (d.name.as_str(), d.spoke, &d.provider, DELIVERY_MARGIN.as_secs())),
+        );
+        for (chain, oracle, provider, margin) in chains {
+            let rpc = |action: &str, reason: String| BroadcastError::Rpc {
+                chain: chain.to_owned(),
+                action: action.to_owned(),
+                reason,
+            };
+            let block = provider
+                .get_block(Default::default())
                 .await
-                .map_err(|e| self.rpc("read a signer")(e.to_string()))?;
-            if info.expiresAt >= block.header.timestamp {
-                active.push(signer);
+                .map_err(|e| rpc("read the latest block", e.to_string()))?
+                .ok_or_else(|| rpc("read the latest block", "no block".into()))?;
+            let deadline = block.header.timestamp + margin;
+            let registry = SolvencyHub::new(oracle, provider);
+            let mut kept = Vec::with_capacity(active.len());
+            for signer in active {
+                let info = registry
+                    .getSigner(signer)
+                    .call()
+                    .await
+                    .map_err(|e| rpc("read a signer", e.to_string()))?;
+                if info.expiresAt >= deadline {
+                    kept.push(signer);
+                }
             }
+            active = kept;
         }
         Ok(active)
     }

@@ -58,6 +58,20 @@ struct Contents {
     ledger: Vec<SealedEntry>,
 }
 
+impl Drop for Contents {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.hpke_secret.0.zeroize();
+        self.signing_secret.0.zeroize();
+        for entry in &mut self.ledger {
+            for (_, reserves, liabilities) in &mut entry.positions {
+                *reserves = U256::ZERO;
+                *liabilities = U256::ZERO;
+            }
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct SealedEntry {
     selector: u64,
@@ -140,7 +154,7 @@ pub fn unseal_enclave(
     let keys = EnclaveKeys::from_secrets(&contents.hpke_secret.0, &contents.signing_secret.0)
         .ok_or(SealedStateError::Contents)?;
     let mut ledger = Ledger::default();
-    for e in contents.ledger {
+    for e in &contents.ledger {
         ledger.insert(
             e.selector,
             LedgerEntry {
@@ -150,8 +164,8 @@ pub fn unseal_enclave(
                 payload_digest: e.payload_digest,
                 positions: e
                     .positions
-                    .into_iter()
-                    .map(|(asset_id, reserves, liabilities)| Position {
+                    .iter()
+                    .map(|&(asset_id, reserves, liabilities)| Position {
                         assetId: asset_id,
                         reserves,
                         liabilities,
@@ -160,5 +174,5 @@ pub fn unseal_enclave(
             },
         );
     }
-    Ok(Enclave::from_parts(keys, policy, ledger, contents.state))
+    Ok(Enclave::from_parts(keys, policy, ledger, contents.state.clone()))
 }

@@ -7,7 +7,7 @@ use solvency_aggregator::{
     orchestrator::Event,
     registration::Registrar,
 };
-use solvency_ccip::bindings::hub::SolvencyHub;
+use solvency_ccip::{bindings::hub::SolvencyHub, broadcast::DELIVERY_MARGIN};
 use solvency_devnet::DevAccount;
 use solvency_tests::{
     as_account, reader,
@@ -107,13 +107,18 @@ async fn an_expired_registration_stops_counting() {
     let mut round = Round::start_quorum(2, PolicySection::default(), 3, 2, None).await;
     round.honest_round(1, |_| healthy()).await;
 
-    // Instance 2's registration is renewed to expire in 60 seconds of chain time.
+    // Instance 2's registration is renewed to expire 60 s after the publisher's delivery margin
+    // (it only relies on signers still registered on every chain when the attestation lands).
     let expiring = round.instances[2].signer;
     for chain in &round.devnet.deployment().chains {
         let owner = as_account(chain, &chain.deployer);
         let block = owner.get_block(Default::default()).await.unwrap().unwrap();
         SolvencyHub::new(chain.oracle(), &owner)
-            .setSigner(expiring, block.header.timestamp + 60, B256::repeat_byte(7))
+            .setSigner(
+                expiring,
+                block.header.timestamp + DELIVERY_MARGIN.as_secs() + 60,
+                B256::repeat_byte(7),
+            )
             .send()
             .await
             .unwrap()
@@ -125,7 +130,7 @@ async fn an_expired_registration_stops_counting() {
     let (epoch, _) = round.honest_round(2, |_| healthy()).await;
     assert_eq!(epoch, 2, "instances 1 and 2 still count");
 
-    round.advance_chains(61).await;
+    round.advance_chains(DELIVERY_MARGIN.as_secs() + 61).await;
     round.submit_all(3, |_| healthy()).await;
     round
         .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
