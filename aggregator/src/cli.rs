@@ -288,6 +288,9 @@ pub enum AttestationCommand {
         /// The JSON file.
         file: PathBuf,
     },
+    /// Print the digest of the registry's policy, which the contracts' owner sets with
+    /// `setPolicyDigest` on every chain (attestations judged by any other policy are refused).
+    PolicyDigest,
 }
 
 /// `solvency devnet …`
@@ -457,6 +460,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Attestation(AttestationCommand::Digest { file }) => {
             crate::commands::attestation_digest(&file)
+        }
+        Command::Attestation(AttestationCommand::PolicyDigest) => {
+            let networks = load_config(&cli.config)?;
+            anyhow::ensure!(
+                !networks.chains.is_empty(),
+                "{} registers no [[chains]]",
+                networks.path()
+            );
+            println!("{}", networks.enclave_policy().digest());
+            Ok(())
         }
     }
 }

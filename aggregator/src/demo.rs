@@ -92,6 +92,7 @@ pub(crate) async fn run(networks: NetworksFile, args: DemoArgs) -> anyhow::Resul
     let registry = devnet_setup::registry(&networks, devnet.deployment(), &keys, &state_dir);
     registry.validate()?;
     registry.write(&state_dir.join("networks.toml"))?;
+    devnet_setup::apply_policy(devnet.deployment(), &registry).await?;
 
     let outcome = story(&registry, &devnet, keys).await;
     devnet.shutdown().await;

@@ -55,6 +55,7 @@ async fn up(args: UpArgs, networks: NetworksFile) -> anyhow::Result<()> {
     registry.validate()?;
     let registry_path = state_dir.join("networks.toml");
     registry.write(&registry_path)?;
+    crate::devnet_setup::apply_policy(devnet.deployment(), &registry).await?;
     eprintln!(
         "devnet ready in {:.2?}; {} and {} written",
         started.elapsed(),

@@ -153,3 +153,24 @@ pub fn registry(
         .collect();
     file
 }
+
+/// Sets the registry's policy digest on every chain of a devnet, as each chain's owner (its
+/// deployer): from then on the contracts accept only attestations judged by that policy.
+pub async fn apply_policy(deployment: &Deployment, registry: &NetworksFile) -> anyhow::Result<()> {
+    let digest = registry.enclave_policy().digest();
+    for chain in &deployment.chains {
+        let owner =
+            solvency_ccip::provider::connect_with_signer(&chain.rpc_url, chain.deployer.signer())?;
+        let receipt = solvency_ccip::bindings::hub::SolvencyHub::new(chain.oracle(), &owner)
+            .setPolicyDigest(digest)
+            .send()
+            .await
+            .with_context(|| format!("{}: setPolicyDigest", chain.name))?
+            .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await
+            .with_context(|| format!("{}: setPolicyDigest", chain.name))?;
+        anyhow::ensure!(receipt.status(), "{}: setPolicyDigest reverted", chain.name);
+    }
+    Ok(())
+}

@@ -92,6 +92,7 @@ macro_rules! attestation_conversions {
                     validUntil: a.validUntil,
                     reportsDigest: a.reportsDigest,
                     instructionsDigest: a.instructionsDigest,
+                    policyDigest: a.policyDigest,
                 }
             }
         }
@@ -108,6 +109,7 @@ macro_rules! attestation_conversions {
                     validUntil: a.validUntil,
                     reportsDigest: a.reportsDigest,
                     instructionsDigest: a.instructionsDigest,
+                    policyDigest: a.policyDigest,
                 }
             }
         }

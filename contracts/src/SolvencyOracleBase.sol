@@ -32,6 +32,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   error ValidityTooLong(uint64 validUntil, uint256 latestAllowed);
   error EpochJumpTooLarge(uint64 epoch, uint64 latestEpoch);
   error InvalidMaxValidity(uint64 maxValidity);
+  error PolicyMismatch(bytes32 expected, bytes32 actual);
 
   event SignerSet(address indexed signer, uint64 expiresAt, bytes32 evidenceDigest);
   event SignerRemoved(address indexed signer);
@@ -42,6 +43,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   event FeesDeposited(address indexed from, uint256 amount);
   event MaxValiditySet(uint64 maxValidity);
   event AttestationInvalidated(uint64 indexed epoch);
+  event PolicyDigestSet(bytes32 policyDigest);
 
   /// @notice A registered enclave signer. `expiresAt` is read on every verification and sits
   /// alone in the first slot; the evidence digest is kept for auditors.
@@ -65,6 +67,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @notice The longest validity an attestation may claim from now: a signer set that
   /// misbehaves cannot make the answer outlive its own replacement.
   uint64 internal s_maxValidity = 1 days;
+  /// @notice The digest of the policy attestations must have been judged by, set by the owner:
+  /// whoever runs the aggregator cannot change prices, reporter keys or the ratio on their own.
+  bytes32 internal s_policyDigest;
   /// @notice Evidence digests already used for a registration: evidence is fresh (its nonce was
   /// issued for one registration), so a digest seen before is a replay.
   mapping(bytes32 evidenceDigest => bool used) internal s_usedEvidence;
@@ -102,6 +107,11 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @notice The registered signers (expired ones included until removed) and the threshold.
   function getSigners() external view returns (address[] memory signers, uint8 threshold) {
     return (s_signerList, s_threshold);
+  }
+
+  /// @notice The policy digest attestations must carry.
+  function getPolicyDigest() external view returns (bytes32) {
+    return s_policyDigest;
   }
 
   /// @notice The longest validity an attestation may claim, in seconds from now.
@@ -217,6 +227,14 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     s_reporter = reporter;
   }
 
+  /// @notice Sets the policy digest attestations must carry (`solvency policy digest`).
+  function setPolicyDigest(
+    bytes32 policyDigest
+  ) external onlyOwner {
+    s_policyDigest = policyDigest;
+    emit PolicyDigestSet(policyDigest);
+  }
+
   /// @notice Sets the longest validity an attestation may claim.
   function setMaxValidity(
     uint64 maxValidity
@@ -248,10 +266,12 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   // │                         Internal                             │
   // ================================================================
 
-  /// @dev Refuses an authenticated attestation whose validity or epoch jump is out of bounds.
+  /// @dev Refuses an authenticated attestation judged by another policy, or whose validity or
+  /// epoch jump is out of bounds.
   function _checkBounds(
     SolvencyAttestation.Attestation memory attestation
   ) internal view {
+    if (attestation.policyDigest != s_policyDigest) revert PolicyMismatch(s_policyDigest, attestation.policyDigest);
     uint256 latestAllowed = block.timestamp + s_maxValidity;
     if (attestation.validUntil > latestAllowed) revert ValidityTooLong(attestation.validUntil, latestAllowed);
     uint64 latestEpoch = s_latest.epoch;

@@ -128,6 +128,14 @@ contract SolvencyHub_publish is BaseTest {
     s_hub.publish(a, sigs, ins);
   }
 
+  function test_publish_RevertWhen_JudgedByAnotherPolicy() public {
+    (SolvencyAttestation.Attestation memory a,, SolvencyAttestation.Instruction[] memory ins) = _signed(1, true);
+    a.policyDigest = keccak256("a friendlier policy");
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.PolicyMismatch.selector, POLICY_DIGEST, a.policyDigest));
+    s_hub.publish(a, sigs, ins);
+  }
+
   function test_publish_RevertWhen_WrongDeployment() public {
     (SolvencyAttestation.Attestation memory a,, SolvencyAttestation.Instruction[] memory ins) = _signed(1, true);
     a.deploymentId = keccak256("another deployment");
@@ -218,6 +226,8 @@ contract SolvencyHub_publish is BaseTest {
   ) internal {
     vm.prank(s_owner);
     SolvencyHub hub = new SolvencyHub(address(s_router), HUB_SELECTOR, DEPLOYMENT_ID, ATTESTATION_GAS_LIMIT);
+    vm.prank(s_owner);
+    hub.setPolicyDigest(POLICY_DIGEST);
     vm.deal(address(hub), 1 ether);
     _configureSigners(hub, 3, 2);
     uint64[] memory chains = new uint64[](count + 1);

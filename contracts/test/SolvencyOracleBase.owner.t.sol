@@ -84,6 +84,14 @@ contract SolvencyOracleBase_owner is BaseTest {
     s_hub.setThreshold(0);
   }
 
+  function test_setPolicyDigest_Emits() public {
+    vm.expectEmit(address(s_hub));
+    emit SolvencyOracleBase.PolicyDigestSet(keccak256("policy v2"));
+    vm.prank(s_owner);
+    s_hub.setPolicyDigest(keccak256("policy v2"));
+    assertEq(s_hub.getPolicyDigest(), keccak256("policy v2"));
+  }
+
   function test_setReporter_Emits() public {
     vm.expectEmit(address(s_hub));
     emit SolvencyOracleBase.ReporterSet(s_reporter, address(0xCAFE));
@@ -173,6 +181,8 @@ contract SolvencyOracleBase_owner is BaseTest {
     s_hub.setMaxValidity(1);
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     s_hub.invalidateLatest();
+    vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
+    s_hub.setPolicyDigest(bytes32(0));
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     spoke.setSigner(caller, uint64(block.timestamp + 1), bytes32(0));
     vm.stopPrank();

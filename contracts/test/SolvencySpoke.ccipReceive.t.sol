@@ -137,6 +137,13 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2))));
   }
 
+  function test_ccipReceive_RevertWhen_JudgedByAnotherPolicy() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    a.policyDigest = keccak256("a friendlier policy");
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.PolicyMismatch.selector, POLICY_DIGEST, a.policyDigest));
+    _deliver(_attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2))));
+  }
+
   function test_invalidateLatest_StopsSolvencyUntilTheNextEpoch() public {
     _deliverSigned(1, true, 2);
     vm.expectEmit(address(s_spoke));

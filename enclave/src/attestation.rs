@@ -32,6 +32,9 @@ sol! {
         bytes32 reportsDigest;
         /// `keccak256(abi.encode(Instruction[]))` of the instructions sent with it.
         bytes32 instructionsDigest;
+        /// The digest of the policy it was judged by ([`crate::Policy::digest`]); the contracts
+        /// accept only the one their owner set.
+        bytes32 policyDigest;
     }
 
     /// One sealed bridging instruction for one chain, padded to one size.
@@ -131,6 +134,7 @@ mod tests {
             validUntil: 1_750_003_600,
             reportsDigest: keccak256("reports"),
             instructionsDigest: B256::ZERO,
+            policyDigest: keccak256("policy"),
         }
     }
 
@@ -147,7 +151,7 @@ mod tests {
         );
         let type_hash = keccak256(
             "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,\
-             uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest)",
+             uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest,bytes32 policyDigest)",
         );
         let struct_hash = keccak256(
             (
@@ -159,6 +163,7 @@ mod tests {
                 a.validUntil,
                 a.reportsDigest,
                 a.instructionsDigest,
+                a.policyDigest,
             )
                 .abi_encode(),
         );

@@ -258,6 +258,7 @@ impl Enclave {
             validUntil: now.saturating_add(self.policy.attestation_validity),
             reportsDigest: assessment.reports_digest,
             instructionsDigest: instructions_digest(&instructions),
+            policyDigest: self.policy.digest(),
         };
         let signature = self.keys.signer.sign(&attestation);
         self.state.last_epoch = epoch;

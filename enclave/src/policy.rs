@@ -6,6 +6,24 @@ use alloy::primitives::{B256, U256};
 
 use crate::X25519Public;
 
+alloy::sol! {
+    /// One asset's terms, as the policy digest encodes them.
+    struct AssetTerms { bytes32 assetId; uint8 decimals; uint256 priceE18; uint16 haircutBps; }
+    /// One chain's terms, as the policy digest encodes them.
+    struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; AssetTerms[] assets; }
+    /// The whole policy, as the policy digest encodes it.
+    struct PolicyTerms {
+        string label;
+        bytes32 deploymentId;
+        uint64 maxReportAge;
+        uint64 maxClockSkew;
+        uint32 solvencyRatioBps;
+        uint32 recoveryRatioBps;
+        uint64 attestationValidity;
+        ChainTerms[] chains;
+    }
+}
+
 /// Everything the enclave needs to judge reports and sign an attestation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -58,6 +76,52 @@ pub struct AssetPolicy {
 }
 
 impl Policy {
+    /// What attestations commit to, so that the contracts' owner — not whoever runs the
+    /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
+    ///
+    /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
+    /// `"self-healing-reserve/policy/v1"`), chains by ascending selector, assets by ascending id;
+    /// chain and asset names are left out.
+    pub fn digest(&self) -> B256 {
+        use alloy::sol_types::SolValue;
+        let mut chains: Vec<ChainTerms> = self
+            .chains
+            .iter()
+            .map(|c| {
+                let mut assets: Vec<AssetTerms> = c
+                    .assets
+                    .iter()
+                    .map(|a| AssetTerms {
+                        assetId: a.id,
+                        decimals: a.decimals,
+                        priceE18: a.price_e18,
+                        haircutBps: a.haircut_bps,
+                    })
+                    .collect();
+                assets.sort_by_key(|a| a.assetId);
+                ChainTerms {
+                    selector: c.selector,
+                    reporter: B256::from(c.reporter),
+                    treasury: B256::from(c.treasury),
+                    required: c.required,
+                    assets,
+                }
+            })
+            .collect();
+        chains.sort_by_key(|c| c.selector);
+        let terms = PolicyTerms {
+            label: "self-healing-reserve/policy/v1".into(),
+            deploymentId: self.deployment_id,
+            maxReportAge: self.max_report_age,
+            maxClockSkew: self.max_clock_skew,
+            solvencyRatioBps: self.solvency_ratio_bps,
+            recoveryRatioBps: self.recovery_ratio_bps,
+            attestationValidity: self.attestation_validity,
+            chains,
+        };
+        alloy::primitives::keccak256(terms.abi_encode_params())
+    }
+
     /// The registered chain with this selector.
     pub fn chain(&self, selector: u64) -> Option<&ChainPolicy> {
         self.chains.iter().find(|c| c.selector == selector)

@@ -313,3 +313,37 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
     let later = a.attest_epoch(NOW, 6).unwrap();
     assert!(later.instructions.iter().zip(&sa.instructions).all(|(x, y)| x.payload != y.payload));
 }
+
+#[test]
+fn the_policy_digest_covers_every_term_but_not_order_or_names() {
+    let p = policy();
+    let digest = p.digest();
+    let mut reordered = p.clone();
+    reordered.chains.reverse();
+    reordered.chains[0].assets.reverse();
+    reordered.chains[1].name = "renamed".into();
+    assert_eq!(reordered.digest(), digest);
+
+    type Change = Box<dyn Fn(&mut Policy)>;
+    let changes: Vec<Change> = vec![
+        Box::new(|p| p.solvency_ratio_bps += 1),
+        Box::new(|p| p.recovery_ratio_bps += 1),
+        Box::new(|p| p.max_report_age += 1),
+        Box::new(|p| p.attestation_validity += 1),
+        Box::new(|p| p.deployment_id = B256::ZERO),
+        Box::new(|p| p.chains[0].required = !p.chains[0].required),
+        Box::new(|p| p.chains[0].reporter = X25519KeyPair::generate().public()),
+        Box::new(|p| p.chains[1].treasury = X25519KeyPair::generate().public()),
+        Box::new(|p| p.chains[1].assets[1].price_e18 += U256::from(1u64)),
+        Box::new(|p| p.chains[1].assets[1].haircut_bps += 1),
+        Box::new(|p| p.chains[2].assets[0].decimals += 1),
+        Box::new(|p| {
+            p.chains.pop();
+        }),
+    ];
+    for (i, change) in changes.iter().enumerate() {
+        let mut changed = p.clone();
+        change(&mut changed);
+        assert_ne!(changed.digest(), digest, "change {i} must move the digest");
+    }
+}

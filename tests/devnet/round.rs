@@ -171,6 +171,7 @@ async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
         solvent: false,
         issuedAt: now(),
         validUntil: now() + 600,
+        policyDigest: round.registry.enclave_policy().digest(),
         ..Default::default()
     };
     let signatures = AttestationSigner::sign_all(&[&keys.signer], &stale);
@@ -251,6 +252,7 @@ async fn the_rust_digest_equals_the_contracts_digest() {
             validUntil: now() + epoch % 1000,
             reportsDigest: alloy::primitives::keccak256("reports"),
             instructionsDigest: alloy::primitives::keccak256("instructions"),
+            policyDigest: alloy::primitives::keccak256("policy"),
         };
         let onchain = hub.attestationDigest((&attestation).into()).call().await.unwrap();
         assert_eq!(onchain, attestation.digest(), "epoch {epoch}");
@@ -289,5 +291,23 @@ async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_onc
     owner.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
     let (epoch, solvent) = round.honest_round(3, |_| healthy()).await;
     assert_eq!((epoch, solvent), (3, true), "epoch 2 was signed but never published; 3 is next");
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn an_aggregator_running_an_edited_policy_cannot_publish() {
+    let mut round = Round::start(2, PolicySection::default()).await;
+    round.honest_round(1, |_| healthy()).await;
+    // The operator lowers the ratio in networks.toml to call a sinking deployment solvent. The
+    // enclave signs what it is given, but the contracts' owner set the policy digest.
+    round.restart_with_policy(|p| p.solvency_ratio_bps = 1).await;
+    round.submit_all(2, |i| if i == 1 { sinking() } else { healthy() }).await;
+    round
+        .next_event(
+            |e| matches!(e, Event::PublishFailed { reason } if reason.contains("PolicyMismatch")),
+        )
+        .await;
+    assert_eq!(round.hub_epoch().await, 1, "nothing was published");
+    assert!(round.oracles().await.iter().all(|o| o.attestation.epoch == 1));
     round.stop().await;
 }

@@ -80,6 +80,8 @@ async fn publish(
         validUntil: now + 600,
         reportsDigest: keccak256(format!("reports of epoch {epoch}")),
         instructionsDigest: instructions_digest(&instructions),
+        // A bare devnet's contracts expect no particular policy (the digest is unset).
+        policyDigest: Default::default(),
     };
     let signatures = AttestationSigner::sign_all(&[signer], &attestation);
     let caller = as_account(hub, &DevAccount::user(2));

@@ -150,6 +150,9 @@ impl Round {
                 .collect();
         }
         registry.validate().expect("the generated registry is valid");
+        devnet_setup::apply_policy(devnet.deployment(), &registry)
+            .await
+            .expect("policy set on every chain");
         let DevnetKeys { enclave, reporters, .. } = keys;
         let enclave_public = enclave.public().hpke_public_key;
         let (tx, events) = mpsc::unbounded_channel();
@@ -240,6 +243,13 @@ impl Round {
         self.members = members.to_vec();
         self.threshold = k.into();
         self.restart_aggregator(false).await;
+    }
+
+    /// Restarts the aggregator (and in-process enclave) with a policy edited by `edit`, as an
+    /// operator could by editing networks.toml; the contracts keep expecting the original.
+    pub async fn restart_with_policy(&mut self, edit: impl FnOnce(&mut PolicySection)) {
+        edit(&mut self.registry.policy);
+        self.restart_aggregator(true).await;
     }
 
     /// The state directory of this round.

@@ -18,6 +18,7 @@ library SolvencyAttestation {
     uint64 validUntil; // ────╯ Consumers fail closed after this instant.
     bytes32 reportsDigest; // Digest of the sealed reports the enclave used.
     bytes32 instructionsDigest; // keccak256(abi.encode(Instruction[])) of the instructions sent.
+    bytes32 policyDigest; // The policy the enclave judged by (chains, keys, assets, prices, ratio).
   }
 
   /// @notice One sealed bridging instruction for one chain. Every chain gets one every epoch,
@@ -31,7 +32,7 @@ library SolvencyAttestation {
   bytes32 internal constant DOMAIN_SEPARATOR =
     keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("SelfHealingReserve"), keccak256("1")));
   bytes32 internal constant TYPEHASH = keccak256(
-    "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest)"
+    "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest,bytes32 policyDigest)"
   );
 
   /// @notice The EIP-712 struct hash of an attestation.
@@ -47,7 +48,8 @@ library SolvencyAttestation {
         attestation.issuedAt,
         attestation.validUntil,
         attestation.reportsDigest,
-        attestation.instructionsDigest
+        attestation.instructionsDigest,
+        attestation.policyDigest
       )
     );
   }

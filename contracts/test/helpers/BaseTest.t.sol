@@ -18,6 +18,7 @@ abstract contract BaseTest is Test {
   uint64 internal constant HUB_SELECTOR = 909_606_746_561_742_123; // test chain 90000001
   uint64 internal constant SEPOLIA = 16_015_286_601_757_825_753; // what MockCCIPRouter stamps
   bytes32 internal constant DEPLOYMENT_ID = keccak256("self-healing-reserve/test");
+  bytes32 internal constant POLICY_DIGEST = keccak256("self-healing-reserve/test-policy");
   uint32 internal constant ATTESTATION_GAS_LIMIT = 400_000;
   uint32 internal constant REPORT_GAS_LIMIT = 200_000;
   uint64 internal constant VALIDITY = 1 hours;
@@ -36,6 +37,7 @@ abstract contract BaseTest is Test {
     vm.startPrank(s_owner);
     s_hub = new SolvencyHub(address(s_router), HUB_SELECTOR, DEPLOYMENT_ID, ATTESTATION_GAS_LIMIT);
     s_hub.setReporter(s_reporter);
+    s_hub.setPolicyDigest(POLICY_DIGEST);
     vm.stopPrank();
     vm.deal(address(s_hub), 10 ether);
     for (uint256 i = 0; i < 5; ++i) {
@@ -67,6 +69,7 @@ abstract contract BaseTest is Test {
     vm.startPrank(s_owner);
     spoke = new SolvencySpoke(address(s_router), hubSelector, hub, DEPLOYMENT_ID, REPORT_GAS_LIMIT);
     spoke.setReporter(s_reporter);
+    spoke.setPolicyDigest(POLICY_DIGEST);
     vm.stopPrank();
   }
 
@@ -81,7 +84,8 @@ abstract contract BaseTest is Test {
       issuedAt: uint64(block.timestamp),
       validUntil: uint64(block.timestamp + VALIDITY),
       reportsDigest: keccak256(abi.encode("reports", epoch)),
-      instructionsDigest: bytes32(0)
+      instructionsDigest: bytes32(0),
+      policyDigest: POLICY_DIGEST
     });
   }
 
@@ -96,7 +100,7 @@ abstract contract BaseTest is Test {
     bytes32 structHash = keccak256(
       abi.encode(
         keccak256(
-          "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest)"
+          "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest,bytes32 policyDigest)"
         ),
         a.deploymentId,
         a.epoch,
@@ -104,7 +108,8 @@ abstract contract BaseTest is Test {
         a.issuedAt,
         a.validUntil,
         a.reportsDigest,
-        a.instructionsDigest
+        a.instructionsDigest,
+        a.policyDigest
       )
     );
     return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
