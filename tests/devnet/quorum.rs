@@ -36,11 +36,7 @@ async fn two_of_three_survives_one_stopped_instance_but_not_two() {
     assert_eq!(round.hub_epoch().await, 2, "no attestation with one instance");
 
     // Consumers fail closed once the last attestation's validUntil passes.
-    round.stop_aggregator().await;
-    round.advance_chains(901).await;
-    for state in round.oracles().await {
-        assert!(!state.solvent, "{state:?}");
-    }
+    round.expect_fail_closed_after(901).await;
     round.stop().await;
 }
 

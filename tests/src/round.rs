@@ -381,6 +381,16 @@ impl Round {
         self.oracles().await[0].attestation.epoch
     }
 
+    /// Stops the aggregator, moves every chain's clock `secs` ahead (past the last
+    /// attestation's validUntil) and checks that every chain fails closed.
+    pub async fn expect_fail_closed_after(&mut self, secs: u64) {
+        self.stop_aggregator().await;
+        self.advance_chains(secs).await;
+        for state in self.oracles().await {
+            assert!(!state.solvent, "fails closed after validUntil: {state:?}");
+        }
+    }
+
     /// Moves every chain's clock `secs` ahead and mines a block.
     pub async fn advance_chains(&self, secs: u64) {
         for chain in &self.devnet.deployment().chains {
