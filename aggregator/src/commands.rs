@@ -25,10 +25,6 @@ use crate::{
     table,
 };
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 fn deployment_id(text: &str) -> B256 {
     text.parse().unwrap_or_else(|_| keccak256(text.as_bytes()))
 }
@@ -101,7 +97,7 @@ pub(crate) async fn run_aggregator(networks: NetworksFile) -> anyhow::Result<()>
 /// `solvency status`
 pub(crate) async fn status(networks: &NetworksFile, json: bool) -> anyhow::Result<()> {
     require_chains(networks)?;
-    let now = now();
+    let now = crate::unix_now();
     let mut rows = Vec::new();
     let mut out = Vec::new();
     for chain in &networks.chains {
@@ -193,8 +189,12 @@ pub(crate) async fn report_submit(
     let seq = seq.unwrap_or_else(|| {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
     });
-    let report =
-        ReportV1::new(chain.selector, seq, observed_at.unwrap_or_else(now), positions(args));
+    let report = ReportV1::new(
+        chain.selector,
+        seq,
+        observed_at.unwrap_or_else(crate::unix_now),
+        positions(args),
+    );
     let sender = PrivateKeySigner::from_bytes(&account_key)
         .context("the account key is not a valid secp256k1 key")?;
     let tx = crate::reporter::submit(
@@ -221,8 +221,12 @@ pub(crate) fn report_seal(
     args: &[PositionArg],
 ) -> anyhow::Result<()> {
     let reporter = X25519KeyPair::load(key, "reporter")?;
-    let report =
-        ReportV1::new(chain_selector, seq, observed_at.unwrap_or_else(now), positions(args));
+    let report = ReportV1::new(
+        chain_selector,
+        seq,
+        observed_at.unwrap_or_else(crate::unix_now),
+        positions(args),
+    );
     let payload =
         solvency_enclave::seal_report(&report, &deployment_id(deployment), &reporter, enclave)?;
     println!("enc: 0x{}", alloy::hex::encode(&payload[seal::HEADER_LEN..seal::PREFIX_LEN]));
@@ -392,7 +396,7 @@ async fn evidence_from(
         (Some(key), _) => {
             let keys = EnclaveKeys::load(&key)?;
             let attestor = solvency_enclave::DevAttestor::from_current_exe()?;
-            Ok(solvency_enclave::Attestor::attest(&attestor, &keys, nonce, now())?)
+            Ok(solvency_enclave::Attestor::attest(&attestor, &keys, nonce, crate::unix_now())?)
         }
         (None, Some(socket)) => match EnclaveClient::remote(socket)
             .call(Request::Evidence { nonce: nonce.clone() })
@@ -443,7 +447,7 @@ pub(crate) fn enclave_verify(
         Some(text) => solvency_enclave::attestor::parse_utc(text).with_context(|| {
             format!("--at {text:?} is not a UTC time such as 2024-02-26T07:30:00Z")
         })?,
-        None => now(),
+        None => crate::unix_now(),
     };
     let mut policy =
         solvency_enclave::EvidencePolicy { allow_dev, max_age, nonce, ..Default::default() };
@@ -518,7 +522,7 @@ pub(crate) async fn enclave_rotate(
             "[enclave] lists no served instances: rotation is for instances run with `solvency enclave serve`"
         );
     }
-    let grace_until = now() + grace;
+    let grace_until = crate::unix_now() + grace;
     let mut keys = Vec::new();
     for socket in &enclave.instances {
         match EnclaveClient::remote(resolve(&networks, socket))

@@ -130,7 +130,7 @@ async fn story(registry: &NetworksFile, devnet: &Devnet, keys: DevnetKeys) -> an
             round + 1
         );
         let started = Instant::now();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let now = crate::unix_now();
         for (i, chain) in registry.chains.iter().enumerate() {
             let figures = if Some(i) == *fallen { FALLEN } else { HEALTHY };
             let report = ReportV1::new(chain.selector, seq, now, positions(figures));

@@ -161,16 +161,14 @@ pub async fn apply_policy(deployment: &Deployment, registry: &NetworksFile) -> a
     for chain in &deployment.chains {
         let owner =
             solvency_ccip::provider::connect_with_signer(&chain.rpc_url, chain.deployer.signer())?;
-        let receipt = solvency_ccip::bindings::hub::SolvencyHub::new(chain.oracle(), &owner)
+        let pending = solvency_ccip::bindings::hub::SolvencyHub::new(chain.oracle(), &owner)
             .setPolicyDigest(digest)
             .send()
             .await
-            .with_context(|| format!("{}: setPolicyDigest", chain.name))?
-            .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
-            .get_receipt()
+            .with_context(|| format!("{}: setPolicyDigest", chain.name))?;
+        solvency_ccip::provider::confirm(pending)
             .await
             .with_context(|| format!("{}: setPolicyDigest", chain.name))?;
-        anyhow::ensure!(receipt.status(), "{}: setPolicyDigest reverted", chain.name);
     }
     Ok(())
 }

@@ -8,7 +8,6 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use alloy::primitives::B256;
@@ -118,10 +117,6 @@ pub enum Response {
     },
 }
 
-fn wall_clock() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// Where an enclave instance keeps what must survive a restart.
 pub enum Persist {
     /// Nowhere (tests).
@@ -166,11 +161,11 @@ impl Hosted {
     fn handle(&self, request: Request) -> Response {
         let mut enclave = self.enclave.lock().expect("enclave lock poisoned");
         let skew = enclave.policy().max_clock_skew;
-        let clock_ok = |now: u64| wall_clock().abs_diff(now) <= skew;
+        let clock_ok = |now: u64| crate::unix_now().abs_diff(now) <= skew;
         let response = match request {
             Request::Public => Response::Public { public: enclave.public() },
             Request::Evidence { nonce } => {
-                match enclave.evidence(self.attestor.as_ref(), &nonce, wall_clock()) {
+                match enclave.evidence(self.attestor.as_ref(), &nonce, crate::unix_now()) {
                     Ok(evidence) => Response::Evidence { evidence: Box::new(evidence) },
                     Err(e) => Response::Error { reason: e.to_string() },
                 }
@@ -181,7 +176,7 @@ impl Hosted {
                 Response::Error {
                     reason: format!(
                         "proposed time {now} is more than {skew} s from this enclave's clock ({})",
-                        wall_clock()
+                        crate::unix_now()
                     ),
                 }
             }

@@ -22,3 +22,8 @@ pub mod reporter;
 mod table;
 
 pub use cli::{Cli, run};
+
+/// The host's clock in Unix seconds: the enclave's `now`, the reporters' `observedAt`.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

@@ -11,7 +11,7 @@
 use std::{
     collections::BTreeSet,
     path::PathBuf,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use alloy::{
@@ -227,10 +227,6 @@ enum Outcome {
     Failed(String),
 }
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// The enclave instances and how many must agree.
 struct Quorum {
     members: Vec<EnclaveClient>,
@@ -254,7 +250,8 @@ impl Quorum {
 
     /// Ingests a report into every member; the flag says whether any member judged it.
     async fn ingest(&self, report: &DeliveredReport) -> (Event, bool) {
-        let answers = self.ask(&Request::Ingest { report: report.clone(), now: now() }).await;
+        let answers =
+            self.ask(&Request::Ingest { report: report.clone(), now: crate::unix_now() }).await;
         let accepted = answers.iter().find_map(|a| match a {
             Response::Accepted { chain, seq } => Some((chain.clone(), *seq)),
             _ => None,
@@ -336,7 +333,7 @@ async fn attest_and_publish(
     broadcaster: &Broadcaster,
 ) -> Result<(bool, Publication), Outcome> {
     // Check readiness before reading the chain, so a quiet deployment costs no RPC.
-    let at = now();
+    let at = crate::unix_now();
     let ready = quorum.ask(&Request::Ready { now: at }).await;
     if !ready.iter().any(|a| matches!(a, Response::Ready)) {
         let reason = ready

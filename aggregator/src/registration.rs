@@ -88,7 +88,7 @@ impl Registrar {
         evidence: &Evidence,
         nonce: &Bytes,
     ) -> anyhow::Result<Registration> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let now = crate::unix_now();
         let policy = EvidencePolicy { nonce: Some(nonce.clone()), ..self.policy.clone() };
         let facts = evidence.verify(&policy, now).context("the evidence does not verify")?;
         let enclave = facts.enclave().context("the evidence does not bind an enclave's keys")?;
@@ -108,7 +108,7 @@ impl Registrar {
                 .await?
                 .with_context(|| format!("{}: no latest block", oracle.chain))?;
             let expires_at = block.header.timestamp + self.ttl.as_secs();
-            let receipt = SolvencyHub::new(oracle.oracle, &oracle.provider)
+            let pending = SolvencyHub::new(oracle.oracle, &oracle.provider)
                 .setSigner(enclave.signer, expires_at, digest)
                 .send()
                 .await
@@ -118,17 +118,10 @@ impl Registrar {
                         oracle.chain,
                         solvency_ccip::broadcast::decode_revert(&e)
                     )
-                })?
-                .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
-                .get_receipt()
-                .await?;
-            if !receipt.status() {
-                bail!(
-                    "{}: setSigner transaction {} reverted",
-                    oracle.chain,
-                    receipt.transaction_hash
-                );
-            }
+                })?;
+            solvency_ccip::provider::confirm(pending)
+                .await
+                .with_context(|| format!("{}: setSigner", oracle.chain))?;
             info!(target: "registration", chain = %oracle.chain, signer = %enclave.signer, expires_at, "signer registered");
             expires.push((oracle.chain.clone(), expires_at));
         }

@@ -61,13 +61,8 @@ pub async fn send(
             solvency_ccip::broadcast::decode_revert(&e)
         )
     })?;
-    let receipt = pending
-        .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
-        .get_receipt()
+    let receipt = solvency_ccip::provider::confirm(pending)
         .await
-        .with_context(|| format!("{}: waiting for submitReport", chain.name))?;
-    if !receipt.status() {
-        bail!("{}: submitReport transaction {} reverted", chain.name, receipt.transaction_hash);
-    }
+        .with_context(|| format!("{}: submitReport", chain.name))?;
     Ok(receipt.transaction_hash)
 }

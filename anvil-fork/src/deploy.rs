@@ -222,23 +222,15 @@ pub(crate) async fn confirm(
         action: action.into(),
         source: Box::new(source),
     })?;
-    let receipt = pending
-        .with_timeout(Some(solvency_ccip::provider::RECEIPT_TIMEOUT))
-        .get_receipt()
-        .await
-        .map_err(|source| Error::Pending {
-            chain: chain.name.clone(),
-            action: action.into(),
-            source: Box::new(source),
-        })?;
-    if !receipt.status() {
-        return Err(Error::Reverted {
-            chain: chain.name.clone(),
-            action: action.into(),
-            tx_hash: receipt.transaction_hash,
-        });
+    match solvency_ccip::provider::confirm(pending).await {
+        Ok(_) => Ok(()),
+        Err(solvency_ccip::provider::ConfirmError::Reverted(tx_hash)) => {
+            Err(Error::Reverted { chain: chain.name.clone(), action: action.into(), tx_hash })
+        }
+        Err(solvency_ccip::provider::ConfirmError::Pending { source, .. }) => {
+            Err(Error::Pending { chain: chain.name.clone(), action: action.into(), source })
+        }
     }
-    Ok(())
 }
 
 /// The same-address trap cannot happen if no receiver's address holds code on another chain.

@@ -225,19 +225,17 @@ impl Broadcaster {
         }
 
         let pending = hub.publish(att, signatures, ins).send().await.map_err(reject)?;
-        let receipt = pending
-            .with_timeout(Some(crate::provider::RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await
-            .map_err(|e| self.rpc("wait for the publish receipt")(e.to_string()))?;
-        let mined = Instant::now();
-        if !receipt.status() {
-            return Err(BroadcastError::Rejected {
+        let receipt = crate::provider::confirm(pending).await.map_err(|e| match e {
+            crate::provider::ConfirmError::Reverted(_) => BroadcastError::Rejected {
                 chain: self.hub_chain.clone(),
                 epoch,
-                reason: format!("transaction {} reverted", receipt.transaction_hash),
-            });
-        }
+                reason: e.to_string(),
+            },
+            e @ crate::provider::ConfirmError::Pending { .. } => {
+                self.rpc("wait for the publish receipt")(e.to_string())
+            }
+        })?;
+        let mined = Instant::now();
         info!(target: "ccip::broadcast", epoch, tx = %receipt.transaction_hash, %fee, "published on the hub");
         let deliveries =
             futures_wait(&self.destinations, epoch, mined, self.delivery_timeout).await;

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use alloy::{
     network::EthereumWallet,
+    primitives::B256,
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::client::ClientBuilder,
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
     transports::http::reqwest::Url,
 };
@@ -17,6 +19,39 @@ use alloy::{
 /// How long a sent transaction is waited for. anvil mines at once and real chains within
 /// minutes; a transaction stuck longer is reported rather than waited for forever.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why a sent transaction did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// No receipt within [`RECEIPT_TIMEOUT`], or the node failed to answer.
+    #[error("waiting for transaction {tx_hash}: {source}")]
+    Pending {
+        /// The transaction.
+        tx_hash: B256,
+        /// Why.
+        #[source]
+        source: Box<alloy::providers::PendingTransactionError>,
+    },
+    /// Mined, but reverted.
+    #[error("transaction {0} reverted")]
+    Reverted(B256),
+}
+
+/// Waits at most [`RECEIPT_TIMEOUT`] for a sent transaction and checks that it succeeded.
+pub async fn confirm(
+    pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+) -> Result<TransactionReceipt, ConfirmError> {
+    let tx_hash = *pending.tx_hash();
+    let receipt = pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|source| ConfirmError::Pending { tx_hash, source: Box::new(source) })?;
+    if !receipt.status() {
+        return Err(ConfirmError::Reverted(tx_hash));
+    }
+    Ok(receipt)
+}
 
 /// Why a provider could not be built.
 #[derive(Debug, thiserror::Error)]
