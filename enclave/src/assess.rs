@@ -46,7 +46,7 @@ impl std::fmt::Debug for Assessment {
 }
 
 /// Why no assessment (and so no attestation) can be made.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AssessError {
     /// A required chain has not reported since the enclave started.
     #[error("no report yet from required chain {chain}")]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -15,14 +15,25 @@ use crate::{
     policy::Policy,
 };
 
-/// What the enclave keeps across restarts. No amounts: the ledger itself lives in memory, so a
-/// restarted enclave needs a fresh report from every required chain before it attests again.
+/// What the enclave keeps across restarts. No amounts: the ledger itself lives in memory. A
+/// restarted enclave refills it from the reports themselves, which stay on the hub chain: the
+/// host hands it the latest accepted report of each chain again, and the enclave takes exactly
+/// the one whose digest it recorded ([`Accepted::again`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnclaveState {
     /// The last epoch this enclave signed.
     pub last_epoch: u64,
     /// The last accepted seq per chain selector (replay protection survives restarts).
     pub last_seq: BTreeMap<u64, u64>,
+    /// keccak256 of the payload of the last accepted report per chain selector: identifies the
+    /// one report that may be taken again after a restart.
+    #[serde(default)]
+    pub last_digest: BTreeMap<u64, B256>,
+    /// The last attestation this enclave signed. If publishing it failed, it is handed out
+    /// again (while nothing has changed and it is still valid for long enough) instead of
+    /// signing a new epoch: failed publishes do not use up epochs.
+    #[serde(default)]
+    pub last_signed: Option<SignedAttestation>,
     /// How many times the HPKE key was rotated: the key in force is derived from the key file's
     /// (generation 0) and this number, so every instance of a quorum derives the same one.
     #[serde(default)]
@@ -46,7 +57,7 @@ pub struct SignedAttestation {
 }
 
 /// Why no attestation was signed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttestError {
     /// The reports do not allow an assessment (a required chain is missing or stale).
     #[error("not attesting: {0}")]
@@ -68,6 +79,27 @@ pub enum AttestError {
         #[source]
         source: SealError,
     },
+}
+
+/// Whether the enclave can attest now, and whether its verdict differs from the one it signed
+/// last (bad news is attested at once rather than at the next cadence tick).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// True when the verdict differs from the last signed one, or nothing was signed yet.
+    pub verdict_changed: bool,
+}
+
+/// The mutable part of an enclave at one moment, to undo a change that could not be persisted.
+/// Holds amounts (the ledger): it never leaves the enclave's memory.
+pub struct Checkpoint {
+    state: EnclaveState,
+    ledger: Ledger,
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint").field("state", &self.state).finish_non_exhaustive()
+    }
 }
 
 /// The trusted core.
@@ -170,20 +202,78 @@ impl Enclave {
 
     /// Checks a delivered report against every rule and records it. A refused report changes
     /// nothing.
+    ///
+    /// The report accepted last for its chain, given again, is not a replay: it is how a
+    /// restarted enclave gets its ledger back from the hub's logs. It passes every rule but the
+    /// seq order again, refills the ledger if the entry is missing, and changes no state.
     pub fn ingest(
         &mut self,
         delivered: &DeliveredReport,
         now: u64,
     ) -> Result<Accepted, IngestError> {
-        let last_seq = self.state.last_seq.get(&delivered.source_chain_selector).copied();
+        let selector = delivered.source_chain_selector;
+        let last_seq = self.state.last_seq.get(&selector).copied();
+        let again = last_seq == Some(delivered.seq)
+            && self.state.last_digest.get(&selector) == Some(&keccak256(&delivered.payload));
         let recipients = ledger::Recipients {
             current: &self.keys.hpke,
             previous: self.previous.as_ref().map(|p| (p, self.state.previous_key_valid_until)),
         };
+        if again {
+            if let Some(entry) = self.ledger.get(selector)
+                && entry.seq == delivered.seq
+            {
+                let chain = self.policy.chain(selector).map(|c| c.name.clone()).unwrap_or_default();
+                return Ok(Accepted {
+                    chain,
+                    selector,
+                    seq: entry.seq,
+                    message_id: entry.message_id,
+                    again: true,
+                });
+            }
+            let previous = delivered.seq.checked_sub(1);
+            let (mut accepted, entry) =
+                ledger::check(delivered, &self.policy, recipients, previous, now)?;
+            accepted.again = true;
+            self.ledger.insert(accepted.selector, entry);
+            return Ok(accepted);
+        }
         let (accepted, entry) = ledger::check(delivered, &self.policy, recipients, last_seq, now)?;
         self.state.last_seq.insert(accepted.selector, accepted.seq);
+        self.state.last_digest.insert(accepted.selector, entry.payload_digest);
         self.ledger.insert(accepted.selector, entry);
         Ok(accepted)
+    }
+
+    /// Whether an attestation can be made now, and whether its verdict would differ from the
+    /// last one signed.
+    pub fn readiness(&self, now: u64) -> Result<Readiness, AssessError> {
+        let assessment = self.assess(now)?;
+        let verdict_changed = self
+            .state
+            .last_signed
+            .as_ref()
+            .is_none_or(|last| last.attestation.solvent != assessment.solvent);
+        Ok(Readiness { verdict_changed })
+    }
+
+    /// The mutable state as it is now.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint { state: self.state.clone(), ledger: self.ledger.clone() }
+    }
+
+    /// Goes back to a checkpoint (a change that could not be persisted is undone, so that
+    /// nothing is counted that a restart would forget).
+    pub fn rollback(&mut self, checkpoint: Checkpoint) {
+        let generation = checkpoint.state.hpke_generation;
+        if generation != self.state.hpke_generation {
+            self.keys.hpke = hpke_generation(&self.base_hpke, generation);
+            self.previous =
+                (generation > 0).then(|| hpke_generation(&self.base_hpke, generation - 1));
+        }
+        self.state = checkpoint.state;
+        self.ledger = checkpoint.ledger;
     }
 
     /// Evidence binding this enclave's public keys and a verifier's nonce.
@@ -226,11 +316,27 @@ impl Enclave {
     /// proposes the epoch and the time to every instance. Refuses an epoch at or below the last
     /// one it signed: an instance never signs two statements for one epoch. Given the same
     /// reports, policy, HPKE key, epoch and time, every instance signs the same attestation.
+    ///
+    /// If the last attestation this enclave signed has an epoch at or above `epoch` (so it was
+    /// never published: the caller asks above what the hub holds), says the same thing about the
+    /// same reports, and stays valid for at least half the validity window, that very
+    /// attestation is returned again: a publish that failed does not use up an epoch.
     pub fn attest_epoch(&mut self, now: u64, epoch: u64) -> Result<SignedAttestation, AttestError> {
+        let assessment = self.assess(now)?;
+        if let Some(last) = &self.state.last_signed {
+            let a = &last.attestation;
+            if a.epoch >= epoch
+                && a.reportsDigest == assessment.reports_digest
+                && a.solvent == assessment.solvent
+                && a.policyDigest == self.policy.digest()
+                && a.validUntil >= now.saturating_add(self.policy.attestation_validity / 2)
+            {
+                return Ok(last.clone());
+            }
+        }
         if epoch <= self.state.last_epoch {
             return Err(AttestError::EpochUsed { epoch, last_epoch: self.state.last_epoch });
         }
-        let assessment = self.assess(now)?;
         let mut chains: Vec<_> = self.policy.chains.iter().collect();
         chains.sort_by_key(|c| c.selector);
         let instructions = chains
@@ -261,12 +367,14 @@ impl Enclave {
             policyDigest: self.policy.digest(),
         };
         let signature = self.keys.signer.sign(&attestation);
-        self.state.last_epoch = epoch;
-        Ok(SignedAttestation {
+        let signed = SignedAttestation {
             attestation,
             signature,
             signer: self.keys.signer.address(),
             instructions,
-        })
+        };
+        self.state.last_epoch = epoch;
+        self.state.last_signed = Some(signed.clone());
+        Ok(signed)
     }
 }

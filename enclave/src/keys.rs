@@ -123,6 +123,17 @@ impl fmt::Display for X25519Public {
     }
 }
 
+impl X25519Public {
+    /// False for the low-order points (all zeros among them): no one holds their secret and a
+    /// Diffie-Hellman with them gives a shared secret anyone can compute, so no message can be
+    /// sealed to or authenticated by such a key.
+    pub fn is_usable(&self) -> bool {
+        // Any fixed non-zero scalar works: the output is non-contributory exactly for the
+        // low-order points.
+        StaticSecret::from([0x42; 32]).diffie_hellman(&PublicKey::from(self.0)).was_contributory()
+    }
+}
+
 impl std::str::FromStr for X25519Public {
     type Err = String;
 

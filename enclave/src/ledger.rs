@@ -33,7 +33,10 @@ pub struct DeliveredReport {
 }
 
 /// Why a delivered report was refused. No variant carries an amount.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+///
+/// Serializable: a served enclave instance answers with these variants, and callers match them.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
 pub enum IngestError {
     /// The source chain is not in `networks.toml`.
     #[error("report {message_id}: source selector {selector} is not a registered chain")]
@@ -135,8 +138,8 @@ pub enum IngestError {
         message_id: B256,
         /// The chain.
         chain: String,
-        /// `chainSelector` or `seq`.
-        field: &'static str,
+        /// Which field.
+        field: ReportField,
         /// Header value.
         header: u64,
         /// Plaintext value.
@@ -155,6 +158,22 @@ pub enum IngestError {
         seq: u64,
         /// The last accepted seq.
         last_seq: u64,
+    },
+    /// `seq` is above what any clock could give (the enclave's clock in milliseconds plus the
+    /// allowed skew): accepting it would lock the chain out, since every later report must be
+    /// above it.
+    #[error(
+        "report {message_id} from {chain}: seq {seq} is above {max} (the enclave's clock in milliseconds plus the allowed skew); use a counter or the Unix time in milliseconds"
+    )]
+    SeqTooLarge {
+        /// The message.
+        message_id: B256,
+        /// The chain.
+        chain: String,
+        /// The report's seq.
+        seq: u64,
+        /// The largest acceptable seq now.
+        max: u64,
     },
     /// `observedAt` is further in the future than the allowed clock skew.
     #[error(
@@ -220,6 +239,25 @@ pub enum IngestError {
     },
 }
 
+/// A plaintext field checked against the authenticated header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportField {
+    /// `chainSelector`.
+    ChainSelector,
+    /// `seq`.
+    Seq,
+}
+
+impl std::fmt::Display for ReportField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ChainSelector => "chainSelector",
+            Self::Seq => "seq",
+        })
+    }
+}
+
 /// A chain's latest accepted report. Holds amounts: lives in enclave memory only.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
@@ -270,7 +308,7 @@ impl Ledger {
 }
 
 /// A report that passed every rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     /// The chain's name.
     pub chain: String,
@@ -280,6 +318,9 @@ pub struct Accepted {
     pub seq: u64,
     /// The CCIP message.
     pub message_id: B256,
+    /// True when this is the very report accepted last for its chain, seen again (a re-read
+    /// after a restart): it refills the ledger if a restart emptied it, and changes nothing else.
+    pub again: bool,
 }
 
 /// The enclave's HPKE keys a report may be sealed to: the current one, and during a rotation's
@@ -335,8 +376,8 @@ pub fn check(
         reason,
     })?;
     for (field, header_value, plaintext_value) in [
-        ("chainSelector", header.chain_selector, report.chainSelector),
-        ("seq", header.counter, report.seq),
+        (ReportField::ChainSelector, header.chain_selector, report.chainSelector),
+        (ReportField::Seq, header.counter, report.seq),
     ] {
         if header_value != plaintext_value {
             return Err(IngestError::PlaintextMismatch {
@@ -353,6 +394,15 @@ pub fn check(
         && report.seq <= last_seq
     {
         return Err(IngestError::Replay { message_id, chain: name(), seq: report.seq, last_seq });
+    }
+    let max_seq = now.saturating_add(policy.max_clock_skew).saturating_mul(1_000);
+    if report.seq > max_seq {
+        return Err(IngestError::SeqTooLarge {
+            message_id,
+            chain: name(),
+            seq: report.seq,
+            max: max_seq,
+        });
     }
     if report.observedAt > now.saturating_add(policy.max_clock_skew) {
         return Err(IngestError::FromTheFuture {
@@ -392,8 +442,13 @@ pub fn check(
             .ok_or(IngestError::Overflow { message_id, chain: name(), asset_id })?;
     }
 
-    let accepted =
-        Accepted { chain: name(), selector: chain.selector, seq: report.seq, message_id };
+    let accepted = Accepted {
+        chain: name(),
+        selector: chain.selector,
+        seq: report.seq,
+        message_id,
+        again: false,
+    };
     let entry = LedgerEntry {
         seq: report.seq,
         observed_at: report.observedAt,

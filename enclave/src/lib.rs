@@ -28,9 +28,9 @@ pub use attestor::{
     Attestor, DevAttestor, DevEvidence, DevFacts, Evidence, EvidenceError, EvidenceKind,
     EvidencePolicy, NitroAttestor, NitroEvidence, NitroFacts, VerifiedEvidence,
 };
-pub use enclave::{AttestError, Enclave, EnclaveState, SignedAttestation};
+pub use enclave::{AttestError, Checkpoint, Enclave, EnclaveState, Readiness, SignedAttestation};
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
-pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger};
+pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField};
 pub use policy::{AssetPolicy, ChainPolicy, Policy};
 pub use report::{Position, ReportError, ReportV1, SealReportError, asset_id, seal_report};
 pub use seal::{Purpose, SealError, SealedHeader};

@@ -54,7 +54,7 @@ pub const REPORT_VERSION: u8 = 1;
 pub const BUCKETS: [usize; 3] = [1024, 4096, 16384];
 
 /// Why a plaintext is not a report.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReportError {
     /// Too many positions for the largest bucket.
     #[error("a report of {positions} positions does not fit the largest bucket ({max} bytes)")]

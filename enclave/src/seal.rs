@@ -98,7 +98,7 @@ impl SealedHeader {
 }
 
 /// Why sealing or opening failed. Carries no plaintext.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SealError {
     /// Shorter than header, `enc` and tag.
     #[error("sealed message of {0} bytes is shorter than its header, enc and tag")]

@@ -304,7 +304,21 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
     assert_eq!(sa.attestation, sb.attestation, "same statement, instructions included");
     assert_eq!(sa.instructions, sb.instructions);
     assert_ne!(sa.signer, sb.signer);
-    // Each member signs an epoch once.
+    // Each member signs one statement per epoch: asked again while nothing changed, it hands
+    // out the same one (a failed publish does not use up an epoch)...
+    assert_eq!(a.attest_epoch(NOW + 1, 5).unwrap(), sa);
+    // ...and once its reports change, it refuses that epoch.
+    let usdc = vec![Position::new("USDC", U256::from(2 * 10u64.pow(6)), U256::ZERO)];
+    let payload = seal_report(
+        &ReportV1::new(A, 2, NOW, usdc),
+        &p.deployment_id,
+        &reporters[0],
+        &enclave_public,
+    )
+    .unwrap();
+    let delivered =
+        DeliveredReport { message_id: keccak256(&payload), source_chain_selector: A, seq: 2, payload };
+    a.ingest(&delivered, NOW).unwrap();
     assert!(matches!(
         a.attest_epoch(NOW, 5),
         Err(AttestError::EpochUsed { epoch: 5, last_epoch: 5 })

@@ -1,0 +1,490 @@
+//! From the file's strings to typed values: every check and every parse happens here, once,
+//! and the first problem is returned with its key and what to do about it.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    signers::local::PrivateKeySigner,
+};
+use solvency_enclave::{AssetPolicy, ChainPolicy, EvidencePolicy, Policy, X25519Public};
+
+use crate::{
+    ConfigError, Network, Registry,
+    schema::{AssetSection, ChainSection, EnclaveSection, NetworksFile},
+    types::{
+        AggregatorConfig, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig, EnclaveMode,
+        EvidenceConfig, PolicySettings, RpcUrl,
+    },
+};
+
+/// The most chains a devnet can have: the official CCIP test chain ids 90000001–90000100.
+pub const MAX_DEVNET_CHAINS: usize = 100;
+/// The longest a delivery may be waited for before it is reported late (one week): delivery
+/// over real lanes takes minutes to hours, never this long.
+pub const MAX_DELIVERY_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+/// The most confirmations a hub may require (well above any chain's finality depth).
+pub const MAX_CONFIRMATIONS: u64 = 10_000;
+/// Nitro PCRs are SHA-384 digests.
+const PCR_LEN: usize = 48;
+
+struct Builder<'a> {
+    path: &'a str,
+    dir: PathBuf,
+}
+
+impl Builder<'_> {
+    fn invalid(&self, key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { path: self.path.into(), key: key.into(), problem: problem.into() }
+    }
+
+    /// A path from the file, relative to the file's directory.
+    fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() { path.to_owned() } else { self.dir.join(path) }
+    }
+
+    fn address(&self, key: &str, text: &str) -> Result<Address, ConfigError> {
+        let address: Address = text
+            .trim()
+            .parse()
+            .map_err(|_| self.invalid(key, format!("{text:?} is not an address (0x + 40 hex digits)")))?;
+        if address.is_zero() {
+            return Err(self.invalid(key, "is the zero address"));
+        }
+        Ok(address)
+    }
+
+    fn x25519(&self, key: &str, text: &str) -> Result<X25519Public, ConfigError> {
+        let public: X25519Public = text
+            .trim()
+            .parse()
+            .map_err(|_| self.invalid(key, "is not an X25519 public key (0x + 64 hex digits)"))?;
+        if !public.is_usable() {
+            return Err(self.invalid(
+                key,
+                "is a low-order X25519 point (such as all zeros): no one holds its secret; give \
+                 the public key of a key pair from `solvency keys generate`",
+            ));
+        }
+        Ok(public)
+    }
+
+    fn at_least_one(&self, key: &str, value: u64) -> Result<(), ConfigError> {
+        if value == 0 {
+            return Err(self.invalid(key, "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigError> {
+    let dir = Path::new(path).parent().map(Path::to_owned).unwrap_or_default();
+    let b = Builder { path, dir };
+    let deployment_id = deployment_id(&b, &file.deployment_id)?;
+    let policy = policy(&b, &file)?;
+    let aggregator = aggregator(&b, &file)?;
+    let devnet = devnet(&b, &file)?;
+    let network = match (&file.enclave, file.chains.is_empty()) {
+        (_, true) => None,
+        (None, false) => {
+            return Err(b.invalid("enclave", "a file with [[chains]] needs an [enclave] section"));
+        }
+        (Some(enclave), false) => {
+            let chains = chains(&b, &file.chains)?;
+            let enclave = enclave_config(&b, enclave)?;
+            let policy = Policy {
+                deployment_id,
+                chains: chains
+                    .iter()
+                    .map(|c| ChainPolicy {
+                        name: c.name.clone(),
+                        selector: c.selector,
+                        reporter: c.reporter,
+                        treasury: c.treasury,
+                        required: c.required,
+                        assets: c.assets.clone(),
+                    })
+                    .collect(),
+                max_report_age: policy.max_report_age.as_secs(),
+                max_clock_skew: policy.max_clock_skew.as_secs(),
+                solvency_ratio_bps: policy.solvency_ratio_bps,
+                recovery_ratio_bps: policy.recovery_ratio_bps,
+                attestation_validity: policy.attestation_validity.as_secs(),
+            };
+            Some(Network { enclave, chains, policy })
+        }
+    };
+    Ok(Registry {
+        path: PathBuf::from(path),
+        source: file,
+        deployment_id,
+        policy,
+        aggregator,
+        devnet,
+        network,
+    })
+}
+
+fn deployment_id(b: &Builder<'_>, text: &str) -> Result<B256, ConfigError> {
+    if text.trim().is_empty() {
+        return Err(b.invalid("deployment_id", "must not be empty"));
+    }
+    if text.starts_with("0x") {
+        return text.parse().map_err(|_| {
+            b.invalid(
+                "deployment_id",
+                "starts with 0x but is not 32 bytes of hex; give 0x + 64 hex digits or a plain name",
+            )
+        });
+    }
+    Ok(keccak256(text.as_bytes()))
+}
+
+fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, ConfigError> {
+    let p = &file.policy;
+    if p.solvency_ratio_bps == 0 {
+        return Err(b.invalid("policy.solvency_ratio_bps", "must be above 0 (10000 = 100 %)"));
+    }
+    if p.recovery_ratio_bps < p.solvency_ratio_bps {
+        return Err(b.invalid(
+            "policy.recovery_ratio_bps",
+            format!(
+                "{} is below solvency_ratio_bps {}: recovery must start before insolvency",
+                p.recovery_ratio_bps, p.solvency_ratio_bps
+            ),
+        ));
+    }
+    for (key, value) in [
+        ("policy.max_report_age_secs", p.max_report_age_secs),
+        ("policy.attestation_validity_secs", p.attestation_validity_secs),
+        ("policy.attestation_interval_secs", p.attestation_interval_secs),
+    ] {
+        b.at_least_one(key, value)?;
+    }
+    // The contracts refuse an attestation valid for longer than their maxValidity (one day
+    // unless the owner changes it); a longer window here would make every publish fail.
+    if p.attestation_validity_secs > 86_400 {
+        return Err(b.invalid(
+            "policy.attestation_validity_secs",
+            "must be at most 86400 (one day), the contracts' default maxValidity",
+        ));
+    }
+    if p.attestation_interval_secs >= p.attestation_validity_secs {
+        return Err(b.invalid(
+            "policy.attestation_interval_secs",
+            "must be shorter than attestation_validity_secs, or consumers read false between attestations",
+        ));
+    }
+    if p.max_report_age_secs > 30 * 86_400 || p.max_clock_skew_secs > 86_400 {
+        return Err(b.invalid(
+            "policy",
+            "max_report_age_secs is at most 30 days and max_clock_skew_secs at most one day",
+        ));
+    }
+    Ok(PolicySettings {
+        solvency_ratio_bps: p.solvency_ratio_bps,
+        recovery_ratio_bps: p.recovery_ratio_bps,
+        max_report_age: Duration::from_secs(p.max_report_age_secs),
+        max_clock_skew: Duration::from_secs(p.max_clock_skew_secs),
+        attestation_validity: Duration::from_secs(p.attestation_validity_secs),
+        attestation_interval: Duration::from_secs(p.attestation_interval_secs),
+    })
+}
+
+fn aggregator(b: &Builder<'_>, file: &NetworksFile) -> Result<AggregatorConfig, ConfigError> {
+    let a = &file.aggregator;
+    let publisher = match &a.publisher_key {
+        None => None,
+        Some(secret) => Some(
+            secret
+                .0
+                .trim()
+                .parse::<B256>()
+                .ok()
+                .and_then(|bytes| PrivateKeySigner::from_bytes(&bytes).ok())
+                .ok_or_else(|| {
+                    b.invalid(
+                        "aggregator.publisher_key",
+                        "is not a secp256k1 secret key (0x + 64 hex digits)",
+                    )
+                })?,
+        ),
+    };
+    b.at_least_one("aggregator.poll_interval_ms", a.poll_interval_ms)?;
+    b.at_least_one("aggregator.delivery_timeout_secs", a.delivery_timeout_secs)?;
+    if a.delivery_timeout_secs > MAX_DELIVERY_TIMEOUT_SECS {
+        return Err(b.invalid(
+            "aggregator.delivery_timeout_secs",
+            format!("must be at most {MAX_DELIVERY_TIMEOUT_SECS} (one week)"),
+        ));
+    }
+    if a.poll_interval_ms > 600_000 {
+        return Err(b.invalid("aggregator.poll_interval_ms", "must be at most 600000 (10 minutes)"));
+    }
+    Ok(AggregatorConfig {
+        state_dir: b.resolve(&a.state_dir),
+        publisher,
+        poll_interval: Duration::from_millis(a.poll_interval_ms),
+        delivery_timeout: Duration::from_secs(a.delivery_timeout_secs),
+    })
+}
+
+fn wei(b: &Builder<'_>, key: &str, text: &str) -> Result<U256, ConfigError> {
+    U256::from_str_radix(text.trim(), 10)
+        .map_err(|_| b.invalid(key, format!("{text:?} is not a decimal amount of wei")))
+}
+
+fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, ConfigError> {
+    let d = &file.devnet;
+    check_devnet_chains(d.chains).map_err(|problem| b.invalid("devnet.chains", problem))?;
+    b.at_least_one("devnet.poll_interval_ms", d.poll_interval_ms)?;
+    if d.attestation_gas_limit < 100_000 {
+        return Err(b.invalid(
+            "devnet.attestation_gas_limit",
+            "below 100000 a spoke cannot verify signatures and store the attestation",
+        ));
+    }
+    if d.report_gas_limit < 50_000 {
+        return Err(b.invalid("devnet.report_gas_limit", "below 50000 the hub cannot emit a report"));
+    }
+    let assets = assets(b, "devnet.assets", &d.assets)?;
+    Ok(DevnetSettings {
+        chains: d.chains,
+        ccip_fee: wei(b, "devnet.ccip_fee_wei", &d.ccip_fee_wei)?,
+        hub_funding: wei(b, "devnet.hub_funding_wei", &d.hub_funding_wei)?,
+        poll_interval: Duration::from_millis(d.poll_interval_ms),
+        attestation_gas_limit: d.attestation_gas_limit,
+        report_gas_limit: d.report_gas_limit,
+        assets,
+    })
+}
+
+/// Checks a number of devnet chains (from the file or a command line).
+pub fn check_devnet_chains(chains: usize) -> Result<(), String> {
+    if chains == 0 || chains > MAX_DEVNET_CHAINS {
+        return Err(format!(
+            "{chains} is outside 1..={MAX_DEVNET_CHAINS} (the official CCIP test chain ids \
+             90000001–90000100)"
+        ));
+    }
+    Ok(())
+}
+
+fn assets(
+    b: &Builder<'_>,
+    key: &str,
+    sections: &[AssetSection],
+) -> Result<Vec<AssetPolicy>, ConfigError> {
+    let mut out: Vec<AssetPolicy> = Vec::with_capacity(sections.len());
+    for (j, asset) in sections.iter().enumerate() {
+        let key = |field: &str| format!("{key}[{j}].{field}");
+        let symbol = asset.symbol.trim();
+        if symbol.is_empty() {
+            return Err(b.invalid(key("symbol"), "must not be empty"));
+        }
+        if out.iter().any(|a| a.symbol == symbol) {
+            return Err(b.invalid(key("symbol"), format!("{symbol} is registered twice")));
+        }
+        if asset.decimals > 36 {
+            return Err(b.invalid(key("decimals"), "must be at most 36"));
+        }
+        let price_e18 = parse_price_e18(&asset.price_usd).map_err(|p| b.invalid(key("price_usd"), p))?;
+        if price_e18.is_zero() {
+            return Err(b.invalid(
+                key("price_usd"),
+                "is 0: reserves of a worthless asset count for nothing; give its price or remove it",
+            ));
+        }
+        if asset.haircut_bps > 10_000 {
+            return Err(b.invalid(key("haircut_bps"), "must be at most 10000 (100 %)"));
+        }
+        out.push(AssetPolicy {
+            symbol: symbol.to_owned(),
+            id: solvency_enclave::asset_id(symbol),
+            decimals: asset.decimals,
+            price_e18,
+            haircut_bps: asset.haircut_bps,
+        });
+    }
+    Ok(out)
+}
+
+fn chains(b: &Builder<'_>, sections: &[ChainSection]) -> Result<Vec<ChainConfig>, ConfigError> {
+    let mut out: Vec<ChainConfig> = Vec::with_capacity(sections.len());
+    for (i, chain) in sections.iter().enumerate() {
+        let key = |field: &str| format!("chains[{i}].{field}");
+        let name = chain.name.trim();
+        if name.is_empty() {
+            return Err(b.invalid(key("name"), "must not be empty"));
+        }
+        if out.iter().any(|c| c.name == name) {
+            return Err(b.invalid(key("name"), format!("{name:?} is used twice")));
+        }
+        if chain.selector == 0 {
+            return Err(b.invalid(key("selector"), "0 is not a CCIP chain selector"));
+        }
+        if let Some(other) = out.iter().find(|c| c.selector == chain.selector) {
+            return Err(b.invalid(
+                key("selector"),
+                format!("{} is also the selector of {}", chain.selector, other.name),
+            ));
+        }
+        if chain.chain_id == 0 {
+            return Err(b.invalid(key("chain_id"), "0 is not an EVM chain id"));
+        }
+        if let Some(other) = out.iter().find(|c| c.chain_id == chain.chain_id) {
+            return Err(b.invalid(
+                key("chain_id"),
+                format!("{} is also the chain id of {}", chain.chain_id, other.name),
+            ));
+        }
+        let rpc_url = RpcUrl::parse(&chain.rpc_url).map_err(|p| b.invalid(key("rpc_url"), p))?;
+        let role = match (&chain.hub, &chain.spoke) {
+            (Some(hub), None) => ChainRole::Hub(b.address(&key("hub"), hub)?),
+            (None, Some(spoke)) => ChainRole::Spoke(b.address(&key("spoke"), spoke)?),
+            _ => {
+                return Err(b.invalid(key("hub"), "give exactly one of `hub` (the hub chain) or `spoke`"));
+            }
+        };
+        if chain.confirmations > MAX_CONFIRMATIONS {
+            return Err(b.invalid(
+                key("confirmations"),
+                format!("must be at most {MAX_CONFIRMATIONS} (more than any chain's finality depth)"),
+            ));
+        }
+        b.at_least_one(&key("log_page_blocks"), chain.log_page_blocks)?;
+        if chain.assets.is_empty() {
+            return Err(b.invalid(key("assets"), "register at least one asset"));
+        }
+        out.push(ChainConfig {
+            name: name.to_owned(),
+            chain_id: chain.chain_id,
+            selector: chain.selector,
+            rpc_url,
+            router: b.address(&key("router"), &chain.router)?,
+            role,
+            confirmations: chain.confirmations,
+            log_page_blocks: chain.log_page_blocks,
+            from_block: chain.from_block,
+            required: chain.required,
+            reporter: b.x25519(&key("reporter_public_key"), &chain.reporter_public_key)?,
+            treasury: b.x25519(&key("treasury_public_key"), &chain.treasury_public_key)?,
+            assets: assets(b, &format!("chains[{i}].assets"), &chain.assets)?,
+        });
+    }
+    let hubs = out.iter().filter(|c| c.role.is_hub()).count();
+    if hubs != 1 {
+        return Err(b.invalid("chains", format!("{hubs} chains have a `hub`; exactly one must")));
+    }
+    if !out.iter().any(|c| c.required) {
+        return Err(b.invalid("chains", "mark at least one chain `required = true`"));
+    }
+    Ok(out)
+}
+
+fn enclave_config(b: &Builder<'_>, e: &EnclaveSection) -> Result<EnclaveConfig, ConfigError> {
+    let hpke_public_key = b.x25519("enclave.hpke_public_key", &e.hpke_public_key)?;
+    if e.signers.is_empty() {
+        return Err(b.invalid("enclave.signers", "list at least one enclave signer address"));
+    }
+    let mut signers = Vec::with_capacity(e.signers.len());
+    for (i, text) in e.signers.iter().enumerate() {
+        let signer = b.address(&format!("enclave.signers[{i}]"), text)?;
+        if signers.contains(&signer) {
+            return Err(b.invalid(format!("enclave.signers[{i}]"), "is listed twice"));
+        }
+        signers.push(signer);
+    }
+    if e.threshold == 0 {
+        return Err(b.invalid("enclave.threshold", "must be at least 1"));
+    }
+    let mode = match (&e.key_file, e.instances.is_empty()) {
+        (Some(_), false) => {
+            return Err(b.invalid(
+                "enclave.key_file",
+                "give either key_file (one in-process enclave) or instances (a quorum), not both",
+            ));
+        }
+        (Some(key_file), true) => {
+            if e.threshold != 1 {
+                return Err(b.invalid(
+                    "enclave.threshold",
+                    "an in-process enclave signs alone: a threshold above 1 needs served `instances`",
+                ));
+            }
+            Some(EnclaveMode::InProcess { key_file: b.resolve(key_file) })
+        }
+        (None, false) => {
+            if usize::from(e.threshold) > e.instances.len() {
+                return Err(b.invalid(
+                    "enclave.threshold",
+                    format!(
+                        "{} signatures can never come from {} instance(s)",
+                        e.threshold,
+                        e.instances.len()
+                    ),
+                ));
+            }
+            Some(EnclaveMode::Quorum {
+                instances: e.instances.iter().map(|p| b.resolve(p)).collect(),
+                threshold: e.threshold,
+            })
+        }
+        (None, true) => None,
+    };
+    let mut pcrs = std::collections::BTreeMap::new();
+    for (index, value) in &e.evidence.pcrs {
+        let key = format!("enclave.evidence.pcrs.{index:?}");
+        let n: u8 = index
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n < 32)
+            .ok_or_else(|| b.invalid(&key, "the key must be a PCR index from 0 to 31"))?;
+        let bytes: Bytes = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &Bytes| v.len() == PCR_LEN)
+            .ok_or_else(|| {
+                b.invalid(&key, format!("is not a PCR value: 0x + {} hex digits (SHA-384)", PCR_LEN * 2))
+            })?;
+        pcrs.insert(n, bytes);
+    }
+    b.at_least_one("enclave.evidence.max_age_secs", e.evidence.max_age_secs)?;
+    b.at_least_one("enclave.evidence.registration_ttl_secs", e.evidence.registration_ttl_secs)?;
+    Ok(EnclaveConfig {
+        hpke_public_key,
+        signers,
+        mode,
+        evidence: EvidenceConfig {
+            policy: EvidencePolicy {
+                allow_dev: e.evidence.allow_dev,
+                max_age: e.evidence.max_age_secs,
+                pcrs,
+                ..Default::default()
+            },
+            registration_ttl: Duration::from_secs(e.evidence.registration_ttl_secs),
+        },
+    })
+}
+
+/// "3000.25" → 3000.25 × 10^18, exactly; at most 18 decimals.
+pub fn parse_price_e18(text: &str) -> Result<U256, String> {
+    let bad = || format!("{text:?} is not a decimal price such as \"3000.25\"");
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    if fraction.len() > 18 {
+        return Err(format!("{text:?} has more than 18 decimals"));
+    }
+    let digits = format!("{whole}{fraction:0<18}");
+    U256::from_str_radix(&digits, 10).map_err(|_| bad())
+}

@@ -1,0 +1,309 @@
+//! The file format of `networks.toml`: plain serde structs, one per section. [`crate::Registry`]
+//! is built from them; nothing outside this crate reads these strings again.
+//!
+//! The structs also serialize, so that a derived registry (the one `solvency devnet up` writes
+//! for the devnet it started) can be written from a template.
+
+use std::{collections::BTreeMap, fmt, path::PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksFile {
+    /// The deployment id: a 0x-prefixed 32-byte hex value, or any other string, which is hashed
+    /// with keccak256.
+    pub deployment_id: String,
+    /// What the enclave accepts and when it attests.
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// The enclave's public keys and how the aggregator reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enclave: Option<EnclaveSection>,
+    /// The aggregator daemon (`solvency run`).
+    #[serde(default)]
+    pub aggregator: AggregatorSection,
+    /// The local devnet (`solvency devnet up`, `solvency demo`).
+    #[serde(default)]
+    pub devnet: DevnetSection,
+    /// Every registered chain; exactly one is the hub.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<ChainSection>,
+}
+
+/// `[policy]`: acceptance windows, the solvency ratio and the attestation cadence.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySection {
+    /// Solvent iff reserves value ≥ liabilities value × this / 10 000. Default 10000 (100 %).
+    pub solvency_ratio_bps: u32,
+    /// Recovery instructions are due under this ratio; at least the solvency ratio. Default 11000.
+    pub recovery_ratio_bps: u32,
+    /// Reports observed longer ago than this are refused, and a required chain whose latest
+    /// report is this old blocks attestation. Default 600.
+    pub max_report_age_secs: u64,
+    /// How far in the future `observedAt` may be. Default 30.
+    pub max_clock_skew_secs: u64,
+    /// How long an attestation is valid. Default 900.
+    pub attestation_validity_secs: u64,
+    /// Re-attest at least this often while every required chain is fresh. Default 60.
+    pub attestation_interval_secs: u64,
+}
+
+impl Default for PolicySection {
+    fn default() -> Self {
+        Self {
+            solvency_ratio_bps: 10_000,
+            recovery_ratio_bps: 11_000,
+            max_report_age_secs: 600,
+            max_clock_skew_secs: 30,
+            attestation_validity_secs: 900,
+            attestation_interval_secs: 60,
+        }
+    }
+}
+
+/// `[enclave]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnclaveSection {
+    /// The X25519 key reporters seal to (0x + 64 hex digits).
+    pub hpke_public_key: String,
+    /// The enclave signer addresses registered on the contracts.
+    pub signers: Vec<String>,
+    /// The enclave's secret key file (`solvency keys generate`); `solvency run` hosts this
+    /// enclave in-process when no `instances` are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// Unix sockets of served enclave instances (`solvency enclave serve`), for a k-of-n
+    /// quorum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<PathBuf>,
+    /// k: matching signatures an attestation needs (the contracts' threshold). Default 1.
+    #[serde(default = "one")]
+    pub threshold: u8,
+    /// What evidence an enclave must show to be registered.
+    #[serde(default)]
+    pub evidence: EvidenceSection,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// `[enclave.evidence]`: the policy `solvency enclave register` verifies evidence against.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceSection {
+    /// Accept insecure software (`dev-insecure`) evidence. Default false; the devnet sets it.
+    pub allow_dev: bool,
+    /// Expected Nitro PCR values, `"<index>" = "0x<48 bytes of hex>"`; unlisted PCRs are not
+    /// checked.
+    pub pcrs: BTreeMap<String, String>,
+    /// Oldest acceptable evidence, in seconds. Default 300.
+    pub max_age_secs: u64,
+    /// How long a registration lasts before it must be renewed with fresh evidence. Default
+    /// 86400.
+    pub registration_ttl_secs: u64,
+}
+
+impl Default for EvidenceSection {
+    fn default() -> Self {
+        Self {
+            allow_dev: false,
+            pcrs: BTreeMap::new(),
+            max_age_secs: 300,
+            registration_ttl_secs: 86_400,
+        }
+    }
+}
+
+/// `[aggregator]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregatorSection {
+    /// Where the aggregator keeps its cursor and the in-process enclave's state.
+    pub state_dir: PathBuf,
+    /// Hex secret key of the account that sends `publish` (pays gas; fees come from the hub).
+    /// Better left out and given as `SOLVENCY_PUBLISHER_KEY`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher_key: Option<Secret>,
+    /// How often chains are polled for new logs, in milliseconds. Default 1000.
+    pub poll_interval_ms: u64,
+    /// After this long without an attestation landing on a spoke, the aggregator says so
+    /// (delivery goes on being watched). Default 3600.
+    pub delivery_timeout_secs: u64,
+}
+
+impl Default for AggregatorSection {
+    fn default() -> Self {
+        Self {
+            state_dir: PathBuf::from(".solvency"),
+            publisher_key: None,
+            poll_interval_ms: 1_000,
+            delivery_timeout_secs: 3_600,
+        }
+    }
+}
+
+/// A secret as the file holds it: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `[[chains]]`: one registered chain.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSection {
+    /// A unique name.
+    pub name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// CCIP chain selector (the official registry's), an integer or a decimal string: TOML
+    /// integers stop at 2^63 − 1 and many official selectors are larger.
+    #[serde(with = "selector")]
+    pub selector: u64,
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The chain's CCIP router.
+    pub router: String,
+    /// The `SolvencyHub`, on the hub chain only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
+    /// The `SolvencySpoke`, on every other chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoke: Option<String>,
+    /// Blocks a `ReportDelivered` log must be under before it is read (hub only). Default 0.
+    #[serde(default)]
+    pub confirmations: u64,
+    /// Blocks per `eth_getLogs` page. Default 1000.
+    #[serde(default = "default_page")]
+    pub log_page_blocks: u64,
+    /// The hub's deployment block: a fresh aggregator reads reports from here. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub from_block: u64,
+    /// No attestation without a fresh report from a required chain. Default true.
+    #[serde(default = "default_true")]
+    pub required: bool,
+    /// The reporter's X25519 public key.
+    pub reporter_public_key: String,
+    /// The treasury's X25519 public key (instructions are sealed to it).
+    pub treasury_public_key: String,
+    /// Assets a report from this chain may carry.
+    pub assets: Vec<AssetSection>,
+}
+
+fn default_page() -> u64 {
+    1_000
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// `[[chains.assets]]` (and `[[devnet.assets]]`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSection {
+    /// Symbol; the asset id is keccak256(symbol).
+    pub symbol: String,
+    /// Decimals of the smallest unit.
+    pub decimals: u8,
+    /// Price of one whole unit in USD, as a decimal string ("3000.25").
+    pub price_usd: String,
+    /// Haircut on reserves in basis points. Default 0.
+    #[serde(default)]
+    pub haircut_bps: u16,
+}
+
+/// `[devnet]`: how the local devnet is started. Every key has a default.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevnetSection {
+    /// Number of anvil chains (the first is the hub). Default 3.
+    pub chains: usize,
+    /// Fee each devnet router charges per message, in wei (a decimal string). Default 0.001 ETH.
+    pub ccip_fee_wei: String,
+    /// What the hub is funded with for attestation fees, in wei. Default 100 ETH.
+    pub hub_funding_wei: String,
+    /// How often the relayer polls each chain, in milliseconds. Default 20.
+    pub poll_interval_ms: u64,
+    /// Gas each spoke's `ccipReceive` gets for an attestation. Default 300000.
+    pub attestation_gas_limit: u32,
+    /// Gas the hub's `ccipReceive` gets for a report. Default 200000.
+    pub report_gas_limit: u32,
+    /// Assets every devnet chain registers.
+    pub assets: Vec<AssetSection>,
+}
+
+impl Default for DevnetSection {
+    fn default() -> Self {
+        Self {
+            chains: 3,
+            ccip_fee_wei: "1000000000000000".into(),
+            hub_funding_wei: "100000000000000000000".into(),
+            poll_interval_ms: 20,
+            attestation_gas_limit: 300_000,
+            report_gas_limit: 200_000,
+            assets: vec![
+                AssetSection {
+                    symbol: "USDC".into(),
+                    decimals: 6,
+                    price_usd: "1".into(),
+                    haircut_bps: 0,
+                },
+                AssetSection {
+                    symbol: "WETH".into(),
+                    decimals: 18,
+                    price_usd: "3000".into(),
+                    haircut_bps: 1_000,
+                },
+            ],
+        }
+    }
+}
+
+/// CCIP selectors in TOML: an integer up to 2^63 − 1, or a decimal string for any `u64`.
+/// Written as an integer when it fits, as a string otherwise.
+pub mod selector {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Integer(i64),
+        Text(String),
+    }
+
+    /// Reads an integer or a decimal string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        match Form::deserialize(deserializer)? {
+            Form::Integer(value) => u64::try_from(value)
+                .map_err(|_| D::Error::custom(format!("selector {value} is negative"))),
+            Form::Text(text) => text.trim().parse::<u64>().map_err(|_| {
+                D::Error::custom(format!(
+                    "selector {text:?} is not a decimal number between 1 and 18446744073709551615"
+                ))
+            }),
+        }
+    }
+
+    /// Writes an integer when TOML can hold it, a decimal string otherwise.
+    pub fn serialize<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        match i64::try_from(*value) {
+            Ok(small) => serializer.serialize_i64(small),
+            Err(_) => serializer.serialize_str(&value.to_string()),
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! The three steps of loading, each on inline TOML.
+
+use alloy::primitives::{U256, keccak256};
+
+use super::*;
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let vars: Vec<(String, String)> =
+        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn parse(text: &str) -> Result<Registry, ConfigError> {
+    Registry::parse(text, "n.toml", &env(&[]))
+}
+
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults_apply_when_the_devnet_section_is_absent() {
+    let registry = parse("deployment_id = \"x\"").unwrap();
+    assert_eq!(registry.devnet.chains, 3);
+    assert_eq!(registry.deployment_id, keccak256("x"));
+    assert!(matches!(registry.network(), Err(ConfigError::NoChains { .. })));
+}
+
+#[test]
+fn interpolation_uses_the_variable_then_the_default() {
+    let text =
+        "deployment_id = \"${ID:-fallback}\"\n[devnet]\nchains = 4\nccip_fee_wei = \"${FEE}\"";
+    let registry = Registry::parse(text, "n.toml", &env(&[("FEE", "7")])).unwrap();
+    assert_eq!(registry.deployment_id, keccak256("fallback"));
+    assert_eq!(registry.devnet.ccip_fee, U256::from(7));
+    let registry = Registry::parse(text, "n.toml", &env(&[("FEE", "7"), ("ID", "prod")])).unwrap();
+    assert_eq!(registry.deployment_id, keccak256("prod"));
+}
+
+#[test]
+fn a_missing_variable_names_the_key_and_the_fix() {
+    let err = error("deployment_id = \"x\"\n[devnet]\nccip_fee_wei = \"${FEE}\"");
+    assert_eq!(
+        err,
+        "n.toml: devnet.ccip_fee_wei: ${FEE} is not set — export it or give a default with ${FEE:-…}"
+    );
+    let err = error("deployment_id = \"${ID\"");
+    assert_eq!(err, "n.toml: deployment_id: unterminated ${…}");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_named() {
+    let err = error("deployment_id = \"x\"\n[devnet]\nchain = 3");
+    assert!(err.contains("unknown field `chain`"), "{err}");
+    for (text, key) in [
+        ("deployment_id = \"x\"\n[devnet]\nchains = 0", "devnet.chains"),
+        ("deployment_id = \"x\"\n[devnet]\nchains = 101", "devnet.chains"),
+        ("deployment_id = \"x\"\n[devnet]\nccip_fee_wei = \"1e15\"", "devnet.ccip_fee_wei"),
+        ("deployment_id = \"0x12\"", "deployment_id"),
+        ("deployment_id = \"x\"\n[devnet]\nattestation_gas_limit = 10", "devnet.attestation_gas_limit"),
+        (
+            "deployment_id = \"x\"\n[aggregator]\ndelivery_timeout_secs = 9223372036854775807",
+            "aggregator.delivery_timeout_secs",
+        ),
+        ("deployment_id = \"x\"\n[aggregator]\npublisher_key = \"0x12\"", "aggregator.publisher_key"),
+        (
+            "deployment_id = \"x\"\n[[devnet.assets]]\nsymbol = \"X\"\ndecimals = 6\nprice_usd = \"0\"",
+            "devnet.assets[0].price_usd",
+        ),
+    ] {
+        let err = error(text);
+        assert!(err.starts_with(&format!("n.toml: {key}: ")), "{text:?} gave {err}");
+    }
+}
+
+const KEY: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
+fn with_chains(extra: &str) -> String {
+    format!(
+        r#"deployment_id = "x"
+[enclave]
+hpke_public_key = "{KEY}"
+signers = ["0x00000000000000000000000000000000000000aa"]
+key_file = "keys/enclave.key"
+
+[[chains]]
+name = "hub"
+chain_id = 1
+selector = 11
+rpc_url = "${{HUB_RPC:-http://127.0.0.1:8545}}"
+router = "0x0000000000000000000000000000000000000001"
+hub = "0x0000000000000000000000000000000000000002"
+reporter_public_key = "{KEY}"
+treasury_public_key = "{KEY}"
+assets = [{{ symbol = "USDC", decimals = 6, price_usd = "1" }}]
+
+[[chains]]
+name = "spoke"
+chain_id = 2
+selector = 22
+rpc_url = "http://127.0.0.1:8546"
+router = "0x0000000000000000000000000000000000000001"
+spoke = "0x0000000000000000000000000000000000000003"
+reporter_public_key = "{KEY}"
+treasury_public_key = "{KEY}"
+assets = [{{ symbol = "WETH", decimals = 18, price_usd = "3000.25", haircut_bps = 1000 }}]
+{extra}"#
+    )
+}
+
+#[test]
+fn a_full_registry_becomes_typed_values_and_the_enclave_policy() {
+    let registry = Registry::parse(&with_chains(""), "dir/n.toml", &env(&[])).unwrap();
+    let network = registry.network().unwrap();
+    assert_eq!(network.chains[0].rpc_url.expose().as_str(), "http://127.0.0.1:8545/");
+    assert_eq!(network.hub().name, "hub");
+    assert_eq!(network.chains[1].role, ChainRole::Spoke(alloy::primitives::address!("0x0000000000000000000000000000000000000003")));
+    assert_eq!(
+        network.enclave.mode,
+        Some(EnclaveMode::InProcess { key_file: PathBuf::from("dir/keys/enclave.key") })
+    );
+    assert_eq!(registry.aggregator.state_dir, PathBuf::from("dir/.solvency"));
+    let policy = &network.policy;
+    assert_eq!(policy.chains.len(), 2);
+    let weth = &policy.chains[1].assets[0];
+    assert_eq!(weth.price_e18, U256::from(3_000_250_000_000_000_000_000u128));
+    assert_eq!((weth.decimals, weth.haircut_bps), (18, 1000));
+    assert_eq!(weth.id, keccak256("WETH"));
+}
+
+#[test]
+fn keys_in_upper_case_are_the_same_keys() {
+    let upper = with_chains("").replace(
+        &format!("reporter_public_key = \"{KEY}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""),
+        &format!(
+            "reporter_public_key = \"0x{}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\"",
+            KEY[2..].to_uppercase()
+        ),
+    );
+    assert_ne!(upper, with_chains(""));
+    let a = parse(&with_chains("")).unwrap();
+    let b = parse(&upper).unwrap();
+    assert_eq!(a.network().unwrap().chains[1].reporter, b.network().unwrap().chains[1].reporter);
+    assert_eq!(a.network().unwrap().policy.digest(), b.network().unwrap().policy.digest());
+}
+
+#[test]
+fn registry_mistakes_are_named() {
+    for (edit, key) in [
+        (("selector = 22", "selector = 11"), "chains[1].selector"),
+        (("selector = 22", "selector = 0"), "chains[1].selector"),
+        (("chain_id = 2", "chain_id = 1"), "chains[1].chain_id"),
+        (("name = \"spoke\"", "name = \"hub\""), "chains[1].name"),
+        (
+            (
+                "spoke = \"0x0000000000000000000000000000000000000003\"",
+                "hub = \"0x0000000000000000000000000000000000000003\"",
+            ),
+            "chains",
+        ),
+        (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"not a url\""), "chains[1].rpc_url"),
+        (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"ftp://127.0.0.1:8546\""), "chains[1].rpc_url"),
+        (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"https://rpc.example\""), "chains[1].rpc_url"),
+        (("price_usd = \"3000.25\"", "price_usd = \"3,000\""), "chains[1].assets[0].price_usd"),
+        (("price_usd = \"3000.25\"", "price_usd = \"0.000\""), "chains[1].assets[0].price_usd"),
+        (("haircut_bps = 1000", "haircut_bps = 10001"), "chains[1].assets[0].haircut_bps"),
+        (
+            ("router = \"0x0000000000000000000000000000000000000001\"\nspoke", "router = \"0x01\"\nspoke"),
+            "chains[1].router",
+        ),
+        (
+            (&format!("hpke_public_key = \"{KEY}\""), &format!("hpke_public_key = \"0x{}\"", "00".repeat(32))),
+            "enclave.hpke_public_key",
+        ),
+        (("key_file = \"keys/enclave.key\"", "threshold = 2\nkey_file = \"k\""), "enclave.threshold"),
+        (
+            ("key_file = \"keys/enclave.key\"", "instances = [\"a.sock\"]\nthreshold = 2"),
+            "enclave.threshold",
+        ),
+        (("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"0\" = \"0x12\" }"), "enclave.evidence.pcrs.\"0\""),
+        (("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"x\" = \"0x12\" }"), "enclave.evidence.pcrs.\"x\""),
+    ] {
+        let text = with_chains("").replacen(edit.0, edit.1, 1);
+        assert_ne!(text, with_chains(""), "{edit:?} applies");
+        let err = error(&text);
+        assert!(err.starts_with(&format!("n.toml: {key}: ")), "{edit:?} gave {err}");
+    }
+    let confirmations = with_chains("").replace("selector = 11\n", "selector = 11\nconfirmations = 10001\n");
+    assert!(error(&confirmations).starts_with("n.toml: chains[0].confirmations: "));
+    let low_order = with_chains("").replacen(
+        &format!("treasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""),
+        &format!("treasury_public_key = \"0x{}\"\nassets = [{{ symbol = \"WETH\"", "00".repeat(32)),
+        1,
+    );
+    assert!(error(&low_order).contains("chains[1].treasury_public_key: is a low-order"));
+    let policy = "[policy]\nsolvency_ratio_bps = 12000\nrecovery_ratio_bps = 11000";
+    assert!(error(&with_chains(policy)).contains("policy.recovery_ratio_bps"));
+}
+
+#[test]
+fn a_missing_chain_field_names_the_chain() {
+    let text = with_chains("").replacen("rpc_url = \"http://127.0.0.1:8546\"\n", "", 1);
+    let err = error(&text);
+    assert_eq!(err, "n.toml: chains[1] (chain \"spoke\"): missing field `rpc_url`");
+}
+
+#[test]
+fn pcrs_are_parsed_by_index() {
+    let pcr = format!("0x{}", "17".repeat(48));
+    let text = with_chains("").replacen(
+        "key_file = \"keys/enclave.key\"",
+        &format!("[enclave.evidence]\npcrs = {{ \"0\" = \"{pcr}\" }}"),
+        1,
+    );
+    let registry = parse(&text).unwrap();
+    let pcrs = &registry.network().unwrap().enclave.evidence.policy.pcrs;
+    assert_eq!(pcrs.len(), 1);
+    assert_eq!(pcrs[&0].to_string(), pcr);
+}
+
+#[test]
+fn every_official_selector_loads_as_an_integer_or_a_string() {
+    let table = include_str!("../tests/data/ccip-chain-selectors.yml");
+    let selectors: Vec<u64> = table
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("selector: "))
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    assert!(selectors.len() > 200, "the table has {} selectors", selectors.len());
+    let above_i64 = selectors.iter().filter(|s| **s > i64::MAX as u64).count();
+    assert!(above_i64 > 50, "{above_i64} selectors need the string form");
+    for selector in selectors {
+        let as_string = with_chains("").replace("selector = 22", &format!("selector = \"{selector}\""));
+        let registry = parse(&as_string).unwrap_or_else(|e| panic!("{selector}: {e}"));
+        assert_eq!(registry.network().unwrap().chains[1].selector, selector);
+        if let Ok(small) = i64::try_from(selector) {
+            let as_integer = with_chains("").replace("selector = 22", &format!("selector = {small}"));
+            assert_eq!(parse(&as_integer).unwrap().network().unwrap().chains[1].selector, selector);
+        }
+        // Written back (as a derived registry is), it loads again.
+        let file = parse(&as_string).unwrap().source().clone();
+        let text = toml::to_string(&file).unwrap();
+        assert_eq!(parse(&text).unwrap().network().unwrap().chains[1].selector, selector);
+    }
+}
+
+#[test]
+fn rpc_urls_never_show_their_secrets() {
+    let url = RpcUrl::parse("http://user:pw@rpc.example:8545/v2/SECRETKEY?apikey=SECRET").unwrap();
+    assert_eq!(url.to_string(), "http://rpc.example:8545/…");
+    assert!(!format!("{url:?}").contains("SECRET"));
+    assert_eq!(RpcUrl::parse("http://127.0.0.1:8545").unwrap().to_string(), "http://127.0.0.1:8545");
+}
+
+#[test]
+fn debug_of_a_registry_shows_no_secret() {
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let text = with_chains(&format!("[aggregator]\npublisher_key = \"{key}\""));
+    let registry = parse(&text).unwrap();
+    let shown = format!("{registry:?}");
+    assert!(!shown.contains(&key[2..]), "the publisher key leaks through Debug");
+    assert!(registry.aggregator.publisher.is_some());
+}
+
+#[test]
+fn prices_are_exact_decimals() {
+    assert_eq!(parse_price_e18("1").unwrap(), U256::from(10u64.pow(18)));
+    assert_eq!(parse_price_e18("0.000000000000000001").unwrap(), U256::from(1u64));
+    assert!(parse_price_e18("0.0000000000000000001").is_err());
+    assert!(parse_price_e18("-1").is_err());
+    assert!(parse_price_e18(".5").is_err());
+    assert!(parse_price_e18("1e3").is_err());
+}
+
+#[test]
+fn the_repository_networks_toml_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../networks.toml");
+    Registry::load(&path).unwrap();
+}
+
+#[test]
+fn an_edit_changes_one_value_and_keeps_comments_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.toml");
+    let text = with_chains("").replace(
+        &format!("hpke_public_key = \"{KEY}\""),
+        &format!("# reporters seal to this\nhpke_public_key = \"{KEY}\" # rotated by `enclave rotate`"),
+    );
+    let text = format!(
+        "{text}\n[aggregator]\n# the publisher pays gas\npublisher_key = \"${{PUBLISHER_KEY:-0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318}}\"\n"
+    );
+    std::fs::write(&path, &text).unwrap();
+    let new = format!("0x{}", "22".repeat(32));
+    edit::set_hpke_public_key(&path, &new.parse().unwrap()).unwrap();
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        after,
+        text.replace(
+            &format!("hpke_public_key = \"{KEY}\" #"),
+            &format!("hpke_public_key = \"{new}\" #")
+        ),
+        "only the key changed"
+    );
+    assert!(after.contains("${HUB_RPC:-http://127.0.0.1:8545}"), "templates kept");
+    assert!(after.contains("${PUBLISHER_KEY:-"), "the secret is still a template");
+    let registry = Registry::load(&path).unwrap();
+    assert_eq!(registry.network().unwrap().enclave.hpke_public_key.to_string(), new);
+}
+
+#[test]
+fn an_edit_that_would_break_the_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.toml");
+    std::fs::write(&path, with_chains("")).unwrap();
+    let mut edit = edit::RegistryEdit::open(&path).unwrap();
+    edit.set(&["enclave"], "hpke_public_key", "0x12").unwrap();
+    let err = edit.save().unwrap_err().to_string();
+    assert!(err.contains("enclave.hpke_public_key"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), with_chains(""));
+    let mut edit = edit::RegistryEdit::open(&path).unwrap();
+    let err = edit.set(&["nowhere"], "x", 1).unwrap_err().to_string();
+    assert!(err.contains("nowhere: this section is missing"), "{err}");
+}
+
+mod fuzz {
+    //! Property tests: loading never panics, whatever the text, and a valid file survives any
+    //! change to one value with either a valid registry or an error naming a key.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn a_mutated_registry_loads_or_names_a_key(
+            line in 0usize..40,
+            replacement in prop_oneof![
+                Just(String::new()),
+                "[a-z_]{1,12} = [0-9]{1,25}",
+                "[a-z_]{1,12} = \"[ -~]{0,70}\"",
+                "\\PC{0,60}",
+            ],
+        ) {
+            let text = with_chains("");
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let at = line % lines.len();
+            lines[at] = replacement;
+            match parse(&lines.join("\n")) {
+                Ok(registry) => { let _ = registry.network(); }
+                Err(e) => prop_assert!(e.to_string().starts_with("n.toml: "), "{}", e),
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The typed values a [`crate::Registry`] holds: parsed once, never parsed again downstream.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use alloy::{
+    primitives::{Address, U256},
+    signers::local::PrivateKeySigner,
+};
+use solvency_enclave::{AssetPolicy, EvidencePolicy, X25519Public};
+
+/// The `[policy]` section: windows, ratios and cadence. The enclave's full
+/// [`solvency_enclave::Policy`] is these plus the chains ([`crate::Network::policy`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicySettings {
+    /// Solvent iff reserves value ≥ liabilities value × this / 10 000.
+    pub solvency_ratio_bps: u32,
+    /// Recovery is due under this ratio (at least the solvency ratio).
+    pub recovery_ratio_bps: u32,
+    /// Oldest acceptable report.
+    pub max_report_age: Duration,
+    /// How far in the future a report's `observedAt` may be.
+    pub max_clock_skew: Duration,
+    /// How long an attestation is valid.
+    pub attestation_validity: Duration,
+    /// Re-attest at least this often while every required chain is fresh.
+    pub attestation_interval: Duration,
+}
+
+/// What a chain's contract is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainRole {
+    /// The hub chain: its `SolvencyHub`.
+    Hub(Address),
+    /// Every other chain: its `SolvencySpoke`.
+    Spoke(Address),
+}
+
+impl ChainRole {
+    /// The contract consumers read (`ISolvencyOracle`): the hub or the spoke.
+    pub fn oracle(&self) -> Address {
+        match self {
+            Self::Hub(address) | Self::Spoke(address) => *address,
+        }
+    }
+
+    /// True on the hub chain.
+    pub fn is_hub(&self) -> bool {
+        matches!(self, Self::Hub(_))
+    }
+
+    /// `hub` or `spoke`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Hub(_) => "hub",
+            Self::Spoke(_) => "spoke",
+        }
+    }
+}
+
+/// A JSON-RPC endpoint. Its full text may carry an API key (in the path, the query or the user
+/// part), so `Display` and `Debug` show only scheme, host and port; [`RpcUrl::expose`] gives the
+/// URL to connect to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RpcUrl(url::Url);
+
+impl RpcUrl {
+    /// Parses and checks an endpoint: `http://host[:port][/path]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|e| {
+            format!("is not a URL ({e}); give a full URL such as http://127.0.0.1:8545")
+        })?;
+        match url.scheme() {
+            "http" => {}
+            "https" | "wss" | "ws" => {
+                return Err(format!(
+                    "{}:// is not supported by this build, which speaks plain HTTP only; use an \
+                     http:// endpoint (a node on this host, or a TLS-terminating proxy on loopback)",
+                    url.scheme()
+                ));
+            }
+            other => return Err(format!("{other}:// is not a JSON-RPC transport; use http://")),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("has no host; give a full URL such as http://127.0.0.1:8545".into());
+        }
+        Ok(Self(url))
+    }
+
+    /// The whole URL, secrets included: for connecting only, never for a message.
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for RpcUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.0.scheme(), self.0.host_str().unwrap_or(""))?;
+        if let Some(port) = self.0.port() {
+            write!(f, ":{port}")?;
+        }
+        if self.0.path() != "/" || self.0.query().is_some() || !self.0.username().is_empty() {
+            f.write_str("/…")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RpcUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RpcUrl({self})")
+    }
+}
+
+/// One registered chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainConfig {
+    /// A unique name.
+    pub name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// CCIP chain selector.
+    pub selector: u64,
+    /// JSON-RPC endpoint.
+    pub rpc_url: RpcUrl,
+    /// The chain's CCIP router.
+    pub router: Address,
+    /// Hub or spoke, with the contract's address.
+    pub role: ChainRole,
+    /// Blocks a `ReportDelivered` log must be under before it is read (hub).
+    pub confirmations: u64,
+    /// Blocks per `eth_getLogs` page.
+    pub log_page_blocks: u64,
+    /// Where a fresh aggregator starts reading the hub.
+    pub from_block: u64,
+    /// No attestation without a fresh report from a required chain.
+    pub required: bool,
+    /// The reporter's X25519 key.
+    pub reporter: X25519Public,
+    /// The treasury's X25519 key.
+    pub treasury: X25519Public,
+    /// Assets a report from this chain may carry.
+    pub assets: Vec<AssetPolicy>,
+}
+
+impl ChainConfig {
+    /// The chain's `ISolvencyOracle` (hub or spoke).
+    pub fn oracle(&self) -> Address {
+        self.role.oracle()
+    }
+
+    /// The asset with this symbol.
+    pub fn asset(&self, symbol: &str) -> Option<&AssetPolicy> {
+        self.assets.iter().find(|a| a.symbol == symbol)
+    }
+}
+
+/// How `solvency run` reaches the enclave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnclaveMode {
+    /// One enclave hosted in the aggregator's own process, from its key file.
+    InProcess {
+        /// The enclave key file.
+        key_file: PathBuf,
+    },
+    /// Served instances (`solvency enclave serve`), k of which must sign the same statement.
+    Quorum {
+        /// Their Unix sockets.
+        instances: Vec<PathBuf>,
+        /// k.
+        threshold: u8,
+    },
+}
+
+impl EnclaveMode {
+    /// How many matching signatures an attestation needs.
+    pub fn threshold(&self) -> usize {
+        match self {
+            Self::InProcess { .. } => 1,
+            Self::Quorum { threshold, .. } => (*threshold).into(),
+        }
+    }
+}
+
+/// `[enclave]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnclaveConfig {
+    /// The key reporters seal to.
+    pub hpke_public_key: X25519Public,
+    /// The signers registered on the contracts.
+    pub signers: Vec<Address>,
+    /// How the aggregator reaches the enclave, if the file says.
+    pub mode: Option<EnclaveMode>,
+    /// What evidence registration requires.
+    pub evidence: EvidenceConfig,
+}
+
+/// `[enclave.evidence]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceConfig {
+    /// What evidence must show (the registrar adds the nonce and the expected keys).
+    pub policy: EvidencePolicy,
+    /// How long a registration lasts.
+    pub registration_ttl: Duration,
+}
+
+/// `[aggregator]`
+#[derive(Clone, Debug)]
+pub struct AggregatorConfig {
+    /// Its state directory (resolved against the registry's directory).
+    pub state_dir: PathBuf,
+    /// The account that sends `publish`, when the file gives it. `Debug` shows its address only.
+    pub publisher: Option<PrivateKeySigner>,
+    /// How often chains are polled.
+    pub poll_interval: Duration,
+    /// When a delivery counts as late (it goes on being watched).
+    pub delivery_timeout: Duration,
+}
+
+/// `[devnet]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevnetSettings {
+    /// Number of chains; the first is the hub.
+    pub chains: usize,
+    /// What each devnet router charges per message.
+    pub ccip_fee: U256,
+    /// The hub's balance for attestation fees.
+    pub hub_funding: U256,
+    /// How often the relayer polls each chain.
+    pub poll_interval: Duration,
+    /// Gas a spoke's `ccipReceive` gets for an attestation.
+    pub attestation_gas_limit: u32,
+    /// Gas the hub's `ccipReceive` gets for a report.
+    pub report_gas_limit: u32,
+    /// Assets every devnet chain registers.
+    pub assets: Vec<AssetPolicy>,
+}
