@@ -6,32 +6,22 @@
 //! refuse an evidence digest they have seen (`EvidenceAlreadyUsed`). Registrations expire;
 //! renewing means fresh evidence (`solvency enclave register --every`).
 
-use std::time::Duration;
-
 use alloy::{
     primitives::{Address, B256, Bytes},
-    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
 use anyhow::{Context, bail};
-use solvency_ccip::bindings::hub::SolvencyHub;
+use solvency_chain_adapters::{Backoff, ChainClient, OracleOwner};
 use solvency_enclave::{Evidence, EvidencePolicy, VerifiedEvidence, X25519Public};
+use solvency_registry::Registry;
 use tracing::info;
 
-use crate::config::NetworksFile;
-
-/// One chain's oracle and an owner account on it.
-struct OwnedOracle {
-    chain: String,
-    oracle: Address,
-    provider: DynProvider,
-}
-
 /// Registers enclave signers on every chain of a registry.
+#[derive(Debug)]
 pub struct Registrar {
-    oracles: Vec<OwnedOracle>,
+    owners: Vec<OracleOwner>,
     policy: EvidencePolicy,
-    ttl: Duration,
+    ttl: std::time::Duration,
     expected_hpke: X25519Public,
 }
 
@@ -51,29 +41,26 @@ pub struct Registration {
 impl Registrar {
     /// `owner(chain)` gives the owner account of each chain's contracts.
     pub fn new(
-        networks: &NetworksFile,
+        registry: &Registry,
         owner: impl Fn(&str) -> anyhow::Result<PrivateKeySigner>,
     ) -> anyhow::Result<Self> {
-        let enclave = networks.enclave.as_ref().context("the registry has no [enclave] section")?;
-        let oracles = networks
+        let network = registry.network()?;
+        let owners = network
             .chains
             .iter()
             .map(|c| {
-                Ok(OwnedOracle {
-                    chain: c.name.clone(),
-                    oracle: c.hub.or(c.spoke).expect("validated"),
-                    provider: solvency_ccip::provider::connect_with_signer(
-                        &c.rpc_url,
-                        owner(&c.name)?,
-                    )?,
-                })
+                Ok(OracleOwner::new(
+                    ChainClient::new(c, Backoff::default()),
+                    c.oracle(),
+                    owner(&c.name)?,
+                ))
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
-            oracles,
-            policy: enclave.evidence.policy(),
-            ttl: Duration::from_secs(enclave.evidence.registration_ttl_secs),
-            expected_hpke: enclave.hpke_public_key.parse().expect("validated"),
+            owners,
+            policy: network.enclave.evidence.policy.clone(),
+            ttl: network.enclave.evidence.registration_ttl,
+            expected_hpke: network.enclave.hpke_public_key,
         })
     }
 
@@ -101,29 +88,13 @@ impl Registrar {
         }
         let digest = evidence.fingerprint();
         let mut expires = Vec::new();
-        for oracle in &self.oracles {
-            let block = oracle
-                .provider
-                .get_block(Default::default())
-                .await?
-                .with_context(|| format!("{}: no latest block", oracle.chain))?;
-            let expires_at = block.header.timestamp + self.ttl.as_secs();
-            let pending = SolvencyHub::new(oracle.oracle, &oracle.provider)
-                .setSigner(enclave.signer, expires_at, digest)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: setSigner refused: {}",
-                        oracle.chain,
-                        solvency_ccip::broadcast::decode_revert(&e)
-                    )
-                })?;
-            solvency_ccip::provider::confirm(pending)
-                .await
-                .with_context(|| format!("{}: setSigner", oracle.chain))?;
-            info!(target: "registration", chain = %oracle.chain, signer = %enclave.signer, expires_at, "signer registered");
-            expires.push((oracle.chain.clone(), expires_at));
+        for owner in &self.owners {
+            let chain = owner.client().name().to_owned();
+            let (_, time) = owner.client().latest_block().await?;
+            let expires_at = time + self.ttl.as_secs();
+            owner.set_signer(enclave.signer, expires_at, digest).await?;
+            info!(target: "registration", %chain, signer = %enclave.signer, expires_at, "signer registered");
+            expires.push((chain, expires_at));
         }
         Ok(Registration { signer: enclave.signer, evidence_digest: digest, expires, facts })
     }

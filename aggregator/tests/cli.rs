@@ -118,7 +118,7 @@ fn a_broken_config_names_the_key_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("networks.toml");
     std::fs::write(&path, "deployment_id = \"${SOLVENCY_TEST_UNSET_VAR}\"").unwrap();
-    let out = solvency(&["--config", path.to_str().unwrap(), "status"]);
+    let out = solvency(&["status", "--config", path.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -126,6 +126,24 @@ fn a_broken_config_names_the_key_and_the_fix() {
         "{err}"
     );
     std::fs::write(&path, "deployment_id = \"x\"").unwrap();
-    let out = solvency(&["--config", path.to_str().unwrap(), "status"]);
+    let out = solvency(&["status", "--config", path.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("registers no [[chains]]"));
+}
+
+#[test]
+fn out_of_range_chain_counts_are_refused_before_anything_starts() {
+    for command in [&["demo", "--chains", "500"][..], &["devnet", "up", "--chains", "500"]] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = command.to_vec();
+        args.extend(["--config", "../networks.toml"]);
+        let state = dir.path().join("state");
+        if command[0] == "devnet" {
+            args.extend(["--state-dir", state.to_str().unwrap()]);
+        }
+        let out = solvency(&args);
+        assert_eq!(out.status.code(), Some(1), "{command:?} exits with an error, not a panic");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--chains: 500 is outside 1..=100"), "{command:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

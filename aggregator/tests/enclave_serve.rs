@@ -1,5 +1,6 @@
 //! `solvency enclave serve` as a separate process: it answers on its socket, keeps keys, ledger
-//! and epochs sealed across a restart, and refuses state sealed by other code.
+//! and epochs sealed across a restart, refuses state sealed by other code, and owns its state
+//! and socket alone.
 
 use std::{
     path::{Path, PathBuf},
@@ -8,8 +9,8 @@ use std::{
 };
 
 use alloy::primitives::{B256, U256};
-use solvency_aggregator::enclave_service::{EnclaveClient, Request, Response};
 use solvency_enclave::{DeliveredReport, Position, ReportV1, X25519KeyPair, seal_report};
+use solvency_enclave_host::{EnclaveClient, Refusal};
 
 /// A child process stopped (SIGTERM, then SIGKILL) when dropped, also when a test panics.
 struct Process(Child);
@@ -48,17 +49,23 @@ fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn serve(binary: &Path, dir: &Path, with_key: bool) -> Process {
+fn serve_command(binary: &Path, dir: &Path, socket: &str) -> Command {
     let mut command = Command::new(binary);
     command
-        .arg("--config")
+        .args(["enclave", "serve", "--config"])
         .arg(dir.join("networks.toml"))
-        .args(["enclave", "serve", "--socket"])
-        .arg(dir.join("e.sock"))
+        .arg("--socket")
+        .arg(dir.join(socket))
+        .arg("--state")
+        .arg(dir.join("e.sealed"))
         .arg("--sealing-key")
-        .arg(dir.join("sealing.key"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .arg(dir.join("sealing.key"));
+    command
+}
+
+fn serve(binary: &Path, dir: &Path, with_key: bool) -> Process {
+    let mut command = serve_command(binary, dir, "e.sock");
+    command.stdout(Stdio::null()).stderr(Stdio::null());
     if with_key {
         command.arg("--key").arg(dir.join("enclave.key"));
     }
@@ -117,7 +124,7 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
 
     let first = serve(&binary, dir.path(), true);
     let client = EnclaveClient::remote(dir.path().join("e.sock"));
-    let Response::Public { public } = client.call(Request::Public).await.unwrap() else { panic!() };
+    let public = client.public().await.unwrap();
     assert_eq!(public.signer.to_string(), signer);
     let report =
         ReportV1::new(7, 1, now(), vec![Position::new("USDC", U256::from(9u64), U256::from(1u64))]);
@@ -129,24 +136,41 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
         seq: 1,
         payload,
     };
-    let answer = client.call(Request::Ingest { report: delivered, now: now() }).await.unwrap();
-    assert!(matches!(answer, Response::Accepted { seq: 1, .. }), "{answer:?}");
-    assert!(matches!(client.call(Request::Ready { now: now() }).await.unwrap(), Response::Ready));
+    let accepted = client.ingest(delivered, now()).await.unwrap();
+    assert_eq!((accepted.seq, accepted.again), (1, false));
+    let signed = client.attest(now(), 1).await.unwrap();
+    assert_eq!(signed.attestation.epoch, 1);
+
+    // A second instance on the same state is refused while the first runs.
+    let out = serve_command(&binary, dir.path(), "other.sock")
+        .arg("--key")
+        .arg(dir.path().join("enclave.key"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another process"), "{err}");
     drop(first);
     assert!(dir.path().join("e.sealed").exists());
 
     // Restarted without its key file: keys, ledger and epochs come back from the sealed state.
-    let _second = serve(&binary, dir.path(), false);
+    let second = serve(&binary, dir.path(), false);
     let client = EnclaveClient::remote(dir.path().join("e.sock"));
-    let Response::Public { public: again } = client.call(Request::Public).await.unwrap() else {
-        panic!()
-    };
-    assert_eq!(again, public);
+    assert_eq!(client.public().await.unwrap(), public);
+    assert!(client.readiness(now()).await.is_ok(), "the ledger survived");
+    // Epoch 1 was signed before the restart: asked again, the instance hands out that very
+    // statement, never a second one for the same epoch; the next epoch is 2.
+    assert_eq!(client.attest(now(), 1).await.unwrap(), signed);
+    assert_eq!(client.attest(now(), 2).await.unwrap().attestation.epoch, 2);
+    let err = client.attest(now(), 2).await;
     assert!(
-        matches!(client.call(Request::Ready { now: now() }).await.unwrap(), Response::Ready),
-        "the ledger survived"
+        matches!(
+            err.as_ref().map_err(|e| e.refusal()),
+            Ok(_) | Err(Some(Refusal::EpochUsed { .. }))
+        ),
+        "{err:?}"
     );
-    drop(_second);
+    drop(second);
 
     // Another build (another measurement) may not read it.
     let other = dir.path().join("solvency-other");
@@ -154,15 +178,7 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
     bytes.push(0);
     std::fs::write(&other, bytes).unwrap();
     std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = Command::new(&other)
-        .arg("--config")
-        .arg(dir.path().join("networks.toml"))
-        .args(["enclave", "serve", "--socket"])
-        .arg(dir.path().join("e.sock"))
-        .arg("--sealing-key")
-        .arg(dir.path().join("sealing.key"))
-        .output()
-        .unwrap();
+    let out = serve_command(&other, dir.path(), "e.sock").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sealed by code with measurement"), "{err}");

@@ -4,7 +4,7 @@
 use std::{path::Path, process::Command};
 
 use alloy::primitives::U256;
-use solvency_aggregator::demo::{FALLEN, HEALTHY};
+use solvency_aggregator::cli::demo::{FALLEN, HEALTHY};
 
 /// Every way a figure could be written: smallest units in decimal and hex (plain, 0x, upper
 /// case, 32-byte ABI words), and whole units with and without digit grouping.
@@ -46,7 +46,7 @@ fn forms() -> Vec<(String, String)> {
 /// digits, a `0x` prefix allowed — so that a random hash that happens to contain the digits of a
 /// figure is not taken for one.
 fn find_leaks(haystack: &[u8], where_: &str, leaks: &mut Vec<String>) {
-    let text = String::from_utf8_lossy(haystack).to_lowercase();
+    let text = strip_ansi(&String::from_utf8_lossy(haystack)).to_lowercase();
     let bytes = text.as_bytes();
     for (form, label) in forms() {
         let form_lower = form.to_lowercase();
@@ -67,6 +67,30 @@ fn find_leaks(haystack: &[u8], where_: &str, leaks: &mut Vec<String>) {
             leaks.push(format!("{where_}: {label} written as {form}"));
         }
     }
+}
+
+/// Removes terminal escape sequences (`ESC [ … letter`): a figure right after a colour code
+/// must still be seen as a token of its own.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            // A sequence is replaced by a space, which separates tokens as the terminal would.
+            out.push(' ');
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn scan_dir(dir: &Path, leaks: &mut Vec<String>, files: &mut usize) {
@@ -105,6 +129,7 @@ fn a_trace_level_demo_run_writes_no_figure_anywhere() {
         output.stderr.len()
     );
 
+    assert!(!output.stderr.contains(&0x1b), "a log written to a file carries no colour codes");
     let mut leaks = Vec::new();
     find_leaks(&output.stdout, "stdout", &mut leaks);
     find_leaks(&output.stderr, "stderr", &mut leaks);
@@ -124,6 +149,9 @@ fn the_leak_check_finds_a_figure_when_there_is_one() {
         (format!("amount: 0x{units:x}"), true),
         (format!("total {}", "271,828,182"), true),
         (format!("{{\"liabilities\":{}}}", HEALTHY.1), true),
+        // Right after a colour code, as a terminal log would write it.
+        (format!("\x1b[2mreserves\x1b[0m{}\x1b[0m", HEALTHY.1), true),
+        (format!("\x1b[0m{units}"), true),
         // The digits of a figure inside a hash are not a figure.
         (format!("0xdeadbeef{}cafe", HEALTHY.1), false),
         (format!("block 9{}", HEALTHY.3), false),

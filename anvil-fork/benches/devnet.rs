@@ -6,10 +6,8 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Bytes, U256};
-use solvency_ccip::{
-    bindings::{probe_receiver::ProbeReceiver, probe_sender::ProbeSender},
-    provider,
-};
+use solvency_ccip::bindings::{probe_receiver::ProbeReceiver, probe_sender::ProbeSender};
+use solvency_chain_adapters::rpc;
 use solvency_devnet::{DevAccount, Devnet, DevnetConfig, MessageState};
 
 const STARTS: usize = 5;
@@ -32,11 +30,11 @@ async fn main() {
 
     let devnet = Devnet::start(DevnetConfig::default()).await.expect("devnet starts");
     let (a, b) = (devnet.chain(0), devnet.chain(1));
-    let on_a = provider::connect_with_signer(&a.rpc_url, a.deployer.signer()).unwrap();
-    let on_b = provider::connect_with_signer(&b.rpc_url, b.deployer.signer()).unwrap();
+    let on_a = rpc::connect_str_with_signer(&a.rpc_url, a.deployer.signer()).unwrap();
+    let on_b = rpc::connect_str_with_signer(&b.rpc_url, b.deployer.signer()).unwrap();
     let sender = *ProbeSender::deploy(&on_a, a.router).await.unwrap().address();
     let receiver = *ProbeReceiver::deploy(&on_b, b.router).await.unwrap().address();
-    let user = provider::connect_with_signer(&a.rpc_url, DevAccount::user(0).signer()).unwrap();
+    let user = rpc::connect_str_with_signer(&a.rpc_url, DevAccount::user(0).signer()).unwrap();
     let probe = ProbeSender::new(sender, &user);
     let relayer = devnet.relayer().unwrap();
 

@@ -5,10 +5,8 @@ use alloy::{
     providers::{DynProvider, PendingTransactionBuilder, Provider},
 };
 use futures::future::try_join_all;
-use solvency_ccip::{
-    bindings::{hub::SolvencyHub, router::MockCCIPRouter, spoke::SolvencySpoke},
-    provider,
-};
+use solvency_ccip::bindings::{hub::SolvencyHub, router::MockCCIPRouter, spoke::SolvencySpoke};
+use solvency_chain_adapters::rpc;
 use tracing::info;
 
 use crate::{ChainDeployment, DevAccount, DevnetConfig, Error, Result, chains::TestChain};
@@ -82,7 +80,7 @@ pub(crate) async fn deploy_all(
 
 /// Funds the chain's accounts: its deployer, reporter and relayer, and the shared users.
 pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Result<()> {
-    let provider = provider::connect(&chain.url)
+    let provider = rpc::connect_str(&chain.url)
         .map_err(|e| Error::Anvil { chain_id: chain.chain.chain_id, reason: e.to_string() })?;
     let id = chain.chain.chain_id;
     let own = [
@@ -108,7 +106,7 @@ pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Re
 }
 
 fn deployer_provider(chain: &LiveChain) -> Result<DynProvider> {
-    provider::connect_with_signer(&chain.url, DevAccount::deployer(chain.chain.chain_id).signer())
+    rpc::connect_str_with_signer(&chain.url, DevAccount::deployer(chain.chain.chain_id).signer())
         .map_err(|e| Error::Anvil { chain_id: chain.chain.chain_id, reason: e.to_string() })
 }
 
@@ -222,12 +220,12 @@ pub(crate) async fn confirm(
         action: action.into(),
         source: Box::new(source),
     })?;
-    match solvency_ccip::provider::confirm(pending).await {
+    match rpc::confirm(pending).await {
         Ok(_) => Ok(()),
-        Err(solvency_ccip::provider::ConfirmError::Reverted(tx_hash)) => {
+        Err(rpc::ConfirmError::Reverted(tx_hash)) => {
             Err(Error::Reverted { chain: chain.name.clone(), action: action.into(), tx_hash })
         }
-        Err(solvency_ccip::provider::ConfirmError::Pending { source, .. }) => {
+        Err(rpc::ConfirmError::Pending { source, .. }) => {
             Err(Error::Pending { chain: chain.name.clone(), action: action.into(), source })
         }
     }
@@ -238,7 +236,7 @@ async fn check_no_shared_receivers(chains: &[ChainDeployment]) -> Result<()> {
     for chain in chains {
         let receiver = chain.oracle();
         for other in chains.iter().filter(|o| o.selector != chain.selector) {
-            let provider = provider::connect(&other.rpc_url)
+            let provider = rpc::connect_str(&other.rpc_url)
                 .map_err(|e| Error::Anvil { chain_id: other.chain_id, reason: e.to_string() })?;
             let code = provider.get_code_at(receiver).await.map_err(|source| Error::Rpc {
                 chain: other.name.clone(),

@@ -1,7 +1,6 @@
 //! The library API: start a devnet, use it, and have it stop everything on drop.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -14,7 +13,7 @@ use crate::{
     AnvilOptions, AnvilProcess, ChainDeployment, Deployment, DevAccount, Error, Result,
     chains::{self, MAX_CHAINS},
     deploy::{self, LiveChain},
-    relayer::{RelayChain, Relayer, RelayerConfig, RelayerHandle},
+    relayer::{Relayer, RelayerConfig, RelayerHandle},
 };
 
 /// The relayer's journal inside the state directory.
@@ -50,6 +49,9 @@ pub struct DevnetConfig {
     pub signer_validity: Duration,
     /// How many shared user accounts to fund.
     pub users: usize,
+    /// Relay CCIP messages in this process. Without it, run the relayer as a process of its
+    /// own (`solvency devnet relay`), which can then be stopped and restarted on its own.
+    pub relay: bool,
 }
 
 impl Default for DevnetConfig {
@@ -68,6 +70,7 @@ impl Default for DevnetConfig {
             poll_interval: Duration::from_millis(20),
             signer_validity: Duration::from_secs(365 * 24 * 3600),
             users: 4,
+            relay: true,
         }
     }
 }
@@ -80,12 +83,17 @@ pub struct Devnet {
     relayer: Option<Relayer>,
     // Declared after the relayer so that it stops first; the temporary directory goes last.
     anvils: Vec<AnvilProcess>,
+    // Held while the devnet runs: a second devnet on the same directory is refused instead of
+    // deleting this one's files.
+    _lock: solvency_durable::StateLock,
     _temp_dir: Option<tempfile::TempDir>,
 }
 
 impl Devnet {
-    /// Starts anvils, deploys and wires the contracts, starts the relayer and writes
-    /// `deployment.json`. Any previous devnet files in the state directory are replaced.
+    /// Starts anvils, deploys and wires the contracts, starts the relayer (unless
+    /// [`DevnetConfig::relay`] is off) and writes `deployment.json`. The files of a previous,
+    /// stopped devnet in the state directory are replaced; a running one's state directory is
+    /// refused.
     pub async fn start(config: DevnetConfig) -> Result<Self> {
         if config.chains == 0 || config.chains > MAX_CHAINS {
             return Err(Error::ChainCount { asked: config.chains, max: MAX_CHAINS });
@@ -103,6 +111,10 @@ impl Devnet {
                 (temp.path().to_owned(), Some(temp))
             }
         };
+        let lock = solvency_durable::StateLock::for_dir(&state_dir, "devnet")?;
+        // A relayer of the previous devnet still running would relay into the new chains with
+        // an old journal.
+        drop(solvency_durable::StateLock::for_dir(&state_dir, "relayer")?);
         for stale in [crate::DEPLOYMENT_FILE, RELAYER_JOURNAL] {
             let path = state_dir.join(stale);
             if path.exists() {
@@ -143,9 +155,14 @@ impl Devnet {
             poll_interval: config.poll_interval,
             relayer: None,
             anvils,
+            _lock: lock,
             _temp_dir: temp_dir,
         };
-        devnet.start_relayer().await?;
+        if config.relay {
+            devnet.start_relayer().await?;
+        } else {
+            devnet.deployment.write(&devnet.state_dir)?;
+        }
         Ok(devnet)
     }
 
@@ -187,23 +204,11 @@ impl Devnet {
         if self.relayer.is_some() {
             return Ok(());
         }
-        let relayer = Relayer::start(RelayerConfig {
-            chains: self
-                .deployment
-                .chains
-                .iter()
-                .map(|c| RelayChain {
-                    name: c.name.clone(),
-                    selector: c.selector,
-                    rpc_url: c.rpc_url.clone(),
-                    router: c.router,
-                    relayer: c.relayer.clone(),
-                })
-                .collect(),
-            journal: self.state_dir.join(RELAYER_JOURNAL),
-            poll_interval: self.poll_interval,
-            control_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        })
+        let relayer = Relayer::start(RelayerConfig::for_deployment(
+            &self.deployment,
+            &self.state_dir,
+            self.poll_interval,
+        ))
         .await?;
         self.deployment.relayer_url = relayer.control_url().to_owned();
         self.deployment.write(&self.state_dir)?;

@@ -7,6 +7,10 @@ use alloy::primitives::{Address, B256};
 /// Everything that can go wrong starting, running or querying a devnet.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Another process owns the state directory (a running devnet or relayer), or a file in it
+    /// cannot be written.
+    #[error(transparent)]
+    Durable(#[from] solvency_durable::Error),
     /// An anvil process could not be started or stopped.
     #[error("anvil for chain id {chain_id}: {reason}")]
     Anvil {
@@ -134,10 +138,5 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
-    }
-
-    /// True when trying again later may succeed (an RPC hiccup, a pending receipt).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Rpc { .. } | Self::Pending { .. } | Self::Control { .. })
     }
 }

@@ -15,6 +15,20 @@ pub mod router {
     );
 }
 
+/// `SolvencyOracleBase`: what the hub and every spoke share — `isSolvent()`, the latest
+/// attestation, signers, threshold, policy digest and their owner setters.
+pub mod oracle {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        SolvencyOracleBase,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/SolvencyOracleBase.sol/SolvencyOracleBase.json"
+        )
+    );
+}
+
 /// `SolvencyHub`: reports in, attestations out.
 pub mod hub {
     alloy::sol!(
@@ -116,6 +130,7 @@ macro_rules! attestation_conversions {
     };
 }
 
+attestation_conversions!(oracle);
 attestation_conversions!(hub);
 attestation_conversions!(spoke);
 

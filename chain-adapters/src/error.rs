@@ -1,48 +1,50 @@
 //! The adapters' error type.
 
-use std::path::PathBuf;
+use alloy::primitives::{Address, B256};
 
-/// What can go wrong talking to a chain.
+/// What can go wrong talking to a chain. Messages never carry an RPC URL's secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The RPC URL is not usable.
-    #[error("chain {chain}: {source}")]
-    Url {
-        /// The chain.
-        chain: String,
-        /// Why.
-        #[source]
-        source: solvency_ccip::provider::InvalidRpcUrl,
-    },
     /// A JSON-RPC call failed (after retries, when it was retryable).
-    #[error("chain {chain}: {action}: {source}")]
+    #[error("chain {chain}: {action}: {reason}")]
     Rpc {
         /// The chain.
         chain: String,
         /// What the adapter was doing.
         action: String,
-        /// The transport error.
-        #[source]
-        source: Box<alloy::transports::TransportError>,
+        /// The transport's message, URL redacted.
+        reason: String,
     },
-    /// A contract call failed or returned something that does not decode.
-    #[error("chain {chain}: {action}: {source}")]
-    Contract {
+    /// A contract refused a call or a transaction (its custom error decoded where known).
+    #[error("chain {chain}: {action} refused: {reason}")]
+    Refused {
         /// The chain.
         chain: String,
-        /// What the adapter was doing.
+        /// What was attempted.
         action: String,
-        /// The error.
+        /// The revert, decoded.
+        reason: String,
+    },
+    /// A sent transaction was not confirmed.
+    #[error("chain {chain}: {action}: {source}")]
+    Confirm {
+        /// The chain.
+        chain: String,
+        /// What the transaction did.
+        action: String,
+        /// Why.
         #[source]
-        source: Box<alloy::contract::Error>,
+        source: crate::rpc::ConfirmError,
     },
     /// A log does not decode as the event it claims to be.
-    #[error("chain {chain}: log {tx_hash:?}#{log_index:?} is not a valid ReportDelivered event")]
+    #[error("chain {chain}: log {tx_hash:?}#{log_index:?} is not a valid {event} event")]
     BadLog {
         /// The chain.
         chain: String,
+        /// The event.
+        event: &'static str,
         /// The transaction that emitted it.
-        tx_hash: Option<alloy::primitives::B256>,
+        tx_hash: Option<B256>,
         /// Its index in the block.
         log_index: Option<u64>,
     },
@@ -54,31 +56,43 @@ pub enum Error {
         /// What was missing.
         what: &'static str,
     },
-    /// The cursor file cannot be read or written.
-    #[error("{}: {reason}", path.display())]
-    Cursor {
-        /// The file.
-        path: PathBuf,
-        /// What happened and what to do.
-        reason: String,
+    /// The node serves another chain than the registry says.
+    #[error(
+        "chain {chain}: the RPC endpoint serves chain id {actual}, the registry says {expected}; \
+         fix its rpc_url or chain_id"
+    )]
+    WrongChain {
+        /// The chain.
+        chain: String,
+        /// The registry's chain id.
+        expected: u64,
+        /// The node's.
+        actual: u64,
+    },
+    /// No contract at an address the registry gives.
+    #[error(
+        "chain {chain}: no contract at {address} (the registry's {what}); is it deployed there?"
+    )]
+    NoContract {
+        /// The chain.
+        chain: String,
+        /// The address.
+        address: Address,
+        /// Which one.
+        what: &'static str,
     },
 }
 
-impl Error {
-    /// Worth trying again later: transport failures, not bad data.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Rpc { source, .. } => is_transient(source),
-            Self::Contract { source, .. } => {
-                matches!(source.as_ref(), alloy::contract::Error::TransportError(t) if is_transient(t))
-            }
-            _ => false,
-        }
+/// The hub's (and every oracle's) custom errors, decoded from a contract error; anything else
+/// as its text.
+pub fn decode_revert(error: &alloy::contract::Error) -> String {
+    use solvency_ccip::bindings::{hub::SolvencyHub, spoke::SolvencySpoke};
+    if let Some(decoded) = error.as_decoded_interface_error::<SolvencyHub::SolvencyHubErrors>() {
+        return format!("{decoded:?}");
     }
-}
-
-/// Connection failures and server errors are transient; an error response to a well-formed
-/// request (a revert, an unknown method) is not.
-pub(crate) fn is_transient(error: &alloy::transports::TransportError) -> bool {
-    !matches!(error, alloy::transports::RpcError::ErrorResp(_))
+    if let Some(decoded) = error.as_decoded_interface_error::<SolvencySpoke::SolvencySpokeErrors>()
+    {
+        return format!("{decoded:?}");
+    }
+    error.to_string()
 }

@@ -1,18 +1,33 @@
-//! Per-chain adapters of Self-Healing Reserve: one per registered chain, speaking alloy.
+//! Chain I/O of Self-Healing Reserve: every read and write of the solvency contracts, over
+//! alloy, in one place.
 //!
-//! They stream the hub's `ReportDelivered` logs past a number of confirmations, resume from a
-//! persisted cursor, page `eth_getLogs` by block range ([`stream`]), read each chain's oracle
-//! state ([`EvmAdapter::read_oracle`]), and retry RPC failures with capped exponential backoff
-//! ([`retry`]).
+//! - [`ChainClient`]: one registered chain's endpoint, with retries ([`Backoff`]) and errors that
+//!   name the chain and never an RPC URL's secrets; [`rpc`] has the providers underneath.
+//! - [`hub`]: the hub's `ReportDelivered` logs, page by page past confirmations, from a
+//!   position the caller keeps.
+//! - [`oracle`]: every chain's `isSolvent()` and latest attestation, and the owner's setters.
+//! - [`publish`]: quote, check the hub can pay, publish; returns once mined.
+//! - [`watch`]: delivery on each spoke, from its events, without blocking anything.
+//! - [`report`]: a reporter's `submitReport`.
 //!
-//! Adapters only move ciphertexts and public state; they never hold a key or see an amount.
+//! Adapters only move ciphertexts and public state; they never hold an enclave key or see an
+//! amount. The only keys they use are accounts that pay gas.
 
+mod client;
 mod error;
-mod evm;
+pub mod hub;
+pub mod oracle;
+pub mod publish;
+pub mod report;
 pub mod retry;
-pub mod stream;
+pub mod rpc;
+pub mod watch;
 
-pub use error::Error;
-pub use evm::{EvmAdapter, OracleState};
+pub use client::ChainClient;
+pub use error::{Error, decode_revert};
+pub use hub::{Delivered, HubReader, LogPosition, Page};
+pub use oracle::{ChainReading, OracleOwner, OracleState, read_all, read_oracle};
+pub use publish::{DELIVERY_MARGIN, Destination, PublishError, Published, Publisher};
+pub use report::submit_report;
 pub use retry::Backoff;
-pub use stream::{StreamConfig, spawn_report_stream};
+pub use watch::{DeliveryEvent, spawn_delivery_watcher};

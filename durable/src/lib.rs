@@ -117,7 +117,10 @@ impl StateLock {
             if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
-                return Err(Error::Locked { path: path.to_owned(), holder: text.trim().parse().ok() });
+                return Err(Error::Locked {
+                    path: path.to_owned(),
+                    holder: text.trim().parse().ok(),
+                });
             }
             return Err(Error::Io { path: path.to_owned(), action: "lock", source: error });
         }
@@ -150,7 +153,8 @@ mod tests {
         write_atomic(&path, b"one", 0o600).unwrap();
         write_atomic(&path, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["state.json"]);
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);

@@ -140,7 +140,9 @@ impl EnclaveClient {
                 };
                 let result = match tokio::time::timeout(CALL_TIMEOUT, exchange).await {
                     Ok(result) => result,
-                    Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time")),
+                    Err(_) => {
+                        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))
+                    }
                 };
                 match result {
                     Ok(answer) => serde_json::from_str(&answer).map_err(|e| {

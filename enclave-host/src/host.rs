@@ -51,8 +51,9 @@ impl Host {
         let max_skew = enclave.policy().max_clock_skew;
         let refused = |refusal| Response::Refused { refusal };
         let local = unix_now();
-        if let Request::Ingest { now, .. } | Request::Readiness { now } | Request::Attest { now, .. } =
-            &request
+        if let Request::Ingest { now, .. }
+        | Request::Readiness { now }
+        | Request::Attest { now, .. } = &request
             && local.abs_diff(*now) > max_skew
         {
             return refused(Refusal::Clock { proposed: *now, local, max_skew });
@@ -60,10 +61,12 @@ impl Host {
         let checkpoint = enclave.checkpoint();
         let response = match request {
             Request::Public => Response::Public { public: enclave.public() },
-            Request::Evidence { nonce } => match enclave.evidence(self.attestor.as_ref(), &nonce, local) {
-                Ok(evidence) => Response::Evidence { evidence: Box::new(evidence) },
-                Err(e) => refused(Refusal::Evidence { reason: e.to_string() }),
-            },
+            Request::Evidence { nonce } => {
+                match enclave.evidence(self.attestor.as_ref(), &nonce, local) {
+                    Ok(evidence) => Response::Evidence { evidence: Box::new(evidence) },
+                    Err(e) => refused(Refusal::Evidence { reason: e.to_string() }),
+                }
+            }
             Request::Ingest { report, now } => match enclave.ingest(&report, now) {
                 Ok(accepted) => Response::Accepted { accepted },
                 Err(error) => refused(Refusal::Report { error }),

@@ -19,7 +19,11 @@ const MAX_LINE: usize = 1 << 20;
 ///
 /// A socket file left by a dead instance is replaced; a socket some live process still serves
 /// is not (two instances never share one socket).
-pub async fn serve(host: Arc<Host>, socket: &Path, cancel: CancellationToken) -> Result<(), HostError> {
+pub async fn serve(
+    host: Arc<Host>,
+    socket: &Path,
+    cancel: CancellationToken,
+) -> Result<(), HostError> {
     if socket.exists() {
         if UnixStream::connect(socket).await.is_ok() {
             return Err(HostError::SocketInUse { socket: socket.to_owned() });
@@ -80,7 +84,9 @@ async fn connection(
         }
         let response = if line.len() > MAX_LINE {
             // Not a line we can resynchronise after: answer, then close.
-            let refusal = Refusal::BadRequest { reason: format!("a request line is longer than {MAX_LINE} bytes") };
+            let refusal = Refusal::BadRequest {
+                reason: format!("a request line is longer than {MAX_LINE} bytes"),
+            };
             write_response(&mut write, &Response::Refused { refusal }).await?;
             return Ok(());
         } else {
@@ -92,7 +98,9 @@ async fn connection(
                         .await
                         .map_err(std::io::Error::other)?
                 }
-                Err(e) => Response::Refused { refusal: Refusal::BadRequest { reason: e.to_string() } },
+                Err(e) => {
+                    Response::Refused { refusal: Refusal::BadRequest { reason: e.to_string() } }
+                }
             }
         };
         write_response(&mut write, &response).await?;

@@ -60,7 +60,10 @@ impl Store {
     ) -> Result<(Self, Enclave), HostError> {
         let lock = lock_for(path)?;
         let state = load_state(path)?;
-        Ok((Self::StateFile { path: path.to_owned(), _lock: lock }, Enclave::new(keys, policy, state)))
+        Ok((
+            Self::StateFile { path: path.to_owned(), _lock: lock },
+            Enclave::new(keys, policy, state),
+        ))
     }
 
     /// Opens sealed state (locking it): resumes from the blob when there is one, else starts

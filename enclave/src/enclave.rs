@@ -25,10 +25,11 @@ pub struct EnclaveState {
     pub last_epoch: u64,
     /// The last accepted seq per chain selector (replay protection survives restarts).
     pub last_seq: BTreeMap<u64, u64>,
-    /// keccak256 of the payload of the last accepted report per chain selector: identifies the
-    /// one report that may be taken again after a restart.
+    /// Per chain selector, the digest of the last accepted delivery (its message id and
+    /// payload, [`delivery_digest`]): identifies the one delivery that may be taken again after
+    /// a restart. The same payload in another message is a replay.
     #[serde(default)]
-    pub last_digest: BTreeMap<u64, B256>,
+    pub last_delivery: BTreeMap<u64, B256>,
     /// The last attestation this enclave signed. If publishing it failed, it is handed out
     /// again (while nothing has changed and it is still valid for long enough) instead of
     /// signing a new epoch: failed publishes do not use up epochs.
@@ -113,6 +114,14 @@ pub struct Enclave {
     policy: Policy,
     ledger: Ledger,
     state: EnclaveState,
+}
+
+/// `keccak256(messageId || keccak256(payload))`: one delivery of one report.
+pub fn delivery_digest(delivered: &DeliveredReport) -> B256 {
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(delivered.message_id.as_slice());
+    bytes[32..].copy_from_slice(keccak256(&delivered.payload).as_slice());
+    keccak256(bytes)
 }
 
 /// The HPKE key of a generation: generation 0 is the key file's, each later one is derived from
@@ -214,7 +223,7 @@ impl Enclave {
         let selector = delivered.source_chain_selector;
         let last_seq = self.state.last_seq.get(&selector).copied();
         let again = last_seq == Some(delivered.seq)
-            && self.state.last_digest.get(&selector) == Some(&keccak256(&delivered.payload));
+            && self.state.last_delivery.get(&selector) == Some(&delivery_digest(delivered));
         let recipients = ledger::Recipients {
             current: &self.keys.hpke,
             previous: self.previous.as_ref().map(|p| (p, self.state.previous_key_valid_until)),
@@ -241,7 +250,7 @@ impl Enclave {
         }
         let (accepted, entry) = ledger::check(delivered, &self.policy, recipients, last_seq, now)?;
         self.state.last_seq.insert(accepted.selector, accepted.seq);
-        self.state.last_digest.insert(accepted.selector, entry.payload_digest);
+        self.state.last_delivery.insert(accepted.selector, delivery_digest(delivered));
         self.ledger.insert(accepted.selector, entry);
         Ok(accepted)
     }

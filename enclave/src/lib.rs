@@ -28,7 +28,9 @@ pub use attestor::{
     Attestor, DevAttestor, DevEvidence, DevFacts, Evidence, EvidenceError, EvidenceKind,
     EvidencePolicy, NitroAttestor, NitroEvidence, NitroFacts, VerifiedEvidence,
 };
-pub use enclave::{AttestError, Checkpoint, Enclave, EnclaveState, Readiness, SignedAttestation};
+pub use enclave::{
+    AttestError, Checkpoint, Enclave, EnclaveState, Readiness, SignedAttestation, delivery_digest,
+};
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
 pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField};
 pub use policy::{AssetPolicy, ChainPolicy, Policy};

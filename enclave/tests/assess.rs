@@ -316,8 +316,12 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
         &enclave_public,
     )
     .unwrap();
-    let delivered =
-        DeliveredReport { message_id: keccak256(&payload), source_chain_selector: A, seq: 2, payload };
+    let delivered = DeliveredReport {
+        message_id: keccak256(&payload),
+        source_chain_selector: A,
+        seq: 2,
+        payload,
+    };
     a.ingest(&delivered, NOW).unwrap();
     assert!(matches!(
         a.attest_epoch(NOW, 5),

@@ -142,7 +142,15 @@ fn every_rule_refuses_with_its_own_error_and_changes_nothing() {
                 .unwrap();
                 w.delivered(A, 2, sealed.into())
             },
-            |e| matches!(e, IngestError::PlaintextMismatch { field: solvency_enclave::ReportField::ChainSelector, .. }),
+            |e| {
+                matches!(
+                    e,
+                    IngestError::PlaintextMismatch {
+                        field: solvency_enclave::ReportField::ChainSelector,
+                        ..
+                    }
+                )
+            },
         ),
         (
             "replayed seq",

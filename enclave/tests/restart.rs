@@ -101,14 +101,19 @@ fn the_last_accepted_report_given_again_refills_the_ledger_after_a_restart() {
     let next = restarted.attest(NOW, 1).unwrap();
     assert_eq!(next.attestation.epoch, first.attestation.epoch + 1);
     assert_eq!(next.attestation.reportsDigest, first.attestation.reportsDigest);
-    // Given again once more, it is a no-op; anything else with that seq is a replay.
+    // Given again once more, it is a no-op; anything else with that seq is a replay: other
+    // figures in the same message, or the very same bytes in another message.
     assert!(restarted.ingest(&a1, NOW).unwrap().again);
     let mut altered = w.report(0, 1, 9_000_000, 0);
     altered.message_id = a1.message_id;
-    assert!(matches!(
-        restarted.ingest(&altered, NOW),
-        Err(IngestError::Replay { seq: 1, last_seq: 1, .. })
-    ));
+    let mut resent = a1.clone();
+    resent.message_id = B256::repeat_byte(0xee);
+    for replay in [altered, resent] {
+        assert!(matches!(
+            restarted.ingest(&replay, NOW),
+            Err(IngestError::Replay { seq: 1, last_seq: 1, .. })
+        ));
+    }
 }
 
 #[test]

@@ -47,10 +47,9 @@ impl Builder<'_> {
     }
 
     fn address(&self, key: &str, text: &str) -> Result<Address, ConfigError> {
-        let address: Address = text
-            .trim()
-            .parse()
-            .map_err(|_| self.invalid(key, format!("{text:?} is not an address (0x + 40 hex digits)")))?;
+        let address: Address = text.trim().parse().map_err(|_| {
+            self.invalid(key, format!("{text:?} is not an address (0x + 40 hex digits)"))
+        })?;
         if address.is_zero() {
             return Err(self.invalid(key, "is the zero address"));
         }
@@ -248,7 +247,9 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
         ));
     }
     if d.report_gas_limit < 50_000 {
-        return Err(b.invalid("devnet.report_gas_limit", "below 50000 the hub cannot emit a report"));
+        return Err(
+            b.invalid("devnet.report_gas_limit", "below 50000 the hub cannot emit a report")
+        );
     }
     let assets = assets(b, "devnet.assets", &d.assets)?;
     Ok(DevnetSettings {
@@ -291,7 +292,8 @@ fn assets(
         if asset.decimals > 36 {
             return Err(b.invalid(key("decimals"), "must be at most 36"));
         }
-        let price_e18 = parse_price_e18(&asset.price_usd).map_err(|p| b.invalid(key("price_usd"), p))?;
+        let price_e18 =
+            parse_price_e18(&asset.price_usd).map_err(|p| b.invalid(key("price_usd"), p))?;
         if price_e18.is_zero() {
             return Err(b.invalid(
                 key("price_usd"),
@@ -346,13 +348,17 @@ fn chains(b: &Builder<'_>, sections: &[ChainSection]) -> Result<Vec<ChainConfig>
             (Some(hub), None) => ChainRole::Hub(b.address(&key("hub"), hub)?),
             (None, Some(spoke)) => ChainRole::Spoke(b.address(&key("spoke"), spoke)?),
             _ => {
-                return Err(b.invalid(key("hub"), "give exactly one of `hub` (the hub chain) or `spoke`"));
+                return Err(
+                    b.invalid(key("hub"), "give exactly one of `hub` (the hub chain) or `spoke`")
+                );
             }
         };
         if chain.confirmations > MAX_CONFIRMATIONS {
             return Err(b.invalid(
                 key("confirmations"),
-                format!("must be at most {MAX_CONFIRMATIONS} (more than any chain's finality depth)"),
+                format!(
+                    "must be at most {MAX_CONFIRMATIONS} (more than any chain's finality depth)"
+                ),
             ));
         }
         b.at_least_one(&key("log_page_blocks"), chain.log_page_blocks)?;
@@ -444,13 +450,12 @@ fn enclave_config(b: &Builder<'_>, e: &EnclaveSection) -> Result<EnclaveConfig, 
             .ok()
             .filter(|n| *n < 32)
             .ok_or_else(|| b.invalid(&key, "the key must be a PCR index from 0 to 31"))?;
-        let bytes: Bytes = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &Bytes| v.len() == PCR_LEN)
-            .ok_or_else(|| {
-                b.invalid(&key, format!("is not a PCR value: 0x + {} hex digits (SHA-384)", PCR_LEN * 2))
+        let bytes: Bytes =
+            value.trim().parse().ok().filter(|v: &Bytes| v.len() == PCR_LEN).ok_or_else(|| {
+                b.invalid(
+                    &key,
+                    format!("is not a PCR value: 0x + {} hex digits (SHA-384)", PCR_LEN * 2),
+                )
             })?;
         pcrs.insert(n, bytes);
     }

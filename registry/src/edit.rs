@@ -33,7 +33,12 @@ impl RegistryEdit {
     /// Sets `table.key` (a dotted table path such as `["enclave"]`) to `value`, keeping the
     /// comment and spacing around the old value. The table must exist: an edit never invents
     /// a section.
-    pub fn set(&mut self, table: &[&str], key: &str, value: impl Into<Value>) -> Result<(), ConfigError> {
+    pub fn set(
+        &mut self,
+        table: &[&str],
+        key: &str,
+        value: impl Into<Value>,
+    ) -> Result<(), ConfigError> {
         let shown = || format!("{}.{key}", table.join("."));
         let mut item: &mut Item = self.doc.as_item_mut();
         for name in table {

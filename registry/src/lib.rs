@@ -143,7 +143,8 @@ pub fn read_source(
     serde_path_to_error::deserialize::<_, NetworksFile>(value).map_err(|e| {
         let at = e.path().to_string();
         let message = e.into_inner().to_string();
-        let message = message.trim_end_matches('\n');
+        // The parser appends where it was ("in `chains`"): the path says it better.
+        let message = message.lines().next().unwrap_or_default();
         ConfigError::Parse {
             path: path.into(),
             message: match chain_name(&named, &at) {

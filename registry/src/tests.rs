@@ -57,12 +57,18 @@ fn unknown_keys_and_bad_values_are_named() {
         ("deployment_id = \"x\"\n[devnet]\nchains = 101", "devnet.chains"),
         ("deployment_id = \"x\"\n[devnet]\nccip_fee_wei = \"1e15\"", "devnet.ccip_fee_wei"),
         ("deployment_id = \"0x12\"", "deployment_id"),
-        ("deployment_id = \"x\"\n[devnet]\nattestation_gas_limit = 10", "devnet.attestation_gas_limit"),
+        (
+            "deployment_id = \"x\"\n[devnet]\nattestation_gas_limit = 10",
+            "devnet.attestation_gas_limit",
+        ),
         (
             "deployment_id = \"x\"\n[aggregator]\ndelivery_timeout_secs = 9223372036854775807",
             "aggregator.delivery_timeout_secs",
         ),
-        ("deployment_id = \"x\"\n[aggregator]\npublisher_key = \"0x12\"", "aggregator.publisher_key"),
+        (
+            "deployment_id = \"x\"\n[aggregator]\npublisher_key = \"0x12\"",
+            "aggregator.publisher_key",
+        ),
         (
             "deployment_id = \"x\"\n[[devnet.assets]]\nsymbol = \"X\"\ndecimals = 6\nprice_usd = \"0\"",
             "devnet.assets[0].price_usd",
@@ -114,7 +120,10 @@ fn a_full_registry_becomes_typed_values_and_the_enclave_policy() {
     let network = registry.network().unwrap();
     assert_eq!(network.chains[0].rpc_url.expose().as_str(), "http://127.0.0.1:8545/");
     assert_eq!(network.hub().name, "hub");
-    assert_eq!(network.chains[1].role, ChainRole::Spoke(alloy::primitives::address!("0x0000000000000000000000000000000000000003")));
+    assert_eq!(
+        network.chains[1].role,
+        ChainRole::Spoke(alloy::primitives::address!("0x0000000000000000000000000000000000000003"))
+    );
     assert_eq!(
         network.enclave.mode,
         Some(EnclaveMode::InProcess { key_file: PathBuf::from("dir/keys/enclave.key") })
@@ -130,16 +139,19 @@ fn a_full_registry_becomes_typed_values_and_the_enclave_policy() {
 
 #[test]
 fn keys_in_upper_case_are_the_same_keys() {
-    let upper = with_chains("").replace(
-        &format!("reporter_public_key = \"{KEY}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""),
-        &format!(
-            "reporter_public_key = \"0x{}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\"",
-            KEY[2..].to_uppercase()
-        ),
+    let marker = format!(
+        "reporter_public_key = \"{KEY}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""
     );
-    assert_ne!(upper, with_chains(""));
-    let a = parse(&with_chains("")).unwrap();
-    let b = parse(&upper).unwrap();
+    let with = |key: &str| {
+        with_chains("").replace(
+            &marker,
+            &format!("reporter_public_key = \"{key}\"\ntreasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""),
+        )
+    };
+    let lower = with(&format!("0x{}", "ab".repeat(32)));
+    let upper = with(&format!("0x{}", "AB".repeat(32)));
+    assert_ne!(lower, upper);
+    let (a, b) = (parse(&lower).unwrap(), parse(&upper).unwrap());
     assert_eq!(a.network().unwrap().chains[1].reporter, b.network().unwrap().chains[1].reporter);
     assert_eq!(a.network().unwrap().policy.digest(), b.network().unwrap().policy.digest());
 }
@@ -159,33 +171,55 @@ fn registry_mistakes_are_named() {
             "chains",
         ),
         (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"not a url\""), "chains[1].rpc_url"),
-        (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"ftp://127.0.0.1:8546\""), "chains[1].rpc_url"),
-        (("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"https://rpc.example\""), "chains[1].rpc_url"),
+        (
+            ("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"ftp://127.0.0.1:8546\""),
+            "chains[1].rpc_url",
+        ),
+        (
+            ("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"https://rpc.example\""),
+            "chains[1].rpc_url",
+        ),
         (("price_usd = \"3000.25\"", "price_usd = \"3,000\""), "chains[1].assets[0].price_usd"),
         (("price_usd = \"3000.25\"", "price_usd = \"0.000\""), "chains[1].assets[0].price_usd"),
         (("haircut_bps = 1000", "haircut_bps = 10001"), "chains[1].assets[0].haircut_bps"),
         (
-            ("router = \"0x0000000000000000000000000000000000000001\"\nspoke", "router = \"0x01\"\nspoke"),
+            (
+                "router = \"0x0000000000000000000000000000000000000001\"\nspoke",
+                "router = \"0x01\"\nspoke",
+            ),
             "chains[1].router",
         ),
         (
-            (&format!("hpke_public_key = \"{KEY}\""), &format!("hpke_public_key = \"0x{}\"", "00".repeat(32))),
+            (
+                &format!("hpke_public_key = \"{KEY}\""),
+                &format!("hpke_public_key = \"0x{}\"", "00".repeat(32)),
+            ),
             "enclave.hpke_public_key",
         ),
-        (("key_file = \"keys/enclave.key\"", "threshold = 2\nkey_file = \"k\""), "enclave.threshold"),
+        (
+            ("key_file = \"keys/enclave.key\"", "threshold = 2\nkey_file = \"k\""),
+            "enclave.threshold",
+        ),
         (
             ("key_file = \"keys/enclave.key\"", "instances = [\"a.sock\"]\nthreshold = 2"),
             "enclave.threshold",
         ),
-        (("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"0\" = \"0x12\" }"), "enclave.evidence.pcrs.\"0\""),
-        (("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"x\" = \"0x12\" }"), "enclave.evidence.pcrs.\"x\""),
+        (
+            ("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"0\" = \"0x12\" }"),
+            "enclave.evidence.pcrs.\"0\"",
+        ),
+        (
+            ("key_file = \"keys/enclave.key\"", "[enclave.evidence]\npcrs = { \"x\" = \"0x12\" }"),
+            "enclave.evidence.pcrs.\"x\"",
+        ),
     ] {
         let text = with_chains("").replacen(edit.0, edit.1, 1);
         assert_ne!(text, with_chains(""), "{edit:?} applies");
         let err = error(&text);
         assert!(err.starts_with(&format!("n.toml: {key}: ")), "{edit:?} gave {err}");
     }
-    let confirmations = with_chains("").replace("selector = 11\n", "selector = 11\nconfirmations = 10001\n");
+    let confirmations =
+        with_chains("").replace("selector = 11\n", "selector = 11\nconfirmations = 10001\n");
     assert!(error(&confirmations).starts_with("n.toml: chains[0].confirmations: "));
     let low_order = with_chains("").replacen(
         &format!("treasury_public_key = \"{KEY}\"\nassets = [{{ symbol = \"WETH\""),
@@ -230,11 +264,13 @@ fn every_official_selector_loads_as_an_integer_or_a_string() {
     let above_i64 = selectors.iter().filter(|s| **s > i64::MAX as u64).count();
     assert!(above_i64 > 50, "{above_i64} selectors need the string form");
     for selector in selectors {
-        let as_string = with_chains("").replace("selector = 22", &format!("selector = \"{selector}\""));
+        let as_string =
+            with_chains("").replace("selector = 22", &format!("selector = \"{selector}\""));
         let registry = parse(&as_string).unwrap_or_else(|e| panic!("{selector}: {e}"));
         assert_eq!(registry.network().unwrap().chains[1].selector, selector);
         if let Ok(small) = i64::try_from(selector) {
-            let as_integer = with_chains("").replace("selector = 22", &format!("selector = {small}"));
+            let as_integer =
+                with_chains("").replace("selector = 22", &format!("selector = {small}"));
             assert_eq!(parse(&as_integer).unwrap().network().unwrap().chains[1].selector, selector);
         }
         // Written back (as a derived registry is), it loads again.
@@ -249,7 +285,10 @@ fn rpc_urls_never_show_their_secrets() {
     let url = RpcUrl::parse("http://user:pw@rpc.example:8545/v2/SECRETKEY?apikey=SECRET").unwrap();
     assert_eq!(url.to_string(), "http://rpc.example:8545/…");
     assert!(!format!("{url:?}").contains("SECRET"));
-    assert_eq!(RpcUrl::parse("http://127.0.0.1:8545").unwrap().to_string(), "http://127.0.0.1:8545");
+    assert_eq!(
+        RpcUrl::parse("http://127.0.0.1:8545").unwrap().to_string(),
+        "http://127.0.0.1:8545"
+    );
 }
 
 #[test]
@@ -284,7 +323,9 @@ fn an_edit_changes_one_value_and_keeps_comments_and_templates() {
     let path = dir.path().join("networks.toml");
     let text = with_chains("").replace(
         &format!("hpke_public_key = \"{KEY}\""),
-        &format!("# reporters seal to this\nhpke_public_key = \"{KEY}\" # rotated by `enclave rotate`"),
+        &format!(
+            "# reporters seal to this\nhpke_public_key = \"{KEY}\" # rotated by `enclave rotate`"
+        ),
     );
     let text = format!(
         "{text}\n[aggregator]\n# the publisher pays gas\npublisher_key = \"${{PUBLISHER_KEY:-0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318}}\"\n"

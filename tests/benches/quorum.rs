@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use solvency_aggregator::{config::PolicySection, orchestrator::Event};
-use solvency_tests::round::{Round, healthy};
+use solvency_registry::schema::PolicySection;
+use solvency_tests::round::{Member, Round, healthy};
 
 const ROUNDS: usize = 20;
 
@@ -17,9 +17,7 @@ async fn rounds(round: &mut Round, first_seq: u64) -> Vec<Duration> {
         let before = round.hub_epoch().await;
         round.submit_all(seq, |_| healthy()).await;
         let last_mined = Instant::now();
-        round
-            .next_event(|e| matches!(e, Event::Published { publication, .. } if publication.epoch > before && publication.fully_delivered()))
-            .await;
+        round.published_and_delivered(before).await;
         took.push(last_mined.elapsed());
     }
     took.sort();
@@ -28,7 +26,7 @@ async fn rounds(round: &mut Round, first_seq: u64) -> Vec<Duration> {
 
 #[tokio::main]
 async fn main() {
-    let mut round = Round::start_quorum(3, PolicySection::default(), 3, 1, None).await;
+    let mut round = Round::start_quorum(3, PolicySection::default(), &[Member::Honest; 3], 1).await;
     round.use_quorum(&[0], 1).await;
     let single = rounds(&mut round, 1).await;
     round.use_quorum(&[0, 1, 2], 2).await;

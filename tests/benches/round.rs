@@ -7,8 +7,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use solvency_aggregator::config::PolicySection;
 use solvency_devnet::MessageState;
+use solvency_registry::schema::PolicySection;
 use solvency_tests::round::{Round, healthy, now};
 
 const ROUNDS: usize = 20;
@@ -20,7 +20,7 @@ fn now_ms() -> u64 {
 #[tokio::main]
 async fn main() {
     let mut round = Round::start(3, PolicySection::default()).await;
-    let hub = round.registry.chains[0].selector;
+    let hub = round.registry.network().unwrap().hub().selector;
     let relayer = round.devnet.relayer().unwrap();
     let mut latencies = Vec::new();
     for r in 1..=ROUNDS as u64 {
@@ -34,12 +34,7 @@ async fn main() {
             let payload = round.seal(i, i, r, now(), healthy());
             round.submit_payload(i, r, payload).await;
         }
-        round
-            .next_event(|e| {
-                matches!(e, solvency_aggregator::orchestrator::Event::Published { publication, .. }
-                    if publication.epoch > before)
-            })
-            .await;
+        round.published_and_delivered(before).await;
         let messages = relayer
             .wait_for("the round's messages", Duration::from_secs(60), |m| {
                 m.len() >= seen_before + 4 && m[seen_before..].iter().all(|m| m.state.is_final())

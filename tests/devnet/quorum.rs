@@ -1,26 +1,30 @@
 //! A k-of-n quorum of enclave instances (served on Unix sockets), and registration on evidence.
 
 use alloy::{primitives::B256, providers::Provider};
-use solvency_aggregator::{
-    config::PolicySection,
-    enclave_service::{EnclaveClient, Request, Response},
-    orchestrator::Event,
-    registration::Registrar,
-};
-use solvency_ccip::{bindings::hub::SolvencyHub, broadcast::DELIVERY_MARGIN};
+use solvency_aggregator::{orchestrator::Event, registration::Registrar};
+use solvency_ccip::bindings::hub::SolvencyHub;
+use solvency_chain_adapters::{DELIVERY_MARGIN, PublishError, decode_revert};
 use solvency_devnet::DevAccount;
+use solvency_enclave_host::EnclaveClient;
+use solvency_registry::schema::PolicySection;
 use solvency_tests::{
     as_account, reader,
-    round::{Round, healthy, now, sinking},
+    round::{Member, Round, healthy, now, sinking},
 };
 
-fn publish_failed(needle: &'static str) -> impl Fn(&Event) -> bool {
-    move |e| matches!(e, Event::PublishFailed { reason } if reason.contains(needle))
+/// Fewer signatures than k came from registered signers.
+fn short_of_signatures(counted: usize, needed: usize) -> impl Fn(&Event) -> bool {
+    move |e| {
+        matches!(e, Event::PublishFailed { error: PublishError::NotEnoughSignatures { counted: c, threshold, .. } }
+            if *c == counted && *threshold == needed)
+    }
 }
+
+const HONEST: [Member; 3] = [Member::Honest; 3];
 
 #[tokio::test]
 async fn two_of_three_survives_one_stopped_instance_but_not_two() {
-    let mut round = Round::start_quorum(3, PolicySection::default(), 3, 2, None).await;
+    let mut round = Round::start_quorum(3, PolicySection::default(), &HONEST, 2).await;
     let (first, solvent) = round.honest_round(1, |_| healthy()).await;
     assert_eq!((first, solvent), (1, true));
 
@@ -30,9 +34,7 @@ async fn two_of_three_survives_one_stopped_instance_but_not_two() {
 
     round.instances[1].stop().await;
     round.submit_all(3, |_| healthy()).await;
-    round
-        .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
-        .await;
+    round.next_event(short_of_signatures(1, 2)).await;
     assert_eq!(round.hub_epoch().await, 2, "no attestation with one instance");
 
     // Consumers fail closed once the last attestation's validUntil passes.
@@ -41,22 +43,28 @@ async fn two_of_three_survives_one_stopped_instance_but_not_two() {
 }
 
 #[tokio::test]
-async fn an_instance_that_signs_another_statement_cannot_make_it_pass() {
-    // Instance 2 would call this deployment solvent; the honest two do not.
-    let mut round = Round::start_quorum(3, PolicySection::default(), 3, 2, Some(2)).await;
-    round.honest_round(1, |_| healthy()).await;
+async fn an_instance_that_signs_the_opposite_verdict_cannot_make_it_pass() {
+    // Instance 2 runs the same code and policy as the others but signs the opposite verdict:
+    // well-formed, validly signed by a registered signer, and wrong.
+    let members = [Member::Honest, Member::Honest, Member::Liar];
+    let mut round = Round::start_quorum(3, PolicySection::default(), &members, 2).await;
+    let (_, solvent) = round.honest_round(1, |_| healthy()).await;
+    assert!(solvent, "outvoted: the honest statement was published");
     let (epoch, solvent) =
         round.honest_round(2, |i| if i == 1 { sinking() } else { healthy() }).await;
-    assert!(!solvent, "the two honest instances' statement was published");
+    assert!(!solvent, "outvoted again: the two honest instances' statement was published");
 
     // The liar's own statement for the next epoch, signed by it alone.
     let liar = EnclaveClient::remote(&round.instances[2].socket);
-    let Response::Attested { signed } =
-        liar.call(Request::Attest { now: now(), epoch: epoch + 1 }).await.unwrap()
-    else {
-        panic!("the liar signs")
-    };
+    let signed = liar.attest(now(), epoch + 1).await.unwrap();
     assert!(signed.attestation.solvent, "it does claim solvency");
+    let honest = EnclaveClient::remote(&round.instances[0].socket);
+    let honest_signed = honest.attest(now(), epoch + 1).await.unwrap();
+    assert_eq!(
+        signed.attestation.policyDigest, honest_signed.attestation.policyDigest,
+        "the same policy: only the verdict differs"
+    );
+    assert!(!honest_signed.attestation.solvent);
     let hub_chain = round.devnet.hub().clone();
     let caller = as_account(&hub_chain, &DevAccount::user(1));
     let hub = SolvencyHub::new(hub_chain.hub.unwrap(), &caller);
@@ -66,18 +74,11 @@ async fn an_instance_that_signs_another_statement_cannot_make_it_pass() {
         .call()
         .await
         .unwrap_err();
-    let reason = solvency_ccip::broadcast::decode_revert(&alone);
+    let reason = decode_revert(&alone);
     assert!(reason.contains("NotEnoughSignatures"), "{reason}");
 
     // Padding it with an honest instance's signature of the honest statement does not help:
     // that signature recovers to someone else for the liar's digest.
-    let honest = EnclaveClient::remote(&round.instances[0].socket);
-    let Response::Attested { signed: honest_signed } =
-        honest.call(Request::Attest { now: now(), epoch: epoch + 1 }).await.unwrap()
-    else {
-        panic!("the honest instance signs")
-    };
-    assert!(!honest_signed.attestation.solvent);
     let mut pair = [
         (signed.signer, signed.signature.clone()),
         (honest_signed.signer, honest_signed.signature.clone()),
@@ -92,7 +93,7 @@ async fn an_instance_that_signs_another_statement_cannot_make_it_pass() {
         .call()
         .await
         .unwrap_err();
-    let reason = solvency_ccip::broadcast::decode_revert(&padded);
+    let reason = decode_revert(&padded);
     assert!(reason.contains("UnknownSigner") || reason.contains("SignersNotAscending"), "{reason}");
     assert!(!round.oracles().await[0].solvent);
     round.stop().await;
@@ -100,7 +101,7 @@ async fn an_instance_that_signs_another_statement_cannot_make_it_pass() {
 
 #[tokio::test]
 async fn an_expired_registration_stops_counting() {
-    let mut round = Round::start_quorum(2, PolicySection::default(), 3, 2, None).await;
+    let mut round = Round::start_quorum(2, PolicySection::default(), &HONEST, 2).await;
     round.honest_round(1, |_| healthy()).await;
 
     // Instance 2's registration is renewed to expire 60 s after the publisher's delivery margin
@@ -128,16 +129,14 @@ async fn an_expired_registration_stops_counting() {
 
     round.advance_chains(DELIVERY_MARGIN.as_secs() + 61).await;
     round.submit_all(3, |_| healthy()).await;
-    round
-        .next_event(publish_failed("1 matching signature(s) from registered signers, 2 needed"))
-        .await;
+    round.next_event(short_of_signatures(1, 2)).await;
     assert_eq!(round.hub_epoch().await, 2, "the expired signer did not count");
     round.stop().await;
 }
 
 #[tokio::test]
 async fn registration_needs_fresh_evidence_and_refuses_a_replay() {
-    let round = Round::start_quorum(2, PolicySection::default(), 2, 1, None).await;
+    let round = Round::start_quorum(2, PolicySection::default(), &HONEST[..2], 1).await;
     let deployment = round.devnet.deployment().clone();
     let registrar = Registrar::new(&round.registry, |chain| {
         Ok(deployment.chain_by_name(chain).unwrap().deployer.signer())
@@ -146,12 +145,7 @@ async fn registration_needs_fresh_evidence_and_refuses_a_replay() {
     let instance = EnclaveClient::remote(&round.instances[1].socket);
     let evidence = |nonce: alloy::primitives::Bytes| {
         let instance = &instance;
-        async move {
-            match instance.call(Request::Evidence { nonce }).await.unwrap() {
-                Response::Evidence { evidence } => *evidence,
-                other => panic!("{other:?}"),
-            }
-        }
+        async move { instance.evidence(nonce).await.unwrap() }
     };
 
     let nonce = Registrar::nonce();
@@ -183,7 +177,7 @@ async fn registration_needs_fresh_evidence_and_refuses_a_replay() {
 
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_and_the_old_one_lasts_its_grace_period() {
-    let mut round = Round::start_quorum(2, PolicySection::default(), 3, 2, None).await;
+    let mut round = Round::start_quorum(2, PolicySection::default(), &HONEST, 2).await;
     round.honest_round(1, |_| healthy()).await;
     let old = round.enclave_public;
 
@@ -191,30 +185,24 @@ async fn a_rotated_key_is_picked_up_and_the_old_one_lasts_its_grace_period() {
     let mut rotated = Vec::new();
     for instance in &round.instances {
         let client = EnclaveClient::remote(&instance.socket);
-        match client.call(Request::Rotate { grace_until: now() + 600 }).await.unwrap() {
-            Response::Rotated { hpke_public_key } => rotated.push(hpke_public_key),
-            other => panic!("{other:?}"),
-        }
+        rotated.push(client.rotate(now() + 600).await.unwrap());
     }
     assert!(rotated.iter().all(|k| *k == rotated[0]) && rotated[0] != old);
     let new = rotated[0];
 
+    // The key is published in the registry, in place.
+    solvency_registry::edit::set_hpke_public_key(round.registry.path(), &new).unwrap();
+    let published = solvency_registry::Registry::load(round.registry.path()).unwrap();
+    assert_eq!(published.network().unwrap().enclave.hpke_public_key, new);
+
     // Chain 0's reporter has not picked up the new key yet; chain 1's has.
     let stale_reporter = round.seal(0, 0, 2, now(), healthy());
     round.enclave_public = new;
-    round.registry.enclave.as_mut().unwrap().hpke_public_key = new.to_string();
     let fresh_reporter = round.seal(1, 1, 2, now(), healthy());
     round.submit_payload(0, 2, stale_reporter).await;
     round.submit_payload(1, 2, fresh_reporter).await;
-    let Event::Published { publication, .. } =
-        round.next_event(|e| matches!(e, Event::Published { .. })).await
-    else {
-        unreachable!()
-    };
-    assert_eq!(
-        publication.epoch, 2,
-        "both reports counted: the old key is within its grace period"
-    );
+    let (epoch, _) = round.published_and_delivered(1).await;
+    assert_eq!(epoch, 2, "both reports counted: the old key is within its grace period");
     let (epoch, solvent) = round.honest_round(3, |_| healthy()).await;
     assert_eq!((epoch, solvent), (3, true));
     round.stop().await;

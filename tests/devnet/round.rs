@@ -6,21 +6,28 @@ use alloy::{
     providers::Provider,
     sol_types::SolValue,
 };
-use solvency_aggregator::{config::PolicySection, orchestrator::Event};
+use solvency_aggregator::orchestrator::{Event, NotReady};
 use solvency_ccip::bindings::{
     hub::SolvencyHub,
     router::{Client, MockCCIPRouter},
     spoke::SolvencySpoke,
 };
+use solvency_chain_adapters::PublishError;
 use solvency_devnet::{DevAccount, MessageState};
-use solvency_enclave::{AttestationSigner, SolvencyAttestation};
+use solvency_enclave::{AssessError, AttestationSigner, IngestError, SolvencyAttestation};
+use solvency_enclave_host::Refusal;
+use solvency_registry::schema::PolicySection;
 use solvency_tests::{
     WAIT, as_account, deploy_probe_sender, probe_send, reader,
     round::{Round, healthy, now, sinking},
 };
 
-fn refused(expected: &'static str) -> impl Fn(&Event) -> bool {
-    move |e| matches!(e, Event::ReportRefused { reason, .. } if reason.contains(expected))
+/// The rule a refused report broke.
+fn rule(event: &Event) -> &IngestError {
+    match event {
+        Event::ReportRefused { refusal: Refusal::Report { error }, .. } => error,
+        other => panic!("not a refused report: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -31,14 +38,21 @@ async fn bad_reports_are_refused_with_their_reason_and_the_next_honest_round_suc
     let mut seq = 1;
 
     // Each bad report comes from chain 1 (a spoke): the hub delivers it, the enclave refuses it.
-    let bad: Vec<(&str, &str)> = vec![
-        ("flipped bit", "does not open"),
-        ("another chain's reporter key", "sealed with devnet-3's reporter key"),
-        ("replayed seq", "not above the last accepted"),
-        ("observedAt too old", "older than 600 s"),
-        ("observedAt in the future", "more than 30 s after now"),
+    type Rule = fn(&IngestError) -> bool;
+    let bad: Vec<(&str, Rule)> = vec![
+        ("flipped bit", |e| matches!(e, IngestError::OpenFailed { .. })),
+        (
+            "another chain's reporter key",
+            |e| matches!(e, IngestError::WrongReporter { sealed_by, .. } if sealed_by == "devnet-3"),
+        ),
+        ("replayed seq", |e| matches!(e, IngestError::Replay { .. })),
+        ("observedAt too old", |e| matches!(e, IngestError::Stale { max_age: 600, .. })),
+        ("observedAt in the future", |e| {
+            matches!(e, IngestError::FromTheFuture { max_skew: 30, .. })
+        }),
+        ("a seq no clock could give", |e| matches!(e, IngestError::SeqTooLarge { .. })),
     ];
-    for (what, reason) in bad {
+    for (what, expected) in bad {
         seq += 1;
         let payload = match what {
             "flipped bit" => {
@@ -50,13 +64,18 @@ async fn bad_reports_are_refused_with_their_reason_and_the_next_honest_round_suc
             // The very bytes chain 1 sent in the last honest round, taken from the hub's logs.
             "replayed seq" => round.last_delivered_payload(1).await,
             "observedAt too old" => round.seal(1, 1, seq, now() - 601, sinking()),
-            _ => round.seal(1, 1, seq, now() + 120, sinking()),
+            "observedAt in the future" => round.seal(1, 1, seq, now() + 120, sinking()),
+            _ => round.seal(1, 1, u64::MAX, now(), sinking()),
         };
-        let submitted_seq = if what == "replayed seq" { seq - 1 } else { seq };
+        let submitted_seq = match what {
+            "replayed seq" => seq - 1,
+            "a seq no clock could give" => u64::MAX,
+            _ => seq,
+        };
         let hub_epoch = round.hub_epoch().await;
         round.submit_payload(1, submitted_seq, payload).await;
         let event = round.next_event(|e| matches!(e, Event::ReportRefused { .. })).await;
-        assert!(refused(reason)(&event), "{what}: {event:?}");
+        assert!(expected(rule(&event)), "{what}: {event:?}");
         assert_eq!(round.hub_epoch().await, hub_epoch, "{what}: nothing was published");
 
         seq += 1;
@@ -117,7 +136,7 @@ async fn a_silent_required_chain_stops_attestations_and_consumers_fail_closed() 
         let payload = round.seal(i, i, 1, observed, healthy());
         round.submit_payload(i, 1, payload).await;
     }
-    round.next_event(|e| matches!(e, Event::Published { .. })).await;
+    round.published_and_delivered(0).await;
 
     // Chains 0 and 1 keep reporting; chain 2 is silent. The enclave stops attesting.
     for i in 0..2 {
@@ -125,7 +144,10 @@ async fn a_silent_required_chain_stops_attestations_and_consumers_fail_closed() 
         round.submit_payload(i, 2, payload).await;
     }
     round
-        .next_event(|e| matches!(e, Event::NotReady { reason } if reason.contains("required chain devnet-3")))
+        .next_event(|e| {
+            matches!(e, Event::NotReady { reason: NotReady::Assess(AssessError::StaleReport { chain, .. }) }
+                if chain == "devnet-3")
+        })
         .await;
     let frozen = round.hub_epoch().await;
     // Several more cadence ticks: still no attestation.
@@ -139,11 +161,7 @@ async fn a_silent_required_chain_stops_attestations_and_consumers_fail_closed() 
 
     // Chain 2 speaks again: the next round publishes.
     round.submit_all(3, |_| healthy()).await;
-    round
-        .next_event(
-            |e| matches!(e, Event::Published { publication, .. } if publication.epoch > frozen),
-        )
-        .await;
+    round.published_and_delivered(frozen).await;
 
     // Then the aggregator falls silent: once validUntil passes, every chain reads false.
     round.expect_fail_closed_after(31).await;
@@ -167,7 +185,7 @@ async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
         solvent: false,
         issuedAt: now(),
         validUntil: now() + 600,
-        policyDigest: round.registry.enclave_policy().digest(),
+        policyDigest: round.registry.network().unwrap().policy.digest(),
         ..Default::default()
     };
     let signatures = AttestationSigner::sign_all(&[&keys.signer], &stale);
@@ -220,13 +238,25 @@ async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
 }
 
 #[tokio::test]
-async fn epochs_continue_across_aggregator_restarts() {
-    let mut round = Round::start(2, PolicySection::default()).await;
+async fn the_enclave_state_survives_aggregator_restarts() {
+    // A short cadence: after the restart, an attestation comes without any new report.
+    let policy = PolicySection { attestation_interval_secs: 2, ..PolicySection::default() };
+    let mut round = Round::start(2, policy).await;
     let (first, _) = round.honest_round(1, |_| healthy()).await;
-    // Restarted with its state: the ledger is gone (it held amounts), the epoch and seqs are not.
+    // Restarted with its state: the ledger comes back from the hub's logs (it held amounts and
+    // was not persisted), the epoch, the seqs and the report digests from the state file.
     round.restart_aggregator(false).await;
+    // Without fresh reports, the cadence attests again from the restored ledger: the enclave
+    // recognised its last accepted reports.
+    let (again, solvent) = round.published_and_delivered(first).await;
+    assert_eq!((again, solvent), (first + 1, true));
+    // A replay of the last round's exact bytes is still a replay after the restart.
+    let replayed = round.last_delivered_payload(1).await;
+    round.submit_payload(1, 1, replayed).await;
+    let event = round.next_event(|e| matches!(e, Event::ReportRefused { .. })).await;
+    assert!(matches!(rule(&event), IngestError::Replay { seq: 1, last_seq: 1, .. }), "{event:?}");
     let (second, _) = round.honest_round(2, |_| healthy()).await;
-    assert_eq!(second, first + 1);
+    assert_eq!(second, again + 1);
     // A new instance that remembers nothing still goes above what the hub holds.
     round.restart_aggregator(true).await;
     let (third, _) = round.honest_round(3, |_| healthy()).await;
@@ -274,19 +304,32 @@ async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_onc
         .unwrap();
 
     round.submit_all(2, |_| healthy()).await;
-    let Event::PublishFailed { reason } =
+    let Event::PublishFailed { error } =
         round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await
     else {
         unreachable!()
     };
-    assert!(reason.contains("holds 0 wei") && reason.contains("fund it"), "{reason}");
+    assert!(
+        matches!(&error, PublishError::HubCannotPay { available, .. } if available.is_zero()),
+        "{error}"
+    );
+    assert!(error.to_string().contains("fund it"), "{error}");
     assert_eq!(round.hub_epoch().await, 1, "nothing was published, nothing was spent");
 
-    // Fund the hub again: the next round goes through.
+    // Fund the hub again: the failed publish is retried with the statement signed for it, so
+    // no epoch is used up by the failures.
     let tx = alloy::rpc::types::TransactionRequest::default().to(hub_address).value(balance);
     owner.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    let deadline = tokio::time::Instant::now() + solvency_tests::WAIT;
+    let retried = loop {
+        let event = tokio::time::timeout_at(deadline, round.events.recv()).await.unwrap().unwrap();
+        if let Event::Published { published, .. } = event {
+            break published;
+        }
+    };
+    assert_eq!(retried.epoch, 2, "the statement signed while the hub could not pay");
     let (epoch, solvent) = round.honest_round(3, |_| healthy()).await;
-    assert_eq!((epoch, solvent), (3, true), "epoch 2 was signed but never published; 3 is next");
+    assert_eq!((epoch, solvent), (3, true));
     round.stop().await;
 }
 
@@ -299,9 +342,10 @@ async fn an_aggregator_running_an_edited_policy_cannot_publish() {
     round.restart_with_policy(|p| p.solvency_ratio_bps = 1).await;
     round.submit_all(2, |i| if i == 1 { sinking() } else { healthy() }).await;
     round
-        .next_event(
-            |e| matches!(e, Event::PublishFailed { reason } if reason.contains("PolicyMismatch")),
-        )
+        .next_event(|e| {
+            matches!(e, Event::PublishFailed { error: PublishError::Rejected { reason, .. } }
+                if reason.contains("PolicyMismatch"))
+        })
         .await;
     assert_eq!(round.hub_epoch().await, 1, "nothing was published");
     assert!(round.oracles().await.iter().all(|o| o.attestation.epoch == 1));

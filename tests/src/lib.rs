@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests: devnets, providers, probe contracts, and a running
-//! confidential round ([`round::Round`]).
+//! Helpers shared by the integration tests: devnets, providers, probe contracts, a running
+//! confidential round ([`round::Round`]) and a lying enclave instance ([`liar`]).
 
+pub mod liar;
 pub mod round;
 
 use std::time::Duration;
@@ -12,13 +13,23 @@ use alloy::{
 use solvency_ccip::{
     ExtraArgs,
     bindings::{probe_receiver::ProbeReceiver, probe_sender::ProbeSender},
-    provider,
 };
+use solvency_chain_adapters::rpc;
 use solvency_devnet::{ChainDeployment, DevAccount, Devnet, DevnetConfig};
 
 /// How long a test waits for something the devnet does in milliseconds. Generous on purpose:
 /// it bounds a hang, it is not a performance check.
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Logs to the test's output when `RUST_LOG` is set (`RUST_LOG=info cargo test -- --nocapture`).
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
 
 /// A devnet of `chains` chains with the given enclave signers (threshold 1).
 pub async fn devnet(chains: usize, signers: Vec<Address>) -> Devnet {
@@ -29,12 +40,12 @@ pub async fn devnet(chains: usize, signers: Vec<Address>) -> Devnet {
 
 /// A provider that sends from `account` on `chain`.
 pub fn as_account(chain: &ChainDeployment, account: &DevAccount) -> DynProvider {
-    provider::connect_with_signer(&chain.rpc_url, account.signer()).expect("valid URL")
+    rpc::connect_str_with_signer(&chain.rpc_url, account.signer()).expect("valid URL")
 }
 
 /// A read-only provider for `chain`.
 pub fn reader(chain: &ChainDeployment) -> DynProvider {
-    provider::connect(&chain.rpc_url).expect("valid URL")
+    rpc::connect_str(&chain.rpc_url).expect("valid URL")
 }
 
 /// Deploys a `ProbeReceiver` on `chain` from the chain's own deployer (chain-specific address).

@@ -1,22 +1,27 @@
-//! A devnet with the confidential round running: keys, registry, the aggregator in-process, and
-//! reporters on every chain.
+//! A devnet with the confidential round running: the wired devnet ([`WiredDevnet`], as
+//! `solvency devnet up` and the demo start it), the aggregator in this process, enclave instances
+//! (in-process, or served on sockets), and reporters on every chain.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    collections::BTreeSet,
+    ops::{Deref, DerefMut},
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use alloy::{
     primitives::{B256, Bytes, U256},
     providers::Provider,
 };
 use solvency_aggregator::{
-    config::{NetworksFile, PolicySection},
-    devnet_setup::{self, DevnetKeys},
-    enclave_service::EnclaveClient,
     orchestrator::{self, Event, Setup},
-    reporter,
+    wired::{WiredDevnet, WiredOptions},
 };
-use solvency_chain_adapters::{Backoff, EvmAdapter, OracleState};
-use solvency_devnet::{DevAccount, Devnet, DevnetConfig};
-use solvency_enclave::{EnclaveKeys, Position, ReportV1, X25519KeyPair, X25519Public};
+use solvency_chain_adapters::{Backoff, OracleState, read_all};
+use solvency_devnet::DevAccount;
+use solvency_enclave::{EnclaveKeys, Position, ReportV1, X25519Public};
+use solvency_enclave_host::{Host, Store};
+use solvency_registry::{Registry, schema::PolicySection};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -37,27 +42,55 @@ pub fn sinking() -> Vec<Position> {
     vec![Position::new("USDC", U256::ZERO, U256::from(10_000_000_000u64))]
 }
 
+/// The base registry the tests start devnets from: the repository's `[devnet]`, a fast poll,
+/// and the given policy.
+pub fn base_registry(policy: &PolicySection) -> Registry {
+    let text =
+        "deployment_id = \"self-healing-reserve/tests\"\n[aggregator]\npoll_interval_ms = 20";
+    let mut file = solvency_registry::read_source(text, "tests.toml", &|_| None).unwrap();
+    file.policy = policy.clone();
+    Registry::from_source(file, "tests.toml").unwrap()
+}
+
+/// How an instance of a quorum behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Member {
+    /// Runs the enclave as it is.
+    Honest,
+    /// Same code and policy, but signs the opposite verdict ([`crate::liar`]).
+    Liar,
+}
+
 /// The running round.
 pub struct Round {
-    /// The devnet.
-    pub devnet: Devnet,
-    /// Its complete registry.
-    pub registry: NetworksFile,
-    /// Reporter keys, in chain order.
-    pub reporters: Vec<X25519KeyPair>,
-    /// The enclave's HPKE public key.
+    /// The devnet with the round wired.
+    pub wired: WiredDevnet,
+    /// The enclave's HPKE public key (as reporters use it).
     pub enclave_public: X25519Public,
     /// Events from the aggregator.
     pub events: mpsc::UnboundedReceiver<Event>,
-    /// Served enclave instances (empty for a single in-process enclave).
+    /// Served enclave instances (empty for one in-process enclave).
     pub instances: Vec<Instance>,
-    /// The instances the aggregator asks, and how many must sign.
+    /// The registry the aggregator runs with (the wired one, unless edited).
+    pub registry: Registry,
     members: Vec<usize>,
     threshold: usize,
-    keys_dir: std::path::PathBuf,
     cancel: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    dir: tempfile::TempDir,
+}
+
+impl Deref for Round {
+    type Target = WiredDevnet;
+
+    fn deref(&self) -> &WiredDevnet {
+        &self.wired
+    }
+}
+
+impl DerefMut for Round {
+    fn deref_mut(&mut self) -> &mut WiredDevnet {
+        &mut self.wired
+    }
 }
 
 /// One served enclave instance of a quorum.
@@ -67,15 +100,15 @@ pub struct Instance {
     /// Its signer.
     pub signer: alloy::primitives::Address,
     cancel: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl Instance {
-    /// Stops the instance (its socket goes away).
+    /// Stops the instance (its socket goes away, its state file is released).
     pub async fn stop(&mut self) {
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
+            task.await.unwrap();
         }
     }
 }
@@ -83,99 +116,62 @@ impl Instance {
 impl Round {
     /// A devnet of `chains` chains and an aggregator with `policy` and one in-process enclave.
     pub async fn start(chains: usize, policy: PolicySection) -> Self {
-        Self::start_with(chains, policy, None).await
+        Self::start_with(chains, policy, &[], 1).await
     }
 
-    /// A devnet whose attestations need `k` of `n` served enclave instances; the instance at
-    /// `liar` (if any) judges with a solvency ratio of 0.01 %, so it calls almost anything
-    /// solvent.
+    /// A devnet whose attestations need `k` of the served instances `members`.
     pub async fn start_quorum(
         chains: usize,
         policy: PolicySection,
-        n: usize,
+        members: &[Member],
         k: u8,
-        liar: Option<usize>,
     ) -> Self {
-        Self::start_with(chains, policy, Some((n, k, liar))).await
+        Self::start_with(chains, policy, members, k).await
     }
 
-    async fn start_with(
-        chains: usize,
-        policy: PolicySection,
-        quorum: Option<(usize, u8, Option<usize>)>,
-    ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let names: Vec<String> = (0..chains)
-            .map(|i| {
-                solvency_devnet::chain_name(
-                    solvency_devnet::chains::test_chain(i).unwrap().chain_id,
-                )
-            })
-            .collect();
-        let keys_dir = dir.path().join("keys");
-        let keys = devnet_setup::prepare_keys(&keys_dir, &names).unwrap();
-        let instance_keys = match quorum {
-            Some((n, _, _)) => {
-                devnet_setup::prepare_instance_keys(&keys_dir, &keys.enclave, n).unwrap()
-            }
-            None => Vec::new(),
-        };
-        let signers = if instance_keys.is_empty() {
-            vec![keys.enclave.public().signer]
-        } else {
-            instance_keys.iter().map(|k| k.signer.address()).collect()
-        };
-        let devnet = Devnet::start(DevnetConfig {
-            chains,
-            signers,
-            threshold: quorum.map_or(1, |(_, k, _)| k),
-            state_dir: Some(dir.path().join("devnet")),
-            ..DevnetConfig::default()
-        })
+    async fn start_with(chains: usize, policy: PolicySection, members: &[Member], k: u8) -> Self {
+        crate::init_tracing();
+        let base = base_registry(&policy);
+        let wired = WiredDevnet::start(
+            &base,
+            WiredOptions {
+                chains: Some(chains),
+                instances: members.len(),
+                threshold: (!members.is_empty()).then_some(k),
+                ..WiredOptions::default()
+            },
+        )
         .await
-        .expect("devnet starts");
-        let base_text = format!(
-            "deployment_id = \"{}\"\n[aggregator]\npoll_interval_ms = 20",
-            devnet.deployment().deployment_id
-        );
-        let mut base =
-            solvency_aggregator::config::parse(&base_text, "test.toml", |_| None).unwrap();
-        base.policy = policy;
-        let mut registry = devnet_setup::registry(&base, devnet.deployment(), &keys, dir.path());
-        if let Some((_, k, _)) = quorum {
-            let enclave = registry.enclave.as_mut().unwrap();
-            enclave.threshold = k;
-            enclave.instances = (0..instance_keys.len())
-                .map(|i| dir.path().join(format!("enclave-{i}.sock")))
-                .collect();
-        }
-        registry.validate().expect("the generated registry is valid");
-        devnet_setup::apply_policy(devnet.deployment(), &registry)
-            .await
-            .expect("policy set on every chain");
-        let DevnetKeys { enclave, reporters, .. } = keys;
-        let enclave_public = enclave.public().hpke_public_key;
-        let (tx, events) = mpsc::unbounded_channel();
+        .expect("the wired devnet starts");
+        let registry = wired.registry.clone();
+        let network = registry.network().unwrap();
+        let enclave_public = network.enclave.hpke_public_key;
         let mut instances = Vec::new();
-        for (i, keys) in instance_keys.into_iter().enumerate() {
-            let mut policy = registry.enclave_policy();
-            if quorum.and_then(|(_, _, liar)| liar) == Some(i) {
-                policy.solvency_ratio_bps = 1;
-            }
-            let socket = dir.path().join(format!("enclave-{i}.sock"));
+        for (i, member) in members.iter().enumerate() {
+            let key_file = solvency_aggregator::keyfiles::instance_key_file(&wired.keys.dir, i);
+            let keys = EnclaveKeys::load(&key_file).unwrap();
             let signer = keys.signer.address();
-            let cancel = CancellationToken::new();
-            let enclave = solvency_enclave::Enclave::new(keys, policy, Default::default());
+            let liar_key =
+                (*member == Member::Liar).then(|| EnclaveKeys::load(&key_file).unwrap().signer);
+            let socket = wired.dir().join(format!("enclave-{i}.sock"));
+            let (store, enclave) = Store::open_state_file(
+                &wired.dir().join(format!("enclave-{i}.state.json")),
+                keys,
+                network.policy.clone(),
+            )
+            .unwrap();
             let attestor = Box::new(solvency_enclave::DevAttestor::with_measurement(B256::ZERO));
-            let task = tokio::spawn(solvency_aggregator::enclave_service::serve(
-                enclave,
-                attestor,
-                socket.clone(),
-                solvency_aggregator::enclave_service::Persist::State(
-                    dir.path().join(format!("enclave-{i}.state.json")),
-                ),
-                cancel.clone(),
-            ));
+            let host = Arc::new(Host::new(enclave, attestor, store));
+            let cancel = CancellationToken::new();
+            let task = match liar_key {
+                Some(liar) => crate::liar::serve_lying(host, liar, socket.clone(), cancel.clone()),
+                None => {
+                    let (socket, cancel) = (socket.clone(), cancel.clone());
+                    tokio::spawn(async move {
+                        solvency_enclave_host::serve(host, &socket, cancel).await.unwrap();
+                    })
+                }
+            };
             instances.push(Instance { socket, signer, cancel, task: Some(task) });
         }
         for instance in &instances {
@@ -186,44 +182,39 @@ impl Round {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
         }
+        let (_, events) = mpsc::unbounded_channel();
         let mut round = Self {
-            devnet,
-            registry,
-            reporters,
+            wired,
             enclave_public,
             events,
             members: (0..instances.len()).collect(),
-            threshold: quorum.map_or(1, |(_, k, _)| k.into()),
+            threshold: if members.is_empty() { 1 } else { k.into() },
             instances,
-            keys_dir,
+            registry,
             cancel: CancellationToken::new(),
             task: None,
-            dir,
         };
-        round.spawn_aggregator(enclave, tx);
+        round.spawn_aggregator();
         round
     }
 
-    fn spawn_aggregator(&mut self, keys: EnclaveKeys, events: mpsc::UnboundedSender<Event>) {
+    fn spawn_aggregator(&mut self) {
+        let (tx, events) = mpsc::unbounded_channel();
+        self.events = events;
         self.cancel = CancellationToken::new();
         let publisher = DevAccount::publisher().signer();
-        let state_dir = self.registry.aggregator.state_dir.clone();
         let setup = if self.instances.is_empty() {
-            Setup::single(self.registry.clone(), keys, publisher, state_dir).unwrap()
+            Setup::in_process(self.registry.clone(), self.enclave_keys(), publisher)
         } else {
-            Setup {
-                networks: self.registry.clone(),
-                enclaves: self
-                    .members
-                    .iter()
-                    .map(|&i| EnclaveClient::remote(&self.instances[i].socket))
-                    .collect(),
-                threshold: self.threshold,
+            Setup::quorum(
+                self.registry.clone(),
+                self.members.iter().map(|&i| self.instances[i].socket.clone()).collect(),
+                self.threshold,
                 publisher,
-                state_dir,
-            }
-        };
-        self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(events))));
+            )
+        }
+        .expect("the aggregator's setup");
+        self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(tx))));
     }
 
     /// Restarts the aggregator asking only `members`, `k` of which must sign, and sets the
@@ -248,18 +239,16 @@ impl Round {
     /// Restarts the aggregator (and in-process enclave) with a policy edited by `edit`, as an
     /// operator could by editing networks.toml; the contracts keep expecting the original.
     pub async fn restart_with_policy(&mut self, edit: impl FnOnce(&mut PolicySection)) {
-        edit(&mut self.registry.policy);
-        self.restart_aggregator(true).await;
-    }
-
-    /// The state directory of this round.
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
+        let mut file = self.registry.source().clone();
+        edit(&mut file.policy);
+        self.registry =
+            Registry::from_source(file, &self.registry.path().display().to_string()).unwrap();
+        self.restart_aggregator(false).await;
     }
 
     /// The enclave's keys, loaded again from their file (to sign things in tests).
     pub fn enclave_keys(&self) -> EnclaveKeys {
-        EnclaveKeys::load(&devnet_setup::enclave_key_file(&self.keys_dir)).unwrap()
+        EnclaveKeys::load(&solvency_aggregator::keyfiles::enclave_key_file(&self.keys.dir)).unwrap()
     }
 
     /// Stops the aggregator and starts it again (a restart of the enclave instance); with
@@ -267,13 +256,10 @@ impl Round {
     pub async fn restart_aggregator(&mut self, forget: bool) {
         self.stop_aggregator().await;
         if forget {
-            let _ =
-                std::fs::remove_file(self.registry.aggregator.state_dir.join("enclave-state.json"));
+            let path = self.registry.aggregator.state_dir.join(orchestrator::ENCLAVE_STATE);
+            std::fs::remove_file(path).unwrap();
         }
-        let (tx, events) = mpsc::unbounded_channel();
-        self.events = events;
-        let keys = self.enclave_keys();
-        self.spawn_aggregator(keys, tx);
+        self.spawn_aggregator();
     }
 
     /// Stops the aggregator (the devnet keeps running).
@@ -293,12 +279,12 @@ impl Round {
         observed_at: u64,
         positions: Vec<Position>,
     ) -> Bytes {
-        let report =
-            ReportV1::new(self.registry.chains[chain].selector, seq, observed_at, positions);
+        let network = self.registry.network().unwrap();
+        let report = ReportV1::new(network.chains[chain].selector, seq, observed_at, positions);
         solvency_enclave::seal_report(
             &report,
-            &self.registry.deployment_id(),
-            &self.reporters[sealer],
+            &self.registry.deployment_id,
+            &self.keys.reporters[sealer],
             &self.enclave_public,
         )
         .unwrap()
@@ -307,19 +293,45 @@ impl Round {
     /// Submits a payload on chain `chain` as its reporter.
     pub async fn submit_payload(&self, chain: usize, seq: u64, payload: Bytes) -> B256 {
         let sender = self.devnet.chain(chain).reporter.signer();
-        reporter::send(&self.registry.chains[chain], sender, seq, payload).await.unwrap()
+        let config = &self.registry.network().unwrap().chains[chain];
+        solvency_chain_adapters::submit_report(config, sender, seq, payload).await.unwrap()
     }
 
     /// Every chain's reporter seals `positions(i)` with `seq`, observed now, and submits it.
     pub async fn submit_all(&self, seq: u64, positions: impl Fn(usize) -> Vec<Position>) {
-        for i in 0..self.registry.chains.len() {
+        for i in 0..self.registry.network().unwrap().chains.len() {
             let payload = self.seal(i, i, seq, now(), positions(i));
             self.submit_payload(i, seq, payload).await;
         }
     }
 
-    /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication and
-    /// checks every chain reads what was published. Returns the epoch and the outcome.
+    /// Waits for the next publication above `after` and for it to land on every spoke; returns
+    /// the epoch and the verdict. A failed publish fails the test.
+    pub async fn published_and_delivered(&mut self, after: u64) -> (u64, bool) {
+        let Event::Published { published, .. } = self
+            .next_event(
+                |e| matches!(e, Event::Published { published, .. } if published.epoch > after),
+            )
+            .await
+        else {
+            unreachable!()
+        };
+        let mut waiting: BTreeSet<String> =
+            self.registry.network().unwrap().spokes().map(|c| c.name.clone()).collect();
+        while !waiting.is_empty() {
+            let Event::Delivered { chain, .. } = self
+                .next_event(|e| matches!(e, Event::Delivered { accepted, .. } if *accepted >= published.epoch))
+                .await
+            else {
+                unreachable!()
+            };
+            waiting.remove(&chain);
+        }
+        (published.epoch, published.solvent)
+    }
+
+    /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication to land
+    /// everywhere and checks every chain reads what was published. Returns epoch and outcome.
     pub async fn honest_round(
         &mut self,
         seq: u64,
@@ -327,20 +339,12 @@ impl Round {
     ) -> (u64, bool) {
         let before = self.hub_epoch().await;
         self.submit_all(seq, positions).await;
-        let Event::Published { solvent, publication, .. } = self
-            .next_event(
-                |e| matches!(e, Event::Published { publication, .. } if publication.epoch > before),
-            )
-            .await
-        else {
-            unreachable!()
-        };
-        assert!(publication.fully_delivered(), "{publication:?}");
+        let (epoch, solvent) = self.published_and_delivered(before).await;
         for state in self.oracles().await {
-            assert_eq!(state.attestation.epoch, publication.epoch);
+            assert_eq!(state.attestation.epoch, epoch);
             assert_eq!(state.solvent, solvent);
         }
-        (publication.epoch, solvent)
+        (epoch, solvent)
     }
 
     /// The next event matching `wanted` (others are skipped); panics after [`WAIT`].
@@ -354,26 +358,19 @@ impl Round {
             if wanted(&event) {
                 return event;
             }
-            if let Event::PublishFailed { reason } = &event {
-                panic!("publish failed: {reason}");
+            if let Event::PublishFailed { error } = &event {
+                panic!("publish failed: {error}");
             }
         }
     }
 
     /// Every chain's oracle state.
     pub async fn oracles(&self) -> Vec<OracleState> {
-        let mut out = Vec::new();
-        for chain in &self.registry.chains {
-            let adapter = EvmAdapter::connect(
-                &chain.name,
-                chain.selector,
-                &chain.rpc_url,
-                Backoff::default(),
-            )
-            .unwrap();
-            out.push(adapter.read_oracle(chain.hub.or(chain.spoke).unwrap()).await.unwrap());
-        }
-        out
+        read_all(&self.registry.network().unwrap().chains, Backoff::default())
+            .await
+            .into_iter()
+            .map(|r| r.state.unwrap())
+            .collect()
     }
 
     /// The epoch the hub holds.
@@ -413,7 +410,7 @@ impl Round {
                 .query()
                 .await
                 .unwrap();
-        let selector = self.registry.chains[chain].selector;
+        let selector = self.registry.network().unwrap().chains[chain].selector;
         logs.into_iter()
             .rev()
             .find(|(e, _)| e.sourceChainSelector == selector)
@@ -428,6 +425,6 @@ impl Round {
         for instance in &mut self.instances {
             instance.stop().await;
         }
-        self.devnet.shutdown().await;
+        self.wired.shutdown().await;
     }
 }

@@ -19,8 +19,13 @@ use crate::{Error, Result};
 /// `MockCCIPRouter.GAS_FOR_CALL_EXACT_CHECK`, what real CCIP off-ramps pass too.
 const GAS_FOR_CALL_EXACT_CHECK: u16 = 5_000;
 /// Gas for `routeMessage` itself around the receiver's limit: ERC-165 checks, the exact-gas
-/// check, events and calldata.
+/// check, events, the intrinsic 21,000.
 const ROUTE_OVERHEAD_GAS: u64 = 300_000;
+/// Calldata gas per byte, counted as if every byte were non-zero and priced at the EIP-7623
+/// floor (10 per token, 4 tokens per non-zero byte): at least what both the standard (16 per
+/// byte) and the floor pricing charge, so a large message never gets less than its intrinsic
+/// gas (a node drops such a transaction without a receipt).
+const CALLDATA_GAS_PER_BYTE: u64 = 40;
 /// anvil's default block gas limit.
 const BLOCK_GAS_LIMIT: u64 = 30_000_000;
 /// How long a sent delivery is polled for its receipt before the attempt is retried.
@@ -37,7 +42,7 @@ pub(crate) struct DeliveryContext {
 
 impl DeliveryContext {
     pub(crate) async fn connect(chain: &RelayChain) -> Result<Self> {
-        let provider = solvency_ccip::provider::connect(&chain.rpc_url)
+        let provider = solvency_chain_adapters::rpc::connect_str(&chain.rpc_url)
             .map_err(|e| Error::Control { url: chain.rpc_url.clone(), reason: e.to_string() })?;
         let chain_id = provider.get_chain_id().await.map_err(|source| Error::Rpc {
             chain: chain.name.clone(),
@@ -89,8 +94,38 @@ pub(crate) async fn deliver(
         Some(receipt) => receipt,
         None => {
             if let Err(e) = ctx.provider.send_raw_transaction(&raw_tx).await {
-                // "already known" or "nonce too low" after a restart: the receipt decides.
-                tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "re-send refused");
+                // "already known" or "nonce too low" after a restart: the receipt decides. A
+                // transaction the node neither knows nor mined was refused outright (too little
+                // gas, a bad fee): those bytes can never deliver, so the message fails and a
+                // retry signs new ones, instead of every later message waiting behind it.
+                tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "send refused");
+                let known = ctx
+                    .provider
+                    .get_transaction_by_hash(tx_hash)
+                    .await
+                    .map_err(ctx.rpc("read delivery transaction"))?
+                    .is_some();
+                if !known && receipt(ctx, tx_hash).await?.is_none() {
+                    let mined_nonce = ctx
+                        .provider
+                        .get_transaction_count(ctx.from)
+                        .await
+                        .map_err(ctx.rpc("read relayer nonce"))?;
+                    let replaced = decode_nonce(&raw_tx).is_some_and(|n| n < mined_nonce);
+                    if !replaced {
+                        return shared.set_state(
+                            message.id,
+                            MessageState::Failed {
+                                tx_hash: None,
+                                revert_data: Bytes::new(),
+                                reason: format!(
+                                    "the node refused the delivery transaction ({e}); retry signs a new one"
+                                ),
+                            },
+                            false,
+                        );
+                    }
+                }
             }
             match wait_receipt(ctx, tx_hash).await? {
                 Some(receipt) => receipt,
@@ -121,7 +156,7 @@ async fn sign_route_message(
     let receiver_gas = u64::try_from(message.gas_limit).unwrap_or(u64::MAX);
     let gas = receiver_gas
         .saturating_add(ROUTE_OVERHEAD_GAS)
-        .saturating_add(16 * input.len() as u64)
+        .saturating_add(CALLDATA_GAS_PER_BYTE.saturating_mul(input.len() as u64))
         .min(BLOCK_GAS_LIMIT);
     let nonce = ctx
         .provider

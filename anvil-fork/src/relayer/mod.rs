@@ -76,6 +76,33 @@ pub struct RelayerConfig {
     pub control_addr: SocketAddr,
 }
 
+impl RelayerConfig {
+    /// The relayer of a deployed devnet, journaling to `DIR/relayer.jsonl`, its control endpoint
+    /// on a free loopback port.
+    pub fn for_deployment(
+        deployment: &crate::Deployment,
+        state_dir: &std::path::Path,
+        poll_interval: Duration,
+    ) -> Self {
+        Self {
+            chains: deployment
+                .chains
+                .iter()
+                .map(|c| RelayChain {
+                    name: c.name.clone(),
+                    selector: c.selector,
+                    rpc_url: c.rpc_url.clone(),
+                    router: c.router,
+                    relayer: c.relayer.clone(),
+                })
+                .collect(),
+            journal: state_dir.join(crate::RELAYER_JOURNAL),
+            poll_interval,
+            control_addr: SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
 /// Scan progress and message counts.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RelayerStatus {
@@ -329,6 +356,8 @@ impl RelayerHandle {
 
 /// A running relayer. Dropping it stops its tasks; [`Relayer::shutdown`] also waits for them.
 pub struct Relayer {
+    // One relayer per journal: two would deliver every message twice.
+    _lock: solvency_durable::StateLock,
     handle: RelayerHandle,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -338,6 +367,7 @@ pub struct Relayer {
 impl Relayer {
     /// Replays the journal and starts scanning, delivering and serving the control endpoint.
     pub async fn start(config: RelayerConfig) -> Result<Self> {
+        let lock = solvency_durable::StateLock::acquire(&config.journal.with_extension("lock"))?;
         let (journal, replayed) = Journal::open(&config.journal)?;
         let index = replayed.messages.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
         if !replayed.messages.is_empty() {
@@ -371,7 +401,7 @@ impl Relayer {
             control::serve(handle.clone(), config.control_addr, cancel.clone()).await?;
         tasks.push(server);
         info!(target: "devnet::relayer", %control_url, chains = config.chains.len(), "relayer running");
-        Ok(Self { handle, cancel, tasks, control_url })
+        Ok(Self { _lock: lock, handle, cancel, tasks, control_url })
     }
 
     /// A cloneable handle for queries.
@@ -413,7 +443,7 @@ async fn scan_loop(
     poll_interval: Duration,
     cancel: CancellationToken,
 ) {
-    let provider = match solvency_ccip::provider::connect(&chain.rpc_url) {
+    let provider = match solvency_chain_adapters::rpc::connect_str(&chain.rpc_url) {
         Ok(provider) => provider,
         Err(e) => {
             warn!(target: "devnet::relayer", chain = %chain.name, error = %e, "scanner not started");

@@ -1,16 +1,14 @@
-//! A devnet with everything the confidential round needs: enclave, reporter and treasury keys in
-//! `DIR/keys`, and a complete registry for it in `DIR/networks.toml`.
+//! Key files of a deployment (dev keys: `solvency keys generate`, the devnet): the enclave key,
+//! quorum instances' keys, and a reporter and a treasury key per chain, all created `0600` and
+//! never overwritten.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use solvency_devnet::{Deployment, DevAccount};
 use solvency_enclave::{EnclaveKeys, KeyError, X25519KeyPair};
 
-use crate::config::{AggregatorSection, ChainSection, EnclaveSection, NetworksFile};
-
-/// Key files of a devnet, created `0600`.
-pub struct DevnetKeys {
+/// The key files of a keys directory, loaded.
+pub struct KeyDir {
     /// `DIR/keys`.
     pub dir: PathBuf,
     /// The enclave.
@@ -72,7 +70,7 @@ pub fn treasury_key_file(dir: &Path, chain: &str) -> PathBuf {
 }
 
 /// Loads the keys in `dir`, generating (and saving) any that are missing.
-pub fn prepare_keys(dir: &Path, chain_names: &[String]) -> anyhow::Result<DevnetKeys> {
+pub fn prepare_keys(dir: &Path, chain_names: &[String]) -> anyhow::Result<KeyDir> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let enclave_file = enclave_key_file(dir);
     let enclave = match EnclaveKeys::load(&enclave_file) {
@@ -103,72 +101,5 @@ pub fn prepare_keys(dir: &Path, chain_names: &[String]) -> anyhow::Result<Devnet
         .iter()
         .map(|name| load_or_generate(treasury_key_file(dir, name), "treasury"))
         .collect::<anyhow::Result<_>>()?;
-    Ok(DevnetKeys { dir: dir.to_owned(), enclave, reporters, treasuries })
-}
-
-/// The complete registry of a running devnet: `base`'s policy and devnet assets, the deployed
-/// addresses, the keys' public halves.
-pub fn registry(
-    base: &NetworksFile,
-    deployment: &Deployment,
-    keys: &DevnetKeys,
-    state_dir: &Path,
-) -> NetworksFile {
-    let mut file = base.clone();
-    file.deployment_id = deployment.deployment_id.to_string();
-    file.enclave = Some(EnclaveSection {
-        hpke_public_key: keys.enclave.public().hpke_public_key.to_string(),
-        signers: deployment.signers.clone(),
-        key_file: Some(enclave_key_file(&keys.dir)),
-        instances: Vec::new(),
-        threshold: 1,
-        // A devnet has no TEE: it registers enclaves on insecure dev evidence.
-        evidence: crate::config::EvidenceSection { allow_dev: true, ..Default::default() },
-    });
-    file.aggregator = AggregatorSection {
-        state_dir: state_dir.join("aggregator"),
-        publisher_key: Some(DevAccount::publisher().private_key.to_string()),
-        poll_interval_ms: base.devnet.poll_interval_ms.max(20),
-        ..base.aggregator.clone()
-    };
-    file.chains = deployment
-        .chains
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ChainSection {
-            name: c.name.clone(),
-            chain_id: c.chain_id,
-            selector: c.selector,
-            rpc_url: c.rpc_url.clone(),
-            router: c.router,
-            hub: c.hub,
-            spoke: c.spoke,
-            confirmations: 0,
-            log_page_blocks: 1_000,
-            required: true,
-            reporter_public_key: keys.reporters[i].public().to_string(),
-            treasury_public_key: keys.treasuries[i].public().to_string(),
-            assets: base.devnet.assets.clone(),
-        })
-        .collect();
-    file
-}
-
-/// Sets the registry's policy digest on every chain of a devnet, as each chain's owner (its
-/// deployer): from then on the contracts accept only attestations judged by that policy.
-pub async fn apply_policy(deployment: &Deployment, registry: &NetworksFile) -> anyhow::Result<()> {
-    let digest = registry.enclave_policy().digest();
-    for chain in &deployment.chains {
-        let owner =
-            solvency_ccip::provider::connect_with_signer(&chain.rpc_url, chain.deployer.signer())?;
-        let pending = solvency_ccip::bindings::hub::SolvencyHub::new(chain.oracle(), &owner)
-            .setPolicyDigest(digest)
-            .send()
-            .await
-            .with_context(|| format!("{}: setPolicyDigest", chain.name))?;
-        solvency_ccip::provider::confirm(pending)
-            .await
-            .with_context(|| format!("{}: setPolicyDigest", chain.name))?;
-    }
-    Ok(())
+    Ok(KeyDir { dir: dir.to_owned(), enclave, reporters, treasuries })
 }

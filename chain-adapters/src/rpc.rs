@@ -1,4 +1,4 @@
-//! HTTP providers for the chains of a deployment.
+//! JSON-RPC plumbing shared by every chain client: providers, receipts, transient errors.
 //!
 //! Providers are type-erased ([`DynProvider`]) so that callers hold one type whatever fillers
 //! they need. Loopback endpoints poll every 20 ms: anvil mines on arrival, so a receipt is there
@@ -10,11 +10,14 @@ use alloy::{
     network::EthereumWallet,
     primitives::B256,
     providers::{DynProvider, Provider, ProviderBuilder},
-    rpc::client::ClientBuilder,
-    rpc::types::TransactionReceipt,
+    rpc::{client::ClientBuilder, types::TransactionReceipt},
     signers::local::PrivateKeySigner,
     transports::http::reqwest::Url,
 };
+
+/// How long one JSON-RPC request may take before it fails (and is retried where that is safe):
+/// a hung endpoint must not stall anything.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a sent transaction is waited for. anvil mines at once and real chains within
 /// minutes; a transaction stuck longer is reported rather than waited for forever.
@@ -53,39 +56,32 @@ pub async fn confirm(
     Ok(receipt)
 }
 
-/// Why a provider could not be built.
+/// Why a provider could not be built from a string.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "RPC URL {url:?} is not a valid URL: {reason} — give a full URL such as http://127.0.0.1:8545"
-)]
+#[error("RPC URL is not a valid URL ({reason}); give a full URL such as http://127.0.0.1:8545")]
 pub struct InvalidRpcUrl {
-    /// The URL as given.
-    pub url: String,
     /// What the parser said.
     pub reason: String,
 }
 
-fn parse(url: &str) -> Result<Url, InvalidRpcUrl> {
-    Url::parse(url).map_err(|e| InvalidRpcUrl { url: url.to_owned(), reason: e.to_string() })
+/// Parses a URL given as text (devnet and test endpoints; registries carry parsed URLs).
+pub fn parse_url(url: &str) -> Result<Url, InvalidRpcUrl> {
+    Url::parse(url).map_err(|e| InvalidRpcUrl { reason: e.to_string() })
 }
 
-/// How long one JSON-RPC request may take before it fails (and is retried where that is safe):
-/// a hung endpoint must not stall the aggregator.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn client(url: Url) -> alloy::rpc::client::RpcClient {
+fn client(url: &Url) -> alloy::rpc::client::RpcClient {
     let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     let http = alloy::transports::http::reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("a plain HTTP client builds");
-    let client = ClientBuilder::default().http_with_client(http, url);
+    let client = ClientBuilder::default().http_with_client(http, url.clone());
     if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
 }
 
 /// A read-only provider.
-pub fn connect(url: &str) -> Result<DynProvider, InvalidRpcUrl> {
-    Ok(ProviderBuilder::new().connect_client(client(parse(url)?)).erased())
+pub fn connect(url: &Url) -> DynProvider {
+    ProviderBuilder::new().connect_client(client(url)).erased()
 }
 
 /// A provider that signs and sends transactions from `signer` (nonce, gas and chain id filled).
@@ -94,16 +90,39 @@ pub fn connect(url: &str) -> Result<DynProvider, InvalidRpcUrl> {
 /// nonce manager hands out a nonce before gas estimation, so a transaction whose estimation
 /// reverts (a refused `publish`, a replayed registration) would leave a gap, and every later
 /// transaction from the account would wait forever behind it.
-pub fn connect_with_signer(
-    url: &str,
-    signer: PrivateKeySigner,
-) -> Result<DynProvider, InvalidRpcUrl> {
-    Ok(ProviderBuilder::new()
+pub fn connect_with_signer(url: &Url, signer: PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_gas_estimation()
         .with_simple_nonce_management()
         .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
-        .connect_client(client(parse(url)?))
-        .erased())
+        .connect_client(client(url))
+        .erased()
+}
+
+/// Connection failures, timeouts and server errors are transient; an error response to a
+/// well-formed request (a revert, an unknown method) is not.
+pub fn is_transient(error: &alloy::transports::TransportError) -> bool {
+    !matches!(error, alloy::transports::RpcError::ErrorResp(_))
+}
+
+/// An error's text with the endpoint's full URL (which may carry an API key: reqwest puts the
+/// URL in its messages) replaced by `shown`.
+pub fn redact(error: &impl std::fmt::Display, url: &Url, shown: &str) -> String {
+    let full = url.as_str();
+    error.to_string().replace(full, shown).replace(full.trim_end_matches('/'), shown)
+}
+
+/// A read-only provider for an endpoint given as text (devnet chains and tests).
+pub fn connect_str(url: &str) -> Result<DynProvider, InvalidRpcUrl> {
+    Ok(connect(&parse_url(url)?))
+}
+
+/// A sending provider for an endpoint given as text (devnet chains and tests).
+pub fn connect_str_with_signer(
+    url: &str,
+    signer: PrivateKeySigner,
+) -> Result<DynProvider, InvalidRpcUrl> {
+    Ok(connect_with_signer(&parse_url(url)?, signer))
 }

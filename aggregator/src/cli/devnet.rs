@@ -1,0 +1,286 @@
+//! `solvency devnet up|relay|status|messages|retry`: the local devnet.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use solvency_chain_adapters::{Backoff, read_all};
+use solvency_devnet::{
+    Deployment, RelayMessage,
+    relayer::{ControlClient, Relayer, RelayerConfig},
+};
+use solvency_registry::Registry;
+
+use crate::{
+    cli::args::{ConfigArgs, DevnetDirArgs, JsonArgs},
+    table,
+    wired::{REGISTRY_FILE, WiredDevnet, WiredOptions},
+};
+
+/// `solvency devnet …`
+#[derive(Debug, Subcommand)]
+pub enum DevnetCommand {
+    /// Start anvil chains with CCIP routers and the solvency contracts, write
+    /// DIR/deployment.json and DIR/networks.toml, and relay CCIP messages until Ctrl-C or
+    /// SIGTERM.
+    ///
+    /// Example: `solvency devnet up --chains 3 --state-dir .devnet`
+    Up(UpArgs),
+    /// Relay the CCIP messages of a devnet started with `--no-relay`, as a process of its own
+    /// that can be stopped and restarted (its journal makes a restart lose and repeat nothing).
+    ///
+    /// Example: `solvency devnet relay --state-dir .devnet`
+    Relay(RelayArgs),
+    /// Per chain: head block, oracle state and relayer progress of a running devnet.
+    Status(ViewArgs),
+    /// Every CCIP message the relayer has seen, with its state.
+    Messages(ViewArgs),
+    /// Deliver a FAILED message again (after fixing its receiver).
+    ///
+    /// Example: `solvency devnet retry 0x3f…`
+    Retry {
+        /// The message id, from `solvency devnet messages`.
+        message_id: B256,
+        /// The devnet.
+        #[command(flatten)]
+        dir: DevnetDirArgs,
+        /// Output.
+        #[command(flatten)]
+        json: JsonArgs,
+    },
+}
+
+impl DevnetCommand {
+    pub(super) async fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::Up(args) => up(args).await,
+            Self::Relay(args) => relay(args).await,
+            Self::Status(args) => status(args).await,
+            Self::Messages(args) => messages(args).await,
+            Self::Retry { message_id, dir, json } => {
+                let deployment = Deployment::read(&dir.state_dir)?;
+                let message = ControlClient::new(&deployment.relayer_url).retry(message_id).await?;
+                eprintln!("message {message_id} queued for delivery again");
+                if json.json {
+                    println!("{}", serde_json::to_string_pretty(&message)?);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `solvency devnet up`
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The registry whose `[devnet]`, `[policy]` and `[aggregator]` the devnet starts from.
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    dir: DevnetDirArgs,
+    /// Number of chains (default from `[devnet] chains` in the registry).
+    #[arg(long)]
+    chains: Option<usize>,
+    /// Also make keys for this many served enclave instances and list their sockets in the
+    /// registry, instead of one in-process enclave.
+    #[arg(long, default_value_t = 0)]
+    instances: usize,
+    /// Another enclave signer address to register on every chain (repeatable).
+    #[arg(long = "signer")]
+    signers: Vec<Address>,
+    /// How many of the signers an attestation needs (written to the contracts and the registry).
+    #[arg(long)]
+    threshold: Option<u8>,
+    /// Do not relay in this process: run `solvency devnet relay` beside it.
+    #[arg(long)]
+    no_relay: bool,
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let base = args.config.load()?;
+    eprintln!("starting anvil chains with CCIP routers…");
+    let started = Instant::now();
+    let wired = WiredDevnet::start(
+        &base,
+        WiredOptions {
+            chains: args.chains,
+            state_dir: Some(args.dir.state_dir.clone()),
+            instances: args.instances,
+            threshold: args.threshold,
+            extra_signers: args.signers,
+            external_relayer: args.no_relay,
+            ..WiredOptions::default()
+        },
+    )
+    .await?;
+    eprintln!(
+        "devnet ready in {:.2?}; {} and {} written",
+        started.elapsed(),
+        wired.dir().join(solvency_devnet::DEPLOYMENT_FILE).display(),
+        wired.registry_path().display()
+    );
+    println!("{}", chain_table(wired.devnet.deployment()));
+    eprintln!(
+        "run the aggregator against it with: solvency run --config {}",
+        wired.registry_path().display()
+    );
+    if args.no_relay {
+        eprintln!(
+            "not relaying: start `solvency devnet relay --state-dir {}`",
+            wired.dir().display()
+        );
+    } else {
+        eprintln!("relaying CCIP messages; Ctrl-C or SIGTERM stops every chain");
+    }
+    crate::shutdown::signal().await;
+    eprintln!("stopping…");
+    wired.shutdown().await;
+    eprintln!("every anvil stopped");
+    Ok(())
+}
+
+/// `solvency devnet relay`
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    #[command(flatten)]
+    dir: DevnetDirArgs,
+    /// How often each chain is polled for new blocks, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    poll_ms: u64,
+}
+
+async fn relay(args: RelayArgs) -> anyhow::Result<()> {
+    let dir = &args.dir.state_dir;
+    let mut deployment = Deployment::read(dir)?;
+    let relayer = Relayer::start(RelayerConfig::for_deployment(
+        &deployment,
+        dir,
+        Duration::from_millis(args.poll_ms.max(1)),
+    ))
+    .await?;
+    deployment.relayer_url = relayer.control_url().to_owned();
+    deployment.write(dir)?;
+    eprintln!(
+        "relaying the devnet in {} (control {}); Ctrl-C or SIGTERM stops it",
+        dir.display(),
+        relayer.control_url()
+    );
+    crate::shutdown::signal().await;
+    relayer.shutdown().await;
+    eprintln!("relayer stopped");
+    Ok(())
+}
+
+/// A running devnet to look at.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    #[command(flatten)]
+    dir: DevnetDirArgs,
+    #[command(flatten)]
+    json: JsonArgs,
+}
+
+fn chain_table(deployment: &Deployment) -> String {
+    let rows: Vec<Vec<String>> = deployment
+        .chains
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.chain_id.to_string(),
+                c.selector.to_string(),
+                if c.is_hub() { "hub" } else { "spoke" }.into(),
+                c.rpc_url.clone(),
+                c.oracle().to_string(),
+                c.router.to_string(),
+            ]
+        })
+        .collect();
+    table::render(&["chain", "chain id", "selector", "role", "rpc", "oracle", "router"], &rows)
+}
+
+async fn status(args: ViewArgs) -> anyhow::Result<()> {
+    let dir = &args.dir.state_dir;
+    let registry = Registry::load(&dir.join(REGISTRY_FILE))?;
+    let deployment = Deployment::read(dir)?;
+    let relayer = ControlClient::new(&deployment.relayer_url).status().await;
+    let readings =
+        read_all(&registry.network()?.chains, Backoff { attempts: 2, ..Backoff::default() }).await;
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    for reading in &readings {
+        let scanned = relayer.as_ref().ok().and_then(|r| {
+            r.chains.iter().find(|s| s.selector == reading.selector).and_then(|s| s.scanned_block)
+        });
+        let state = reading.state.as_ref().ok();
+        let show = |v: Option<String>| v.unwrap_or_else(|| "unreachable".into());
+        rows.push(vec![
+            reading.chain.clone(),
+            reading.role.into(),
+            show(state.map(|s| s.block.to_string())),
+            scanned.map_or("-".into(), |b| b.to_string()),
+            show(state.map(|s| s.solvent.to_string())),
+            show(state.map(|s| s.attestation.epoch.to_string())),
+        ]);
+        json.push(serde_json::json!({
+            "chain": reading.chain, "selector": reading.selector, "head_block": state.map(|s| s.block),
+            "relayer_scanned_block": scanned, "is_solvent": state.map(|s| s.solvent),
+            "epoch": state.map(|s| s.attestation.epoch),
+        }));
+    }
+    let counts = relayer.as_ref().map(|r| r.counts.clone()).ok();
+    if args.json.json {
+        let out = serde_json::json!({ "chains": json, "messages": counts });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{}",
+            table::render(&["chain", "role", "head", "relayed to", "isSolvent", "epoch"], &rows)
+        );
+        match &relayer {
+            Ok(r) => {
+                let counts: Vec<String> =
+                    r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                println!("\nmessages: {}", counts.join(", "));
+            }
+            Err(e) => println!("\nrelayer: {e}"),
+        }
+    }
+    Ok(())
+}
+
+async fn messages(args: ViewArgs) -> anyhow::Result<()> {
+    let deployment = Deployment::read(&args.dir.state_dir)?;
+    let messages = ControlClient::new(&deployment.relayer_url)
+        .messages()
+        .await
+        .context("reading the relayer's messages")?;
+    if args.json.json {
+        println!("{}", serde_json::to_string_pretty(&messages)?);
+        return Ok(());
+    }
+    let name = |selector| {
+        deployment.chain(selector).map_or_else(|| selector.to_string(), |c| c.name.clone())
+    };
+    let rows: Vec<Vec<String>> = messages
+        .iter()
+        .map(|m: &RelayMessage| {
+            vec![
+                m.id.to_string(),
+                format!("{} → {}", name(m.source_chain_selector), name(m.dest_chain_selector)),
+                m.state.name().into(),
+                m.attempts.to_string(),
+                m.sender.to_string(),
+                m.receiver.to_string(),
+                m.finished_at_ms
+                    .map_or("-".into(), |f| format!("{} ms", f.saturating_sub(m.detected_at_ms))),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table::render(&["id", "route", "state", "attempts", "sender", "receiver", "took"], &rows)
+    );
+    Ok(())
+}

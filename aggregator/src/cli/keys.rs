@@ -1,0 +1,81 @@
+//! `solvency keys generate|sealing`: dev key files.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::keyfiles;
+
+/// `solvency keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate the enclave key and, per chain, reporter and treasury keys (files 0600).
+    ///
+    /// Example: `solvency keys generate --out keys --chain base --chain arbitrum`
+    Generate(GenerateArgs),
+    /// Make a dev sealing key file (0600) for `enclave serve --sealing-key`.
+    Sealing {
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `solvency keys generate`
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The directory to write to (existing key files are kept, never overwritten).
+    #[arg(long)]
+    out: PathBuf,
+    /// Chain names to make reporter and treasury keys for (repeatable).
+    #[arg(long = "chain")]
+    chains: Vec<String>,
+    /// Also make keys for this many quorum instances (`enclave-<i>.key`: the same HPKE key,
+    /// a signing key each).
+    #[arg(long, default_value_t = 0)]
+    instances: usize,
+}
+
+impl KeysCommand {
+    pub(super) fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::Sealing { out } => {
+                solvency_enclave::SealingKey::generate().save(&out)?;
+                eprintln!(
+                    "sealing key written to {} (dev only: a TEE derives it from its platform)",
+                    out.display()
+                );
+                Ok(())
+            }
+            Self::Generate(args) => generate(args),
+        }
+    }
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let out = &args.out;
+    let keys = keyfiles::prepare_keys(out, &args.chains)?;
+    for (i, instance) in
+        keyfiles::prepare_instance_keys(out, &keys.enclave, args.instances)?.iter().enumerate()
+    {
+        println!(
+            "instance {i}        {} signer {}",
+            keyfiles::instance_key_file(out, i).display(),
+            instance.signer.address()
+        );
+    }
+    let public = keys.enclave.public();
+    println!("enclave key      {}", keyfiles::enclave_key_file(out).display());
+    println!("  hpke_public_key {}", public.hpke_public_key);
+    println!("  signer          {}", public.signer);
+    for (i, chain) in args.chains.iter().enumerate() {
+        println!(
+            "{chain}: reporter {} ({}), treasury {} ({})",
+            keys.reporters[i].public(),
+            keyfiles::reporter_key_file(out, chain).display(),
+            keys.treasuries[i].public(),
+            keyfiles::treasury_key_file(out, chain).display()
+        );
+    }
+    Ok(())
+}

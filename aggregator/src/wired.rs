@@ -1,0 +1,220 @@
+//! A devnet with the confidential round wired: keys in `DIR/keys`, the chains and contracts,
+//! the enclave's signers registered, the registry's policy digest set on every chain, and a
+//! complete registry for it in `DIR/networks.toml`. `solvency devnet up`, `solvency demo` and
+//! the integration tests all start one this way.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use solvency_chain_adapters::{Backoff, ChainClient, OracleOwner};
+use solvency_devnet::{DevAccount, Devnet, DevnetConfig};
+use solvency_enclave::EnclaveKeys;
+use solvency_registry::{
+    Registry,
+    schema::{
+        AggregatorSection, ChainSection, EnclaveSection, EvidenceSection, PolicySection, Secret,
+    },
+};
+
+use crate::keyfiles::{self, KeyDir};
+
+/// The registry a wired devnet writes inside its state directory.
+pub const REGISTRY_FILE: &str = "networks.toml";
+/// The aggregator's state directory inside a wired devnet's state directory.
+pub const AGGREGATOR_DIR: &str = "aggregator";
+
+/// How to wire a devnet. [`Default`]: the registry's `[devnet]` chains, a temporary directory,
+/// one in-process enclave.
+#[derive(Clone, Debug, Default)]
+pub struct WiredOptions {
+    /// Number of chains (default: the base registry's `[devnet] chains`).
+    pub chains: Option<usize>,
+    /// Where everything goes (default: a temporary directory, removed when dropped).
+    pub state_dir: Option<PathBuf>,
+    /// Served enclave instances to make keys for (`enclave-<i>.key`); 0 for one in-process
+    /// enclave. With instances, the registry lists their sockets (`DIR/enclave-<i>.sock`).
+    pub instances: usize,
+    /// k, when there are instances (default 1).
+    pub threshold: Option<u8>,
+    /// More signer addresses to register on every chain.
+    pub extra_signers: Vec<Address>,
+    /// The policy to judge by (default: the base registry's).
+    pub policy: Option<PolicySection>,
+    /// Run the relayer as a process of its own (`solvency devnet relay`) instead of in this one.
+    pub external_relayer: bool,
+}
+
+/// A running devnet with the round wired. Dropping it stops the devnet.
+pub struct WiredDevnet {
+    /// The chains, contracts and relayer.
+    pub devnet: Devnet,
+    /// The complete registry, as written to `DIR/networks.toml`.
+    pub registry: Registry,
+    /// The key files.
+    pub keys: KeyDir,
+    /// The quorum instances' keys (empty for one in-process enclave).
+    pub instance_keys: Vec<EnclaveKeys>,
+    dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl WiredDevnet {
+    /// Starts and wires a devnet from a base registry (its `[policy]`, `[aggregator]` and
+    /// `[devnet]`).
+    pub async fn start(base: &Registry, options: WiredOptions) -> anyhow::Result<Self> {
+        let chains = options.chains.unwrap_or(base.devnet.chains);
+        solvency_registry::check_devnet_chains(chains)
+            .map_err(|problem| anyhow::anyhow!("--chains: {problem}"))?;
+        let (dir, temp) = match &options.state_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                (dir.canonicalize()?, None)
+            }
+            None => {
+                let temp = tempfile::Builder::new().prefix("solvency-devnet-").tempdir()?;
+                (temp.path().to_owned(), Some(temp))
+            }
+        };
+        let names: Vec<String> = (0..chains)
+            .map(|i| {
+                let chain = solvency_devnet::chains::test_chain(i).expect("count checked");
+                solvency_devnet::chain_name(chain.chain_id)
+            })
+            .collect();
+        let keys_dir = dir.join("keys");
+        let keys = keyfiles::prepare_keys(&keys_dir, &names)?;
+        let instance_keys =
+            keyfiles::prepare_instance_keys(&keys_dir, &keys.enclave, options.instances)?;
+        let mut signers: Vec<Address> = if instance_keys.is_empty() {
+            vec![keys.enclave.public().signer]
+        } else {
+            instance_keys.iter().map(|k| k.signer.address()).collect()
+        };
+        signers.extend(
+            options
+                .extra_signers
+                .iter()
+                .copied()
+                .filter(|s| !signers.contains(s))
+                .collect::<Vec<_>>(),
+        );
+        let threshold = options.threshold.unwrap_or(1);
+        anyhow::ensure!(
+            threshold >= 1 && usize::from(threshold) <= signers.len(),
+            "--threshold {threshold}: needs 1 <= k <= {} registered signers",
+            signers.len()
+        );
+
+        let d = &base.devnet;
+        let devnet = Devnet::start(DevnetConfig {
+            chains,
+            state_dir: Some(dir.clone()),
+            deployment_id: base.deployment_id,
+            signers: signers.clone(),
+            threshold,
+            ccip_fee: d.ccip_fee,
+            hub_funding: d.hub_funding,
+            attestation_gas_limit: d.attestation_gas_limit,
+            report_gas_limit: d.report_gas_limit,
+            poll_interval: d.poll_interval,
+            relay: !options.external_relayer,
+            ..DevnetConfig::default()
+        })
+        .await?;
+
+        // The chains are new: an aggregator state of an earlier devnet here means nothing now.
+        let aggregator_dir = dir.join(AGGREGATOR_DIR);
+        if aggregator_dir.exists() {
+            std::fs::remove_dir_all(&aggregator_dir)
+                .with_context(|| format!("removing the old {}", aggregator_dir.display()))?;
+        }
+        let mut file = base.source().clone();
+        file.deployment_id = devnet.deployment().deployment_id.to_string();
+        if let Some(policy) = options.policy {
+            file.policy = policy;
+        }
+        file.enclave = Some(EnclaveSection {
+            hpke_public_key: keys.enclave.public().hpke_public_key.to_string(),
+            signers: signers.iter().map(ToString::to_string).collect(),
+            key_file: instance_keys.is_empty().then(|| keyfiles::enclave_key_file(&keys_dir)),
+            instances: (0..instance_keys.len())
+                .map(|i| dir.join(format!("enclave-{i}.sock")))
+                .collect(),
+            threshold: if instance_keys.is_empty() { 1 } else { threshold },
+            // A devnet has no TEE: it registers enclaves on insecure dev evidence.
+            evidence: EvidenceSection { allow_dev: true, ..Default::default() },
+        });
+        file.aggregator = AggregatorSection {
+            state_dir: aggregator_dir,
+            publisher_key: Some(Secret(DevAccount::publisher().private_key.to_string())),
+            poll_interval_ms: file.devnet.poll_interval_ms.max(20),
+            ..file.aggregator
+        };
+        file.chains = devnet
+            .deployment()
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ChainSection {
+                name: c.name.clone(),
+                chain_id: c.chain_id,
+                selector: c.selector,
+                rpc_url: c.rpc_url.clone(),
+                router: c.router.to_string(),
+                hub: c.hub.map(|a| a.to_string()),
+                spoke: c.spoke.map(|a| a.to_string()),
+                confirmations: 0,
+                log_page_blocks: 1_000,
+                from_block: 0,
+                required: true,
+                reporter_public_key: keys.reporters[i].public().to_string(),
+                treasury_public_key: keys.treasuries[i].public().to_string(),
+                assets: file.devnet.assets.clone(),
+            })
+            .collect();
+        let path = dir.join(REGISTRY_FILE);
+        let text = toml::to_string_pretty(&file).context("writing the devnet's registry")?;
+        solvency_durable::write_atomic(
+            &path,
+            format!("# Generated by `solvency`: the registry of the local devnet in this directory.\n{text}")
+                .as_bytes(),
+            0o600,
+        )?;
+        let registry = Registry::load(&path)?;
+        set_policy_digest(&devnet, &registry).await?;
+        Ok(Self { devnet, registry, keys, instance_keys, dir, _temp: temp })
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `DIR/networks.toml`.
+    pub fn registry_path(&self) -> PathBuf {
+        self.dir.join(REGISTRY_FILE)
+    }
+
+    /// Stops the relayer and every anvil.
+    pub async fn shutdown(self) {
+        self.devnet.shutdown().await;
+    }
+}
+
+/// Sets the registry's policy digest on every chain, as each chain's owner (its deployer): from
+/// then on the contracts accept only attestations judged by that policy.
+pub async fn set_policy_digest(devnet: &Devnet, registry: &Registry) -> anyhow::Result<()> {
+    let network = registry.network()?;
+    let digest = network.policy.digest();
+    for (chain, deployed) in network.chains.iter().zip(&devnet.deployment().chains) {
+        let owner = OracleOwner::new(
+            ChainClient::new(chain, Backoff::default()),
+            chain.oracle(),
+            deployed.deployer.signer(),
+        );
+        owner.set_policy_digest(digest).await?;
+    }
+    Ok(())
+}

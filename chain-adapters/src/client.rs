@@ -1,0 +1,189 @@
+//! One chain reached over its RPC endpoint: the provider, retries, and errors that name the
+//! chain and never the URL's secrets.
+
+use alloy::{
+    providers::{DynProvider, Provider},
+    signers::local::PrivateKeySigner,
+    transports::http::reqwest::Url,
+};
+use solvency_registry::ChainConfig;
+
+use crate::{
+    Backoff, Error,
+    error::decode_revert,
+    rpc::{self, InvalidRpcUrl, is_transient},
+};
+
+/// One chain's endpoint.
+#[derive(Clone)]
+pub struct ChainClient {
+    name: String,
+    selector: u64,
+    url: Url,
+    shown: String,
+    provider: DynProvider,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for ChainClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainClient")
+            .field("name", &self.name)
+            .field("selector", &self.selector)
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChainClient {
+    /// A client for a registered chain (no request is made yet).
+    pub fn new(chain: &ChainConfig, backoff: Backoff) -> Self {
+        let url = chain.rpc_url.expose().clone();
+        Self {
+            name: chain.name.clone(),
+            selector: chain.selector,
+            provider: rpc::connect(&url),
+            shown: chain.rpc_url.to_string(),
+            url,
+            backoff,
+        }
+    }
+
+    /// A client for an endpoint given as text (devnet chains and tests).
+    pub fn from_url(
+        name: &str,
+        selector: u64,
+        url: &str,
+        backoff: Backoff,
+    ) -> Result<Self, InvalidRpcUrl> {
+        let url = rpc::parse_url(url)?;
+        Ok(Self {
+            name: name.to_owned(),
+            selector,
+            provider: rpc::connect(&url),
+            shown: url.to_string(),
+            url,
+            backoff,
+        })
+    }
+
+    /// The chain's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The chain's selector.
+    pub fn selector(&self) -> u64 {
+        self.selector
+    }
+
+    /// The read-only provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// A provider that sends transactions from `signer`.
+    pub fn sender(&self, signer: PrivateKeySigner) -> DynProvider {
+        rpc::connect_with_signer(&self.url, signer)
+    }
+
+    /// An RPC error, with the URL redacted.
+    pub(crate) fn rpc_error(
+        &self,
+        action: impl Into<String>,
+        error: &impl std::fmt::Display,
+    ) -> Error {
+        Error::Rpc {
+            chain: self.name.clone(),
+            action: action.into(),
+            reason: rpc::redact(error, &self.url, &self.shown),
+        }
+    }
+
+    /// A contract error: a refusal (decoded) or a transport failure (redacted).
+    pub(crate) fn contract_error(
+        &self,
+        action: impl Into<String>,
+        error: &alloy::contract::Error,
+    ) -> Error {
+        let action = action.into();
+        match error {
+            alloy::contract::Error::TransportError(t) if is_transient(t) => {
+                self.rpc_error(action, t)
+            }
+            _ => Error::Refused {
+                chain: self.name.clone(),
+                action,
+                reason: rpc::redact(&decode_revert(error), &self.url, &self.shown),
+            },
+        }
+    }
+
+    /// A confirmation failure.
+    pub(crate) fn confirm_error(
+        &self,
+        action: impl Into<String>,
+        source: rpc::ConfirmError,
+    ) -> Error {
+        Error::Confirm { chain: self.name.clone(), action: action.into(), source }
+    }
+
+    /// Runs a read with the client's backoff, retrying transient transport failures.
+    pub(crate) async fn read<T, F, Fut>(&self, action: &str, op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, alloy::transports::TransportError>>,
+    {
+        self.backoff.retry(op, is_transient).await.map_err(|e| self.rpc_error(action, &e))
+    }
+
+    /// Runs a contract read with the client's backoff.
+    pub(crate) async fn call<T, F, Fut>(&self, action: &str, op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, alloy::contract::Error>>,
+    {
+        self.backoff
+            .retry(
+                op,
+                |e| matches!(e, alloy::contract::Error::TransportError(t) if is_transient(t)),
+            )
+            .await
+            .map_err(|e| self.contract_error(action, &e))
+    }
+
+    /// The latest block number.
+    pub async fn head(&self) -> Result<u64, Error> {
+        self.read("read the latest block number", || self.provider.get_block_number()).await
+    }
+
+    /// The latest block's number and timestamp.
+    pub async fn latest_block(&self) -> Result<(u64, u64), Error> {
+        let block = self
+            .read("read the latest block", || async {
+                self.provider.get_block(Default::default()).await
+            })
+            .await?
+            .ok_or_else(|| Error::Missing { chain: self.name.clone(), what: "latest block" })?;
+        Ok((block.header.number, block.header.timestamp))
+    }
+
+    /// The chain id the endpoint serves, checked against `expected`.
+    pub async fn check_chain_id(&self, expected: u64) -> Result<(), Error> {
+        let actual = self.read("read the chain id", || self.provider.get_chain_id()).await?;
+        if actual != expected {
+            return Err(Error::WrongChain { chain: self.name.clone(), expected, actual });
+        }
+        Ok(())
+    }
+
+    /// The hash of block 0: tells one chain from another that reuses its chain id (a devnet
+    /// started again).
+    pub async fn genesis_hash(&self) -> Result<alloy::primitives::B256, Error> {
+        let block = self
+            .read("read block 0", || async { self.provider.get_block(0.into()).await })
+            .await?
+            .ok_or_else(|| Error::Missing { chain: self.name.clone(), what: "block 0" })?;
+        Ok(block.header.hash)
+    }
+}
