@@ -85,6 +85,8 @@ pub struct Published {
     pub epoch: u64,
     /// Its verdict.
     pub solvent: bool,
+    /// The reports it was judged on ([`solvency_enclave::reports_digest`]).
+    pub reports_digest: B256,
     /// The `publish` transaction.
     pub tx_hash: B256,
     /// CCIP fees paid by the hub.
@@ -252,6 +254,7 @@ impl Publisher {
         Ok(Published {
             epoch,
             solvent: attestation.solvent,
+            reports_digest: attestation.reportsDigest,
             tx_hash: receipt.transaction_hash,
             fee,
             mined_at: Instant::now(),

@@ -87,6 +87,13 @@ pub enum AssessError {
     },
 }
 
+/// The digest an attestation commits to for the reports it used:
+/// `keccak256(abi.encode((uint64 selector, uint64 seq, bytes32 keccak256(payload))[]))`, by
+/// ascending selector (the caller's order is kept: give them sorted).
+pub fn reports_digest(used: &[(u64, u64, B256)]) -> B256 {
+    keccak256(used.abi_encode())
+}
+
 /// Assesses the ledger under the policy at `now`.
 pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, AssessError> {
     let mut chains: Vec<_> = policy.chains.iter().collect();
@@ -155,7 +162,7 @@ pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, 
         solvent: lhs >= rhs,
         needs_recovery: health_bps < u64::from(policy.recovery_ratio_bps),
         health_bps,
-        reports_digest: keccak256(used.abi_encode()),
+        reports_digest: reports_digest(&used),
         reports: used.iter().map(|&(selector, seq, _)| (selector, seq)).collect(),
     })
 }

@@ -20,7 +20,7 @@ pub mod report;
 pub mod seal;
 pub mod sealed;
 
-pub use assess::{AssessError, Assessment, assess};
+pub use assess::{AssessError, Assessment, assess, reports_digest};
 pub use attestation::{
     ATTESTATION_DOMAIN, AttestationSigner, Instruction, SolvencyAttestation, instructions_digest,
 };

@@ -4,5 +4,6 @@
 mod adapters;
 mod quorum;
 mod relay;
+mod reliability;
 mod round;
 mod solvency;

@@ -290,19 +290,25 @@ impl Round {
         .unwrap()
     }
 
-    /// Submits a payload on chain `chain` as its reporter.
+    /// Submits a payload on chain `chain` as its reporter (over the devnet's own endpoints,
+    /// whatever the aggregator's registry says).
     pub async fn submit_payload(&self, chain: usize, seq: u64, payload: Bytes) -> B256 {
         let sender = self.devnet.chain(chain).reporter.signer();
-        let config = &self.registry.network().unwrap().chains[chain];
+        let config = &self.wired.registry.network().unwrap().chains[chain];
         solvency_chain_adapters::submit_report(config, sender, seq, payload).await.unwrap()
     }
 
     /// Every chain's reporter seals `positions(i)` with `seq`, observed now, and submits it.
-    pub async fn submit_all(&self, seq: u64, positions: impl Fn(usize) -> Vec<Position>) {
-        for i in 0..self.registry.network().unwrap().chains.len() {
+    /// Returns the digest an attestation of exactly these reports commits to.
+    pub async fn submit_all(&self, seq: u64, positions: impl Fn(usize) -> Vec<Position>) -> B256 {
+        let mut used = Vec::new();
+        for (i, chain) in self.registry.network().unwrap().chains.iter().enumerate() {
             let payload = self.seal(i, i, seq, now(), positions(i));
+            used.push((chain.selector, seq, alloy::primitives::keccak256(&payload)));
             self.submit_payload(i, seq, payload).await;
         }
+        used.sort_by_key(|(selector, ..)| *selector);
+        solvency_enclave::reports_digest(&used)
     }
 
     /// Waits for the next publication above `after` and for it to land on every spoke; returns
