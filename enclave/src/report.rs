@@ -67,10 +67,10 @@ pub enum ReportError {
     /// The plaintext is not one of the bucket sizes.
     #[error("plaintext of {0} bytes is not a report bucket size")]
     BadBucket(usize),
-    /// The length prefix points past the plaintext, or the padding is not zero.
+    /// The length prefix is not the body's length, or the padding is not zero.
     #[error("bad length prefix or non-zero padding")]
     BadPadding,
-    /// The ABI body does not decode.
+    /// The ABI body does not decode, or is not the canonical encoding of what it decodes to.
     #[error("report body is not ABI-encoded ReportV1")]
     BadEncoding,
     /// The version byte is not [`REPORT_VERSION`].
@@ -126,6 +126,16 @@ impl ReportV1 {
         }
         let report = Self::abi_decode_params_validate(&plaintext[4..end])
             .map_err(|_| ReportError::BadEncoding)?;
+        // The decoder tolerates trailing bytes and offsets that leave gaps. Re-encoding refuses
+        // a length prefix that reaches into the padding, and leaves one plaintext per report.
+        let body = report.abi_body();
+        if body != plaintext[4..end] {
+            return Err(if plaintext[4..end].starts_with(&body) {
+                ReportError::BadPadding
+            } else {
+                ReportError::BadEncoding
+            });
+        }
         if report.version != REPORT_VERSION {
             return Err(ReportError::UnsupportedVersion(report.version));
         }
@@ -208,6 +218,22 @@ mod tests {
         let mut padded = report(2).to_padded().unwrap();
         padded[..4].copy_from_slice(&5000u32.to_be_bytes());
         assert_eq!(ReportV1::from_padded(&padded), Err(ReportError::BadPadding));
+        // A length prefix that takes padding zeros into the body.
+        let mut padded = report(2).to_padded().unwrap();
+        let len = u32::from_be_bytes(padded[..4].try_into().unwrap());
+        padded[..4].copy_from_slice(&(len + 32).to_be_bytes());
+        assert_eq!(ReportV1::from_padded(&padded), Err(ReportError::BadPadding));
+        // The positions' offset moved one word on, over a gap: the same report, not canonical.
+        let body = report(2).abi_body();
+        let mut gapped = body[..160].to_vec();
+        gapped[128..160].copy_from_slice(&U256::from(192u64).to_be_bytes::<32>());
+        gapped.extend_from_slice(&[0u8; 32]);
+        gapped.extend_from_slice(&body[160..]);
+        assert_eq!(ReportV1::abi_decode_params_validate(&gapped).unwrap(), report(2));
+        let mut padded = (gapped.len() as u32).to_be_bytes().to_vec();
+        padded.extend_from_slice(&gapped);
+        padded.resize(1024, 0);
+        assert_eq!(ReportV1::from_padded(&padded), Err(ReportError::BadEncoding));
         let mut wrong = report(1);
         wrong.version = 2;
         assert_eq!(
