@@ -92,13 +92,12 @@ impl Deployment {
         self.chains.iter().find(|c| c.name == name)
     }
 
-    /// Writes `DIR/deployment.json` atomically (temporary file, then rename).
+    /// Writes `DIR/deployment.json` atomically and durably: a reader sees the old file or the
+    /// new one, never a part.
     pub fn write(&self, state_dir: &Path) -> Result<PathBuf> {
         let path = state_dir.join(DEPLOYMENT_FILE);
-        let tmp = state_dir.join(format!("{DEPLOYMENT_FILE}.tmp"));
         let json = serde_json::to_vec_pretty(self).expect("a deployment serializes");
-        std::fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        solvency_durable::write_atomic(&path, &json, 0o644)?;
         Ok(path)
     }
 

@@ -298,6 +298,9 @@ pub async fn run(
     cadence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     cadence.tick().await; // the first tick is immediate
     let mut attempt: Option<JoinHandle<Attempt>> = None;
+    // The chains whose reports the running attempt completes a round with; given back to
+    // `reported` if it publishes nothing.
+    let mut attempting: BTreeSet<u64> = BTreeSet::new();
     let mut failures = 0u32;
     let mut retry_at: Option<tokio::time::Instant> = None;
 
@@ -307,15 +310,16 @@ pub async fn run(
             && attempt.is_none()
             && retry_at.is_none_or(|at| tokio::time::Instant::now() >= at)
         {
-            if !due && std::mem::take(&mut ledger_changed) {
-                // Bad news goes out at once, not at the next tick.
-                if let Ok(true) = quorum.readiness(now()).await {
-                    due = true;
+            // Bad news goes out at once, not at the next tick or round. Such an attestation
+            // does not complete the round: the rest of the round's reports still make one.
+            let verdict_changed = !due
+                && std::mem::take(&mut ledger_changed)
+                && matches!(quorum.readiness(now()).await, Ok(true));
+            if due || verdict_changed {
+                if due {
+                    attempting = std::mem::take(&mut reported);
                 }
-            }
-            if due {
                 due = false;
-                reported.clear();
                 refeed(&quorum, &reader, &state).await;
                 let (quorum, publisher) = (quorum.clone(), publisher.clone());
                 attempt =
@@ -407,12 +411,19 @@ pub async fn run(
                 match done.context("the attestation task panicked")? {
                     Attempt::Published(published, took) => {
                         failures = 0;
+                        attempting.clear();
                         cadence.reset();
                         let _ = watch.send((published.epoch, published.mined_at));
                         emit(Event::Published { published, took });
                     }
                     Attempt::NotReady(reason) => {
                         info!(target: "aggregator", %reason, "not attesting yet");
+                        reported.append(&mut attempting);
+                        if matches!(reason, NotReady::NoAnswer(_)) {
+                            // Instances restarting or unreachable: ask again soon.
+                            retry_at = Some(tokio::time::Instant::now() + poll.max(Duration::from_secs(1)));
+                            due = true;
+                        }
                         emit(Event::NotReady { reason });
                     }
                     Attempt::Failed(error) => {
@@ -420,6 +431,7 @@ pub async fn run(
                         let pause = Duration::from_secs(1u64 << failures.min(5).saturating_sub(1)).min(Duration::from_secs(30));
                         warn!(target: "aggregator", error = %error, ?pause, "publishing failed; trying again after a pause");
                         retry_at = Some(tokio::time::Instant::now() + pause);
+                        reported.append(&mut attempting);
                         due = true;
                         emit(Event::PublishFailed { error });
                     }
