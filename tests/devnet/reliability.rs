@@ -31,6 +31,8 @@ async fn reports_sent_while_the_aggregator_was_down_are_judged_and_only_the_late
     round.submit_all(2, |_| healthy()).await;
     round.submit_all(3, |_| healthy()).await;
     let latest = round.submit_all(4, |i| if i == 1 { sinking() } else { healthy() }).await;
+    // Every report of the backlog is on the hub before the aggregator comes back.
+    round.wait_on_hub(4).await;
     round.restart_aggregator(false).await;
     // The backlog is judged in full before anything is attested: the first (and only) answer
     // is about the latest reports. Publishing round 2 or 3 first would tell consumers `true`

@@ -406,6 +406,32 @@ impl Round {
         }
     }
 
+    /// Waits until the hub has emitted a report with `seq` from every chain.
+    pub async fn wait_on_hub(&self, seq: u64) {
+        let hub = self.devnet.hub();
+        let chains = self.registry.network().unwrap().chains.len();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let logs = solvency_ccip::bindings::hub::SolvencyHub::new(
+                hub.hub.unwrap(),
+                crate::reader(hub),
+            )
+            .ReportDelivered_filter()
+            .from_block(0)
+            .query()
+            .await
+            .unwrap();
+            if logs.iter().filter(|(e, _)| e.seq == seq).count() >= chains {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "reports {seq} did not all reach the hub"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The payload of chain `chain`'s latest report, as the hub emitted it (public data).
     pub async fn last_delivered_payload(&self, chain: usize) -> Bytes {
         let hub = self.devnet.hub();

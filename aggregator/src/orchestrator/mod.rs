@@ -18,7 +18,7 @@ mod quorum;
 pub mod state;
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -42,7 +42,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use quorum::{Judged, Quorum, SignFailure};
-use state::{HubIdentity, StateFile};
+use state::{AggregatorState, HubIdentity, LatestReport, StateFile};
+
+/// True when every required chain has reported after the seq the last round covered.
+fn round_complete(required: &BTreeSet<u64>, state: &AggregatorState) -> bool {
+    required.iter().all(|selector| {
+        state.latest.get(selector).is_some_and(|latest| {
+            state.covered.get(selector).is_none_or(|covered| latest.seq > *covered)
+        })
+    })
+}
 
 /// The in-process enclave's state file inside the aggregator's state directory.
 pub const ENCLAVE_STATE: &str = "enclave-state.json";
@@ -288,8 +297,8 @@ pub async fn run(
     info!(target: "aggregator", enclaves = quorum.len(), threshold, chains = network.chains.len(),
         cursor = ?state.state.cursor, "aggregator starting");
 
-    let mut reported: BTreeSet<u64> = BTreeSet::new();
-    let mut due = false;
+    // A round completed before a restart is still owed its attestation.
+    let mut due = round_complete(&required, &state.state);
     let mut ledger_changed = false;
     let mut caught_up = false;
     let mut told_caught_up = false;
@@ -298,9 +307,8 @@ pub async fn run(
     cadence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     cadence.tick().await; // the first tick is immediate
     let mut attempt: Option<JoinHandle<Attempt>> = None;
-    // The chains whose reports the running attempt completes a round with; given back to
-    // `reported` if it publishes nothing.
-    let mut attempting: BTreeSet<u64> = BTreeSet::new();
+    // The seqs a running round attempt covers; the round's base once it is published.
+    let mut attempting: Option<BTreeMap<u64, u64>> = None;
     let mut failures = 0u32;
     let mut retry_at: Option<tokio::time::Instant> = None;
 
@@ -316,9 +324,14 @@ pub async fn run(
                 && std::mem::take(&mut ledger_changed)
                 && matches!(quorum.readiness(now()).await, Ok(true));
             if due || verdict_changed {
-                if due {
-                    attempting = std::mem::take(&mut reported);
-                }
+                attempting = due.then(|| {
+                    state
+                        .state
+                        .latest
+                        .iter()
+                        .map(|(selector, latest)| (*selector, latest.seq))
+                        .collect()
+                });
                 due = false;
                 refeed(&quorum, &reader, &state).await;
                 let (quorum, publisher) = (quorum.clone(), publisher.clone());
@@ -354,15 +367,15 @@ pub async fn run(
                             let report = &delivered.report;
                             match quorum.ingest(report, now()).await {
                                 Judged::Accepted(accepted) => {
+                                    state.state.latest.insert(
+                                        accepted.selector,
+                                        LatestReport { at: delivered.at, seq: accepted.seq },
+                                    );
                                     if !accepted.again {
                                         info!(target: "aggregator", chain = %accepted.chain, seq = accepted.seq, id = %report.message_id, "report accepted");
-                                        reported.insert(accepted.selector);
                                         ledger_changed = true;
-                                        if required.is_subset(&reported) {
-                                            due = true;
-                                        }
+                                        due |= round_complete(&required, &state.state);
                                     }
-                                    state.state.latest.insert(accepted.selector, delivered.at);
                                     emit(Event::ReportAccepted {
                                         chain: accepted.chain,
                                         seq: accepted.seq,
@@ -411,14 +424,17 @@ pub async fn run(
                 match done.context("the attestation task panicked")? {
                     Attempt::Published(published, took) => {
                         failures = 0;
-                        attempting.clear();
                         cadence.reset();
+                        if let Some(covered) = attempting.take() {
+                            state.state.covered = covered;
+                            state.save().context("saving the aggregator's state")?;
+                        }
                         let _ = watch.send((published.epoch, published.mined_at));
                         emit(Event::Published { published, took });
                     }
                     Attempt::NotReady(reason) => {
                         info!(target: "aggregator", %reason, "not attesting yet");
-                        reported.append(&mut attempting);
+                        attempting = None;
                         if matches!(reason, NotReady::NoAnswer(_)) {
                             // Instances restarting or unreachable: ask again soon.
                             retry_at = Some(tokio::time::Instant::now() + poll.max(Duration::from_secs(1)));
@@ -431,7 +447,7 @@ pub async fn run(
                         let pause = Duration::from_secs(1u64 << failures.min(5).saturating_sub(1)).min(Duration::from_secs(30));
                         warn!(target: "aggregator", error = %error, ?pause, "publishing failed; trying again after a pause");
                         retry_at = Some(tokio::time::Instant::now() + pause);
-                        reported.append(&mut attempting);
+                        attempting = None;
                         due = true;
                         emit(Event::PublishFailed { error });
                     }
@@ -464,7 +480,8 @@ async fn refeed(quorum: &Quorum, reader: &HubReader, state: &StateFile) {
         return;
     }
     let mut failed = BTreeSet::new();
-    for (&selector, &at) in &state.state.latest {
+    for (&selector, latest) in &state.state.latest {
+        let at = latest.at;
         match reader.report_at(at).await {
             Ok(Some(report)) => {
                 for &member in &members {

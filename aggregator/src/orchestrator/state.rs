@@ -28,6 +28,15 @@ pub struct HubIdentity {
     pub hub: Address,
 }
 
+/// A chain's last accepted report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestReport {
+    /// Where it is in the hub's log.
+    pub at: LogPosition,
+    /// Its seq.
+    pub seq: u64,
+}
+
 /// The aggregator's persisted state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AggregatorState {
@@ -35,8 +44,12 @@ pub struct AggregatorState {
     pub identity: HubIdentity,
     /// The next report to judge: every report before it has been judged by the enclave.
     pub cursor: LogPosition,
-    /// Per chain selector, where its last accepted report is in the hub's log.
-    pub latest: BTreeMap<u64, LogPosition>,
+    /// Per chain selector, its last accepted report.
+    pub latest: BTreeMap<u64, LatestReport>,
+    /// Per chain selector, the seq the last round's attestation covered: a round is complete
+    /// when every required chain has reported after it.
+    #[serde(default)]
+    pub covered: BTreeMap<u64, u64>,
 }
 
 /// The state file and the lock that makes this process its only writer.
@@ -78,6 +91,7 @@ impl StateFile {
                 identity,
                 cursor: LogPosition::block_start(from_block),
                 latest: BTreeMap::new(),
+                covered: BTreeMap::new(),
             },
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };

@@ -13,7 +13,8 @@
 //! - no process left behind.
 //!
 //! `FAULT_RUNS` (default 1), `FAULT_ROUNDS` (default 6) and `FAULT_SEED` set the size; the
-//! same seed injects the same faults at the same points. `make faults RUNS=50`.
+//! same seed injects the same faults at the same points; `FAULT_KEEP=1` keeps each run's
+//! directory (logs of every process). `make faults RUNS=50`.
 
 mod procs;
 mod proxy;
@@ -89,6 +90,8 @@ struct Counts {
     unknown_report_sets: u32,
     duplicate_epochs: u32,
     processes_left: u32,
+    round_times: Vec<Duration>,
+    slowest: (Duration, String),
     problems: Vec<String>,
 }
 
@@ -109,7 +112,13 @@ const INSTANCES: usize = 3;
 const ROUND_DEADLINE: Duration = Duration::from_secs(90);
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+    let Ok(text) = std::env::var(name) else { return default };
+    let text = text.trim();
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.unwrap_or_else(|_| panic!("{name}={text:?} is not a number"))
 }
 
 fn main() {
@@ -135,6 +144,16 @@ fn main() {
         counts.restarts_after_exit
     );
     println!("  rounds {}, reports submitted {}", counts.rounds, counts.reports);
+    let mut times = counts.round_times.clone();
+    times.sort();
+    if !times.is_empty() {
+        println!(
+            "  round, first report to every chain on its answer: median {:.1?}, slowest {:.1?} ({})",
+            times[times.len() / 2],
+            counts.slowest.0,
+            counts.slowest.1
+        );
+    }
     println!("  reports lost             {}", counts.lost_reports);
     println!("  epochs published         {}", counts.epochs);
     println!("  wrong verdicts           {}", counts.wrong_verdicts);
@@ -408,6 +427,7 @@ async fn one_run(seed: u64, rounds: u64, counts: &mut Counts) {
             .collect();
         let mut used = Vec::new();
         let now = solvency_enclave_host::unix_now();
+        let round_started = Instant::now();
         for moment in 0..=CHAINS as u64 {
             for (_, fault) in faults.iter().filter(|(at, _)| *at == moment) {
                 *counts.faults.entry(*fault).or_default() += 1;
@@ -435,7 +455,13 @@ async fn one_run(seed: u64, rounds: u64, counts: &mut Counts) {
         }
         used.sort_by_key(|(selector, ..)| *selector);
         let digest = reports_digest(&used);
-        if !world.wait_round(digest, sinking.is_none(), counts).await {
+        let landed = world.wait_round(digest, sinking.is_none(), counts).await;
+        let took = round_started.elapsed();
+        counts.round_times.push(took);
+        if took > counts.slowest.0 {
+            counts.slowest = (took, format!("seed {seed:#x} round {seq}, faults {faults:?}"));
+        }
+        if !landed {
             counts.lost_reports += CHAINS as u32;
             counts.problems.push(format!(
                 "seed {seed:#x} round {seq}: not on every chain within {ROUND_DEADLINE:?}; aggregator log tail:\n{}",
@@ -446,6 +472,9 @@ async fn one_run(seed: u64, rounds: u64, counts: &mut Counts) {
     }
     check_history(&world, &network, &submitted, rounds, seed, counts).await;
     counts.processes_left += world.shutdown();
+    if std::env::var_os("FAULT_KEEP").is_some() {
+        println!("  kept {}", dir.keep().display());
+    }
 }
 
 fn tail(text: &str, lines: usize) -> String {
