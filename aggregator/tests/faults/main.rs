@@ -260,14 +260,14 @@ impl World {
             instance.start();
             enclaves.push(instance);
         }
-        for i in 0..INSTANCES {
+        for (i, instance) in enclaves.iter().enumerate() {
             let socket = dir.join(format!("enclave-{i}.sock"));
             let deadline = Instant::now() + Duration::from_secs(60);
             while !socket.exists() {
                 assert!(
                     Instant::now() < deadline,
                     "enclave {i} did not start:\n{}",
-                    enclaves[i].log()
+                    instance.log()
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
