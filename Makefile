@@ -10,7 +10,7 @@ FORGE := $(CURDIR)/node_modules/.bin/forge
 ARTIFACTS_STAMP := contracts/out/.built
 CONTRACT_SOURCES := $(shell find contracts/src contracts/test -name '*.sol' 2>/dev/null) contracts/foundry.toml
 
-.PHONY: demo test test-contracts test-rust lint contracts devnet snapshot clean
+.PHONY: demo test test-contracts test-rust lint contracts devnet snapshot faults clean
 
 demo: $(ARTIFACTS_STAMP)
 	cargo run --quiet -p solvency-aggregator --bin solvency -- demo
@@ -48,6 +48,14 @@ test-rust: $(ARTIFACTS_STAMP)
 # Refresh the committed gas snapshots after an intended change.
 snapshot: $(ARTIFACTS_STAMP)
 	cd contracts && $(FORGE) snapshot $(SNAPSHOT_FILTER)
+
+# The fault suite at length: RUNS runs of ROUNDS rounds each, faults at seeded random points;
+# prints the counts. `make test` runs one short run. SEED=0x… replays a run.
+RUNS ?= 50
+ROUNDS ?= 8
+faults: $(ARTIFACTS_STAMP)
+	FAULT_RUNS=$(RUNS) FAULT_ROUNDS=$(ROUNDS) $(if $(SEED),FAULT_SEED=$(SEED)) \
+		cargo test --quiet -p solvency-aggregator --test faults
 
 # A devnet in the foreground until Ctrl-C.
 devnet: $(ARTIFACTS_STAMP)

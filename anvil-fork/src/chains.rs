@@ -20,13 +20,6 @@ pub fn test_chain(index: usize) -> Option<TestChain> {
     TEST_CHAINS.get(index).map(|&(chain_id, selector)| TestChain { chain_id, selector })
 }
 
-/// The test chain with this selector, if any.
-pub fn by_selector(selector: u64) -> Option<TestChain> {
-    TEST_CHAINS
-        .iter()
-        .find(|(_, s)| *s == selector)
-        .map(|&(chain_id, selector)| TestChain { chain_id, selector })
-}
 
 const TEST_CHAINS: [(u64, u64); 100] = [
     (90000001, 909606746561742123),
@@ -153,7 +146,6 @@ mod tests {
             let chain = test_chain(i).unwrap();
             assert_eq!(chain.chain_id, 90000001 + i as u64);
             assert!(selectors.insert(chain.selector));
-            assert_eq!(by_selector(chain.selector), Some(chain));
         }
     }
 }

@@ -84,14 +84,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
 }
 
 /// Makes a rename or a new file in `dir` durable.
-pub fn sync_dir(dir: &Path) -> Result<(), Error> {
+fn sync_dir(dir: &Path) -> Result<(), Error> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(dir, "sync directory"))
 }
 
 /// An exclusive, advisory lock on a lock file, held until dropped (or the process dies).
 #[derive(Debug)]
 pub struct StateLock {
-    path: PathBuf,
     // Closing the descriptor releases the lock.
     _file: File,
 }
@@ -128,7 +127,7 @@ impl StateLock {
         file.set_len(0).map_err(Error::io(path, "write lock file"))?;
         file.rewind().map_err(Error::io(path, "write lock file"))?;
         write!(file, "{}", std::process::id()).map_err(Error::io(path, "write lock file"))?;
-        Ok(Self { path: path.to_owned(), _file: file })
+        Ok(Self { _file: file })
     }
 
     /// Takes the lock of a state directory: `DIR/<name>.lock`, creating `DIR` if needed.
@@ -136,10 +135,6 @@ impl StateLock {
         Self::acquire(&dir.join(format!("{name}.lock")))
     }
 
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 #[cfg(test)]

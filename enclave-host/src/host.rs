@@ -32,11 +32,6 @@ impl Host {
         self.lock().public()
     }
 
-    /// The last epoch the enclave signed.
-    pub fn last_epoch(&self) -> u64 {
-        self.lock().state().last_epoch
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Enclave> {
         // A panic while holding the lock cannot leave the enclave half-changed in a way that
         // matters: every change is persisted (or undone) before the lock is released.

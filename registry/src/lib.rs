@@ -114,11 +114,6 @@ impl Network {
         self.chains.iter().filter(|c| !c.role.is_hub())
     }
 
-    /// The chain with this selector.
-    pub fn by_selector(&self, selector: u64) -> Option<&ChainConfig> {
-        self.chains.iter().find(|c| c.selector == selector)
-    }
-
     /// The chain with this name, or an error that lists the names there are.
     pub fn chain(&self, registry: &Registry, name: &str) -> Result<&ChainConfig, ConfigError> {
         self.chains.iter().find(|c| c.name == name).ok_or_else(|| ConfigError::UnknownChain {

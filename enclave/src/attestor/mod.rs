@@ -11,7 +11,7 @@
 //!
 //! - **`aws-nitro`** ([`NitroAttestor`], [`NitroEvidence`]): an AWS Nitro Enclaves attestation
 //!   document, a COSE_Sign1 (ES384) signed by a certificate that chains to the AWS Nitro root.
-//!   Producing one needs the Nitro Security Module and the `nitro-nsm` feature; verifying one
+//!   Producing one needs the Nitro Security Module, which this build does not drive yet; verifying one
 //!   works on any machine, offline, in this crate. The root is pinned by the SHA-256 of its DER
 //!   ([`AWS_NITRO_ROOT_SHA256`]). Revocation (the CRL distribution points of the intermediate
 //!   certificates) is not checked: this crate never touches the network.

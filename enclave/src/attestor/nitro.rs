@@ -4,7 +4,7 @@
 //! `timestamp` (Unix ms), `pcrs`, `certificate` (the leaf, whose key signs the COSE), `cabundle`
 //! (root first), and the optional `public_key`, `user_data` and `nonce` the enclave asked the NSM
 //! to include. [`verify_nitro_document`] checks all of it offline; producing a document needs the
-//! Nitro Security Module, which only exists inside an enclave (feature `nitro-nsm`).
+//! Nitro Security Module, which only exists inside an enclave (not implemented yet).
 
 use std::{collections::BTreeMap, fmt};
 
@@ -31,10 +31,11 @@ const MAX_CERT_LEN: usize = 1024;
 /// The NSM's limit on `user_data`.
 const MAX_USER_DATA_LEN: usize = 512;
 
-/// Produces [`NitroEvidence`] through the Nitro Security Module.
+/// Would produce [`NitroEvidence`] through the Nitro Security Module.
 ///
-/// This build cannot talk to the NSM: without the `nitro-nsm` feature it says so, and with it,
-/// it reports whether `/dev/nsm` exists. Verification never needs either.
+/// Not implemented yet: the NSM request (an ioctl on `/dev/nsm`, inside an enclave) is not
+/// written, so this attestor always answers that it cannot produce a document. Verifying Nitro
+/// documents is implemented and needs no NSM.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NitroAttestor;
 
@@ -61,25 +62,11 @@ impl Attestor for NitroAttestor {
         }
         // Once implemented: ask the NSM for a document with `public_key` = the HPKE key,
         // `user_data` = `enclave_user_data(signer)` and `nonce`; the NSM stamps the time itself.
-        Err(EvidenceError::NitroUnavailable { reason: nsm_unavailable() })
+        Err(EvidenceError::NitroUnavailable {
+            reason: "this build does not implement the Nitro Security Module request: it \
+                     verifies Nitro documents but cannot produce one; use the dev attestor",
+        })
     }
-}
-
-#[cfg(feature = "nitro-nsm")]
-fn nsm_unavailable() -> &'static str {
-    if std::path::Path::new("/dev/nsm").exists() {
-        "/dev/nsm exists, but this build does not implement the NSM request yet; use the dev \
-         attestor until it does"
-    } else {
-        "not available on this machine: /dev/nsm does not exist (run inside an AWS Nitro \
-         enclave, or use the dev attestor for development)"
-    }
-}
-
-#[cfg(not(feature = "nitro-nsm"))]
-fn nsm_unavailable() -> &'static str {
-    "not available on this machine: built without the `nitro-nsm` feature (rebuild \
-     solvency-enclave with it to run inside an AWS Nitro enclave, or use the dev attestor)"
 }
 
 /// An AWS Nitro attestation document, as the NSM returned it (JSON: 0x-hex).
