@@ -20,7 +20,6 @@ pub fn test_chain(index: usize) -> Option<TestChain> {
     TEST_CHAINS.get(index).map(|&(chain_id, selector)| TestChain { chain_id, selector })
 }
 
-
 const TEST_CHAINS: [(u64, u64); 100] = [
     (90000001, 909606746561742123),
     (90000002, 5548718428018410741),

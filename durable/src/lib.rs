@@ -134,7 +134,6 @@ impl StateLock {
     pub fn for_dir(dir: &Path, name: &str) -> Result<Self, Error> {
         Self::acquire(&dir.join(format!("{name}.lock")))
     }
-
 }
 
 #[cfg(test)]
