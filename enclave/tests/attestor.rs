@@ -449,11 +449,11 @@ mod nitro {
     }
 
     #[test]
-    fn producing_a_document_here_says_it_is_unavailable() {
+    fn producing_a_document_says_this_build_cannot() {
         let keys = EnclaveKeys::generate();
         let err = NitroAttestor::new().attest(&keys, b"nonce", NOW).unwrap_err();
         assert!(matches!(err, EvidenceError::NitroUnavailable { .. }), "{err}");
-        assert!(err.to_string().contains("not available on this machine"), "{err}");
+        assert!(err.to_string().contains("does not implement the Nitro Security Module"), "{err}");
         assert_eq!(NitroAttestor::new().kind(), EvidenceKind::AwsNitro);
     }
 

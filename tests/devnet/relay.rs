@@ -214,3 +214,52 @@ async fn the_same_address_trap_cannot_happen() {
 
     devnet.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_delivery_the_node_refuses_fails_and_does_not_hold_up_later_messages() {
+    let devnet = devnet(2, vec![]).await;
+    let (a, b) = (devnet.chain(0).clone(), devnet.chain(1).clone());
+    let sender = deploy_probe_sender(&a).await;
+    let receiver = deploy_probe_receiver(&b).await;
+    let user = DevAccount::user(0);
+    let relayer = devnet.relayer().unwrap();
+    // The relayer's account on chain b cannot pay for gas: the node refuses the delivery outright.
+    let provider = reader(&b);
+    let funded = provider.get_balance(b.relayer.address).await.unwrap();
+    let set_balance = |balance: U256| {
+        let provider = provider.clone();
+        let account = b.relayer.address;
+        async move {
+            provider
+                .raw_request::<_, ()>("anvil_setBalance".into(), (account, balance))
+                .await
+                .unwrap();
+        }
+    };
+    set_balance(U256::ZERO).await;
+    probe_send(&a, &user, sender, &b, receiver, b"refused", None).await;
+    let first = relayer.wait_for("a message", WAIT, |m| m.len() == 1).await.unwrap()[0].id;
+    let refused = relayer.wait_final(first, WAIT).await.unwrap();
+    let MessageState::Failed { reason, tx_hash: None, .. } = &refused.state else {
+        panic!("expected FAILED without a mined transaction, got {refused:?}")
+    };
+    assert!(reason.contains("the node refused the delivery transaction"), "{reason}");
+
+    // Funded again: a later message is delivered (nothing waits behind the refused one), and
+    // the refused one is delivered by a retry, once.
+    set_balance(funded).await;
+    probe_send(&a, &user, sender, &b, receiver, b"later", None).await;
+    let messages = relayer
+        .wait_for("the later message", WAIT, |m| m.len() == 2 && m[1].state.is_final())
+        .await
+        .unwrap();
+    assert!(matches!(messages[1].state, MessageState::Success { .. }), "{:?}", messages[1]);
+    relayer.retry(first).unwrap();
+    let retried = relayer.wait_final(first, WAIT).await.unwrap();
+    assert!(matches!(retried.state, MessageState::Success { .. }), "{retried:?}");
+    assert_eq!(
+        ProbeReceiver::new(receiver, reader(&b)).s_received().call().await.unwrap(),
+        U256::from(2u64)
+    );
+    devnet.shutdown().await;
+}

@@ -197,3 +197,39 @@ async fn a_second_devnet_on_a_running_devnets_directory_is_refused_and_harms_not
     );
     first.shutdown().await;
 }
+
+#[tokio::test]
+async fn ingestion_and_publishing_go_on_while_a_delivery_is_held_back() {
+    let mut round = Round::start(3, PolicySection::default()).await;
+    let (first, _) = round.honest_round(1, |_| healthy()).await;
+    // CCIP delivery stops: no attestation reaches a spoke until it resumes.
+    round.wired.devnet.stop_relayer().await;
+    // The hub chain's reporter reports directly: bad news, then good news.
+    for (seq, figures, solvent) in [(2, sinking(), false), (3, healthy(), true)] {
+        let payload = round.seal(0, 0, seq, solvency_tests::round::now(), figures);
+        round.submit_payload(0, seq, payload).await;
+        let (epoch, published_solvent, _) = first_published(&mut round).await;
+        assert_eq!((epoch, published_solvent), (first + seq - 1, solvent));
+    }
+    // Both epochs were published while neither had landed on a spoke.
+    let states = round.oracles().await;
+    assert_eq!(states[0].attestation.epoch, first + 2);
+    assert!(states[1..].iter().all(|s| s.attestation.epoch == first), "{states:?}");
+    // Delivery resumes: every spoke gets the latest answer.
+    round.wired.devnet.start_relayer().await.unwrap();
+    let mut waiting: std::collections::BTreeSet<String> =
+        round.registry.network().unwrap().spokes().map(|c| c.name.clone()).collect();
+    while !waiting.is_empty() {
+        let Event::Delivered { chain, .. } = round
+            .next_event(
+                |e| matches!(e, Event::Delivered { accepted, .. } if *accepted == first + 2),
+            )
+            .await
+        else {
+            unreachable!()
+        };
+        waiting.remove(&chain);
+    }
+    assert!(round.oracles().await.iter().all(|s| s.attestation.epoch == first + 2 && s.solvent));
+    round.stop().await;
+}

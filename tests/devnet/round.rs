@@ -351,3 +351,49 @@ async fn an_aggregator_running_an_edited_policy_cannot_publish() {
     assert!(round.oracles().await.iter().all(|o| o.attestation.epoch == 1));
     round.stop().await;
 }
+
+#[tokio::test]
+async fn a_statement_signed_before_a_restart_is_the_one_published_after_it() {
+    let mut round = Round::start(2, PolicySection::default()).await;
+    round.honest_round(1, |_| healthy()).await;
+    // The hub cannot pay: epoch 2 is signed, not published.
+    let hub_chain = round.devnet.hub().clone();
+    let hub_address = hub_chain.hub.unwrap();
+    let owner = as_account(&hub_chain, &hub_chain.deployer);
+    let balance = owner.get_balance(hub_address).await.unwrap();
+    SolvencyHub::new(hub_address, &owner)
+        .withdrawFees(hub_chain.deployer.address, balance)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    round.submit_all(2, |_| healthy()).await;
+    round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await;
+    round.stop_aggregator().await;
+    let state_file =
+        round.registry.aggregator.state_dir.join(solvency_aggregator::orchestrator::ENCLAVE_STATE);
+    let state: solvency_enclave::EnclaveState =
+        serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let signed = state.last_signed.expect("epoch 2 was signed").attestation;
+    assert_eq!(signed.epoch, 2);
+
+    // Later (a second on, so a new statement would carry another issuedAt), restarted and
+    // funded: the enclave remembers what it signed for epoch 2 and publishes exactly that, never
+    // a second statement for the same epoch.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let tx = alloy::rpc::types::TransactionRequest::default().to(hub_address).value(balance);
+    owner.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+    round.restart_aggregator(false).await;
+    let (epoch, _) = round.published_and_delivered(1).await;
+    assert_eq!(epoch, 2);
+    let onchain: SolvencyAttestation = SolvencyHub::new(hub_address, reader(&hub_chain))
+        .latestAttestation()
+        .call()
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(onchain, signed, "the statement signed before the restart");
+    round.stop().await;
+}

@@ -314,10 +314,21 @@ impl Round {
     /// Waits for the next publication above `after` and for it to land on every spoke; returns
     /// the epoch and the verdict. A failed publish fails the test.
     pub async fn published_and_delivered(&mut self, after: u64) -> (u64, bool) {
+        self.landed(|p| p.epoch > after).await
+    }
+
+    /// Waits for the publication judged on exactly the reports with this digest (what
+    /// [`Round::submit_all`] returns) and for it to land on every spoke.
+    pub async fn landed_with(&mut self, reports_digest: B256) -> (u64, bool) {
+        self.landed(|p| p.reports_digest == reports_digest).await
+    }
+
+    async fn landed(
+        &mut self,
+        wanted: impl Fn(&solvency_chain_adapters::Published) -> bool,
+    ) -> (u64, bool) {
         let Event::Published { published, .. } = self
-            .next_event(
-                |e| matches!(e, Event::Published { published, .. } if published.epoch > after),
-            )
+            .next_event(|e| matches!(e, Event::Published { published, .. } if wanted(published)))
             .await
         else {
             unreachable!()
@@ -336,16 +347,16 @@ impl Round {
         (published.epoch, published.solvent)
     }
 
-    /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication to land
-    /// everywhere and checks every chain reads what was published. Returns epoch and outcome.
+    /// Every chain reports (`positions(i)`) with `seq`, then waits for the publication of exactly
+    /// these reports to land everywhere and checks every chain reads it. Returns epoch and
+    /// outcome.
     pub async fn honest_round(
         &mut self,
         seq: u64,
         positions: impl Fn(usize) -> Vec<Position>,
     ) -> (u64, bool) {
-        let before = self.hub_epoch().await;
-        self.submit_all(seq, positions).await;
-        let (epoch, solvent) = self.published_and_delivered(before).await;
+        let digest = self.submit_all(seq, positions).await;
+        let (epoch, solvent) = self.landed_with(digest).await;
         for state in self.oracles().await {
             assert_eq!(state.attestation.epoch, epoch);
             assert_eq!(state.solvent, solvent);

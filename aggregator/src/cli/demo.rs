@@ -14,12 +14,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::U256;
+use alloy::primitives::{U256, keccak256};
 use anyhow::{Context, bail};
 use clap::Args;
 use solvency_chain_adapters::{Backoff, read_all};
 use solvency_devnet::DevAccount;
-use solvency_enclave::{Position, ReportV1};
+use solvency_enclave::{Position, ReportV1, reports_digest, seal_report};
 use solvency_registry::Registry;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     cli::args::ConfigArgs,
     orchestrator::{self, Event, Setup},
-    reporter, table,
+    table,
     wired::{WiredDevnet, WiredOptions},
 };
 
@@ -113,7 +113,6 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
         ("reserves restored".into(), true, None),
     ];
     let mut all_ok = true;
-    let mut last_epoch = 0;
     for (round, (what, expected, fallen)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
         println!(
@@ -122,23 +121,26 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
         );
         let started = Instant::now();
         let now = crate::unix_now();
+        let mut used = Vec::new();
         for (i, chain) in network.chains.iter().enumerate() {
             let figures = if Some(i) == *fallen { FALLEN } else { HEALTHY };
             let report = ReportV1::new(chain.selector, seq, now, positions(figures));
-            let sender = wired.devnet.chain(i).reporter.signer();
-            reporter::submit(
-                chain,
-                &registry.deployment_id,
-                &enclave_public,
-                &wired.keys.reporters[i],
-                sender,
+            let payload = seal_report(
                 &report,
-            )
-            .await
-            .with_context(|| format!("submitting {}'s report", chain.name))?;
+                &registry.deployment_id,
+                &wired.keys.reporters[i],
+                &enclave_public,
+            )?;
+            used.push((chain.selector, seq, keccak256(&payload)));
+            let sender = wired.devnet.chain(i).reporter.signer();
+            solvency_chain_adapters::submit_report(chain, sender, seq, payload)
+                .await
+                .with_context(|| format!("submitting {}'s report", chain.name))?;
         }
-        let (epoch, solvent, took) = wait_delivered(&mut events, registry, last_epoch).await?;
-        last_epoch = epoch;
+        used.sort_by_key(|(selector, ..)| *selector);
+        // The answer about exactly these reports (a changed verdict may be attested earlier,
+        // on some of them).
+        let (solvent, took) = wait_delivered(&mut events, registry, reports_digest(&used)).await?;
         let readings = read_all(&network.chains, Backoff::default()).await;
         let mut ok = solvent == *expected;
         let mut rows = Vec::new();
@@ -175,14 +177,14 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for the next publication to land on every spoke; fails on a refused report or a
-/// failed publish. Returns the epoch, its verdict, and the time from the decision to attest to
-/// the last spoke holding it.
+/// Waits for the publication judged on the reports with `digest` to land on every spoke; fails
+/// on a refused report or a failed publish. Returns its verdict and the time from the decision
+/// to attest to the last spoke holding it.
 async fn wait_delivered(
     events: &mut mpsc::UnboundedReceiver<Event>,
     registry: &Registry,
-    after_epoch: u64,
-) -> anyhow::Result<(u64, bool, Duration)> {
+    digest: alloy::primitives::B256,
+) -> anyhow::Result<(bool, Duration)> {
     let spokes: BTreeSet<String> = registry.network()?.spokes().map(|c| c.name.clone()).collect();
     let deadline = tokio::time::Instant::now() + ROUND_TIMEOUT;
     let mut published: Option<(u64, bool, Duration, Instant)> = None;
@@ -193,7 +195,7 @@ async fn wait_delivered(
             .context("no attestation on every chain within the round's time limit")?
             .context("the aggregator stopped")?;
         match event {
-            Event::Published { published: p, took } if p.epoch > after_epoch => {
+            Event::Published { published: p, took } if p.reports_digest == digest => {
                 published = Some((p.epoch, p.solvent, took, p.mined_at));
                 landed.clear();
             }
@@ -208,10 +210,10 @@ async fn wait_delivered(
             Event::PublishFailed { error } => bail!("publishing failed: {error}"),
             _ => {}
         }
-        if let Some((epoch, solvent, took, mined_at)) = published
+        if let Some((_, solvent, took, mined_at)) = published
             && landed == spokes
         {
-            return Ok((epoch, solvent, took + mined_at.elapsed()));
+            return Ok((solvent, took + mined_at.elapsed()));
         }
     }
 }

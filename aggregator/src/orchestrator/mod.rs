@@ -373,9 +373,11 @@ pub async fn run(
                                     );
                                     if !accepted.again {
                                         info!(target: "aggregator", chain = %accepted.chain, seq = accepted.seq, id = %report.message_id, "report accepted");
-                                        ledger_changed = true;
-                                        due |= round_complete(&required, &state.state);
                                     }
+                                    // A report taken again after a restart may be the one that
+                                    // completes the round (its record was lost with the crash).
+                                    ledger_changed = true;
+                                    due |= round_complete(&required, &state.state);
                                     emit(Event::ReportAccepted {
                                         chain: accepted.chain,
                                         seq: accepted.seq,
