@@ -7,6 +7,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `solvency … | head` ends quietly when the reader goes away, as other command-line tools
+    // do, instead of panicking on a broken pipe.
+    // SAFETY: restoring the default disposition of one signal, before any thread writes.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),

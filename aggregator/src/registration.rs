@@ -32,8 +32,8 @@ pub struct Registration {
     pub signer: Address,
     /// The evidence digest stored on-chain.
     pub evidence_digest: B256,
-    /// Per chain: (name, expiry in chain time).
-    pub expires: Vec<(String, u64)>,
+    /// Per chain name: when the registration expires (that chain's time, Unix seconds).
+    pub expires: std::collections::BTreeMap<String, u64>,
     /// What the verification proved.
     pub facts: VerifiedEvidence,
 }
@@ -87,14 +87,14 @@ impl Registrar {
             );
         }
         let digest = evidence.fingerprint();
-        let mut expires = Vec::new();
+        let mut expires = std::collections::BTreeMap::new();
         for owner in &self.owners {
             let chain = owner.client().name().to_owned();
             let (_, time) = owner.client().latest_block().await?;
             let expires_at = time + self.ttl.as_secs();
             owner.set_signer(enclave.signer, expires_at, digest).await?;
             info!(target: "registration", %chain, signer = %enclave.signer, expires_at, "signer registered");
-            expires.push((chain, expires_at));
+            expires.insert(chain, expires_at);
         }
         Ok(Registration { signer: enclave.signer, evidence_digest: digest, expires, facts })
     }

@@ -23,6 +23,9 @@ use crate::keyfiles::{self, KeyDir};
 pub const REGISTRY_FILE: &str = "networks.toml";
 /// The aggregator's state directory inside a wired devnet's state directory.
 pub const AGGREGATOR_DIR: &str = "aggregator";
+/// Written last, once chains, contracts, policy digest and registry are all in place; holds the
+/// pid of the process that runs the devnet. Removed when it stops.
+pub const READY_FILE: &str = "ready";
 
 /// How to wire a devnet. [`Default`]: the registry's `[devnet]` chains, a temporary directory,
 /// one in-process enclave.
@@ -66,6 +69,13 @@ impl WiredDevnet {
         let chains = options.chains.unwrap_or(base.devnet.chains);
         solvency_registry::check_devnet_chains(chains)
             .map_err(|problem| anyhow::anyhow!("--chains: {problem}"))?;
+        // Checked before anything is created or started.
+        let threshold = options.threshold.unwrap_or(1);
+        let signer_count = options.instances.max(1) + options.extra_signers.len();
+        anyhow::ensure!(
+            threshold >= 1 && usize::from(threshold) <= signer_count,
+            "--threshold {threshold}: needs 1 <= k <= {signer_count} (the registered signers)"
+        );
         let (dir, temp) = match &options.state_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
@@ -100,12 +110,6 @@ impl WiredDevnet {
                 .filter(|s| !signers.contains(s))
                 .collect::<Vec<_>>(),
         );
-        let threshold = options.threshold.unwrap_or(1);
-        anyhow::ensure!(
-            threshold >= 1 && usize::from(threshold) <= signers.len(),
-            "--threshold {threshold}: needs 1 <= k <= {} registered signers",
-            signers.len()
-        );
 
         let d = &base.devnet;
         let devnet = Devnet::start(DevnetConfig {
@@ -124,7 +128,15 @@ impl WiredDevnet {
         })
         .await?;
 
-        // The chains are new: an aggregator state of an earlier devnet here means nothing now.
+        // Files of an earlier devnet here describe chains that are gone (the devnet's lock,
+        // taken by `Devnet::start`, says no other devnet uses this directory now).
+        for stale in [READY_FILE, REGISTRY_FILE] {
+            let path = dir.join(stale);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing the old {}", path.display()))?;
+            }
+        }
         let aggregator_dir = dir.join(AGGREGATOR_DIR);
         if aggregator_dir.exists() {
             std::fs::remove_dir_all(&aggregator_dir)
@@ -175,6 +187,8 @@ impl WiredDevnet {
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);
+        let registry = Registry::from_source(file.clone(), &path.display().to_string())?;
+        set_policy_digest(&devnet, &registry).await?;
         let text = toml::to_string_pretty(&file).context("writing the devnet's registry")?;
         solvency_durable::write_atomic(
             &path,
@@ -182,8 +196,11 @@ impl WiredDevnet {
                 .as_bytes(),
             0o600,
         )?;
-        let registry = Registry::load(&path)?;
-        set_policy_digest(&devnet, &registry).await?;
+        solvency_durable::write_atomic(
+            &dir.join(READY_FILE),
+            std::process::id().to_string().as_bytes(),
+            0o644,
+        )?;
         Ok(Self { devnet, registry, keys, instance_keys, dir, _temp: temp })
     }
 
@@ -199,6 +216,7 @@ impl WiredDevnet {
 
     /// Stops the relayer and every anvil.
     pub async fn shutdown(self) {
+        let _ = std::fs::remove_file(self.dir.join(READY_FILE));
         self.devnet.shutdown().await;
     }
 }

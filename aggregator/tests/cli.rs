@@ -131,8 +131,17 @@ fn a_broken_config_names_the_key_and_the_fix() {
 }
 
 #[test]
-fn out_of_range_chain_counts_are_refused_before_anything_starts() {
-    for command in [&["demo", "--chains", "500"][..], &["devnet", "up", "--chains", "500"]] {
+fn out_of_range_counts_are_refused_before_anything_starts() {
+    for (command, expected) in [
+        (&["demo", "--chains", "500"][..], "--chains: 500 is outside 1..=100"),
+        (&["devnet", "up", "--chains", "500"], "--chains: 500 is outside 1..=100"),
+        (&["devnet", "up", "--chains", "0"], "--chains: 0 is outside 1..=100"),
+        (&["devnet", "up", "--threshold", "0"], "--threshold 0: needs 1 <= k <= 1"),
+        (
+            &["devnet", "up", "--instances", "2", "--threshold", "3"],
+            "--threshold 3: needs 1 <= k <= 2",
+        ),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let mut args = command.to_vec();
         args.extend(["--config", "../networks.toml"]);
@@ -143,7 +152,45 @@ fn out_of_range_chain_counts_are_refused_before_anything_starts() {
         let out = solvency(&args);
         assert_eq!(out.status.code(), Some(1), "{command:?} exits with an error, not a panic");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--chains: 500 is outside 1..=100"), "{command:?}: {err}");
+        assert!(err.contains(expected), "{command:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!state.exists(), "{command:?} created nothing");
     }
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_solvency"))
+        .arg("--help")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before anything is written, as `solvency … | head -0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
+}
+
+#[test]
+fn a_placeholder_key_says_what_a_key_looks_like() {
+    let out = solvency(&[
+        "report",
+        "submit",
+        "--config",
+        "x.toml",
+        "--chain",
+        "a",
+        "--key",
+        "k",
+        "--account-key",
+        "0x…",
+        "--position",
+        "USDC=1:1",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected a secp256k1 secret key: 0x followed by 64 hex digits"), "{err}");
 }

@@ -83,6 +83,21 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A word for what went wrong, for a status column: `unreachable` (the endpoint did not
+    /// answer), `no contract` (nothing deployed at the registry's address), `wrong chain` (the
+    /// endpoint serves another chain), `refused` (the contract refused), `bad data`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Rpc { .. } | Self::Confirm { .. } => "unreachable",
+            Self::NoContract { .. } => "no contract",
+            Self::WrongChain { .. } => "wrong chain",
+            Self::Refused { .. } => "refused",
+            Self::BadLog { .. } | Self::Missing { .. } => "bad data",
+        }
+    }
+}
+
 /// The hub's (and every oracle's) custom errors, decoded from a contract error; anything else
 /// as its text.
 pub fn decode_revert(error: &alloy::contract::Error) -> String {

@@ -26,7 +26,7 @@ pub mod watch;
 pub use client::ChainClient;
 pub use error::{Error, decode_revert};
 pub use hub::{Delivered, HubReader, LogPosition, Page};
-pub use oracle::{ChainReading, OracleOwner, OracleState, read_all, read_oracle};
+pub use oracle::{ChainReading, OracleOwner, OracleState, read_all, read_oracle, reporter};
 pub use publish::{DELIVERY_MARGIN, Destination, PublishError, Published, Publisher};
 pub use report::submit_report;
 pub use retry::Backoff;

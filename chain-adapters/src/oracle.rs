@@ -47,11 +47,18 @@ impl OracleState {
 pub async fn read_oracle(client: &ChainClient, oracle: Address) -> Result<OracleState, Error> {
     let (number, timestamp) = client.latest_block().await?;
     let instance = SolvencyOracleBase::new(oracle, client.provider());
-    let solvent = client
+    let solvent = match client
         .call("call isSolvent()", || async {
             instance.isSolvent().block(number.into()).call().await
         })
-        .await?;
+        .await
+    {
+        Ok(solvent) => solvent,
+        Err(e @ Error::Refused { .. }) => {
+            return Err(no_contract(client, oracle, "oracle").await.unwrap_or(e));
+        }
+        Err(e) => return Err(e),
+    };
     let attestation = client
         .call("call latestAttestation()", || async {
             instance.latestAttestation().block(number.into()).call().await
@@ -63,6 +70,27 @@ pub async fn read_oracle(client: &ChainClient, oracle: Address) -> Result<Oracle
         block: number,
         block_timestamp: timestamp,
     })
+}
+
+/// `Some(NoContract)` when there is no code at `address`: a call there "fails" with an empty
+/// answer, and the real cause is a wrong address (or a chain without the deployment).
+async fn no_contract(client: &ChainClient, address: Address, what: &'static str) -> Option<Error> {
+    use alloy::providers::Provider;
+    let code = client.provider().get_code_at(address).await.ok()?;
+    code.is_empty().then(|| Error::NoContract { chain: client.name().to_owned(), address, what })
+}
+
+/// The account allowed to submit the chain's report (`getReporter()`).
+pub async fn reporter(client: &ChainClient, oracle: Address) -> Result<Address, Error> {
+    let instance = SolvencyOracleBase::new(oracle, client.provider());
+    match client.call("call getReporter()", || async { instance.getReporter().call().await }).await
+    {
+        Ok(reporter) => Ok(reporter),
+        Err(e @ Error::Refused { .. }) => {
+            Err(no_contract(client, oracle, "oracle").await.unwrap_or(e))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// One chain's oracle as read now, or why it could not be read.

@@ -226,6 +226,7 @@ fn aggregator(b: &Builder<'_>, file: &NetworksFile) -> Result<AggregatorConfig, 
     Ok(AggregatorConfig {
         state_dir: b.resolve(&a.state_dir),
         publisher,
+        publisher_unset: a.publisher_unset.clone(),
         poll_interval: Duration::from_millis(a.poll_interval_ms),
         delivery_timeout: Duration::from_secs(a.delivery_timeout_secs),
     })

@@ -133,9 +133,33 @@ pub fn read_source(
 ) -> Result<NetworksFile, ConfigError> {
     let mut value: toml::Value = toml::from_str(text)
         .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+    // The publisher key is the one secret a registry may template, and only `solvency run`
+    // needs it: an unset variable there is that command's error, not every command's.
+    let publisher = value
+        .get_mut("aggregator")
+        .and_then(toml::Value::as_table_mut)
+        .and_then(|aggregator| aggregator.remove("publisher_key"));
     interpolate::interpolate(&mut value, path, "", env)?;
+    let mut publisher_unset = None;
+    match publisher {
+        Some(toml::Value::String(template)) => {
+            match interpolate::expand(&template, path, "aggregator.publisher_key", env) {
+                Ok(key) => {
+                    let aggregator =
+                        value.get_mut("aggregator").and_then(toml::Value::as_table_mut);
+                    aggregator.expect("it held the key").insert("publisher_key".into(), key.into());
+                }
+                Err(e) => publisher_unset = Some(e.to_string()),
+            }
+        }
+        Some(other) => {
+            let aggregator = value.get_mut("aggregator").and_then(toml::Value::as_table_mut);
+            aggregator.expect("it held the key").insert("publisher_key".into(), other);
+        }
+        None => {}
+    }
     let named = value.clone();
-    serde_path_to_error::deserialize::<_, NetworksFile>(value).map_err(|e| {
+    let mut file = serde_path_to_error::deserialize::<_, NetworksFile>(value).map_err(|e| {
         let at = e.path().to_string();
         let message = e.into_inner().to_string();
         // The parser appends where it was ("in `chains`"): the path says it better.
@@ -148,7 +172,9 @@ pub fn read_source(
                 None => format!("{at}: {message}"),
             },
         }
-    })
+    })?;
+    file.aggregator.publisher_unset = publisher_unset;
+    Ok(file)
 }
 
 /// The name of the chain a serde path such as `chains[2].rpc_url` points into, if it has one.

@@ -134,6 +134,10 @@ pub struct AggregatorSection {
     /// After this long without an attestation landing on a spoke, the aggregator says so
     /// (delivery goes on being watched). Default 3600.
     pub delivery_timeout_secs: u64,
+    /// Why `publisher_key` could not be expanded (its variable is unset): an error for the
+    /// command that needs the key, and for no other.
+    #[serde(skip)]
+    pub publisher_unset: Option<String>,
 }
 
 impl Default for AggregatorSection {
@@ -143,6 +147,7 @@ impl Default for AggregatorSection {
             publisher_key: None,
             poll_interval_ms: 1_000,
             delivery_timeout_secs: 3_600,
+            publisher_unset: None,
         }
     }
 }

@@ -302,6 +302,27 @@ fn debug_of_a_registry_shows_no_secret() {
 }
 
 #[test]
+fn an_unset_publisher_key_variable_only_matters_to_the_command_that_needs_the_key() {
+    let text = with_chains("[aggregator]\npublisher_key = \"${SOLVENCY_TEST_PUBLISHER}\"");
+    let registry = parse(&text).expect("loads: most commands never use the key");
+    assert!(registry.aggregator.publisher.is_none());
+    assert_eq!(
+        registry.aggregator.publisher_unset.as_deref(),
+        Some(
+            "n.toml: aggregator.publisher_key: ${SOLVENCY_TEST_PUBLISHER} is not set — export it or give a default with ${SOLVENCY_TEST_PUBLISHER:-…}"
+        )
+    );
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let set = Registry::parse(&text, "n.toml", &env(&[("SOLVENCY_TEST_PUBLISHER", key)])).unwrap();
+    assert!(set.aggregator.publisher.is_some() && set.aggregator.publisher_unset.is_none());
+    // Other keys still fail on an unset variable, naming it.
+    assert!(
+        error("deployment_id = \"${SOLVENCY_TEST_ID}\"")
+            .contains("deployment_id: ${SOLVENCY_TEST_ID}")
+    );
+}
+
+#[test]
 fn prices_are_exact_decimals() {
     assert_eq!(parse_price_e18("1").unwrap(), U256::from(10u64.pow(18)));
     assert_eq!(parse_price_e18("0.000000000000000001").unwrap(), U256::from(1u64));

@@ -210,6 +210,8 @@ pub struct AggregatorConfig {
     pub state_dir: PathBuf,
     /// The account that sends `publish`, when the file gives it. `Debug` shows its address only.
     pub publisher: Option<PrivateKeySigner>,
+    /// Why the file's `publisher_key` is not available (its `${VAR}` is unset), if so.
+    pub publisher_unset: Option<String>,
     /// How often chains are polled.
     pub poll_interval: Duration,
     /// When a delivery counts as late (it goes on being watched).

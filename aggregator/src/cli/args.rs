@@ -73,6 +73,13 @@ impl PositionArg {
     }
 }
 
+/// A secp256k1 secret key given on the command line or in the environment.
+pub fn secret_key(text: &str) -> Result<alloy::primitives::B256, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "expected a secp256k1 secret key: 0x followed by 64 hex digits".to_owned())
+}
+
 /// A deployment id given on the command line: 0x-bytes32, or a name hashed with keccak256.
 pub fn deployment_id(text: &str) -> alloy::primitives::B256 {
     text.parse().unwrap_or_else(|_| alloy::primitives::keccak256(text.as_bytes()))

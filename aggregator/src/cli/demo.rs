@@ -47,6 +47,9 @@ pub struct DemoArgs {
     /// directory, removed at the end).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Print the steps' results as JSON on stdout (the tables go to stderr).
+    #[command(flatten)]
+    json: crate::cli::args::JsonArgs,
 }
 
 /// One chain's figures in whole units: (USDC reserves, USDC liabilities, WETH reserves,
@@ -84,13 +87,16 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     eprintln!("devnet ready in {:.2?}", started.elapsed());
-    let outcome = story(&wired).await;
+    let outcome = story(&wired, args.json.json).await;
     wired.shutdown().await;
     eprintln!("devnet stopped");
     outcome
 }
 
-async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
+async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
+    // Human output on stdout, or on stderr when stdout carries JSON.
+    let say = |text: String| if json { eprintln!("{text}") } else { println!("{text}") };
+    let mut steps = Vec::new();
     let registry = &wired.registry;
     let network = registry.network()?;
     let enclave =
@@ -115,10 +121,10 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
     let mut all_ok = true;
     for (round, (what, expected, fallen)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
-        println!(
+        say(format!(
             "\nstep {}: {what} — expecting isSolvent() == {expected} on every chain",
             round + 1
-        );
+        ));
         let started = Instant::now();
         let now = crate::unix_now();
         let mut used = Vec::new();
@@ -144,10 +150,15 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
         let readings = read_all(&network.chains, Backoff::default()).await;
         let mut ok = solvent == *expected;
         let mut rows = Vec::new();
+        let mut chains = Vec::new();
         for reading in readings {
             let state = reading.state.with_context(|| format!("reading {}", reading.chain))?;
             let right = state.solvent == *expected;
             ok &= right;
+            chains.push(serde_json::json!({
+                "chain": reading.chain, "is_solvent": state.solvent,
+                "epoch": state.attestation.epoch, "valid_for_secs": state.valid_for(), "ok": right,
+            }));
             rows.push(vec![
                 reading.chain,
                 state.solvent.to_string(),
@@ -157,23 +168,28 @@ async fn story(wired: &WiredDevnet) -> anyhow::Result<()> {
             ]);
         }
         all_ok &= ok;
-        println!(
-            "{}",
-            table::render(&["chain", "isSolvent()", "epoch", "valid for", "check"], &rows)
-        );
-        println!(
+        say(table::render(&["chain", "isSolvent()", "epoch", "valid for", "check"], &rows));
+        say(format!(
             "step {} took {:.2?} (reports submitted → attestation on every chain; decision → every spoke: {:.2?})",
             round + 1,
             started.elapsed(),
             took
-        );
+        ));
+        steps.push(serde_json::json!({
+            "step": round + 1, "what": what, "expected": expected, "ok": ok, "chains": chains,
+            "took_ms": started.elapsed().as_millis() as u64, "decision_to_every_spoke_ms": took.as_millis() as u64,
+        }));
     }
     cancel.cancel();
     aggregator.await.context("the aggregator task panicked")??;
+    if json {
+        let out = serde_json::json!({ "ok": all_ok, "steps": steps });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
     if !all_ok {
         bail!("some chain did not show the expected value");
     }
-    println!("\nok: every chain showed the expected value at every step");
+    say("\nok: every chain showed the expected value at every step".into());
     Ok(())
 }
 

@@ -25,8 +25,13 @@ pub enum DevnetCommand {
     /// DIR/deployment.json and DIR/networks.toml, and relay CCIP messages until Ctrl-C or
     /// SIGTERM.
     ///
-    /// Example: `solvency devnet up --chains 3 --state-dir .devnet`
+    /// Example: `solvency devnet up --chains 3 --state-dir .devnet`, or with `--detach` to get
+    /// the terminal back once the devnet is ready (stop it with `solvency devnet down`).
     Up(UpArgs),
+    /// Stop a devnet started with `--detach` (or any devnet running in the directory).
+    ///
+    /// Example: `solvency devnet down --state-dir .devnet`
+    Down(DevnetDirArgs),
     /// Relay the CCIP messages of a devnet started with `--no-relay`, as a process of its own
     /// that can be stopped and restarted (its journal makes a restart lose and repeat nothing).
     ///
@@ -55,6 +60,7 @@ impl DevnetCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
             Self::Up(args) => up(args).await,
+            Self::Down(dir) => down(&dir.state_dir).await,
             Self::Relay(args) => relay(args).await,
             Self::Status(args) => status(args).await,
             Self::Messages(args) => messages(args).await,
@@ -95,11 +101,18 @@ pub struct UpArgs {
     /// Do not relay in this process: run `solvency devnet relay` beside it.
     #[arg(long)]
     no_relay: bool,
+    /// Run in the background (output in DIR/devnet.log) and return once the devnet is ready.
+    #[arg(long)]
+    detach: bool,
+    #[command(flatten)]
+    json: JsonArgs,
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
+    if args.detach {
+        return detach(&args).await;
+    }
     let base = args.config.load()?;
-    eprintln!("starting anvil chains with CCIP routers…");
     let started = Instant::now();
     let wired = WiredDevnet::start(
         &base,
@@ -120,7 +133,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         wired.dir().join(solvency_devnet::DEPLOYMENT_FILE).display(),
         wired.registry_path().display()
     );
-    println!("{}", chain_table(wired.devnet.deployment()));
+    print_devnet(wired.dir(), wired.devnet.deployment(), args.json.json)?;
     eprintln!(
         "run the aggregator against it with: solvency run --config {}",
         wired.registry_path().display()
@@ -138,6 +151,110 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     wired.shutdown().await;
     eprintln!("every anvil stopped");
     Ok(())
+}
+
+fn print_devnet(dir: &std::path::Path, deployment: &Deployment, json: bool) -> anyhow::Result<()> {
+    if json {
+        let chains: Vec<_> = deployment
+            .chains
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name, "chain_id": c.chain_id, "selector": c.selector,
+                    "role": if c.is_hub() { "hub" } else { "spoke" }, "rpc_url": c.rpc_url,
+                    "oracle": c.oracle(), "router": c.router, "reporter": c.reporter.address,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "state_dir": dir, "registry": dir.join(REGISTRY_FILE), "chains": chains,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}", chain_table(deployment));
+    }
+    Ok(())
+}
+
+/// Runs this `devnet up` again without `--detach`, in the background and in a process group
+/// of its own (a Ctrl-C in this terminal does not reach it), and returns once it is ready.
+async fn detach(args: &UpArgs) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let dir = &args.dir.state_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let log_path = dir.join("devnet.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(std::env::args_os().skip(1).filter(|a| a != "--detach"))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("starting the devnet in the background")?;
+    let pid = child.id();
+    let ready = dir.join(crate::wired::READY_FILE);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            anyhow::bail!(
+                "the devnet stopped ({status}); the end of {}:\n{}",
+                log_path.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let holder =
+            std::fs::read_to_string(&ready).ok().and_then(|p| p.trim().parse::<u32>().ok());
+        if holder == Some(pid) {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the devnet was not ready after 5 minutes; see {}",
+            log_path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    print_devnet(&dir.canonicalize()?, &Deployment::read(dir)?, args.json.json)?;
+    eprintln!(
+        "devnet ready, running in the background (pid {pid}, log {}); stop it with: solvency devnet down --state-dir {}",
+        log_path.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `solvency devnet down`: SIGTERM to the process that holds the devnet's lock, then wait until
+/// it has let go (it stops its relayer and every anvil first).
+async fn down(dir: &std::path::Path) -> anyhow::Result<()> {
+    let lock = dir.join("devnet.lock");
+    let holder = match solvency_durable::StateLock::acquire(&lock) {
+        Ok(_free) => {
+            eprintln!("no devnet runs in {}", dir.display());
+            return Ok(());
+        }
+        Err(solvency_durable::Error::Locked { holder: Some(pid), .. }) => pid,
+        Err(e) => return Err(e.into()),
+    };
+    // SAFETY: a signal to the pid that holds the devnet's lock, as it wrote it there.
+    unsafe {
+        libc::kill(holder as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if solvency_durable::StateLock::acquire(&lock).is_ok() {
+            eprintln!("devnet in {} stopped (pid {holder})", dir.display());
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the devnet (pid {holder}) did not stop within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// `solvency devnet relay`

@@ -34,6 +34,8 @@ pub struct GenerateArgs {
     /// a signing key each).
     #[arg(long, default_value_t = 0)]
     instances: usize,
+    #[command(flatten)]
+    json: crate::cli::args::JsonArgs,
 }
 
 impl KeysCommand {
@@ -55,9 +57,48 @@ impl KeysCommand {
 fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let out = &args.out;
     let keys = keyfiles::prepare_keys(out, &args.chains)?;
-    for (i, instance) in
-        keyfiles::prepare_instance_keys(out, &keys.enclave, args.instances)?.iter().enumerate()
-    {
+    let instances = keyfiles::prepare_instance_keys(out, &keys.enclave, args.instances)?;
+    if args.json.json {
+        let public = keys.enclave.public();
+        let chains: serde_json::Map<String, serde_json::Value> = args
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, chain)| {
+                let reporter = serde_json::json!({
+                    "key_file": keyfiles::reporter_key_file(out, chain),
+                    "public_key": keys.reporters[i].public(),
+                });
+                let treasury = serde_json::json!({
+                    "key_file": keyfiles::treasury_key_file(out, chain),
+                    "public_key": keys.treasuries[i].public(),
+                });
+                (chain.clone(), serde_json::json!({ "reporter": reporter, "treasury": treasury }))
+            })
+            .collect();
+        let instances: Vec<_> = instances
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                serde_json::json!({
+                    "key_file": keyfiles::instance_key_file(out, i),
+                    "signer": k.signer.address(),
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "enclave": {
+                "key_file": keyfiles::enclave_key_file(out),
+                "hpke_public_key": public.hpke_public_key,
+                "signer": public.signer,
+            },
+            "instances": instances,
+            "chains": chains,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for (i, instance) in instances.iter().enumerate() {
         println!(
             "instance {i}        {} signer {}",
             keyfiles::instance_key_file(out, i).display(),

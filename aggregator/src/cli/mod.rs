@@ -14,8 +14,13 @@ pub mod status;
 use clap::{Parser, Subcommand};
 
 /// Self-Healing Reserve: confidential, cross-chain proof of solvency.
+///
+/// Reporters seal each chain's reserves and liabilities to an enclave, which signs one boolean
+/// (solvent or not) that every chain's `isSolvent()` serves. Start with `solvency demo`, or
+/// `solvency devnet up --detach` and the README's "Running a round by hand". Set `RUST_LOG=info`
+/// to see what a long-running command does.
 #[derive(Debug, Parser)]
-#[command(name = "solvency", version, about)]
+#[command(name = "solvency", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -14,9 +14,12 @@ use crate::cli::args::{ConfigArgs, PositionArg, deployment_id};
 pub enum ReportCommand {
     /// Seal a chain's figures to the enclave and submit them on that chain.
     ///
-    /// Example: `SOLVENCY_REPORTER_ACCOUNT_KEY=0x… solvency report submit --config
-    /// .devnet/networks.toml --chain devnet-2 --key .devnet/keys/reporter-devnet-2.key
-    /// --position USDC=2500000000:1000000`
+    /// On a devnet, `--devnet DIR` takes the chain's reporter key file and account from the
+    /// devnet's state directory. Elsewhere give `--key` and the account (`--account-key` or
+    /// `SOLVENCY_REPORTER_ACCOUNT_KEY`).
+    ///
+    /// Example: `solvency report submit --config .devnet/networks.toml --devnet .devnet --chain
+    /// devnet-2 --position USDC=2500000000:1000000`
     Submit(SubmitArgs),
     /// Seal offline and print `enc`, the ciphertext and the payload as hex.
     Seal(SealArgs),
@@ -69,14 +72,26 @@ pub struct SubmitArgs {
     /// The chain (its name in the registry).
     #[arg(long)]
     chain: String,
-    /// The reporter's X25519 key file.
+    /// A devnet's state directory: the reporter key file and account of the chain come from it.
     #[arg(long)]
-    key: PathBuf,
-    /// Secret key of the chain's reporter account (pays gas and the CCIP fee).
-    #[arg(long, env = "SOLVENCY_REPORTER_ACCOUNT_KEY", hide_env_values = true)]
-    account_key: B256,
+    devnet: Option<PathBuf>,
+    /// The reporter's X25519 key file (default with --devnet: DIR/keys/reporter-<chain>.key).
+    #[arg(long, required_unless_present = "devnet")]
+    key: Option<PathBuf>,
+    /// Secret key of the chain's reporter account, which pays gas and the CCIP fee (default
+    /// with --devnet: the chain's reporter account in DIR/deployment.json).
+    #[arg(
+        long,
+        env = "SOLVENCY_REPORTER_ACCOUNT_KEY",
+        hide_env_values = true,
+        required_unless_present = "devnet",
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: Option<B256>,
     #[command(flatten)]
     figures: Figures,
+    #[command(flatten)]
+    json: crate::cli::args::JsonArgs,
 }
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
@@ -93,17 +108,53 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let reporter = X25519KeyPair::load(&args.key, "reporter")?;
+    let deployment = args.devnet.as_deref().map(solvency_devnet::Deployment::read).transpose()?;
+    let key = match (&args.key, &args.devnet) {
+        (Some(key), _) => key.clone(),
+        (None, Some(dir)) => crate::keyfiles::reporter_key_file(&dir.join("keys"), &chain.name),
+        (None, None) => bail!("give --key FILE (or --devnet DIR)"),
+    };
+    let reporter = X25519KeyPair::load(&key, "reporter")?;
     if reporter.public() != chain.reporter {
         bail!(
             "{} is not {}'s registered reporter key: the enclave would refuse the report",
-            args.key.display(),
+            key.display(),
             chain.name
         );
     }
+    let sender = match (args.account_key, &deployment) {
+        (Some(secret), _) => PrivateKeySigner::from_bytes(&secret)
+            .context("the account key is not a valid secp256k1 key")?,
+        (None, Some(deployment)) => deployment
+            .chain_by_name(&chain.name)
+            .with_context(|| format!("{} is not a chain of the devnet", chain.name))?
+            .reporter
+            .signer(),
+        (None, None) => {
+            bail!("give --account-key (or SOLVENCY_REPORTER_ACCOUNT_KEY, or --devnet DIR)")
+        }
+    };
+    // Only the chain's reporter account may submit: say so before paying for a transaction
+    // the contract would refuse.
+    let client = solvency_chain_adapters::ChainClient::new(
+        chain,
+        solvency_chain_adapters::Backoff::default(),
+    );
+    let expected = solvency_chain_adapters::reporter(&client, chain.oracle()).await?;
+    if expected != sender.address() {
+        bail!(
+            "{} is not {}'s reporter account; the contract takes reports from {expected} only{}",
+            sender.address(),
+            chain.name,
+            if deployment.is_some() || args.devnet.is_some() {
+                String::new()
+            } else {
+                " (on a devnet: that chain's `reporter` in DIR/deployment.json, or --devnet DIR)"
+                    .into()
+            }
+        );
+    }
     let report = args.figures.report(chain.selector, None);
-    let sender = PrivateKeySigner::from_bytes(&args.account_key)
-        .context("the account key is not a valid secp256k1 key")?;
     let tx = crate::reporter::submit(
         chain,
         &registry.deployment_id,
@@ -113,7 +164,12 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
         &report,
     )
     .await?;
-    println!("submitted {}'s report seq {} in transaction {tx}", chain.name, report.seq);
+    if args.json.json {
+        let out = serde_json::json!({ "chain": chain.name, "seq": report.seq, "tx": tx });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("submitted {}'s report seq {} in transaction {tx}", chain.name, report.seq);
+    }
     Ok(())
 }
 

@@ -17,17 +17,22 @@ pub struct RunArgs {
     config: ConfigArgs,
     /// Secret key of the account that sends `publish` (pays gas; the hub pays CCIP fees).
     /// Overrides `[aggregator] publisher_key`.
-    #[arg(long, env = "SOLVENCY_PUBLISHER_KEY", hide_env_values = true)]
+    #[arg(long, env = "SOLVENCY_PUBLISHER_KEY", hide_env_values = true, value_parser = crate::cli::args::secret_key)]
     publisher_key: Option<B256>,
 }
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
     let publisher = match args.publisher_key {
-        Some(key) => PrivateKeySigner::from_bytes(&key).context("the publisher key is not a secp256k1 key")?,
-        None => registry.aggregator.publisher.clone().context(
-            "give the account that sends publish: --publisher-key, SOLVENCY_PUBLISHER_KEY or [aggregator] publisher_key",
-        )?,
+        Some(key) => PrivateKeySigner::from_bytes(&key)
+            .context("the publisher key is not a secp256k1 key")?,
+        None => match (&registry.aggregator.publisher, &registry.aggregator.publisher_unset) {
+            (Some(publisher), _) => publisher.clone(),
+            (None, Some(problem)) => anyhow::bail!("{problem}; or give --publisher-key"),
+            (None, None) => anyhow::bail!(
+                "give the account that sends publish: --publisher-key, SOLVENCY_PUBLISHER_KEY or [aggregator] publisher_key"
+            ),
+        },
     };
     let setup = Setup::from_registry(registry, publisher)?;
     let cancel = CancellationToken::new();

@@ -322,7 +322,10 @@ pub async fn run(
             // does not complete the round: the rest of the round's reports still make one.
             let verdict_changed = !due
                 && std::mem::take(&mut ledger_changed)
-                && matches!(quorum.readiness(now()).await, Ok(true));
+                && matches!(
+                    until_cancelled(&cancel, quorum.readiness(now())).await,
+                    Some(Ok(true))
+                );
             if due || verdict_changed {
                 attempting = due.then(|| {
                     state
@@ -333,7 +336,9 @@ pub async fn run(
                         .collect()
                 });
                 due = false;
-                refeed(&quorum, &reader, &state).await;
+                if until_cancelled(&cancel, refeed(&quorum, &reader, &state)).await.is_none() {
+                    break;
+                }
                 let (quorum, publisher) = (quorum.clone(), publisher.clone());
                 attempt =
                     Some(tokio::spawn(
@@ -356,16 +361,27 @@ pub async fn run(
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep_until(next_read) => {
-                match reader.read_page(state.state.cursor).await {
+                let Some(page) = until_cancelled(&cancel, reader.read_page(state.state.cursor)).await
+                else {
+                    break;
+                };
+                match page {
                     Err(e) => {
                         warn!(target: "aggregator", error = %e, "reading the hub failed; retrying");
                         next_read = tokio::time::Instant::now() + poll.max(Duration::from_millis(500));
                     }
                     Ok(page) => {
                         let mut stalled = false;
+                        let mut stopping = false;
                         for delivered in page.reports {
                             let report = &delivered.report;
-                            match quorum.ingest(report, now()).await {
+                            let Some(judged) = until_cancelled(&cancel, quorum.ingest(report, now())).await
+                            else {
+                                // Not judged: the cursor stays before it.
+                                stopping = true;
+                                break;
+                            };
+                            match judged {
                                 Judged::Accepted(accepted) => {
                                     state.state.latest.insert(
                                         accepted.selector,
@@ -399,6 +415,9 @@ pub async fn run(
                             // Persisted only now that the enclave has judged the report.
                             state.state.cursor = delivered.at.next();
                             state.save().context("saving the aggregator's cursor")?;
+                        }
+                        if stopping {
+                            break;
                         }
                         if stalled {
                             caught_up = false;
@@ -472,6 +491,16 @@ pub async fn run(
     let _ = watcher.await;
     info!(target: "aggregator", "aggregator stopped");
     Ok(())
+}
+
+/// `fut`, or `None` as soon as `cancel` fires: shutting down never waits for a slow chain or
+/// enclave.
+async fn until_cancelled<T>(cancel: &CancellationToken, fut: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        value = fut => Some(value),
+    }
 }
 
 /// Gives members that may have missed reports the latest accepted report of every chain again,

@@ -17,7 +17,7 @@ pub struct RegisterArgs {
     #[command(flatten)]
     source: EnclaveSource,
     /// Secret key of the contracts' owner on every chain.
-    #[arg(long, env = "SOLVENCY_OWNER_KEY", hide_env_values = true, conflicts_with = "devnet")]
+    #[arg(long, env = "SOLVENCY_OWNER_KEY", hide_env_values = true, conflicts_with = "devnet", value_parser = crate::cli::args::secret_key)]
     owner_key: Option<B256>,
     /// A devnet state directory: each chain's owner is its deployer (deployment.json).
     #[arg(long)]

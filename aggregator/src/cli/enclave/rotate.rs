@@ -19,6 +19,8 @@ pub struct RotateArgs {
     /// layout and `${VAR}` templates are kept; reporters read the key from there).
     #[arg(long)]
     write_config: bool,
+    #[command(flatten)]
+    json: crate::cli::args::JsonArgs,
 }
 
 pub(super) async fn run(args: RotateArgs) -> anyhow::Result<()> {
@@ -38,7 +40,13 @@ pub(super) async fn run(args: RotateArgs) -> anyhow::Result<()> {
         bail!("the instances rotated to different keys ({keys:?}): they do not share one key file");
     }
     let new = keys[0];
-    println!("new HPKE public key: {new} (the previous one is accepted until {grace_until})");
+    if args.json.json {
+        let out =
+            serde_json::json!({ "hpke_public_key": new, "previous_accepted_until": grace_until });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("new HPKE public key: {new} (the previous one is accepted until {grace_until})");
+    }
     if args.write_config {
         solvency_registry::edit::set_hpke_public_key(registry.path(), &new)?;
         eprintln!("{} now publishes the new key", registry.path().display());
