@@ -76,6 +76,13 @@ impl WiredDevnet {
             threshold >= 1 && usize::from(threshold) <= signer_count,
             "--threshold {threshold}: needs 1 <= k <= {signer_count} (the registered signers)"
         );
+        // The registry must say how the aggregator reaches k signers, or the contracts and
+        // the registry disagree on k.
+        anyhow::ensure!(
+            threshold == 1 || options.instances >= usize::from(threshold),
+            "--threshold {threshold} needs at least {threshold} served instances (--instances N): \
+             one in-process enclave signs alone"
+        );
         let (dir, temp) = match &options.state_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
