@@ -9,6 +9,7 @@
 //! - [`publish`]: quote, check the hub can pay, publish; returns once mined.
 //! - [`watch`]: delivery on each spoke, from its events, without blocking anything.
 //! - [`report`]: a reporter's `submitReport`.
+//! - [`view`]: what a dashboard reads from each chain (state, history events, signers, fees).
 //!
 //! Adapters only move ciphertexts and public state; they never hold an enclave key or see an
 //! amount. The only keys they use are accounts that pay gas.
@@ -21,6 +22,7 @@ pub mod publish;
 pub mod report;
 pub mod retry;
 pub mod rpc;
+pub mod view;
 pub mod watch;
 
 pub use client::ChainClient;
