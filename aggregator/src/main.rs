@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+use solvency_aggregator::cli::args::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -13,21 +14,18 @@ async fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        // Colour codes only for a terminal: a log written to a file holds plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
     let cli = solvency_aggregator::Cli::parse();
+    init_logging(&cli);
     match solvency_aggregator::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", message(&e));
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<solvency_aggregator::cli::status::AlertsRaised>() {
+            // `status --check`: the alerts are printed; the code says which is the most urgent.
+            Some(raised) => std::process::ExitCode::from(raised.code),
+            None => {
+                eprintln!("error: {}", message(&e));
+                std::process::ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -45,4 +43,19 @@ fn message(error: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// Logs to standard error at the command's level (`RUST_LOG` wins when set), as text (colour
+/// only on a terminal) or JSON lines.
+fn init_logging(cli: &solvency_aggregator::Cli) {
+    let level = cli.log.level(cli.default_log_level());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The HTTP stacks underneath are chatty at debug; their lines are for `RUST_LOG`.
+        EnvFilter::new(format!("{level},hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,tower=warn"))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log.log_format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().with_ansi(false).flatten_event(true).with_current_span(false).init(),
+    }
 }

@@ -84,3 +84,45 @@ pub fn secret_key(text: &str) -> Result<alloy::primitives::B256, String> {
 pub fn deployment_id(text: &str) -> alloy::primitives::B256 {
     text.parse().unwrap_or_else(|_| alloy::primitives::keccak256(text.as_bytes()))
 }
+
+/// How much to log, and in what form. Logs go to standard error; `RUST_LOG`, when set, takes
+/// precedence over `-v`/`-q`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LogArgs {
+    /// More log lines: `-v` adds debug, `-vv` trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Fewer log lines: `-q` keeps errors only, `-qq` none.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// `text` for people, `json` (one object per line) for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// A log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; colour only when standard error is a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogArgs {
+    /// The level filter: `default` moved up by `-v` and down by `-q`.
+    pub fn level(&self, default: tracing::Level) -> tracing::level_filters::LevelFilter {
+        use tracing::level_filters::LevelFilter;
+        const LADDER: [LevelFilter; 6] = [
+            LevelFilter::OFF,
+            LevelFilter::ERROR,
+            LevelFilter::WARN,
+            LevelFilter::INFO,
+            LevelFilter::DEBUG,
+            LevelFilter::TRACE,
+        ];
+        let start = LADDER.iter().position(|l| *l == LevelFilter::from_level(default)).unwrap_or(2);
+        let index = (start + usize::from(self.verbose)).saturating_sub(usize::from(self.quiet));
+        LADDER[index.min(LADDER.len() - 1)]
+    }
+}

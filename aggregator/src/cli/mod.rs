@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod attestation;
+pub mod dashboard;
 pub mod demo;
 pub mod devnet;
 pub mod enclave;
@@ -17,14 +18,31 @@ use clap::{Parser, Subcommand};
 ///
 /// Reporters seal each chain's reserves and liabilities to an enclave, which signs one boolean
 /// (solvent or not) that every chain's `isSolvent()` serves. Start with `solvency demo`, or
-/// `solvency devnet up --detach` and the README's "Running a round by hand". Set `RUST_LOG=info`
-/// to see what a long-running command does.
+/// `solvency devnet up --detach` and the README's "Running a round by hand".
 #[derive(Debug, Parser)]
 #[command(name = "solvency", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Logging options, for every command.
+    #[command(flatten)]
+    pub log: args::LogArgs,
+}
+
+impl Cli {
+    /// The log level without `-v`/`-q`: long-running commands say what they do (each accepted
+    /// report, attestation and delivery, and why they are not attesting); one-shot commands print
+    /// their result and log only what went wrong.
+    pub fn default_log_level(&self) -> tracing::Level {
+        match &self.command {
+            Command::Run(_)
+            | Command::Dashboard(_)
+            | Command::Devnet(devnet::DevnetCommand::Up(_) | devnet::DevnetCommand::Relay(_))
+            | Command::Enclave(enclave::EnclaveCommand::Serve(_)) => tracing::Level::INFO,
+            _ => tracing::Level::WARN,
+        }
+    }
 }
 
 /// Subcommands.
@@ -42,6 +60,11 @@ pub enum Command {
     ///
     /// Example: `solvency run --config .devnet/networks.toml`
     Run(run::RunArgs),
+    /// A read-only web dashboard, HTTP API and metrics from chain reads alone (no keys): anyone
+    /// can watch a deployment's solvency without trusting its operator.
+    ///
+    /// Example: `solvency dashboard --config .devnet/networks.toml`
+    Dashboard(dashboard::DashboardArgs),
     /// Per chain: isSolvent(), epoch, age and staleness, read from every chain of the registry.
     ///
     /// Example: `solvency status --config .devnet/networks.toml`
@@ -66,10 +89,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Devnet(command) => command.run().await,
         Command::Run(args) => run::run(args).await,
+        Command::Dashboard(args) => dashboard::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,
         Command::Enclave(command) => command.run().await,
         Command::Keys(command) => command.run(),
         Command::Attestation(command) => command.run(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+    use tracing::level_filters::LevelFilter;
+
+    use super::Cli;
+
+    #[test]
+    fn every_command_line_definition_is_consistent() {
+        // Clap checks names, shorts and conflicts across every subcommand (global `-v`/`-q`
+        // included) only when asked.
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn long_running_commands_log_at_info_and_flags_move_the_level() {
+        let level = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            cli.log.level(cli.default_log_level())
+        };
+        assert_eq!(level(&["solvency", "run"]), LevelFilter::INFO);
+        assert_eq!(level(&["solvency", "dashboard"]), LevelFilter::INFO);
+        assert_eq!(level(&["solvency", "devnet", "up"]), LevelFilter::INFO);
+        assert_eq!(level(&["solvency", "status"]), LevelFilter::WARN);
+        assert_eq!(level(&["solvency", "run", "-v"]), LevelFilter::DEBUG);
+        assert_eq!(level(&["solvency", "-vv", "run"]), LevelFilter::TRACE);
+        assert_eq!(level(&["solvency", "run", "-vvvv"]), LevelFilter::TRACE);
+        assert_eq!(level(&["solvency", "run", "-q"]), LevelFilter::WARN);
+        assert_eq!(level(&["solvency", "status", "-qq"]), LevelFilter::OFF);
+        assert_eq!(level(&["solvency", "status", "-qqqq"]), LevelFilter::OFF);
+        assert!(Cli::try_parse_from(["solvency", "status", "-v", "-q"]).is_err(), "-v and -q conflict");
     }
 }

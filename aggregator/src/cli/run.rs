@@ -6,7 +6,7 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    cli::args::ConfigArgs,
+    cli::{args::ConfigArgs, dashboard::ViewArgs},
     orchestrator::{self, Setup},
 };
 
@@ -19,6 +19,12 @@ pub struct RunArgs {
     /// Overrides `[aggregator] publisher_key`.
     #[arg(long, env = "SOLVENCY_PUBLISHER_KEY", hide_env_values = true, value_parser = crate::cli::args::secret_key)]
     publisher_key: Option<B256>,
+    /// Serve the operator's view (web page, `/api/v1/*`, `/metrics`, `/healthz`, `/readyz`) on
+    /// this address, e.g. `127.0.0.1:8645`. Without it, alerts are still logged.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    view: ViewArgs,
 }
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -34,15 +40,31 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
             ),
         },
     };
-    let setup = Setup::from_registry(registry, publisher)?;
     let cancel = CancellationToken::new();
-    let mut task = tokio::spawn(orchestrator::run(setup, cancel.clone(), None));
-    eprintln!("aggregator running; Ctrl-C or SIGTERM stops it (RUST_LOG=info shows what it does)");
-    tokio::select! {
-        result = &mut task => return result.context("the aggregator panicked")?,
-        _ = crate::shutdown::signal() => {}
+    let view = args.view.launch(&registry, true, args.http, cancel.clone()).await?;
+    let setup = Setup::from_registry(registry, publisher)?;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let observatory = view.observatory.clone();
+    let recorder = tokio::spawn(async move {
+        while let Some(event) = received.recv().await {
+            observatory.record(&event);
+        }
+    });
+    let mut task = tokio::spawn(orchestrator::run(setup, cancel.clone(), Some(events)));
+    match view.addr {
+        Some(addr) => eprintln!("aggregator running, its view on http://{addr}/; Ctrl-C or SIGTERM stops it"),
+        None => eprintln!("aggregator running; Ctrl-C or SIGTERM stops it"),
     }
-    eprintln!("stopping…");
+    let result = tokio::select! {
+        result = &mut task => result,
+        _ = crate::shutdown::signal() => {
+            eprintln!("stopping…");
+            cancel.cancel();
+            task.await
+        }
+    };
     cancel.cancel();
-    task.await.context("the aggregator panicked")?
+    view.join().await;
+    let _ = recorder.await;
+    result.context("the aggregator panicked")?
 }

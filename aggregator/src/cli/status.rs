@@ -6,7 +6,10 @@ use anyhow::bail;
 use clap::Args;
 use solvency_chain_adapters::{Backoff, ChainReading, read_all};
 
-use crate::cli::args::{ConfigArgs, JsonArgs};
+use crate::{
+    cli::args::{ConfigArgs, JsonArgs},
+    observe::{self, alerts},
+};
 
 /// `solvency status`
 #[derive(Debug, Args)]
@@ -22,6 +25,82 @@ pub struct StatusArgs {
     /// With `--wait`: the epoch every chain must have reached.
     #[arg(long, default_value_t = 1, requires = "wait")]
     min_epoch: u64,
+    /// Check every condition an operator must act on and exit with its code (0: none; see
+    /// "Alerts" in docs/operations.md): for cron, systemd and Kubernetes probes.
+    #[arg(long, conflicts_with = "wait")]
+    check: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What `status --check`, `run` and `dashboard` compare against.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct LimitArgs {
+    /// Alert when the hub's fee balance pays for fewer rounds than this.
+    #[arg(long, default_value_t = 48, value_name = "ROUNDS")]
+    pub min_fee_rounds: u64,
+    /// Alert when, within this many seconds, fewer than k signers would stay registered.
+    #[arg(long, default_value_t = 86_400, value_name = "SECS")]
+    pub signer_horizon_secs: u64,
+}
+
+impl LimitArgs {
+    /// The limits for a registry: a required chain is silent past the policy's report age.
+    pub fn limits(&self, registry: &solvency_registry::Registry) -> alerts::Limits {
+        alerts::Limits {
+            max_report_age: registry.policy.max_report_age.as_secs(),
+            min_fee_rounds: self.min_fee_rounds,
+            signer_horizon: self.signer_horizon_secs,
+        }
+    }
+}
+
+/// `status --check` found conditions to act on: the alerts are printed, and the process exits
+/// with `code` (the most urgent alert's).
+#[derive(Debug)]
+pub struct AlertsRaised {
+    /// The exit code.
+    pub code: u8,
+}
+
+impl std::fmt::Display for AlertsRaised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "alerts raised (exit code {})", self.code)
+    }
+}
+
+impl std::error::Error for AlertsRaised {}
+
+/// `status --check`: every alert, printed; the most urgent one's exit code.
+async fn check(args: &StatusArgs, registry: &solvency_registry::Registry) -> anyhow::Result<()> {
+    let status = observe::check_once(registry, args.limits.limits(registry)).await?;
+    if args.json.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        let rows: Vec<Vec<String>> = status
+            .chains
+            .iter()
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    if c.reachable { c.is_solvent.to_string() } else { c.error.clone().unwrap_or_default() },
+                    c.epoch.to_string(),
+                    c.last_report.as_ref().map_or("-".into(), |r| format!("seq {}, {} s ago", r.seq, r.age_secs)),
+                ]
+            })
+            .collect();
+        println!("{}", crate::table::render(&["chain", "isSolvent()", "epoch", "last report"], &rows));
+        if status.alerts.is_empty() {
+            println!("no alert");
+        }
+        for alert in &status.alerts {
+            println!("{} {}: {}", alert.severity, alert.alert, alert.message);
+        }
+    }
+    match alerts::exit_code(&status.alerts) {
+        0 => Ok(()),
+        code => Err(AlertsRaised { code }.into()),
+    }
 }
 
 /// Every chain holds the same epoch, at least `min_epoch`, still valid.
@@ -36,6 +115,9 @@ fn settled(readings: &[ChainReading], min_epoch: u64) -> bool {
 
 pub(super) async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
+    if args.check {
+        return check(&args, &registry).await;
+    }
     let network = registry.network()?;
     let backoff = Backoff { attempts: 2, ..Backoff::default() };
     let mut readings = read_all(&network.chains, backoff).await;

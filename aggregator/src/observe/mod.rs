@@ -243,3 +243,50 @@ pub async fn check_once(registry: &solvency_registry::Registry, limits: alerts::
     observatory.publish(status, Vec::new());
     Ok((*observatory.status()).clone())
 }
+
+/// A running view: its refresh loop and, when asked for, its HTTP server.
+pub struct Launched {
+    /// The view's shared state.
+    pub observatory: Arc<Observatory>,
+    /// Where the HTTP server listens, when there is one.
+    pub addr: Option<std::net::SocketAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Launched {
+    /// Waits for the refresh loop and the server to end (after the cancellation given to
+    /// [`launch`]).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Starts the view of a registry's chains: a refresh every `interval` (alerts are logged as
+/// they start and clear) and, with `http`, the server. `aggregator` adds what `solvency run`
+/// knows (feed it with [`Observatory::record`]).
+pub async fn launch(
+    registry: &solvency_registry::Registry,
+    limits: alerts::Limits,
+    interval: Duration,
+    aggregator: bool,
+    http: Option<std::net::SocketAddr>,
+    cancel: CancellationToken,
+) -> anyhow::Result<Launched> {
+    let collector = Collector::new(registry)?;
+    let observatory = Observatory::new(limits, interval, aggregator);
+    let mut tasks = Vec::new();
+    let mut addr = None;
+    if let Some(http) = http {
+        let (local, task) = serve(observatory.clone(), http, cancel.clone()).await?;
+        if !local.ip().is_loopback() {
+            warn!(target: "observe", %local, "the view listens beyond loopback: anyone who can reach it sees chain state and alerts (never an amount)");
+        }
+        info!(target: "observe", url = %format!("http://{local}/"), "serving the view");
+        addr = Some(local);
+        tasks.push(task);
+    }
+    tasks.push(tokio::spawn(refresh(observatory.clone(), collector, cancel)));
+    Ok(Launched { observatory, addr, tasks })
+}
