@@ -10,7 +10,7 @@ FORGE := $(CURDIR)/node_modules/.bin/forge
 ARTIFACTS_STAMP := contracts/out/.built
 CONTRACT_SOURCES := $(shell find contracts/src contracts/test -name '*.sol' 2>/dev/null) contracts/foundry.toml
 
-.PHONY: demo test test-contracts test-rust lint contracts devnet snapshot faults clean
+.PHONY: demo test test-contracts test-rust lint contracts devnet snapshot faults browser clean
 
 demo: $(ARTIFACTS_STAMP)
 	cargo run --quiet -p solvency-aggregator --bin solvency -- demo
@@ -42,8 +42,16 @@ lint: $(ARTIFACTS_STAMP)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-test-rust: $(ARTIFACTS_STAMP)
+test-rust: $(ARTIFACTS_STAMP) browser
 	cargo test --workspace
+
+# The dashboard's browser test drives headless Chromium: Debian's package, installed when
+# missing (as root, or through sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium package for the browser test"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 # Refresh the committed gas snapshots after an intended change.
 snapshot: $(ARTIFACTS_STAMP)

@@ -51,11 +51,15 @@ fn init_logging(cli: &solvency_aggregator::Cli) {
     let level = cli.log.level(cli.default_log_level());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // The HTTP stacks underneath are chatty at debug; their lines are for `RUST_LOG`.
-        EnvFilter::new(format!("{level},hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,tower=warn"))
+        EnvFilter::new(format!(
+            "{level},hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,tower=warn"
+        ))
     });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match cli.log.log_format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().with_ansi(false).flatten_event(true).with_current_span(false).init(),
+        LogFormat::Json => {
+            builder.json().with_ansi(false).flatten_event(true).with_current_span(false).init()
+        }
     }
 }

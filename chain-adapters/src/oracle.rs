@@ -74,7 +74,11 @@ pub async fn read_oracle(client: &ChainClient, oracle: Address) -> Result<Oracle
 
 /// `Some(NoContract)` when there is no code at `address`: a call there "fails" with an empty
 /// answer, and the real cause is a wrong address (or a chain without the deployment).
-pub async fn no_contract(client: &ChainClient, address: Address, what: &'static str) -> Option<Error> {
+pub async fn no_contract(
+    client: &ChainClient,
+    address: Address,
+    what: &'static str,
+) -> Option<Error> {
     use alloy::providers::Provider;
     let code = client.provider().get_code_at(address).await.ok()?;
     code.is_empty().then(|| Error::NoContract { chain: client.name().to_owned(), address, what })

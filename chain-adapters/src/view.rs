@@ -110,15 +110,27 @@ async fn read_chain(
     let oracle = SolvencyOracleBase::new(config.oracle(), client.provider());
     count(4);
     let at = block.into();
-    let solvent = match client.call("call isSolvent()", || async { oracle.isSolvent().block(at).call().await }).await {
+    let solvent = match client
+        .call("call isSolvent()", || async { oracle.isSolvent().block(at).call().await })
+        .await
+    {
         Ok(solvent) => solvent,
-        Err(e) => return Err(crate::oracle::no_contract(client, config.oracle(), "oracle").await.unwrap_or(e)),
+        Err(e) => {
+            return Err(crate::oracle::no_contract(client, config.oracle(), "oracle")
+                .await
+                .unwrap_or(e));
+        }
     };
     let attestation = client
-        .call("call latestAttestation()", || async { oracle.latestAttestation().block(at).call().await })
+        .call("call latestAttestation()", || async {
+            oracle.latestAttestation().block(at).call().await
+        })
         .await?;
-    let policy_digest =
-        client.call("call getPolicyDigest()", || async { oracle.getPolicyDigest().block(at).call().await }).await?;
+    let policy_digest = client
+        .call("call getPolicyDigest()", || async {
+            oracle.getPolicyDigest().block(at).call().await
+        })
+        .await?;
 
     // Events since the last read (or a look-back window on the first).
     let is_hub = config.role.is_hub();
@@ -153,7 +165,9 @@ async fn read_chain(
                 None => {
                     count(1);
                     let block = client
-                        .read("read a block", || async { client.provider().get_block(number.into()).await })
+                        .read("read a block", || async {
+                            client.provider().get_block(number.into()).await
+                        })
                         .await?;
                     let at = block.map_or(0, |b| b.header.timestamp);
                     times.insert(number, at);
@@ -162,13 +176,23 @@ async fn read_chain(
             };
             if let Ok(e) = log.log_decode::<SolvencyOracleBase::AttestationAccepted>() {
                 let e = e.inner.data;
-                events.push(ViewEvent::Accepted { epoch: e.epoch, solvent: e.solvent, valid_until: e.validUntil, at });
+                events.push(ViewEvent::Accepted {
+                    epoch: e.epoch,
+                    solvent: e.solvent,
+                    valid_until: e.validUntil,
+                    at,
+                });
             } else if let Ok(e) = log.log_decode::<SolvencyHub::ReportDelivered>() {
                 let e = e.inner.data;
                 events.push(ViewEvent::Delivered { source: e.sourceChainSelector, seq: e.seq, at });
             } else if let Ok(e) = log.log_decode::<SolvencyHub::AttestationSent>() {
                 let e = e.inner.data;
-                events.push(ViewEvent::Sent { dest: e.destChainSelector, epoch: e.epoch, fee: e.fee, at });
+                events.push(ViewEvent::Sent {
+                    dest: e.destChainSelector,
+                    epoch: e.epoch,
+                    fee: e.fee,
+                    at,
+                });
             }
         }
         start = end + 1;
@@ -176,12 +200,16 @@ async fn read_chain(
 
     let (signers, balance) = if is_hub {
         count(2);
-        let set = client.call("call getSigners()", || async { oracle.getSigners().block(at).call().await }).await?;
+        let set = client
+            .call("call getSigners()", || async { oracle.getSigners().block(at).call().await })
+            .await?;
         let mut signers = Vec::with_capacity(set.signers.len());
         for address in set.signers {
             count(1);
             let info = client
-                .call("call getSigner()", || async { oracle.getSigner(address).block(at).call().await })
+                .call("call getSigner()", || async {
+                    oracle.getSigner(address).block(at).call().await
+                })
                 .await?;
             signers.push((address, info.expiresAt));
         }

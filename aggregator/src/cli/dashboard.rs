@@ -62,7 +62,9 @@ pub(super) async fn run(args: DashboardArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let launched = args.view.launch(&registry, false, Some(args.listen), cancel.clone()).await?;
     let addr = launched.addr.context("the dashboard has no address")?;
-    println!("dashboard on http://{addr}/ (read-only, from chain reads alone); Ctrl-C or SIGTERM stops it");
+    println!(
+        "dashboard on http://{addr}/ (read-only, from chain reads alone); Ctrl-C or SIGTERM stops it"
+    );
     crate::shutdown::signal().await;
     cancel.cancel();
     launched.join().await;

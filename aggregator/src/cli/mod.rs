@@ -128,6 +128,9 @@ mod tests {
         assert_eq!(level(&["solvency", "run", "-q"]), LevelFilter::WARN);
         assert_eq!(level(&["solvency", "status", "-qq"]), LevelFilter::OFF);
         assert_eq!(level(&["solvency", "status", "-qqqq"]), LevelFilter::OFF);
-        assert!(Cli::try_parse_from(["solvency", "status", "-v", "-q"]).is_err(), "-v and -q conflict");
+        assert!(
+            Cli::try_parse_from(["solvency", "status", "-v", "-q"]).is_err(),
+            "-v and -q conflict"
+        );
     }
 }

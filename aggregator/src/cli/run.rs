@@ -4,6 +4,7 @@ use alloy::{primitives::B256, signers::local::PrivateKeySigner};
 use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
+use tracing::info;
 
 use crate::{
     cli::{args::ConfigArgs, dashboard::ViewArgs},
@@ -52,13 +53,15 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     });
     let mut task = tokio::spawn(orchestrator::run(setup, cancel.clone(), Some(events)));
     match view.addr {
-        Some(addr) => eprintln!("aggregator running, its view on http://{addr}/; Ctrl-C or SIGTERM stops it"),
-        None => eprintln!("aggregator running; Ctrl-C or SIGTERM stops it"),
+        Some(addr) => {
+            info!(target: "aggregator", view = %format!("http://{addr}/"), "running; Ctrl-C or SIGTERM stops it")
+        }
+        None => info!(target: "aggregator", "running; Ctrl-C or SIGTERM stops it"),
     }
     let result = tokio::select! {
         result = &mut task => result,
         _ = crate::shutdown::signal() => {
-            eprintln!("stopping…");
+            info!(target: "aggregator", "stopping");
             cancel.cancel();
             task.await
         }

@@ -83,13 +83,22 @@ async fn check(args: &StatusArgs, registry: &solvency_registry::Registry) -> any
             .map(|c| {
                 vec![
                     c.name.clone(),
-                    if c.reachable { c.is_solvent.to_string() } else { c.error.clone().unwrap_or_default() },
+                    if c.reachable {
+                        c.is_solvent.to_string()
+                    } else {
+                        c.error.clone().unwrap_or_default()
+                    },
                     c.epoch.to_string(),
-                    c.last_report.as_ref().map_or("-".into(), |r| format!("seq {}, {} s ago", r.seq, r.age_secs)),
+                    c.last_report
+                        .as_ref()
+                        .map_or("-".into(), |r| format!("seq {}, {} s ago", r.seq, r.age_secs)),
                 ]
             })
             .collect();
-        println!("{}", crate::table::render(&["chain", "isSolvent()", "epoch", "last report"], &rows));
+        println!(
+            "{}",
+            crate::table::render(&["chain", "isSolvent()", "epoch", "last report"], &rows)
+        );
         if status.alerts.is_empty() {
             println!("no alert");
         }

@@ -43,7 +43,10 @@ pub const CODES: [(&str, u8); 8] = [
 
 /// The exit code for a set of alerts (0 when empty).
 pub fn exit_code(alerts: &[Alert]) -> u8 {
-    CODES.iter().find(|(name, _)| alerts.iter().any(|a| a.alert == *name)).map_or(0, |(_, code)| *code)
+    CODES
+        .iter()
+        .find(|(name, _)| alerts.iter().any(|a| a.alert == *name))
+        .map_or(0, |(_, code)| *code)
 }
 
 /// The alerts a status calls for.
@@ -58,7 +61,11 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
                 "chain_unreachable",
                 "error",
                 &chain.name,
-                format!("{} cannot be read ({}): check its RPC endpoint", chain.name, chain.error.as_deref().unwrap_or("unknown")),
+                format!(
+                    "{} cannot be read ({}): check its RPC endpoint",
+                    chain.name,
+                    chain.error.as_deref().unwrap_or("unknown")
+                ),
             );
             continue;
         }
@@ -70,7 +77,12 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
             } else {
                 "the latest attestation says not solvent"
             };
-            push("not_solvent", "error", &chain.name, format!("{} reads isSolvent() == false: {why}", chain.name));
+            push(
+                "not_solvent",
+                "error",
+                &chain.name,
+                format!("{} reads isSolvent() == false: {why}", chain.name),
+            );
         }
         if !chain.policy_digest_matches {
             push(
@@ -85,7 +97,12 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
         }
         if chain.required {
             match &chain.last_report {
-                None => push("chain_silent", "error", &chain.name, format!("no report from required chain {} seen", chain.name)),
+                None => push(
+                    "chain_silent",
+                    "error",
+                    &chain.name,
+                    format!("no report from required chain {} seen", chain.name),
+                ),
                 Some(report) if report.age_secs > limits.max_report_age => push(
                     "chain_silent",
                     "error",
@@ -105,7 +122,10 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
                 "delivery_late",
                 "warning",
                 &chain.name,
-                format!("epoch {} has not reached {} yet (sent at {})", delivery.epoch, chain.name, delivery.sent_at),
+                format!(
+                    "epoch {} has not reached {} yet (sent at {})",
+                    delivery.epoch, chain.name, delivery.sent_at
+                ),
             );
         }
     }
@@ -116,7 +136,8 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
     }
     let signers = &status.signers;
     if !signers.signers.is_empty() {
-        let lasting = signers.signers.iter().filter(|s| s.expires_in_secs > limits.signer_horizon).count();
+        let lasting =
+            signers.signers.iter().filter(|s| s.expires_in_secs > limits.signer_horizon).count();
         if lasting < usize::from(signers.threshold) {
             let expiring: Vec<String> = signers
                 .signers

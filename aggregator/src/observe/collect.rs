@@ -83,9 +83,11 @@ impl Collector {
 
     /// Reads every chain once (concurrently) and returns what they show now.
     pub async fn collect(&mut self, now: u64) -> Status {
-        let reads = futures::future::join_all(self.chains.iter().map(|t| {
-            read_view(&t.client, &t.config, t.next_block, LOOKBACK_BLOCKS)
-        }))
+        let reads = futures::future::join_all(
+            self.chains
+                .iter()
+                .map(|t| read_view(&t.client, &t.config, t.next_block, LOOKBACK_BLOCKS)),
+        )
         .await;
         let mut chains = Vec::with_capacity(reads.len());
         let mut signers = Signers::default();
@@ -115,7 +117,9 @@ impl Collector {
             status.epoch = read.epoch;
             status.issued_at = read.issued_at;
             status.valid_until = read.valid_until;
-            status.valid_for_secs = read.valid_until.saturating_sub(read.block_time);
+            // By the wall clock: a quiet chain's last block can be old, and its next block is stamped
+            // with the time it is made.
+            status.valid_for_secs = read.valid_until.saturating_sub(now.max(read.block_time));
             status.stale = read.epoch == 0 || read.block_time > read.valid_until;
             status.policy_digest_matches = read.policy_digest == self.policy_digest;
             tracked.next_block = Some(read.next_block);
@@ -160,8 +164,12 @@ impl Collector {
         // acceptances.
         for (status, tracked) in chains.iter_mut().zip(&self.chains) {
             if let Some(&(seq, at)) = self.delivered.get(&status.selector) {
-                status.last_report =
-                    Some(LastReport { seq, at, age_secs: now.saturating_sub(at), source: "delivered" });
+                status.last_report = Some(LastReport {
+                    seq,
+                    at,
+                    age_secs: now.saturating_sub(at),
+                    source: "delivered",
+                });
             }
             if let Some(&epoch) = self.sent_to.get(&status.selector) {
                 let sent_at = self.sent.get(&epoch).map_or(0, |(_, at)| *at);

@@ -125,24 +125,88 @@ impl Metrics {
         };
         let r = &mut registry;
         r.register("chain_up", "1 when the chain's oracle could be read", this.chain_up.clone());
-        r.register("chain_solvent", "isSolvent() of the chain's oracle (1 or 0)", this.chain_solvent.clone());
+        r.register(
+            "chain_solvent",
+            "isSolvent() of the chain's oracle (1 or 0)",
+            this.chain_solvent.clone(),
+        );
         r.register("chain_epoch", "The epoch the chain's oracle holds", this.chain_epoch.clone());
-        r.register("chain_attestation_valid_seconds", "Seconds of validity left by the chain's clock", this.chain_valid_seconds.clone());
-        r.register("chain_attestation_stale", "1 when the chain has no valid attestation", this.chain_stale.clone());
-        r.register("chain_policy_digest_match", "1 when the chain's policy digest is the registry's", this.chain_policy_match.clone());
-        r.register("report_age_seconds", "Seconds since the chain's latest report (accepted, or delivered on the hub)", this.report_age_seconds.clone());
-        r.register("ccip_messages", "The latest attestation sent to each spoke, by delivery state", this.messages.clone());
-        r.register("hub_fee_balance_wei", "The hub's balance for CCIP fees, in wei", this.hub_fee_balance_wei.clone());
-        r.register("hub_fee_rounds_left", "Rounds the hub's balance pays for at the latest round's cost", this.hub_fee_rounds_left.clone());
-        r.register("signer_expiry_seconds", "Seconds until a signer's registration on the hub ends", this.signer_expiry_seconds.clone());
-        r.register("signer_threshold", "Signatures an attestation needs (k)", this.signer_threshold.clone());
+        r.register(
+            "chain_attestation_valid_seconds",
+            "Seconds of validity left of the chain's attestation",
+            this.chain_valid_seconds.clone(),
+        );
+        r.register(
+            "chain_attestation_stale",
+            "1 when the chain has no valid attestation",
+            this.chain_stale.clone(),
+        );
+        r.register(
+            "chain_policy_digest_match",
+            "1 when the chain's policy digest is the registry's",
+            this.chain_policy_match.clone(),
+        );
+        r.register(
+            "report_age_seconds",
+            "Seconds since the chain's latest report (accepted, or delivered on the hub)",
+            this.report_age_seconds.clone(),
+        );
+        r.register(
+            "ccip_messages",
+            "The latest attestation sent to each spoke, by delivery state",
+            this.messages.clone(),
+        );
+        r.register(
+            "hub_fee_balance_wei",
+            "The hub's balance for CCIP fees, in wei",
+            this.hub_fee_balance_wei.clone(),
+        );
+        r.register(
+            "hub_fee_rounds_left",
+            "Rounds the hub's balance pays for at the latest round's cost",
+            this.hub_fee_rounds_left.clone(),
+        );
+        r.register(
+            "signer_expiry_seconds",
+            "Seconds until a signer's registration on the hub ends",
+            this.signer_expiry_seconds.clone(),
+        );
+        r.register(
+            "signer_threshold",
+            "Signatures an attestation needs (k)",
+            this.signer_threshold.clone(),
+        );
         r.register("alert", "1 while an alert holds", this.alert.clone());
-        r.register("reports_accepted", "Reports the enclave accepted", this.reports_accepted.clone());
-        r.register("reports_refused", "Reports the enclave refused, by rule", this.reports_refused.clone());
-        r.register("attestations_published", "Attestations mined on the hub", this.published.clone());
-        r.register("publish_failures", "Failed publish attempts, by kind", this.publish_failures.clone());
-        r.register("attestation_latency_seconds", "From the decision to attest to the publish receipt", this.attestation_latency.clone());
-        r.register("delivery_latency_seconds", "From the publish receipt to the spoke holding the epoch", this.delivery_latency.clone());
+        r.register(
+            "reports_accepted",
+            "Reports the enclave accepted",
+            this.reports_accepted.clone(),
+        );
+        r.register(
+            "reports_refused",
+            "Reports the enclave refused, by rule",
+            this.reports_refused.clone(),
+        );
+        r.register(
+            "attestations_published",
+            "Attestations mined on the hub",
+            this.published.clone(),
+        );
+        r.register(
+            "publish_failures",
+            "Failed publish attempts, by kind",
+            this.publish_failures.clone(),
+        );
+        r.register(
+            "attestation_latency_seconds",
+            "From the decision to attest to the publish receipt",
+            this.attestation_latency.clone(),
+        );
+        r.register(
+            "delivery_latency_seconds",
+            "From the publish receipt to the spoke holding the epoch",
+            this.delivery_latency.clone(),
+        );
         Self { registry, ..this }
     }
 

@@ -34,9 +34,13 @@ pub struct Observatory {
     limits: alerts::Limits,
     interval: Duration,
     status: RwLock<Arc<Status>>,
+    /// The last read of the chains, before the aggregator's side and the alerts are added.
+    read: Mutex<Option<Status>>,
     history: RwLock<Vec<EpochRecord>>,
     /// In aggregator mode: what only the aggregator knows.
     aggregator: Option<Mutex<AggregatorView>>,
+    /// Held while the status is rebuilt.
+    rebuilding: Mutex<()>,
     /// When the last refresh finished.
     refreshed: Mutex<Option<Instant>>,
     /// The metrics.
@@ -59,8 +63,10 @@ impl Observatory {
             limits,
             interval,
             status: RwLock::new(Arc::new(Status::default())),
+            read: Mutex::new(None),
             history: RwLock::new(Vec::new()),
             aggregator: aggregator.then(|| Mutex::new(AggregatorView::default())),
+            rebuilding: Mutex::new(()),
             refreshed: Mutex::new(None),
             metrics: metrics::Metrics::new(),
         })
@@ -118,13 +124,26 @@ impl Observatory {
     /// Takes in one of the aggregator's events.
     pub fn record(&self, event: &Event) {
         let Some(view) = &self.aggregator else { return };
-        let mut view = view.lock().expect("aggregator view lock");
+        {
+            let mut view = view.lock().expect("aggregator view lock");
+            self.take(&mut view, event);
+        }
+        // The page and the API show it now, not at the next read of the chains.
+        let read = self.read.lock().expect("read lock").clone();
+        if let Some(read) = read {
+            self.rebuild(read);
+        }
+    }
+
+    fn take(&self, view: &mut AggregatorView, event: &Event) {
         let now = crate::unix_now();
         let m = &self.metrics;
         match event {
             Event::ReportAccepted { chain, seq, .. } => {
                 view.accepted.insert(chain.clone(), (*seq, now));
-                m.reports_accepted.get_or_create(&metrics::ChainLabel { chain: chain.clone() }).inc();
+                m.reports_accepted
+                    .get_or_create(&metrics::ChainLabel { chain: chain.clone() })
+                    .inc();
             }
             Event::ReportRefused { message_id, refusal } => {
                 let rule = refusal_rule(refusal);
@@ -146,21 +165,35 @@ impl Observatory {
                 let kind = match error {
                     solvency_chain_adapters::PublishError::HubCannotPay { .. } => "hub_cannot_pay",
                     solvency_chain_adapters::PublishError::Rejected { .. } => "rejected",
-                    solvency_chain_adapters::PublishError::NotEnoughSignatures { .. } => "not_enough_signatures",
+                    solvency_chain_adapters::PublishError::NotEnoughSignatures { .. } => {
+                        "not_enough_signatures"
+                    }
                     solvency_chain_adapters::PublishError::Chain(_) => "chain",
                 };
                 m.publish_failures.get_or_create(&metrics::KindLabel { kind: kind.into() }).inc();
             }
             Event::Delivered { chain, after, .. } => {
-                m.delivery_latency.get_or_create(&metrics::ChainLabel { chain: chain.clone() }).observe(after.as_secs_f64());
+                m.delivery_latency
+                    .get_or_create(&metrics::ChainLabel { chain: chain.clone() })
+                    .observe(after.as_secs_f64());
             }
             Event::IngestStalled { .. } | Event::DeliveryLate { .. } => {}
         }
     }
 
-    /// Stores a fresh read of the chains, with the aggregator's side, alerts and metrics; logs
-    /// the alerts that start and clear.
-    fn publish(&self, mut status: Status, history: Vec<EpochRecord>) {
+    /// Stores a fresh read of the chains and the history, and rebuilds the status.
+    fn publish(&self, read: Status, history: Vec<EpochRecord>) {
+        *self.history.write().expect("history lock") = history;
+        *self.read.lock().expect("read lock") = Some(read.clone());
+        self.rebuild(read);
+        *self.refreshed.lock().expect("refresh lock") = Some(Instant::now());
+    }
+
+    /// The status from a read of the chains, the aggregator's side, the alerts and the metrics;
+    /// logs the alerts that start and clear.
+    fn rebuild(&self, mut status: Status) {
+        // One rebuild at a time, so that alerts are compared with the status just before.
+        let _turn = self.rebuilding.lock().expect("rebuild lock");
         status.mode = self.mode;
         if let Some(view) = &self.aggregator {
             let view = view.lock().expect("aggregator view lock");
@@ -184,8 +217,12 @@ impl Observatory {
         for alert in &status.alerts {
             if !before.contains(&(alert.alert.to_owned(), alert.subject.clone())) {
                 match alert.severity {
-                    "error" => error!(target: "observe", alert = alert.alert, subject = %alert.subject, "{}", alert.message),
-                    _ => warn!(target: "observe", alert = alert.alert, subject = %alert.subject, "{}", alert.message),
+                    "error" => {
+                        error!(target: "observe", alert = alert.alert, subject = %alert.subject, "{}", alert.message)
+                    }
+                    _ => {
+                        warn!(target: "observe", alert = alert.alert, subject = %alert.subject, "{}", alert.message)
+                    }
                 }
             }
         }
@@ -193,9 +230,7 @@ impl Observatory {
             info!(target: "observe", alert = %alert, subject = %subject, "alert cleared");
         }
         self.metrics.observe(&status);
-        *self.history.write().expect("history lock") = history;
         *self.status.write().expect("status lock") = Arc::new(status);
-        *self.refreshed.lock().expect("refresh lock") = Some(Instant::now());
     }
 }
 
@@ -218,7 +253,11 @@ fn refusal_rule(refusal: &solvency_enclave_host::Refusal) -> String {
 }
 
 /// Reads every chain every `interval` into the view, until `cancel`.
-pub async fn refresh(observatory: Arc<Observatory>, mut collector: Collector, cancel: CancellationToken) {
+pub async fn refresh(
+    observatory: Arc<Observatory>,
+    mut collector: Collector,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(observatory.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -236,7 +275,10 @@ pub async fn refresh(observatory: Arc<Observatory>, mut collector: Collector, ca
 }
 
 /// Collects once and evaluates the alerts (for `solvency status --check`).
-pub async fn check_once(registry: &solvency_registry::Registry, limits: alerts::Limits) -> anyhow::Result<Status> {
+pub async fn check_once(
+    registry: &solvency_registry::Registry,
+    limits: alerts::Limits,
+) -> anyhow::Result<Status> {
     let mut collector = Collector::new(registry)?;
     let observatory = Observatory::new(limits, Duration::from_secs(1), false);
     let status = collector.collect(crate::unix_now()).await;

@@ -29,7 +29,7 @@ pub struct ChainStatus {
     pub issued_at: u64,
     /// Until when it is valid (the chain's time, Unix seconds).
     pub valid_until: u64,
-    /// Seconds of validity left by the chain's clock.
+    /// Seconds of validity left (by the later of the wall clock and the chain's head).
     pub valid_for_secs: u64,
     /// No attestation, or past its validity: consumers read false.
     pub stale: bool,

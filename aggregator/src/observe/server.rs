@@ -35,9 +35,11 @@ pub async fn serve(
     addr: SocketAddr,
     cancel: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e} (another process there? give another address)"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr}: {e} (another process there? give another address)"
+        )
+    })?;
     let local = listener.local_addr()?;
     let app = Router::new()
         .route("/", get(page))
@@ -99,5 +101,6 @@ async fn healthz(State(view): State<Arc<Observatory>>) -> Response {
 async fn readyz(State(view): State<Arc<Observatory>>) -> Response {
     let reasons = view.not_ready();
     let code = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(serde_json::json!({ "ready": reasons.is_empty(), "reasons": reasons }))).into_response()
+    (code, Json(serde_json::json!({ "ready": reasons.is_empty(), "reasons": reasons })))
+        .into_response()
 }
