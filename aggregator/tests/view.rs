@@ -310,6 +310,27 @@ fn submit(dir: &Path, chain: &str, figures: Figures) {
     );
 }
 
+/// `solvency status --check --json`: its exit code and the alerts it printed.
+fn check(dir: &Path) -> (i32, Vec<String>) {
+    let output = solvency(dir)
+        .args(["status", "--check", "--json", "--config", ".devnet/networks.toml"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status --check --json prints JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let alerts = status["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alert"].as_str().unwrap().to_owned())
+        .collect();
+    (output.status.code().unwrap(), alerts)
+}
+
 /// Every path of a JSON value's object keys (arrays by their first element), to pin a shape.
 fn shape(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match value {
@@ -402,6 +423,13 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
         }
     };
     fetch_all("before any report", &mut returned);
+    // No attestation yet and no report: `status --check` says so with the more urgent code.
+    let (code, alerts) = check(&dir);
+    assert_eq!(code, 3, "not_solvent: {alerts:?}");
+    assert!(
+        alerts.contains(&"not_solvent".into()) && alerts.contains(&"chain_silent".into()),
+        "{alerts:?}"
+    );
 
     let profile = tempfile::tempdir().unwrap();
     let (browser, mut page) = Page::open(&url, profile.path());
@@ -633,5 +661,13 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
         leak::find_leaks(body.as_bytes(), what, &mut leaks);
     }
     assert!(leaks.is_empty(), "figures leaked:\n{}", leaks.join("\n"));
+
+    // `status --check`: nothing to act on now; exit 2 once the chains cannot be read.
+    assert_eq!(check(&dir), (0, vec![]));
+    let down = solvency(&dir).args(["devnet", "down", "--state-dir", ".devnet"]).output().unwrap();
+    assert!(down.status.success());
+    let (code, alerts) = check(&dir);
+    assert_eq!(code, 2, "{alerts:?}");
+    assert_eq!(alerts, ["chain_unreachable"; 3]);
     eprintln!("screenshots in {}", artefacts().display());
 }

@@ -172,3 +172,129 @@ pub fn evaluate(status: &Status, limits: Limits) -> Vec<Alert> {
     }
     alerts
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::Address;
+
+    use super::*;
+    use crate::observe::model::{
+        AggregatorStatus, ChainStatus, Delivery, HubFees, LastReport, SignerStatus, Signers,
+    };
+
+    const LIMITS: Limits =
+        Limits { max_report_age: 600, min_fee_rounds: 48, signer_horizon: 86_400 };
+
+    /// Two chains, solvent, fresh, reporting, a lasting signer, fees for many rounds.
+    fn healthy() -> Status {
+        let chain = |name: &str| ChainStatus {
+            name: name.into(),
+            required: true,
+            reachable: true,
+            is_solvent: true,
+            epoch: 7,
+            valid_until: 2_000,
+            valid_for_secs: 900,
+            policy_digest_matches: true,
+            last_report: Some(LastReport { seq: 1, at: 1_000, age_secs: 10, source: "accepted" }),
+            ..ChainStatus::default()
+        };
+        let mut spoke = chain("b");
+        spoke.delivery =
+            Some(Delivery { epoch: 7, state: "landed", sent_at: 990, landed_at: Some(995) });
+        Status {
+            chains: vec![chain("a"), spoke],
+            signers: Signers {
+                threshold: 1,
+                signers: vec![SignerStatus {
+                    address: Address::ZERO,
+                    expires_at: 0,
+                    expires_in_secs: 10 * 86_400,
+                }],
+            },
+            hub: HubFees { rounds_left: Some(1_000), ..HubFees::default() },
+            aggregator: Some(AggregatorStatus::default()),
+            ..Status::default()
+        }
+    }
+
+    fn fired(status: &Status) -> Vec<&'static str> {
+        evaluate(status, LIMITS).iter().map(|a| a.alert).collect()
+    }
+
+    #[test]
+    fn a_healthy_deployment_raises_nothing_and_exits_zero() {
+        assert!(evaluate(&healthy(), LIMITS).is_empty());
+        assert_eq!(exit_code(&[]), 0);
+    }
+
+    #[test]
+    fn each_condition_raises_its_alert_and_its_own_exit_code() {
+        type Change = fn(&mut Status);
+        let cases: [(Change, &str, u8); 10] = [
+            (|s| s.chains[1].reachable = false, "chain_unreachable", 2),
+            (|s| s.chains[0].is_solvent = false, "not_solvent", 3),
+            (|s| s.chains[1].policy_digest_matches = false, "policy_mismatch", 4),
+            (|s| s.chains[0].last_report.as_mut().unwrap().age_secs = 601, "chain_silent", 5),
+            (|s| s.chains[1].last_report = None, "chain_silent", 5),
+            (
+                |s| {
+                    s.aggregator.as_mut().unwrap().last_publish_error =
+                        Some("the hub cannot pay".into())
+                },
+                "publish_failing",
+                6,
+            ),
+            (|s| s.signers.signers[0].expires_in_secs = 3_600, "signer_expiring", 7),
+            (|s| s.hub.rounds_left = Some(47), "fees_low", 8),
+            (|s| s.chains[1].delivery.as_mut().unwrap().state = "late", "delivery_late", 9),
+            // An optional chain's silence is no alert; an unreachable chain raises only that.
+            (
+                |s| {
+                    s.chains[0].required = false;
+                    s.chains[0].last_report = None;
+                    s.chains[1].reachable = false;
+                    s.chains[1].is_solvent = false;
+                },
+                "chain_unreachable",
+                2,
+            ),
+        ];
+        for (change, alert, code) in cases {
+            let mut status = healthy();
+            change(&mut status);
+            let alerts = evaluate(&status, LIMITS);
+            assert_eq!(fired(&status), [alert], "{alerts:?}");
+            assert_eq!(exit_code(&alerts), code, "{alert}");
+        }
+        let codes: Vec<u8> = CODES.iter().map(|(_, c)| *c).collect();
+        assert_eq!(codes, (2..=9).collect::<Vec<u8>>(), "distinct codes, 1 left for failures");
+    }
+
+    #[test]
+    fn the_most_urgent_alert_sets_the_exit_code() {
+        let mut status = healthy();
+        status.hub.rounds_left = Some(0);
+        status.chains[1].is_solvent = false;
+        status.chains[0].last_report = None;
+        let alerts = evaluate(&status, LIMITS);
+        assert_eq!(
+            fired(&status),
+            ["chain_silent", "not_solvent", "fees_low"],
+            "per chain, then the rest"
+        );
+        assert_eq!(exit_code(&alerts), 3);
+    }
+
+    #[test]
+    fn signers_alert_only_when_fewer_than_k_would_remain() {
+        let mut status = healthy();
+        status.signers.threshold = 2;
+        let lasting = status.signers.signers[0].clone();
+        let expiring = SignerStatus { expires_in_secs: 60, ..lasting.clone() };
+        status.signers.signers = vec![lasting.clone(), lasting.clone(), expiring.clone()];
+        assert!(fired(&status).is_empty(), "two of three last: k = 2 still met");
+        status.signers.signers = vec![lasting, expiring];
+        assert_eq!(fired(&status), ["signer_expiring"]);
+    }
+}

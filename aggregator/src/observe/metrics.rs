@@ -83,6 +83,8 @@ pub struct Metrics {
     signer_expiry_seconds: Family<SignerLabel, Gauge>,
     signer_threshold: Gauge,
     alert: Family<AlertLabel, Gauge>,
+    /// RPC requests the view's reads made, per chain: the load it adds to each endpoint.
+    pub view_rpc_requests: Family<ChainLabel, Counter>,
     /// Reports the enclave accepted, per chain.
     pub reports_accepted: Family<ChainLabel, Counter>,
     /// Reports refused, per rule.
@@ -115,6 +117,7 @@ impl Metrics {
             signer_expiry_seconds: Family::default(),
             signer_threshold: Gauge::default(),
             alert: Family::default(),
+            view_rpc_requests: Family::default(),
             reports_accepted: Family::default(),
             reports_refused: Family::default(),
             published: Counter::default(),
@@ -177,6 +180,11 @@ impl Metrics {
             this.signer_threshold.clone(),
         );
         r.register("alert", "1 while an alert holds", this.alert.clone());
+        r.register(
+            "view_rpc_requests",
+            "RPC requests the view's successful reads made, per chain",
+            this.view_rpc_requests.clone(),
+        );
         r.register(
             "reports_accepted",
             "Reports the enclave accepted",

@@ -265,25 +265,33 @@ pub async fn refresh(
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
+        let before = collector.requests();
         let status = tokio::select! {
             _ = cancel.cancelled() => return,
             status = collector.collect(crate::unix_now()) => status,
         };
+        for ((chain, after), (_, before)) in collector.requests().into_iter().zip(before) {
+            observatory
+                .metrics
+                .view_rpc_requests
+                .get_or_create(&metrics::ChainLabel { chain })
+                .inc_by(after - before);
+        }
         let history = collector.epochs(None, usize::MAX).epochs.into_iter().rev().collect();
         observatory.publish(status, history);
     }
 }
 
-/// Collects once and evaluates the alerts (for `solvency status --check`).
+/// Collects once and evaluates the alerts (for `solvency status --check`, which prints them
+/// itself: nothing is logged).
 pub async fn check_once(
     registry: &solvency_registry::Registry,
     limits: alerts::Limits,
 ) -> anyhow::Result<Status> {
     let mut collector = Collector::new(registry)?;
-    let observatory = Observatory::new(limits, Duration::from_secs(1), false);
-    let status = collector.collect(crate::unix_now()).await;
-    observatory.publish(status, Vec::new());
-    Ok((*observatory.status()).clone())
+    let mut status = collector.collect(crate::unix_now()).await;
+    status.alerts = alerts::evaluate(&status, limits);
+    Ok(status)
 }
 
 /// A running view: its refresh loop and, when asked for, its HTTP server.
