@@ -143,6 +143,9 @@ fn get(addr: &str, path: &str) -> Response {
     Response { status, content_type: header("content-type").unwrap_or_default(), body }
 }
 
+/// A chain as the page shows it: name, `data-solvent`, `data-epoch`.
+type Shown = (String, bool, u64);
+
 /// A page in headless Chromium, driven over the DevTools protocol.
 struct Page {
     socket: tungstenite::WebSocket<TcpStream>,
@@ -254,8 +257,8 @@ impl Page {
         result["result"]["value"].clone()
     }
 
-    /// The chains as the page shows them: name, `data-solvent`, `data-epoch`.
-    fn chains(&mut self) -> Vec<(String, bool, u64)> {
+    /// The chains as the page shows them.
+    fn chains(&mut self) -> Vec<Shown> {
         let shown = self.eval(
             "JSON.stringify([...document.querySelectorAll('#chains [data-chain]')].map(e => [e.dataset.chain, e.dataset.solvent === 'true', Number(e.dataset.epoch)]))",
         );
@@ -438,14 +441,14 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
 
     // What the page showed for devnet-2 at each look, in order.
     let mut timeline: Vec<(bool, u64)> = Vec::new();
-    let mut until = |page: &mut Page, what: &str, done: &dyn Fn(&[(String, bool, u64)]) -> bool| {
+    let mut until = |page: &mut Page, what: &str, done: &dyn Fn(&[Shown]) -> bool| {
         let deadline = Instant::now() + WAIT;
         loop {
             let chains = page.chains();
-            if let Some(c) = chains.iter().find(|c| c.0 == "devnet-2") {
-                if timeline.last() != Some(&(c.1, c.2)) {
-                    timeline.push((c.1, c.2));
-                }
+            if let Some(c) = chains.iter().find(|c| c.0 == "devnet-2")
+                && timeline.last() != Some(&(c.1, c.2))
+            {
+                timeline.push((c.1, c.2));
             }
             if done(&chains) {
                 return chains;

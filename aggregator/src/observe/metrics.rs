@@ -99,6 +99,12 @@ pub struct Metrics {
     pub delivery_latency: Family<ChainLabel, Histogram, fn() -> Histogram>,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
     /// A registry with every metric.
     pub fn new() -> Self {
