@@ -191,6 +191,7 @@ impl WiredDevnet {
                 reporter_public_key: keys.reporters[i].public().to_string(),
                 treasury_public_key: keys.treasuries[i].public().to_string(),
                 assets: file.devnet.assets.clone(),
+                reporting: Default::default(),
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);

@@ -14,10 +14,10 @@ use solvency_enclave::{AssetPolicy, ChainPolicy, EvidencePolicy, Policy, X25519P
 
 use crate::{
     ConfigError, Network, Registry,
-    schema::{AssetSection, ChainSection, EnclaveSection, NetworksFile},
+    schema::{AssetSection, ChainSection, EnclaveSection, NetworksFile, ReportingSection, SourceSection},
     types::{
-        AggregatorConfig, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig, EnclaveMode,
-        EvidenceConfig, PolicySettings, RpcUrl,
+        AggregatorConfig, AssetSources, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig,
+        EnclaveMode, EvidenceConfig, PolicySettings, Reporting, RpcUrl, Source, SourceKind,
     },
 };
 
@@ -92,7 +92,7 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
             return Err(b.invalid("enclave", "a file with [[chains]] needs an [enclave] section"));
         }
         (Some(enclave), false) => {
-            let chains = chains(&b, &file.chains)?;
+            let chains = chains(&b, &file.chains, &policy)?;
             let enclave = enclave_config(&b, enclave)?;
             let policy = Policy {
                 deployment_id,
@@ -253,6 +253,12 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
         );
     }
     let assets = assets(b, "devnet.assets", &d.assets)?;
+    if let Some(j) = d.assets.iter().position(|a| !a.reserves.is_empty() || !a.liabilities.is_empty()) {
+        return Err(b.invalid(
+            format!("devnet.assets[{j}]"),
+            "sources belong to a chain's assets ([[chains.assets.reserves]]), not to the devnet's template",
+        ));
+    }
     Ok(DevnetSettings {
         chains: d.chains,
         ccip_fee: wei(b, "devnet.ccip_fee_wei", &d.ccip_fee_wei)?,
@@ -315,7 +321,202 @@ fn assets(
     Ok(out)
 }
 
-fn chains(b: &Builder<'_>, sections: &[ChainSection]) -> Result<Vec<ChainConfig>, ConfigError> {
+/// The longest a source read may take.
+const MAX_SOURCE_TIMEOUT_SECS: u64 = 300;
+
+fn reporting(
+    b: &Builder<'_>,
+    key: &str,
+    r: &ReportingSection,
+    policy: &PolicySettings,
+) -> Result<Reporting, ConfigError> {
+    b.at_least_one(&format!("{key}.heartbeat_secs"), r.heartbeat_secs)?;
+    b.at_least_one(&format!("{key}.poll_secs"), r.poll_secs)?;
+    let max_age = policy.max_report_age.as_secs();
+    if r.heartbeat_secs >= max_age {
+        return Err(b.invalid(
+            format!("{key}.heartbeat_secs"),
+            format!(
+                "{} is not below [policy] max_report_age_secs ({max_age}): the enclave would refuse \
+                 or outlive each report before the next; give a heartbeat well below it",
+                r.heartbeat_secs
+            ),
+        ));
+    }
+    if r.poll_secs > r.heartbeat_secs {
+        return Err(b.invalid(
+            format!("{key}.poll_secs"),
+            "must not exceed heartbeat_secs: the heartbeat is kept at the polls",
+        ));
+    }
+    if r.deviation_bps > 100_000 {
+        return Err(b.invalid(format!("{key}.deviation_bps"), "must be at most 100000 (1000 %)"));
+    }
+    Ok(Reporting {
+        heartbeat: Duration::from_secs(r.heartbeat_secs),
+        deviation_bps: r.deviation_bps,
+        poll: Duration::from_secs(r.poll_secs),
+    })
+}
+
+fn sources(
+    b: &Builder<'_>,
+    key: &str,
+    assets: &[AssetSection],
+) -> Result<Vec<AssetSources>, ConfigError> {
+    let mut out = Vec::new();
+    for (j, asset) in assets.iter().enumerate() {
+        if asset.reserves.is_empty() && asset.liabilities.is_empty() {
+            continue;
+        }
+        let side = |name: &str, list: &[SourceSection]| -> Result<Vec<Source>, ConfigError> {
+            list.iter()
+                .enumerate()
+                .map(|(n, s)| source(b, &format!("{key}[{j}].{name}[{n}]"), s))
+                .collect()
+        };
+        out.push(AssetSources {
+            symbol: asset.symbol.trim().to_owned(),
+            decimals: asset.decimals,
+            reserves: side("reserves", &asset.reserves)?,
+            liabilities: side("liabilities", &asset.liabilities)?,
+        });
+    }
+    Ok(out)
+}
+
+fn source(b: &Builder<'_>, key: &str, s: &SourceSection) -> Result<Source, ConfigError> {
+    // Which keys each kind takes; any other key given is a mistake worth naming.
+    let given: [(&str, bool); 8] = [
+        ("token", s.token.is_some()),
+        ("holders", !s.holders.is_empty()),
+        ("feed", s.feed.is_some()),
+        ("max_age_secs", s.max_age_secs.is_some()),
+        ("url", s.url.is_some()),
+        ("pointer", s.pointer.is_some()),
+        ("headers_from_env", !s.headers_from_env.is_empty()),
+        ("unit", s.unit.is_some()),
+    ];
+    let takes: &[&str] = match s.kind.as_str() {
+        "erc20_balance" => &["token", "holders"],
+        "erc20_supply" => &["token"],
+        "chainlink_feed" => &["feed", "max_age_secs"],
+        "http_json" => &["url", "pointer", "headers_from_env", "unit"],
+        other => {
+            return Err(b.invalid(
+                format!("{key}.kind"),
+                format!(
+                    "{other:?} is not a source kind: give erc20_balance, erc20_supply, \
+                     chainlink_feed or http_json"
+                ),
+            ));
+        }
+    };
+    if let Some((extra, _)) = given.iter().find(|(name, set)| *set && !takes.contains(name)) {
+        return Err(b.invalid(
+            format!("{key}.{extra}"),
+            format!("does not apply to kind {} (it takes {})", s.kind, takes.join(", ")),
+        ));
+    }
+    let need = |field: &str, value: &Option<String>| {
+        value.clone().ok_or_else(|| {
+            b.invalid(format!("{key}.{field}"), format!("kind {} needs `{field}`", s.kind))
+        })
+    };
+    let kind = match s.kind.as_str() {
+        "erc20_balance" => {
+            let token = b.address(&format!("{key}.token"), &need("token", &s.token)?)?;
+            if s.holders.is_empty() {
+                return Err(b.invalid(
+                    format!("{key}.holders"),
+                    "kind erc20_balance needs `holders`: the addresses whose balances count",
+                ));
+            }
+            let mut holders = Vec::with_capacity(s.holders.len());
+            for (n, text) in s.holders.iter().enumerate() {
+                let holder = b.address(&format!("{key}.holders[{n}]"), text)?;
+                if holders.contains(&holder) {
+                    return Err(b.invalid(
+                        format!("{key}.holders[{n}]"),
+                        "is listed twice: it would be counted twice",
+                    ));
+                }
+                holders.push(holder);
+            }
+            SourceKind::Erc20Balance { token, holders }
+        }
+        "erc20_supply" => {
+            SourceKind::Erc20Supply { token: b.address(&format!("{key}.token"), &need("token", &s.token)?)? }
+        }
+        "chainlink_feed" => {
+            let feed = b.address(&format!("{key}.feed"), &need("feed", &s.feed)?)?;
+            let max_age = s.max_age_secs.ok_or_else(|| {
+                b.invalid(
+                    format!("{key}.max_age_secs"),
+                    "kind chainlink_feed needs `max_age_secs`: the feed's heartbeat, past which its answer is stale",
+                )
+            })?;
+            b.at_least_one(&format!("{key}.max_age_secs"), max_age)?;
+            SourceKind::ChainlinkFeed { feed, max_age: Duration::from_secs(max_age) }
+        }
+        _ => {
+            let url = RpcUrl::parse(&need("url", &s.url)?)
+                .map_err(|p| b.invalid(format!("{key}.url"), p))?;
+            let pointer = need("pointer", &s.pointer)?;
+            if !pointer.is_empty() && !pointer.starts_with('/') {
+                return Err(b.invalid(
+                    format!("{key}.pointer"),
+                    format!("{pointer:?} is not a JSON pointer: it starts with /, as /reserves/usdc"),
+                ));
+            }
+            let mut headers = Vec::new();
+            for (name, var) in &s.headers_from_env {
+                let token = |t: &str| {
+                    !t.is_empty()
+                        && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+                };
+                if !token(name) {
+                    return Err(b.invalid(
+                        format!("{key}.headers_from_env"),
+                        format!("{name:?} is not an HTTP header name"),
+                    ));
+                }
+                if var.is_empty() || !var.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+                    return Err(b.invalid(
+                        format!("{key}.headers_from_env.{name}"),
+                        format!("{var:?} is not an environment variable name"),
+                    ));
+                }
+                headers.push((name.clone(), var.clone()));
+            }
+            let whole_units = match s.unit.as_deref() {
+                None | Some("smallest") => false,
+                Some("whole") => true,
+                Some(other) => {
+                    return Err(b.invalid(
+                        format!("{key}.unit"),
+                        format!("{other:?} is not a unit: give smallest (an integer in the asset's smallest unit) or whole (a decimal in whole units)"),
+                    ));
+                }
+            };
+            SourceKind::HttpJson { url, pointer, headers_from_env: headers, whole_units }
+        }
+    };
+    let timeout = s.timeout_secs.unwrap_or(10);
+    if timeout == 0 || timeout > MAX_SOURCE_TIMEOUT_SECS {
+        return Err(b.invalid(
+            format!("{key}.timeout_secs"),
+            format!("must be between 1 and {MAX_SOURCE_TIMEOUT_SECS}"),
+        ));
+    }
+    Ok(Source { kind, timeout: Duration::from_secs(timeout) })
+}
+
+fn chains(
+    b: &Builder<'_>,
+    sections: &[ChainSection],
+    policy: &PolicySettings,
+) -> Result<Vec<ChainConfig>, ConfigError> {
     let mut out: Vec<ChainConfig> = Vec::with_capacity(sections.len());
     for (i, chain) in sections.iter().enumerate() {
         let key = |field: &str| format!("chains[{i}].{field}");
@@ -380,6 +581,8 @@ fn chains(b: &Builder<'_>, sections: &[ChainSection]) -> Result<Vec<ChainConfig>
             reporter: b.x25519(&key("reporter_public_key"), &chain.reporter_public_key)?,
             treasury: b.x25519(&key("treasury_public_key"), &chain.treasury_public_key)?,
             assets: assets(b, &format!("chains[{i}].assets"), &chain.assets)?,
+            sources: sources(b, &format!("chains[{i}].assets"), &chain.assets)?,
+            reporting: reporting(b, &key("reporting"), &chain.reporting, policy)?,
         });
     }
     let hubs = out.iter().filter(|c| c.role.is_hub()).count();

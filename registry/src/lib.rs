@@ -29,12 +29,12 @@ pub use build::{
 pub use error::ConfigError;
 pub use schema::NetworksFile;
 pub use types::{
-    AggregatorConfig, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig, EnclaveMode,
-    EvidenceConfig, PolicySettings, RpcUrl,
+    AggregatorConfig, AssetSources, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig,
+    EnclaveMode, EvidenceConfig, PolicySettings, Reporting, RpcUrl, Source, SourceKind,
 };
 
 /// A validated `networks.toml`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Registry {
     path: PathBuf,
     source: NetworksFile,
@@ -47,6 +47,21 @@ pub struct Registry {
     /// `[devnet]`.
     pub devnet: DevnetSettings,
     network: Option<Network>,
+}
+
+/// Everything but the file's text: its strings, expanded, can hold an RPC URL's API key or a
+/// source's, which the typed values show redacted.
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("path", &self.path)
+            .field("deployment_id", &self.deployment_id)
+            .field("policy", &self.policy)
+            .field("aggregator", &self.aggregator)
+            .field("devnet", &self.devnet)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The chains of a deployment and its enclave: present when the file has `[[chains]]`.

@@ -203,6 +203,34 @@ pub struct ChainSection {
     pub treasury_public_key: String,
     /// Assets a report from this chain may carry.
     pub assets: Vec<AssetSection>,
+    /// How `solvency reporter run` reports this chain (every key has a default).
+    #[serde(default, skip_serializing_if = "ReportingSection::is_default")]
+    pub reporting: ReportingSection,
+}
+
+/// `[chains.reporting]`: when the chain's reporter daemon reports.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportingSection {
+    /// Report at least this often, in seconds; below `[policy] max_report_age_secs`. Default 240.
+    pub heartbeat_secs: u64,
+    /// Report at once when a figure moves by more than this, in basis points of the last
+    /// reported figure; 0 reports on the heartbeat only. Default 100 (1 %).
+    pub deviation_bps: u32,
+    /// Read the sources this often, in seconds. Default 10.
+    pub poll_secs: u64,
+}
+
+impl Default for ReportingSection {
+    fn default() -> Self {
+        Self { heartbeat_secs: 240, deviation_bps: 100, poll_secs: 10 }
+    }
+}
+
+impl ReportingSection {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 fn default_page() -> u64 {
@@ -230,6 +258,60 @@ pub struct AssetSection {
     /// Haircut on reserves in basis points. Default 0.
     #[serde(default)]
     pub haircut_bps: u16,
+    /// Where the reporter daemon reads the chain's reserves of this asset (summed). Reporter
+    /// configuration only: not part of the policy the contracts pin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserves: Vec<SourceSection>,
+    /// Where it reads the chain's liabilities in this asset (summed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub liabilities: Vec<SourceSection>,
+}
+
+/// `[[chains.assets.reserves]]` / `[[chains.assets.liabilities]]`: one source of a figure.
+/// `kind` says which keys apply:
+///
+/// - `erc20_balance`: `token`, `holders` — the sum of `balanceOf(holder)` on this chain;
+/// - `erc20_supply`: `token` — `totalSupply()` on this chain;
+/// - `chainlink_feed`: `feed`, `max_age_secs` — a Chainlink `AggregatorV3Interface` feed on
+///   this chain (a Proof-of-Reserve feed, for instance), refused when older than the limit;
+/// - `http_json`: `url`, `pointer`, `headers_from_env`, `unit` — a figure in a JSON document
+///   (a custodian's API), found by an RFC 6901 JSON pointer.
+///
+/// Figures are scaled to the asset's decimals, reserves rounded down and liabilities up.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// `erc20_balance`, `erc20_supply`, `chainlink_feed` or `http_json`.
+    pub kind: String,
+    /// The ERC-20 token (`erc20_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Addresses whose balances are summed (`erc20_balance`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holders: Vec<String>,
+    /// The feed (`chainlink_feed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<String>,
+    /// The oldest `updatedAt` accepted, in seconds (`chainlink_feed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_secs: Option<u64>,
+    /// The document (`http_json`): `http://` or `https://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Where the figure is in it, e.g. `/reserves/usdc` (`http_json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// Request headers whose values come from environment variables, `Header = "VAR"`
+    /// (`http_json`): API keys stay out of the file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers_from_env: BTreeMap<String, String>,
+    /// `smallest` (default: an integer in the asset's smallest unit) or `whole` (a decimal in
+    /// whole units, such as "1234.56") (`http_json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// How long a read may take, in seconds. Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
 }
 
 /// `[devnet]`: how the local devnet is started. Every key has a default.
@@ -267,12 +349,16 @@ impl Default for DevnetSection {
                     decimals: 6,
                     price_usd: "1".into(),
                     haircut_bps: 0,
+                    reserves: Vec::new(),
+                    liabilities: Vec::new(),
                 },
                 AssetSection {
                     symbol: "WETH".into(),
                     decimals: 18,
                     price_usd: "3000".into(),
                     haircut_bps: 1_000,
+                    reserves: Vec::new(),
+                    liabilities: Vec::new(),
                 },
             ],
         }

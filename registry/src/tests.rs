@@ -1,5 +1,7 @@
 //! The three steps of loading, each on inline TOML.
 
+use std::time::Duration;
+
 use alloy::primitives::{U256, keccak256};
 
 use super::*;
@@ -294,10 +296,12 @@ fn rpc_urls_never_show_their_secrets() {
 #[test]
 fn debug_of_a_registry_shows_no_secret() {
     let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-    let text = with_chains(&format!("[aggregator]\npublisher_key = \"{key}\""));
+    let text = with_chains(&format!("[aggregator]\npublisher_key = \"{key}\""))
+        .replace("http://127.0.0.1:8546", "http://127.0.0.1:8546/v2/RPCSECRET?key=RPCSECRET");
     let registry = parse(&text).unwrap();
     let shown = format!("{registry:?}");
     assert!(!shown.contains(&key[2..]), "the publisher key leaks through Debug");
+    assert!(!shown.contains("RPCSECRET"), "an RPC URL's key leaks through Debug: {shown}");
     assert!(registry.aggregator.publisher.is_some());
 }
 
@@ -419,4 +423,135 @@ mod fuzz {
             }
         }
     }
+}
+
+/// The registry of [`with_chains`] with the spoke's WETH given `sources` (TOML tables that
+/// follow `[[chains.assets]]`) and `extra` after it.
+fn with_sources(sources: &str, extra: &str) -> String {
+    with_chains(extra).replacen(
+        r#"assets = [{ symbol = "WETH", decimals = 18, price_usd = "3000.25", haircut_bps = 1000 }]"#,
+        &format!(
+            "{extra_chain}\n[[chains.assets]]\nsymbol = \"WETH\"\ndecimals = 18\nprice_usd = \"3000.25\"\nhaircut_bps = 1000\n{sources}\n",
+            extra_chain = ""
+        ),
+        1,
+    )
+}
+
+const SOURCES: &str = r#"
+[[chains.assets.reserves]]
+kind = "erc20_balance"
+token = "0x00000000000000000000000000000000000000e1"
+holders = ["0x00000000000000000000000000000000000000f1", "0x00000000000000000000000000000000000000f2"]
+
+[[chains.assets.reserves]]
+kind = "http_json"
+url = "http://127.0.0.1:9000/v1/reserves?api_key=sekrit"
+pointer = "/weth/total"
+headers_from_env = { Authorization = "CUSTODIAN_AUTH" }
+unit = "whole"
+timeout_secs = 3
+
+[[chains.assets.liabilities]]
+kind = "erc20_supply"
+token = "0x00000000000000000000000000000000000000e2"
+
+[[chains.assets.liabilities]]
+kind = "chainlink_feed"
+feed = "0x00000000000000000000000000000000000000e3"
+max_age_secs = 86400
+"#;
+
+#[test]
+fn sources_and_reporting_become_typed_values_outside_the_policy() {
+    use crate::{SourceKind, types::Reporting};
+    use alloy::primitives::address;
+    let text = with_sources(SOURCES, "");
+    let registry = parse(&text).unwrap();
+    let network = registry.network().unwrap();
+    let spoke = &network.chains[1];
+    assert_eq!(spoke.sources.len(), 1);
+    let weth = &spoke.sources[0];
+    assert_eq!((weth.symbol.as_str(), weth.decimals), ("WETH", 18));
+    assert_eq!(
+        weth.reserves[0].kind,
+        SourceKind::Erc20Balance {
+            token: address!("0x00000000000000000000000000000000000000e1"),
+            holders: vec![
+                address!("0x00000000000000000000000000000000000000f1"),
+                address!("0x00000000000000000000000000000000000000f2")
+            ],
+        }
+    );
+    assert_eq!(weth.reserves[0].timeout, Duration::from_secs(10), "the default timeout");
+    let SourceKind::HttpJson { url, pointer, headers_from_env, whole_units } = &weth.reserves[1].kind
+    else {
+        panic!("{:?}", weth.reserves[1]);
+    };
+    assert_eq!(url.expose().query(), Some("api_key=sekrit"));
+    assert_eq!(pointer, "/weth/total");
+    assert_eq!(headers_from_env, &[("Authorization".to_owned(), "CUSTODIAN_AUTH".to_owned())]);
+    assert!(whole_units);
+    assert_eq!(weth.reserves[1].timeout, Duration::from_secs(3));
+    assert_eq!(
+        weth.liabilities[1].kind,
+        SourceKind::ChainlinkFeed {
+            feed: address!("0x00000000000000000000000000000000000000e3"),
+            max_age: Duration::from_secs(86_400)
+        }
+    );
+    assert!(network.chains[0].sources.is_empty(), "the hub's assets have no sources");
+    assert_eq!(
+        spoke.reporting,
+        Reporting {
+            heartbeat: Duration::from_secs(240),
+            deviation_bps: 100,
+            poll: Duration::from_secs(10)
+        }
+    );
+    // Sources are the reporter's business: the policy the contracts pin does not move.
+    let plain = parse(&with_chains("")).unwrap();
+    assert_eq!(network.policy.digest(), plain.network().unwrap().policy.digest());
+    // Neither the URL's key nor anything after its host shows in Debug or in a description.
+    let debug = format!("{registry:?}");
+    assert!(!debug.contains("sekrit") && !debug.contains("/v1/reserves"), "{debug}");
+    assert_eq!(weth.reserves[1].kind.describe(), "http://127.0.0.1:9000/… at /weth/total");
+}
+
+#[test]
+fn source_and_reporting_mistakes_are_named() {
+    let balance = "[[chains.assets.reserves]]\nkind = \"erc20_balance\"\ntoken = \"0x00000000000000000000000000000000000000e1\"\nholders = [\"0x00000000000000000000000000000000000000f1\"]";
+    let http = "[[chains.assets.reserves]]\nkind = \"http_json\"\nurl = \"http://127.0.0.1:9000/r\"\npointer = \"/r\"";
+    let cases: Vec<(String, &str, &str)> = vec![
+        (balance.replace("erc20_balance", "erc20_balances"), "reserves[0].kind", "is not a source kind"),
+        (format!("{balance}\nfeed = \"0x00000000000000000000000000000000000000e3\""), "reserves[0].feed", "does not apply to kind erc20_balance"),
+        (balance.replace("token = \"0x00000000000000000000000000000000000000e1\"\n", ""), "reserves[0].token", "needs `token`"),
+        (balance.replace("[\"0x00000000000000000000000000000000000000f1\"]", "[]"), "reserves[0].holders", "needs `holders`"),
+        (
+            balance.replace("[\"0x00000000000000000000000000000000000000f1\"]", "[\"0x00000000000000000000000000000000000000f1\", \"0x00000000000000000000000000000000000000F1\"]"),
+            "reserves[0].holders[1]",
+            "listed twice",
+        ),
+        ("[[chains.assets.liabilities]]\nkind = \"chainlink_feed\"\nfeed = \"0x00000000000000000000000000000000000000e3\"".into(), "liabilities[0].max_age_secs", "needs `max_age_secs`"),
+        (http.replace("http://", "https://"), "reserves[0].url", "not supported by this build"),
+        (http.replace("pointer = \"/r\"", "pointer = \"r\""), "reserves[0].pointer", "is not a JSON pointer"),
+        (format!("{http}\nunit = \"cents\""), "reserves[0].unit", "is not a unit"),
+        (format!("{http}\nheaders_from_env = {{ \"Bad Header\" = \"X\" }}"), "reserves[0].headers_from_env", "not an HTTP header name"),
+        (format!("{http}\nheaders_from_env = {{ Authorization = \"MY-VAR\" }}"), "reserves[0].headers_from_env.Authorization", "not an environment variable name"),
+        (format!("{http}\ntimeout_secs = 0"), "reserves[0].timeout_secs", "between 1 and 300"),
+    ];
+    for (sources, key, problem) in cases {
+        let err = error(&with_sources(&sources, ""));
+        let want = format!("n.toml: chains[1].assets[0].{key}: ");
+        assert!(err.starts_with(&want) && err.contains(problem), "{sources}\ngave {err}");
+    }
+    let reporting = |body: &str| error(&with_sources(&format!("[chains.reporting]\n{body}"), ""));
+    let err = reporting("heartbeat_secs = 600");
+    assert!(err.starts_with("n.toml: chains[1].reporting.heartbeat_secs: 600 is not below [policy] max_report_age_secs (600)"), "{err}");
+    let err = reporting("heartbeat_secs = 60\npoll_secs = 61");
+    assert!(err.starts_with("n.toml: chains[1].reporting.poll_secs: "), "{err}");
+    let err = reporting("heartbeat_secs = 0");
+    assert!(err.starts_with("n.toml: chains[1].reporting.heartbeat_secs: must be at least 1"), "{err}");
+    let devnet = with_chains("[devnet]\n[[devnet.assets]]\nsymbol = \"USDC\"\ndecimals = 6\nprice_usd = \"1\"\n[[devnet.assets.reserves]]\nkind = \"erc20_supply\"\ntoken = \"0x00000000000000000000000000000000000000e1\"");
+    assert!(error(&devnet).starts_with("n.toml: devnet.assets[0]: sources belong to a chain's assets"), "{}", error(&devnet));
 }

@@ -57,7 +57,7 @@ impl ChainRole {
     }
 }
 
-/// A JSON-RPC endpoint. Its full text may carry an API key (in the path, the query or the user
+/// A JSON-RPC endpoint, or another HTTP URL a secret may be part of. Its full text may carry an API key (in the path, the query or the user
 /// part), so `Display` and `Debug` show only scheme, host and port; [`RpcUrl::expose`] gives the
 /// URL to connect to.
 #[derive(Clone, PartialEq, Eq)]
@@ -140,6 +140,94 @@ pub struct ChainConfig {
     pub treasury: X25519Public,
     /// Assets a report from this chain may carry.
     pub assets: Vec<AssetPolicy>,
+    /// Where the reporter daemon reads each asset's figures (assets without sources left out).
+    pub sources: Vec<AssetSources>,
+    /// When the reporter daemon reports.
+    pub reporting: Reporting,
+}
+
+/// When the reporter daemon reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reporting {
+    /// At least this often.
+    pub heartbeat: Duration,
+    /// At once when a figure moves by more than this (basis points of the last reported
+    /// figure); 0: on the heartbeat only.
+    pub deviation_bps: u32,
+    /// How often the sources are read.
+    pub poll: Duration,
+}
+
+/// One asset's sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetSources {
+    /// The asset's symbol.
+    pub symbol: String,
+    /// Its decimals.
+    pub decimals: u8,
+    /// Summed into the reserves.
+    pub reserves: Vec<Source>,
+    /// Summed into the liabilities.
+    pub liabilities: Vec<Source>,
+}
+
+/// One source of a figure, with how long a read may take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// What is read.
+    pub kind: SourceKind,
+    /// The longest a read may take.
+    pub timeout: Duration,
+}
+
+/// What a source reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The sum of `balanceOf(holder)` of an ERC-20 on the chain.
+    Erc20Balance {
+        /// The token.
+        token: Address,
+        /// The holders.
+        holders: Vec<Address>,
+    },
+    /// `totalSupply()` of an ERC-20 on the chain.
+    Erc20Supply {
+        /// The token.
+        token: Address,
+    },
+    /// The answer of a Chainlink `AggregatorV3Interface` feed on the chain.
+    ChainlinkFeed {
+        /// The feed.
+        feed: Address,
+        /// The oldest `updatedAt` accepted.
+        max_age: Duration,
+    },
+    /// A figure in a JSON document.
+    HttpJson {
+        /// The document (its text may carry an API key: shown as scheme, host and port only).
+        url: RpcUrl,
+        /// An RFC 6901 pointer to the figure.
+        pointer: String,
+        /// Request headers and the environment variables their values come from.
+        headers_from_env: Vec<(String, String)>,
+        /// The figure is in whole units (a decimal), not in the smallest unit (an integer).
+        whole_units: bool,
+    },
+}
+
+impl SourceKind {
+    /// A short description that names the source without any secret (an HTTP source by its
+    /// host and path only).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Erc20Balance { token, holders } => {
+                format!("balanceOf {} holder(s) of token {token}", holders.len())
+            }
+            Self::Erc20Supply { token } => format!("totalSupply of token {token}"),
+            Self::ChainlinkFeed { feed, .. } => format!("feed {feed}"),
+            Self::HttpJson { url, pointer, .. } => format!("{url} at {pointer}"),
+        }
+    }
 }
 
 impl ChainConfig {
