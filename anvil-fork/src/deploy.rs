@@ -1,11 +1,17 @@
 //! Deploys the CCIP router and the solvency contracts on every devnet chain and wires them.
+//!
+//! Each chain also gets a `SolvencyFeed` over its oracle (the hub on the hub chain, the spoke
+//! elsewhere), so that consumers written against Chainlink's `AggregatorV3Interface` can be
+//! tried on the devnet unchanged.
 
 use alloy::{
     primitives::{Address, B256, U256},
     providers::{DynProvider, PendingTransactionBuilder, Provider},
 };
 use futures::future::try_join_all;
-use solvency_ccip::bindings::{hub::SolvencyHub, router::MockCCIPRouter, spoke::SolvencySpoke};
+use solvency_ccip::bindings::{
+    feed::SolvencyFeed, hub::SolvencyHub, router::MockCCIPRouter, spoke::SolvencySpoke,
+};
 use solvency_chain_adapters::rpc;
 use tracing::info;
 
@@ -58,6 +64,12 @@ pub(crate) async fn deploy_all(
         .await?;
     }
 
+    // Feeds, on every chain at once: each chain's deployer has no transaction in flight now.
+    let oracles = std::iter::once(hub).chain(spokes.iter().copied());
+    let feeds =
+        try_join_all(live.iter().zip(oracles).map(|(chain, oracle)| deploy_feed(chain, oracle)))
+            .await?;
+
     let mut deployments = Vec::with_capacity(live.len());
     for (i, chain) in live.iter().enumerate() {
         deployments.push(ChainDeployment {
@@ -68,6 +80,7 @@ pub(crate) async fn deploy_all(
             router: routers[i],
             hub: (i == 0).then_some(hub),
             spoke: (i > 0).then(|| spokes[i - 1]),
+            feed: feeds[i],
             deployer: DevAccount::deployer(chain.chain.chain_id),
             reporter: DevAccount::reporter(chain.chain.chain_id),
             relayer: DevAccount::relayer(chain.chain.chain_id),
@@ -173,6 +186,19 @@ async fn deploy_spoke(
     Ok(address)
 }
 
+/// A `SolvencyFeed` over the chain's oracle. It has no owner and nothing to configure.
+async fn deploy_feed(chain: &LiveChain, oracle: Address) -> Result<Address> {
+    let provider = deployer_provider(chain)?;
+    let feed = SolvencyFeed::deploy(&provider, oracle).await.map_err(|source| Error::Contract {
+        chain: chain.name.clone(),
+        action: "deploy SolvencyFeed".into(),
+        source: Box::new(source),
+    })?;
+    let address = *feed.address();
+    info!(target: "devnet::deploy", chain = %chain.name, feed = %address, %oracle, "feed deployed");
+    Ok(address)
+}
+
 /// Signers, threshold and reporter: the same functions on hub and spoke (`SolvencyOracleBase`).
 async fn configure_oracle(
     config: &DevnetConfig,
@@ -253,4 +279,36 @@ async fn check_no_shared_receivers(chains: &[ChainDeployment]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+    use solvency_ccip::bindings::feed::SolvencyFeed;
+    use solvency_chain_adapters::rpc;
+
+    use crate::{Devnet, DevnetConfig};
+
+    /// Every chain gets a feed over its own oracle, reading "no data yet" before an attestation.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_chain_has_a_feed_over_its_oracle() {
+        let devnet =
+            Devnet::start(DevnetConfig { chains: 3, users: 0, relay: false, ..Default::default() })
+                .await
+                .expect("devnet starts");
+        for chain in &devnet.deployment().chains {
+            let provider = rpc::connect_str(&chain.rpc_url).unwrap();
+            let feed = SolvencyFeed::new(chain.feed, &provider);
+            assert_eq!(feed.getOracle().call().await.unwrap(), chain.oracle(), "{}", chain.name);
+            assert_eq!(feed.decimals().call().await.unwrap(), 0);
+            let round = feed.latestRoundData().call().await.unwrap();
+            assert_eq!(round.roundId, 0, "{}: no round before the first attestation", chain.name);
+            assert!(round.answer.is_zero());
+            assert_eq!(round.updatedAt, U256::ZERO);
+        }
+        let feeds: std::collections::HashSet<_> =
+            devnet.deployment().chains.iter().map(|c| c.feed).collect();
+        assert_eq!(feeds.len(), 3, "one feed per chain");
+        devnet.shutdown().await;
+    }
 }

@@ -49,6 +49,10 @@ pub struct ChainDeployment {
     /// The `SolvencySpoke`, on every other chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoke: Option<Address>,
+    /// The `SolvencyFeed` over the chain's oracle: its answer as a Chainlink
+    /// `AggregatorV3Interface` feed. Zero in files written before the devnet deployed feeds.
+    #[serde(default)]
+    pub feed: Address,
     /// Deployer and owner of the chain's contracts.
     pub deployer: DevAccount,
     /// The account allowed to submit the chain's report.
@@ -119,5 +123,36 @@ impl Deployment {
             path,
             reason: format!("not a devnet deployment file ({e}); restart the devnet to rewrite it"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `deployment.json` written before the devnet deployed feeds still loads, feed zero.
+    #[test]
+    fn chain_without_feed_still_loads() {
+        let account = DevAccount::deployer(90_000_001);
+        let json = serde_json::json!({
+            "name": "devnet-1",
+            "chain_id": 90_000_001,
+            "selector": 909_606_746_561_742_123_u64,
+            "rpc_url": "http://127.0.0.1:8545",
+            "router": Address::repeat_byte(1),
+            "hub": Address::repeat_byte(2),
+            "deployer": account,
+            "reporter": account,
+            "relayer": account,
+            "anvil_pid": 1,
+        });
+        let chain: ChainDeployment = serde_json::from_value(json).unwrap();
+        assert_eq!(chain.feed, Address::ZERO);
+        assert_eq!(chain.oracle(), Address::repeat_byte(2));
+
+        let with_feed = ChainDeployment { feed: Address::repeat_byte(3), ..chain };
+        let round_trip: ChainDeployment =
+            serde_json::from_str(&serde_json::to_string(&with_feed).unwrap()).unwrap();
+        assert_eq!(round_trip, with_feed);
     }
 }

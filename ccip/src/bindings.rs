@@ -65,6 +65,41 @@ pub mod token {
     );
 }
 
+/// `SolvencyFeed`: a chain's oracle as a Chainlink `AggregatorV3Interface` feed (answer 1 while
+/// solvent and valid, else 0; the round is the epoch).
+pub mod feed {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        SolvencyFeed,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/SolvencyFeed.sol/SolvencyFeed.json")
+    );
+}
+
+/// `SecureMintToken`: the example Proof-of-Reserve secure mint, written only against
+/// `AggregatorV3Interface`.
+pub mod secure_mint {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        SecureMintToken,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/SecureMintToken.sol/SecureMintToken.json"
+        )
+    );
+}
+
+/// `DevnetToken`: an ERC-20 anyone can mint and burn, for reporter source tests (devnet only).
+pub mod devnet_token {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        DevnetToken,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/DevnetToken.sol/DevnetToken.json")
+    );
+}
+
 /// `ProbeSender`: a third-party CCIP sender for devnet tests.
 pub mod probe_sender {
     alloy::sol!(
