@@ -9,6 +9,7 @@
 //! - [`publish`]: quote, check the hub can pay, publish; returns once mined.
 //! - [`watch`]: delivery on each spoke, from its events, without blocking anything.
 //! - [`report`]: a reporter's `submitReport`.
+//! - [`sources`]: a reporter's on-chain figures (ERC-20 balances and supplies, Chainlink feeds).
 //! - [`view`]: what a dashboard reads from each chain (state, history events, signers, fees).
 //!
 //! Adapters only move ciphertexts and public state; they never hold an enclave key or see an
@@ -22,6 +23,7 @@ pub mod publish;
 pub mod report;
 pub mod retry;
 pub mod rpc;
+pub mod sources;
 pub mod view;
 pub mod watch;
 

@@ -9,6 +9,7 @@ pub mod devnet;
 pub mod enclave;
 pub mod keys;
 pub mod report;
+pub mod reporter;
 pub mod run;
 pub mod status;
 
@@ -39,7 +40,8 @@ impl Cli {
             Command::Run(_)
             | Command::Dashboard(_)
             | Command::Devnet(devnet::DevnetCommand::Up(_) | devnet::DevnetCommand::Relay(_))
-            | Command::Enclave(enclave::EnclaveCommand::Serve(_)) => tracing::Level::INFO,
+            | Command::Enclave(enclave::EnclaveCommand::Serve(_))
+            | Command::Reporter(reporter::ReporterCommand::Run(_)) => tracing::Level::INFO,
             _ => tracing::Level::WARN,
         }
     }
@@ -72,6 +74,10 @@ pub enum Command {
     /// Reporters: seal a chain's figures and send them, or seal offline.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// A chain's reporter as a daemon: figures from their sources, on a heartbeat and on
+    /// deviation.
+    #[command(subcommand)]
+    Reporter(reporter::ReporterCommand),
     /// Enclave tools: serve an instance, evidence, registration, rotation.
     #[command(subcommand)]
     Enclave(enclave::EnclaveCommand),
@@ -92,6 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,
+        Command::Reporter(command) => command.run().await,
         Command::Enclave(command) => command.run().await,
         Command::Keys(command) => command.run(),
         Command::Attestation(command) => command.run(),

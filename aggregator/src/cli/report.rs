@@ -64,11 +64,9 @@ impl Figures {
     }
 }
 
-/// `solvency report submit`
+/// Who reports for a chain: the chain, its reporter key and its reporter account.
 #[derive(Debug, Args)]
-pub struct SubmitArgs {
-    #[command(flatten)]
-    config: ConfigArgs,
+pub struct ReporterIdentity {
     /// The chain (its name in the registry).
     #[arg(long)]
     chain: String,
@@ -88,17 +86,107 @@ pub struct SubmitArgs {
         value_parser = crate::cli::args::secret_key
     )]
     account_key: Option<B256>,
+}
+
+/// A chain's reporter, checked against the registry and the chain.
+pub struct Reporter {
+    /// The chain.
+    pub chain: solvency_registry::ChainConfig,
+    /// Its reporter key.
+    pub key: X25519KeyPair,
+    /// Its reporter account.
+    pub account: PrivateKeySigner,
+}
+
+impl ReporterIdentity {
+    /// The chain, the key and the account, checked before anything is paid for: the key is
+    /// the registry's reporter key of the chain, and the account the contract's reporter.
+    pub async fn resolve(
+        &self,
+        registry: &solvency_registry::Registry,
+    ) -> anyhow::Result<Reporter> {
+        let network = registry.network()?;
+        let chain = network.chain(registry, &self.chain)?.clone();
+        let deployment =
+            self.devnet.as_deref().map(solvency_devnet::Deployment::read).transpose()?;
+        let key = match (&self.key, &self.devnet) {
+            (Some(key), _) => key.clone(),
+            (None, Some(dir)) => crate::keyfiles::reporter_key_file(&dir.join("keys"), &chain.name),
+            (None, None) => bail!("give --key FILE (or --devnet DIR)"),
+        };
+        let reporter = X25519KeyPair::load(&key, "reporter")?;
+        if reporter.public() != chain.reporter {
+            bail!(
+                "{} is not {}'s registered reporter key: the enclave would refuse the report",
+                key.display(),
+                chain.name
+            );
+        }
+        let account = match (self.account_key, &deployment) {
+            (Some(secret), _) => PrivateKeySigner::from_bytes(&secret)
+                .context("the account key is not a valid secp256k1 key")?,
+            (None, Some(deployment)) => deployment
+                .chain_by_name(&chain.name)
+                .with_context(|| format!("{} is not a chain of the devnet", chain.name))?
+                .reporter
+                .signer(),
+            (None, None) => {
+                bail!("give --account-key (or SOLVENCY_REPORTER_ACCOUNT_KEY, or --devnet DIR)")
+            }
+        };
+        // Only the chain's reporter account may submit: say so before paying for a transaction
+        // the contract would refuse.
+        let client = solvency_chain_adapters::ChainClient::new(
+            &chain,
+            solvency_chain_adapters::Backoff::default(),
+        );
+        let expected = solvency_chain_adapters::reporter(&client, chain.oracle()).await?;
+        if expected != account.address() {
+            bail!(
+                "{} is not {}'s reporter account; the contract takes reports from {expected} only{}",
+                account.address(),
+                chain.name,
+                if self.devnet.is_some() {
+                    String::new()
+                } else {
+                    " (on a devnet: that chain's `reporter` in DIR/deployment.json, or --devnet DIR)"
+                        .into()
+                }
+            );
+        }
+        Ok(Reporter { chain, key: reporter, account })
+    }
+}
+
+/// `solvency report submit`
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    identity: ReporterIdentity,
     #[command(flatten)]
     figures: Figures,
+    /// Wait up to this many seconds for the aggregator's answer: exit 0 once the enclave
+    /// accepted the report, 1 if it refused it (saying why) or did not answer in time.
+    #[arg(long, value_name = "SECS", requires = "aggregator")]
+    wait: Option<u64>,
+    /// The aggregator's API (`solvency run --http`), for --wait.
+    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
+    aggregator: Option<url::Url>,
     #[command(flatten)]
     json: crate::cli::args::JsonArgs,
 }
 
-async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
-    let registry = args.config.load()?;
-    let network = registry.network()?;
-    let chain = network.chain(&registry, &args.chain)?;
-    for p in &args.figures.positions {
+/// What can be checked before paying: the assets are the chain's, and the observation time
+/// and seq are inside the policy's windows (the enclave would refuse them otherwise).
+fn precheck(
+    registry: &solvency_registry::Registry,
+    chain: &solvency_registry::ChainConfig,
+    figures: &Figures,
+    report: &ReportV1,
+) -> anyhow::Result<()> {
+    for p in &figures.positions {
         if chain.asset(&p.symbol).is_none() {
             bail!(
                 "{} is not an asset of {} in {}",
@@ -108,69 +196,98 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let deployment = args.devnet.as_deref().map(solvency_devnet::Deployment::read).transpose()?;
-    let key = match (&args.key, &args.devnet) {
-        (Some(key), _) => key.clone(),
-        (None, Some(dir)) => crate::keyfiles::reporter_key_file(&dir.join("keys"), &chain.name),
-        (None, None) => bail!("give --key FILE (or --devnet DIR)"),
-    };
-    let reporter = X25519KeyPair::load(&key, "reporter")?;
-    if reporter.public() != chain.reporter {
+    let now = crate::unix_now();
+    let skew = registry.policy.max_clock_skew.as_secs();
+    let max_age = registry.policy.max_report_age.as_secs();
+    if report.observedAt > now + skew {
         bail!(
-            "{} is not {}'s registered reporter key: the enclave would refuse the report",
-            key.display(),
-            chain.name
+            "--observed-at {} is more than {skew} s ([policy] max_clock_skew_secs) in the future: the enclave would refuse the report (from_the_future); leave it out to use now",
+            report.observedAt
         );
     }
-    let sender = match (args.account_key, &deployment) {
-        (Some(secret), _) => PrivateKeySigner::from_bytes(&secret)
-            .context("the account key is not a valid secp256k1 key")?,
-        (None, Some(deployment)) => deployment
-            .chain_by_name(&chain.name)
-            .with_context(|| format!("{} is not a chain of the devnet", chain.name))?
-            .reporter
-            .signer(),
-        (None, None) => {
-            bail!("give --account-key (or SOLVENCY_REPORTER_ACCOUNT_KEY, or --devnet DIR)")
-        }
-    };
-    // Only the chain's reporter account may submit: say so before paying for a transaction
-    // the contract would refuse.
-    let client = solvency_chain_adapters::ChainClient::new(
-        chain,
-        solvency_chain_adapters::Backoff::default(),
-    );
-    let expected = solvency_chain_adapters::reporter(&client, chain.oracle()).await?;
-    if expected != sender.address() {
+    if report.observedAt + max_age < now {
         bail!(
-            "{} is not {}'s reporter account; the contract takes reports from {expected} only{}",
-            sender.address(),
-            chain.name,
-            if deployment.is_some() || args.devnet.is_some() {
-                String::new()
-            } else {
-                " (on a devnet: that chain's `reporter` in DIR/deployment.json, or --devnet DIR)"
-                    .into()
-            }
+            "--observed-at {} is more than {max_age} s ([policy] max_report_age_secs) ago: the enclave would refuse the report (stale)",
+            report.observedAt
         );
     }
+    if report.seq > (now + skew).saturating_mul(1_000) {
+        bail!(
+            "--seq {} is above the current time in milliseconds: the enclave would refuse the report (seq_too_large); leave it out to use the time",
+            report.seq
+        );
+    }
+    Ok(())
+}
+
+async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let network = registry.network()?;
+    let reporter = args.identity.resolve(&registry).await?;
+    let chain = &reporter.chain;
     let report = args.figures.report(chain.selector, None);
+    precheck(&registry, chain, &args.figures, &report)?;
+    let api =
+        args.aggregator.as_ref().map(crate::reporter::feedback::AggregatorApi::new).transpose()?;
     let tx = crate::reporter::submit(
         chain,
         &registry.deployment_id,
         &network.enclave.hpke_public_key,
-        &reporter,
-        sender,
+        &reporter.key,
+        reporter.account,
         &report,
     )
     .await?;
+    let answer = match (args.wait, &api) {
+        (Some(secs), Some(api)) => {
+            Some(api.wait_for(&chain.name, report.seq, std::time::Duration::from_secs(secs)).await?)
+        }
+        _ => None,
+    };
+    use crate::reporter::feedback::{Answer, advice};
     if args.json.json {
-        let out = serde_json::json!({ "chain": chain.name, "seq": report.seq, "tx": tx });
+        let verdict = match &answer {
+            None => serde_json::Value::Null,
+            Some(Answer::Accepted { latest }) => {
+                serde_json::json!({ "accepted": true, "latest_accepted_seq": latest })
+            }
+            Some(Answer::Refused { rule }) => {
+                serde_json::json!({ "accepted": false, "rule": rule, "advice": advice(rule) })
+            }
+            Some(Answer::Pending) => serde_json::json!({ "accepted": null }),
+        };
+        let out = serde_json::json!({ "chain": chain.name, "seq": report.seq, "tx": tx, "enclave": verdict });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("submitted {}'s report seq {} in transaction {tx}", chain.name, report.seq);
     }
-    Ok(())
+    match answer {
+        None => Ok(()),
+        Some(Answer::Accepted { latest }) => {
+            if !args.json.json {
+                if latest == report.seq {
+                    println!("the enclave accepted it");
+                } else {
+                    println!("the enclave accepted it, or a later report (seq {latest})");
+                }
+            }
+            Ok(())
+        }
+        Some(Answer::Refused { rule }) => {
+            bail!(
+                "the enclave refused report seq {} of {} ({rule}): {}",
+                report.seq,
+                chain.name,
+                advice(&rule)
+            )
+        }
+        Some(Answer::Pending) => bail!(
+            "no answer from the aggregator about report seq {} of {} within {} s: its CCIP message may still be on its way (`solvency devnet messages`, or the CCIP explorer), or the aggregator is not reading the hub",
+            report.seq,
+            chain.name,
+            args.wait.unwrap_or(0)
+        ),
+    }
 }
 
 /// `solvency report seal`

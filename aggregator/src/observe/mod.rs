@@ -25,7 +25,7 @@ pub use collect::Collector;
 pub use server::serve;
 
 use crate::orchestrator::Event;
-use model::{AggregatorStatus, EpochPage, EpochRecord, LastReport, Refused, Status};
+use model::{AggregatorStatus, EpochPage, EpochRecord, LastReport, Refused, RefusedReport, Status};
 
 /// The shared state the HTTP server reads and the refresh loop and the aggregator's events
 /// write.
@@ -53,6 +53,11 @@ struct AggregatorView {
     status: AggregatorStatus,
     /// Per chain name: the last accepted report (seq, Unix seconds).
     accepted: BTreeMap<String, (u64, u64)>,
+    /// Per chain selector: the last refused report.
+    refused: BTreeMap<u64, RefusedReport>,
+    /// Chains that sent a report this process judged first (not one read again from the hub
+    /// after a restart).
+    fresh: BTreeSet<String>,
 }
 
 impl Observatory {
@@ -65,7 +70,17 @@ impl Observatory {
             status: RwLock::new(Arc::new(Status::default())),
             read: Mutex::new(None),
             history: RwLock::new(Vec::new()),
-            aggregator: aggregator.then(|| Mutex::new(AggregatorView::default())),
+            aggregator: aggregator.then(|| {
+                Mutex::new(AggregatorView {
+                    status: AggregatorStatus {
+                        started_at_ms: std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as u64),
+                        ..AggregatorStatus::default()
+                    },
+                    ..AggregatorView::default()
+                })
+            }),
             rebuilding: Mutex::new(()),
             refreshed: Mutex::new(None),
             metrics: metrics::Metrics::new(),
@@ -139,15 +154,27 @@ impl Observatory {
         let now = crate::unix_now();
         let m = &self.metrics;
         match event {
-            Event::ReportAccepted { chain, seq, .. } => {
+            Event::ReportAccepted { chain, seq, again, .. } => {
                 view.accepted.insert(chain.clone(), (*seq, now));
+                if !again {
+                    view.fresh.insert(chain.clone());
+                }
                 m.reports_accepted
                     .get_or_create(&metrics::ChainLabel { chain: chain.clone() })
                     .inc();
             }
-            Event::ReportRefused { message_id, refusal } => {
+            Event::ReportRefused { message_id, selector, seq, refusal } => {
                 let rule = refusal_rule(refusal);
                 m.reports_refused.get_or_create(&metrics::RuleLabel { rule: rule.clone() }).inc();
+                view.refused.insert(
+                    *selector,
+                    RefusedReport {
+                        seq: *seq,
+                        rule: rule.clone(),
+                        message_id: *message_id,
+                        at: now,
+                    },
+                );
                 view.status.last_refusal = Some(Refused { message_id: *message_id, rule, at: now });
             }
             Event::CaughtUp { .. } => view.status.caught_up = true,
@@ -197,15 +224,30 @@ impl Observatory {
         status.mode = self.mode;
         if let Some(view) = &self.aggregator {
             let view = view.lock().expect("aggregator view lock");
+            let half_age = self.limits.max_report_age / 2;
             for chain in &mut status.chains {
-                if let Some(&(seq, at)) = view.accepted.get(&chain.name) {
-                    chain.last_report = Some(LastReport {
+                let delivered = chain.last_report.take();
+                chain.last_report = view.accepted.get(&chain.name).map(|&(seq, accepted_at)| {
+                    // Its age from when the hub delivered it, when that is known: a report
+                    // taken again after a restart is no younger than its delivery.
+                    let at = delivered
+                        .as_ref()
+                        .filter(|d| d.seq == seq)
+                        .map_or(accepted_at, |d| d.at.min(accepted_at));
+                    LastReport {
                         seq,
                         at,
                         age_secs: status.checked_at.saturating_sub(at),
                         source: "accepted",
-                    });
-                }
+                    }
+                });
+                chain.last_refused = view.refused.get(&chain.selector).cloned();
+                // A restarted aggregator asks every chain for a report of its own once it has
+                // caught up, and any chain whose report is past half its allowed age.
+                chain.wants_report = Some(
+                    (view.status.caught_up && !view.fresh.contains(&chain.name))
+                        || chain.last_report.as_ref().is_some_and(|r| r.age_secs > half_age),
+                );
             }
             status.aggregator = Some(view.status.clone());
         }

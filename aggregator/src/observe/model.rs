@@ -39,6 +39,12 @@ pub struct ChainStatus {
     pub last_report: Option<LastReport>,
     /// The latest attestation sent to this chain and where it is.
     pub delivery: Option<Delivery>,
+    /// The chain's latest refused report (aggregator only): its seq and the rule it broke.
+    pub last_refused: Option<RefusedReport>,
+    /// The aggregator asks for a fresh report from this chain: since it started (and caught up
+    /// with the hub) it has judged none sent after its start, or the latest is past half the
+    /// policy's report age (aggregator only; reporter daemons watch this).
+    pub wants_report: Option<bool>,
     /// The chain's head when read.
     pub block: u64,
 }
@@ -106,6 +112,8 @@ pub struct HubFees {
 /// What only the aggregator knows (not shown by `solvency dashboard`).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AggregatorStatus {
+    /// When this aggregator process started (Unix milliseconds): a change means a restart.
+    pub started_at_ms: u64,
     /// Every report up to the hub's confirmed head is judged.
     pub caught_up: bool,
     /// Why it is not attesting, when it is not.
@@ -118,6 +126,19 @@ pub struct AggregatorStatus {
     pub last_publish_error: Option<String>,
     /// The last report refused: its message and the rule it broke (no figure).
     pub last_refusal: Option<Refused>,
+}
+
+/// A chain's refused report.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefusedReport {
+    /// Its seq.
+    pub seq: u64,
+    /// The rule, as the enclave names it (`replay`, `stale`, `from_the_future`, …).
+    pub rule: String,
+    /// The CCIP message.
+    pub message_id: B256,
+    /// When it was refused (Unix seconds).
+    pub at: u64,
 }
 
 /// A refused report.

@@ -92,6 +92,10 @@ pub enum Event {
     ReportRefused {
         /// The CCIP message.
         message_id: B256,
+        /// The source chain's selector, as the hub delivered it.
+        selector: u64,
+        /// The seq beside the payload, as the hub delivered it.
+        seq: u64,
         /// Which rule.
         refusal: Refusal,
     },
@@ -403,7 +407,12 @@ pub async fn run(
                                 }
                                 Judged::Refused(refusal) => {
                                     warn!(target: "aggregator", id = %report.message_id, %refusal, "report refused");
-                                    emit(Event::ReportRefused { message_id: report.message_id, refusal });
+                                    emit(Event::ReportRefused {
+                                        message_id: report.message_id,
+                                        selector: report.source_chain_selector,
+                                        seq: report.seq,
+                                        refusal,
+                                    });
                                 }
                                 Judged::Undecided(reason) => {
                                     warn!(target: "aggregator", id = %report.message_id, %reason, "no enclave instance could judge a report; reading it again later");

@@ -1,4 +1,10 @@
-//! The reporter's side: seal a chain's figures to the enclave and submit them on that chain.
+//! The reporter's side: seal a chain's figures to the enclave and submit them on that chain;
+//! read them from their sources ([`sources`]); report on a heartbeat and on deviation
+//! ([`daemon`]); learn from the aggregator whether a report was accepted ([`feedback`]).
+
+pub mod daemon;
+pub mod feedback;
+pub mod sources;
 
 use alloy::{primitives::B256, signers::local::PrivateKeySigner};
 use anyhow::bail;
