@@ -10,138 +10,22 @@
 
 #[path = "support/leak.rs"]
 mod leak;
+#[path = "support/session.rs"]
+mod session;
 
 use std::{
     collections::BTreeSet,
-    io::{Read, Write},
     net::TcpStream,
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use alloy::primitives::U256;
 use base64::Engine;
 use serde_json::{Value, json};
-use solvency_aggregator::cli::demo::{FALLEN, Figures, HEALTHY};
-
-/// Bounds every wait: a hang fails the test instead of holding CI.
-const WAIT: Duration = Duration::from_secs(120);
-
-fn solvency(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_solvency"));
-    command.current_dir(dir);
-    command
-}
-
-/// Stops `child` with `signal`, and with SIGKILL if it has not exited ten seconds later.
-fn stop(child: &mut Child, pid: i32, signal: i32) {
-    // SAFETY: signalling a process (or, negative, a process group) this test started.
-    unsafe { libc::kill(pid, signal) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // SAFETY: as above.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    let _ = child.wait();
-}
-
-/// What this test started; stopped by PID (the browser with its whole process group) and the
-/// devnet brought down, even when an assertion fails.
-struct Started {
-    dir: PathBuf,
-    aggregator: Option<Child>,
-    browser: Option<Child>,
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        if let Some(mut browser) = self.browser.take() {
-            // SIGTERM lets Chromium end and reap its own helpers; then anything left of its
-            // group goes.
-            let pid = browser.id() as i32;
-            stop(&mut browser, pid, libc::SIGTERM);
-            // SAFETY: the group of the browser this test started.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-        }
-        if let Some(mut aggregator) = self.aggregator.take() {
-            let pid = aggregator.id() as i32;
-            stop(&mut aggregator, pid, libc::SIGTERM);
-        }
-        let _ = solvency(&self.dir)
-            .args(["devnet", "down", "--state-dir", ".devnet"])
-            .stdout(Stdio::null())
-            .status();
-    }
-}
-
-/// A response: status code, content type, body.
-struct Response {
-    status: u16,
-    content_type: String,
-    body: String,
-}
-
-/// `GET http://{addr}{path}` over a plain socket (HTTP/1.1, one request per connection).
-fn get(addr: &str, path: &str) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    // Read the head, then the body by its length (some servers keep the connection open).
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 65536];
-    let head_end = loop {
-        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "{addr}{path}: the connection closed before the response's head");
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8(raw[..head_end].to_vec()).unwrap();
-    let status = head.lines().next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)))
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let mut body = raw[head_end + 4..].to_vec();
-    match header("content-length").map(|v| v.parse::<usize>().unwrap()) {
-        Some(length) => {
-            while body.len() < length {
-                let n = stream.read(&mut buf).unwrap();
-                assert!(n > 0, "{addr}{path}: the body ended early");
-                body.extend_from_slice(&buf[..n]);
-            }
-        }
-        None => {
-            stream.read_to_end(&mut body).unwrap();
-        }
-    }
-    let body = String::from_utf8(body).unwrap();
-    let body = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        let mut out = String::new();
-        let mut rest = body.as_str();
-        loop {
-            let (size, after) = rest.split_once("\r\n").unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        body
-    };
-    Response { status, content_type: header("content-type").unwrap_or_default(), body }
-}
+use session::{Session, WAIT, get, solvency, submit};
+use solvency_aggregator::cli::demo::{FALLEN, HEALTHY};
 
 /// A chain as the page shows it: name, `data-solvent`, `data-epoch`.
 type Shown = (String, bool, u64);
@@ -153,9 +37,8 @@ struct Page {
 }
 
 impl Page {
-    /// Starts Chromium on `url` with a fresh profile in `profile`; returns the process and the
-    /// page.
-    fn open(url: &str, profile: &Path) -> (Child, Self) {
+    /// The command that starts headless Chromium on `url` with a fresh profile in `profile`.
+    fn command(url: &str, profile: &Path) -> Command {
         let binary = std::env::var("SOLVENCY_CHROMIUM").unwrap_or_else(|_| "chromium".into());
         let mut command = Command::new(&binary);
         command
@@ -189,11 +72,11 @@ impl Page {
                 Ok(())
             });
         }
-        let child = command.spawn().unwrap_or_else(|e| {
-            panic!(
-                "cannot start {binary} ({e}): the browser test needs headless Chromium; `make test` installs Debian's chromium package, or set SOLVENCY_CHROMIUM to a Chromium binary"
-            )
-        });
+        command
+    }
+
+    /// Connects to the page at `url` of the Chromium whose profile is `profile`.
+    fn connect(url: &str, profile: &Path) -> Self {
         // Chromium writes the port it chose into the profile.
         let port_file = profile.join("DevToolsActivePort");
         let deadline = Instant::now() + WAIT;
@@ -223,7 +106,7 @@ impl Page {
         stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let (socket, _) =
             tungstenite::client(page_socket.as_str(), stream).expect("DevTools handshake");
-        (child, Self { socket, next_id: 1 })
+        Self { socket, next_id: 1 }
     }
 
     /// Calls a DevTools method and returns its result.
@@ -279,40 +162,6 @@ impl Page {
     }
 }
 
-/// `--position` arguments for a chain's figures (whole units → smallest units).
-fn positions(figures: Figures) -> Vec<String> {
-    let units =
-        |whole: u64, decimals: u64| U256::from(whole) * U256::from(10u64).pow(U256::from(decimals));
-    vec![
-        "--position".into(),
-        format!("USDC={}:{}", units(figures.0, 6), units(figures.1, 6)),
-        "--position".into(),
-        format!("WETH={}:{}", units(figures.2, 18), units(figures.3, 18)),
-    ]
-}
-
-fn submit(dir: &Path, chain: &str, figures: Figures) {
-    let output = solvency(dir)
-        .args([
-            "report",
-            "submit",
-            "--config",
-            ".devnet/networks.toml",
-            "--devnet",
-            ".devnet",
-            "--chain",
-            chain,
-        ])
-        .args(positions(figures))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "report submit on {chain}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// `solvency status --check --json`: its exit code and the alerts it printed.
 fn check(dir: &Path) -> (i32, Vec<String>) {
     let output = solvency(dir)
@@ -362,51 +211,12 @@ fn artefacts() -> PathBuf {
 
 #[test]
 fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figure() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().to_path_buf();
-    std::fs::copy(repo.join("networks.toml"), dir.join("networks.toml")).unwrap();
-    let mut started = Started { dir: dir.clone(), aggregator: None, browser: None };
-
-    let up = solvency(&dir)
-        .args(["devnet", "up", "--state-dir", ".devnet", "--detach"])
-        .output()
-        .unwrap();
-    assert!(up.status.success(), "devnet up: {}", String::from_utf8_lossy(&up.stderr));
-
+    let mut session = Session::devnet(|registry| registry);
+    let dir = session.dir.clone();
     // The aggregator with its view on a port of the system's choosing, logging JSON lines at
     // debug level into a file the leak search reads too.
-    let log_path = dir.join(".devnet/aggregator.log");
-    let aggregator = solvency(&dir)
-        .args([
-            "run",
-            "--config",
-            ".devnet/networks.toml",
-            "--http",
-            "127.0.0.1:0",
-            "--refresh-secs",
-            "1",
-        ])
-        .args(["--log-format", "json", "-v"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    started.aggregator = Some(aggregator);
-    let deadline = Instant::now() + WAIT;
-    let addr = loop {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let url =
-            log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|line| {
-                (line["message"] == "serving the view")
-                    .then(|| line["url"].as_str().unwrap().to_owned())
-            });
-        if let Some(url) = url {
-            break url.trim_start_matches("http://").trim_end_matches('/').to_owned();
-        }
-        assert!(Instant::now() < deadline, "the aggregator did not serve its view:\n{log}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let addr = session.start_aggregator("127.0.0.1:0", "aggregator.log", &["-v"]);
+    let log_path = session.path(".devnet/aggregator.log");
     let url = format!("http://{addr}/");
 
     // Everything the server returns, for the leak search.
@@ -435,8 +245,18 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
     );
 
     let profile = tempfile::tempdir().unwrap();
-    let (browser, mut page) = Page::open(&url, profile.path());
-    started.browser = Some(browser);
+    let binary = std::env::var("SOLVENCY_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    assert!(
+        Command::new(&binary)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok(),
+        "cannot start {binary}: the browser test needs headless Chromium; `make test` installs Debian's chromium package, or set SOLVENCY_CHROMIUM to a Chromium binary"
+    );
+    session.spawn("browser", &mut Page::command(&url, profile.path()), true);
+    let mut page = Page::connect(&url, profile.path());
     let names = ["devnet-1", "devnet-2", "devnet-3"];
 
     // What the page showed for devnet-2 at each look, in order.
@@ -522,6 +342,7 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
         "aggregator.last_refusal",
         "aggregator.not_ready",
         "aggregator.publish_failures",
+        "aggregator.started_at_ms",
         "alerts",
         "chains",
         "chains[].block",
@@ -530,6 +351,7 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
         "chains[].error",
         "chains[].is_solvent",
         "chains[].issued_at",
+        "chains[].last_refused",
         "chains[].last_report",
         "chains[].last_report.age_secs",
         "chains[].last_report.at",
@@ -544,6 +366,7 @@ fn a_browser_sees_every_chain_turn_false_and_back_and_the_server_returns_no_figu
         "chains[].stale",
         "chains[].valid_for_secs",
         "chains[].valid_until",
+        "chains[].wants_report",
         "checked_at",
         "deployment_id",
         "hub",

@@ -227,8 +227,16 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     let chain = &reporter.chain;
     let report = args.figures.report(chain.selector, None);
     precheck(&registry, chain, &args.figures, &report)?;
-    let api =
-        args.aggregator.as_ref().map(crate::reporter::feedback::AggregatorApi::new).transpose()?;
+    let api = match (&args.aggregator, args.wait) {
+        (Some(url), Some(_)) => Some(crate::reporter::feedback::AggregatorApi::new(url)?),
+        _ => None,
+    };
+    // Asked before paying: an aggregator that cannot answer is said now, and what it had
+    // accepted tells its later answer apart.
+    let before = match &api {
+        Some(api) => api.chain(&chain.name).await?.accepted,
+        None => None,
+    };
     let tx = crate::reporter::submit(
         chain,
         &registry.deployment_id,
@@ -239,9 +247,10 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
     )
     .await?;
     let answer = match (args.wait, &api) {
-        (Some(secs), Some(api)) => {
-            Some(api.wait_for(&chain.name, report.seq, std::time::Duration::from_secs(secs)).await?)
-        }
+        (Some(secs), Some(api)) => Some(
+            api.wait_for(&chain.name, report.seq, before, std::time::Duration::from_secs(secs))
+                .await?,
+        ),
         _ => None,
     };
     use crate::reporter::feedback::{Answer, advice};

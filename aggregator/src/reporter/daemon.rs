@@ -135,6 +135,8 @@ struct Last {
 /// A report whose fate the aggregator has not told yet.
 struct Pending {
     seq: u64,
+    /// The accepted seq when it was sent.
+    before: Option<u64>,
     since: Instant,
 }
 
@@ -182,6 +184,7 @@ impl Daemon {
         let mut last: Option<Last> = None;
         let mut pending: Option<Pending> = None;
         let mut aggregator_started: Option<u64> = None;
+        let mut accepted: Option<u64> = None;
         let mut tick = tokio::time::interval(settings.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -200,8 +203,9 @@ impl Daemon {
                             pending = None;
                         }
                         aggregator_started = Some(feedback.started_at);
+                        accepted = feedback.accepted;
                         if let Some(p) = &pending {
-                            match feedback.answer(p.seq) {
+                            match feedback.answer(p.seq, p.before) {
                                 Answer::Accepted { .. } => {
                                     info!(target: "reporter", chain = %chain.name, seq = p.seq, "the enclave accepted the report");
                                     emit(ReporterEvent::Accepted { seq: p.seq });
@@ -266,7 +270,7 @@ impl Daemon {
                     info!(target: "reporter", chain = %chain.name, seq, %reason, %tx, "report submitted");
                     emit(ReporterEvent::Submitted { seq, reason, tx });
                     last = Some(Last { positions, at: Instant::now() });
-                    pending = Some(Pending { seq, since: Instant::now() });
+                    pending = Some(Pending { seq, before: accepted, since: Instant::now() });
                 }
                 Err(e) => {
                     error!(target: "reporter", chain = %chain.name, seq, error = %format!("{e:#}"), "submitting the report failed; trying again at the next poll");

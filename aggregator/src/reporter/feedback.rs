@@ -125,16 +125,17 @@ impl AggregatorApi {
     }
 
     /// Asks until report `seq` of `chain` is accepted or refused, or `timeout` passes
-    /// (then [`Answer::Pending`]).
+    /// (then [`Answer::Pending`]). `before` is the accepted seq when the report was sent.
     pub async fn wait_for(
         &self,
         chain: &str,
         seq: u64,
+        before: Option<u64>,
         timeout: Duration,
     ) -> anyhow::Result<Answer> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let answer = self.chain(chain).await?.answer(seq);
+            let answer = self.chain(chain).await?.answer(seq, before);
             if answer != Answer::Pending || tokio::time::Instant::now() >= deadline {
                 return Ok(answer);
             }
@@ -144,11 +145,17 @@ impl AggregatorApi {
 }
 
 impl ChainFeedback {
-    /// What became of report `seq`.
-    pub fn answer(&self, seq: u64) -> Answer {
+    /// What became of report `seq`, sent when the accepted seq was `before`. A later report
+    /// accepted since counts as an answer (seqs only go up: it would have been refused as a
+    /// replay had this one not been judged first); a report sent below `before` can only be
+    /// refused.
+    pub fn answer(&self, seq: u64, before: Option<u64>) -> Answer {
+        let above_before = before.is_none_or(|b| seq > b);
         match (&self.refused, self.accepted) {
             (Some((refused, rule)), _) if *refused == seq => Answer::Refused { rule: rule.clone() },
-            (_, Some(latest)) if latest >= seq => Answer::Accepted { latest },
+            (_, Some(latest)) if latest == seq || (latest > seq && above_before) => {
+                Answer::Accepted { latest }
+            }
             _ => Answer::Pending,
         }
     }
@@ -193,14 +200,19 @@ mod tests {
             wants_report: false,
             started_at: 1,
         };
-        assert_eq!(feedback.answer(7), Answer::Refused { rule: "replay".into() });
-        assert_eq!(feedback.answer(10), Answer::Accepted { latest: 10 });
+        assert_eq!(feedback.answer(7, Some(10)), Answer::Refused { rule: "replay".into() });
+        assert_eq!(feedback.answer(10, Some(4)), Answer::Accepted { latest: 10 });
         assert_eq!(
-            feedback.answer(9),
+            feedback.answer(9, Some(4)),
             Answer::Accepted { latest: 10 },
             "superseded by a later accepted seq"
         );
-        assert_eq!(feedback.answer(11), Answer::Pending);
-        assert_eq!(ChainFeedback::default().answer(1), Answer::Pending);
+        assert_eq!(
+            feedback.answer(5, Some(10)),
+            Answer::Pending,
+            "below what was accepted: only a refusal can come"
+        );
+        assert_eq!(feedback.answer(11, Some(10)), Answer::Pending);
+        assert_eq!(ChainFeedback::default().answer(1, None), Answer::Pending);
     }
 }

@@ -155,7 +155,7 @@ async fn read_one(
             scale(answer, round.decimals, decimals, round_up)
         }
         SourceKind::HttpJson { url, pointer, headers_from_env, whole_units } => {
-            let document = fetch(http, url, headers_from_env, source.timeout).await?;
+            let document = fetch(http, url, headers_from_env).await?;
             let value = document
                 .pointer(pointer)
                 .ok_or_else(|| format!("the document has nothing at {pointer}; check `pointer`"))?;
@@ -169,9 +169,9 @@ async fn fetch(
     http: &reqwest::Client,
     url: &solvency_registry::RpcUrl,
     headers_from_env: &[(String, String)],
-    timeout: Duration,
 ) -> Result<serde_json::Value, String> {
-    let mut request = http.get(url.expose().clone()).timeout(timeout);
+    // The source's timeout bounds the whole read, this request included (see `sum`).
+    let mut request = http.get(url.expose().clone());
     for (header, var) in headers_from_env {
         let value = std::env::var(var).map_err(|_| {
             format!("the environment variable {var} (for header {header}) is not set; export it")
