@@ -20,7 +20,7 @@ pub enum ReporterCommand {
     ///
     /// Example: `solvency reporter run --config .devnet/networks.toml --devnet .devnet --chain
     /// devnet-2 --aggregator http://127.0.0.1:8645`
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Read a chain's sources once and say whether each works (no figure is printed); exit 1
     /// if one does not.
     Check(CheckArgs),
@@ -29,7 +29,7 @@ pub enum ReporterCommand {
 impl ReporterCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
-            Self::Run(args) => run(args).await,
+            Self::Run(args) => run(*args).await,
             Self::Check(args) => check(args).await,
         }
     }
