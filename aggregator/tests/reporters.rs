@@ -24,13 +24,13 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, address},
+    primitives::{Address, U256, address},
     providers::Provider,
 };
 use serde_json::{Value, json};
 use session::{Session, WAIT, positions, solvency, units};
 use solvency_aggregator::cli::demo::{FALLEN, Figures, HEALTHY};
-use solvency_ccip::bindings::devnet_token::DevnetToken;
+use solvency_ccip::bindings::{devnet_feed::DevnetFeed, devnet_token::DevnetToken};
 use solvency_devnet::Deployment;
 
 /// The address whose token balances are each chain's reserves.
@@ -228,6 +228,23 @@ fn with_sources(
             asset["liabilities"] = Item::ArrayOfTables(list);
         }
     }
+    doc.to_string()
+}
+
+/// `registry` with devnet-1's WETH reserves read from a Chainlink feed instead.
+fn with_feed(registry: &str, feed: Address, max_age: u64) -> String {
+    use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+    let mut doc: DocumentMut = registry.parse().unwrap();
+    let chain = doc["chains"].as_array_of_tables_mut().unwrap().get_mut(0).unwrap();
+    let assets = chain["assets"].as_array_of_tables_mut().unwrap();
+    let weth = assets.iter_mut().find(|a| a["symbol"].as_str() == Some("WETH")).unwrap();
+    let mut source = Table::new();
+    source["kind"] = value("chainlink_feed");
+    source["feed"] = value(feed.to_string());
+    source["max_age_secs"] = value(max_age as i64);
+    let mut reserves = ArrayOfTables::new();
+    reserves.push(source);
+    weth["reserves"] = Item::ArrayOfTables(reserves);
     doc.to_string()
 }
 
@@ -518,6 +535,81 @@ fn reporter_daemons_drive_the_round_from_their_sources_and_hear_back() {
         );
         outputs.push((format!("reporter check {path}"), output(&check)));
     }
+    // A Chainlink feed as a source: read when fresh; refused when negative or stale.
+    let feed = runtime.block_on(async {
+        let owner = deployment.dev_accounts[0].signer();
+        let provider = solvency_chain_adapters::rpc::connect_str_with_signer(
+            &deployment.chains[0].rpc_url,
+            owner,
+        )
+        .unwrap();
+        let answer = alloy::primitives::I256::try_from(units(HEALTHY.2, 8)).unwrap();
+        *DevnetFeed::deploy(&provider, 8, answer).await.unwrap().address()
+    });
+    let feed_registry = session.path(".devnet/feed.toml");
+    std::fs::write(
+        &feed_registry,
+        with_feed(&with_sources(&plain, &tokens, &custodian.addr, "/liabilities", 10), feed, 3600),
+    )
+    .unwrap();
+    let check_feed = || {
+        let check = solvency(&session.dir)
+            .args([
+                "reporter",
+                "check",
+                "--config",
+                feed_registry.to_str().unwrap(),
+                "--chain",
+                "devnet-1",
+            ])
+            .env("CUSTODIAN_AUTH", TOKEN)
+            .output()
+            .unwrap();
+        (check.status.code(), output(&check))
+    };
+    let (code, text) = check_feed();
+    assert_eq!(code, Some(0), "{text}");
+    let update = |call: u8| {
+        runtime.block_on(async {
+            let owner = deployment.dev_accounts[0].signer();
+            let provider = solvency_chain_adapters::rpc::connect_str_with_signer(
+                &deployment.chains[0].rpc_url,
+                owner,
+            )
+            .unwrap();
+            let feed = DevnetFeed::new(feed, &provider);
+            let pending = match call {
+                0 => feed.updateAnswer(alloy::primitives::I256::MINUS_ONE).send().await,
+                _ => {
+                    let old = U256::from(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_secs()
+                            - 7_200,
+                    );
+                    let answer = alloy::primitives::I256::try_from(units(HEALTHY.2, 8)).unwrap();
+                    feed.updateRoundData(alloy::primitives::Uint::from(99u64), answer, old, old)
+                        .send()
+                        .await
+                }
+            };
+            pending.unwrap().get_receipt().await.unwrap();
+        })
+    };
+    update(0);
+    let (code, text) = check_feed();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("WETH reserves: feed") && text.contains("the feed's answer is negative"),
+        "{text}"
+    );
+    update(1);
+    let (code, text) = check_feed();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("more than max_age_secs (3600); the feed is stale"), "{text}");
+    outputs.push(("reporter check (feed)".into(), text));
+
     // A negative figure where a figure is expected.
     let negative = with_sources(&plain, &tokens, &custodian.addr, "/negative", 10)
         .replace("/devnet-1/usdc", "/v");

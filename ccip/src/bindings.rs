@@ -90,6 +90,17 @@ pub mod secure_mint {
     );
 }
 
+/// `DevnetFeed`: chainlink-local's mock data feed, a reporter's `chainlink_feed` source in
+/// devnet tests.
+pub mod devnet_feed {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        DevnetFeed,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/DevnetFeed.sol/DevnetFeed.json")
+    );
+}
+
 /// `DevnetToken`: an ERC-20 anyone can mint and burn, for reporter source tests (devnet only).
 pub mod devnet_token {
     alloy::sol!(
