@@ -14,7 +14,9 @@ use solvency_enclave::{AssetPolicy, ChainPolicy, EvidencePolicy, Policy, X25519P
 
 use crate::{
     ConfigError, Network, Registry,
-    schema::{AssetSection, ChainSection, EnclaveSection, NetworksFile, ReportingSection, SourceSection},
+    schema::{
+        AssetSection, ChainSection, EnclaveSection, NetworksFile, ReportingSection, SourceSection,
+    },
     types::{
         AggregatorConfig, AssetSources, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig,
         EnclaveMode, EvidenceConfig, PolicySettings, Reporting, RpcUrl, Source, SourceKind,
@@ -253,7 +255,9 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
         );
     }
     let assets = assets(b, "devnet.assets", &d.assets)?;
-    if let Some(j) = d.assets.iter().position(|a| !a.reserves.is_empty() || !a.liabilities.is_empty()) {
+    if let Some(j) =
+        d.assets.iter().position(|a| !a.reserves.is_empty() || !a.liabilities.is_empty())
+    {
         return Err(b.invalid(
             format!("devnet.assets[{j}]"),
             "sources belong to a chain's assets ([[chains.assets.reserves]]), not to the devnet's template",
@@ -330,32 +334,47 @@ fn reporting(
     r: &ReportingSection,
     policy: &PolicySettings,
 ) -> Result<Reporting, ConfigError> {
-    b.at_least_one(&format!("{key}.heartbeat_secs"), r.heartbeat_secs)?;
-    b.at_least_one(&format!("{key}.poll_secs"), r.poll_secs)?;
     let max_age = policy.max_report_age.as_secs();
-    if r.heartbeat_secs >= max_age {
-        return Err(b.invalid(
-            format!("{key}.heartbeat_secs"),
-            format!(
-                "{} is not below [policy] max_report_age_secs ({max_age}): the enclave would refuse \
-                 or outlive each report before the next; give a heartbeat well below it",
-                r.heartbeat_secs
-            ),
-        ));
-    }
-    if r.poll_secs > r.heartbeat_secs {
-        return Err(b.invalid(
-            format!("{key}.poll_secs"),
-            "must not exceed heartbeat_secs: the heartbeat is kept at the polls",
-        ));
-    }
+    let heartbeat = match r.heartbeat_secs {
+        // 40 % of the report age: two heartbeats fit before a report expires.
+        None => (max_age * 2 / 5).max(1),
+        Some(heartbeat) => {
+            b.at_least_one(&format!("{key}.heartbeat_secs"), heartbeat)?;
+            if heartbeat >= max_age {
+                return Err(b.invalid(
+                    format!("{key}.heartbeat_secs"),
+                    format!(
+                        "{heartbeat} is not below [policy] max_report_age_secs ({max_age}): the \
+                         enclave would refuse or outlive each report before the next; give a \
+                         heartbeat well below it"
+                    ),
+                ));
+            }
+            heartbeat
+        }
+    };
+    let poll = match r.poll_secs {
+        None => heartbeat.min(10),
+        Some(poll) => {
+            b.at_least_one(&format!("{key}.poll_secs"), poll)?;
+            if poll > heartbeat {
+                return Err(b.invalid(
+                    format!("{key}.poll_secs"),
+                    format!(
+                        "{poll} exceeds the heartbeat ({heartbeat} s), which is kept at the polls"
+                    ),
+                ));
+            }
+            poll
+        }
+    };
     if r.deviation_bps > 100_000 {
         return Err(b.invalid(format!("{key}.deviation_bps"), "must be at most 100000 (1000 %)"));
     }
     Ok(Reporting {
-        heartbeat: Duration::from_secs(r.heartbeat_secs),
+        heartbeat: Duration::from_secs(heartbeat),
         deviation_bps: r.deviation_bps,
-        poll: Duration::from_secs(r.poll_secs),
+        poll: Duration::from_secs(poll),
     })
 }
 
@@ -445,9 +464,9 @@ fn source(b: &Builder<'_>, key: &str, s: &SourceSection) -> Result<Source, Confi
             }
             SourceKind::Erc20Balance { token, holders }
         }
-        "erc20_supply" => {
-            SourceKind::Erc20Supply { token: b.address(&format!("{key}.token"), &need("token", &s.token)?)? }
-        }
+        "erc20_supply" => SourceKind::Erc20Supply {
+            token: b.address(&format!("{key}.token"), &need("token", &s.token)?)?,
+        },
         "chainlink_feed" => {
             let feed = b.address(&format!("{key}.feed"), &need("feed", &s.feed)?)?;
             let max_age = s.max_age_secs.ok_or_else(|| {
@@ -466,14 +485,17 @@ fn source(b: &Builder<'_>, key: &str, s: &SourceSection) -> Result<Source, Confi
             if !pointer.is_empty() && !pointer.starts_with('/') {
                 return Err(b.invalid(
                     format!("{key}.pointer"),
-                    format!("{pointer:?} is not a JSON pointer: it starts with /, as /reserves/usdc"),
+                    format!(
+                        "{pointer:?} is not a JSON pointer: it starts with /, as /reserves/usdc"
+                    ),
                 ));
             }
             let mut headers = Vec::new();
             for (name, var) in &s.headers_from_env {
                 let token = |t: &str| {
                     !t.is_empty()
-                        && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+                        && t.bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
                 };
                 if !token(name) {
                     return Err(b.invalid(

@@ -212,18 +212,22 @@ pub struct ChainSection {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportingSection {
-    /// Report at least this often, in seconds; below `[policy] max_report_age_secs`. Default 240.
-    pub heartbeat_secs: u64,
+    /// Report at least this often, in seconds; below `[policy] max_report_age_secs`. Default:
+    /// 40 % of it (240 for the default 600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat_secs: Option<u64>,
     /// Report at once when a figure moves by more than this, in basis points of the last
     /// reported figure; 0 reports on the heartbeat only. Default 100 (1 %).
     pub deviation_bps: u32,
-    /// Read the sources this often, in seconds. Default 10.
-    pub poll_secs: u64,
+    /// Read the sources this often, in seconds; at most the heartbeat. Default: 10, or the
+    /// heartbeat when shorter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_secs: Option<u64>,
 }
 
 impl Default for ReportingSection {
     fn default() -> Self {
-        Self { heartbeat_secs: 240, deviation_bps: 100, poll_secs: 10 }
+        Self { heartbeat_secs: None, deviation_bps: 100, poll_secs: None }
     }
 }
 

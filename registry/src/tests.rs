@@ -484,7 +484,8 @@ fn sources_and_reporting_become_typed_values_outside_the_policy() {
         }
     );
     assert_eq!(weth.reserves[0].timeout, Duration::from_secs(10), "the default timeout");
-    let SourceKind::HttpJson { url, pointer, headers_from_env, whole_units } = &weth.reserves[1].kind
+    let SourceKind::HttpJson { url, pointer, headers_from_env, whole_units } =
+        &weth.reserves[1].kind
     else {
         panic!("{:?}", weth.reserves[1]);
     };
@@ -551,7 +552,16 @@ fn source_and_reporting_mistakes_are_named() {
     let err = reporting("heartbeat_secs = 60\npoll_secs = 61");
     assert!(err.starts_with("n.toml: chains[1].reporting.poll_secs: "), "{err}");
     let err = reporting("heartbeat_secs = 0");
-    assert!(err.starts_with("n.toml: chains[1].reporting.heartbeat_secs: must be at least 1"), "{err}");
-    let devnet = with_chains("[devnet]\n[[devnet.assets]]\nsymbol = \"USDC\"\ndecimals = 6\nprice_usd = \"1\"\n[[devnet.assets.reserves]]\nkind = \"erc20_supply\"\ntoken = \"0x00000000000000000000000000000000000000e1\"");
-    assert!(error(&devnet).starts_with("n.toml: devnet.assets[0]: sources belong to a chain's assets"), "{}", error(&devnet));
+    assert!(
+        err.starts_with("n.toml: chains[1].reporting.heartbeat_secs: must be at least 1"),
+        "{err}"
+    );
+    let devnet = with_chains(
+        "[devnet]\n[[devnet.assets]]\nsymbol = \"USDC\"\ndecimals = 6\nprice_usd = \"1\"\n[[devnet.assets.reserves]]\nkind = \"erc20_supply\"\ntoken = \"0x00000000000000000000000000000000000000e1\"",
+    );
+    assert!(
+        error(&devnet).starts_with("n.toml: devnet.assets[0]: sources belong to a chain's assets"),
+        "{}",
+        error(&devnet)
+    );
 }
