@@ -256,6 +256,37 @@ fn output(output: &Output) -> String {
     )
 }
 
+/// `solvency reporter check --config CONFIG --chain CHAIN`, with `auth` (or nothing) as the
+/// custodian's credential: its exit code and output.
+fn reporter_check(
+    session: &Session,
+    config: &str,
+    chain: &str,
+    auth: Option<&str>,
+) -> (Option<i32>, String) {
+    let mut command = solvency(&session.dir);
+    command.args(["reporter", "check", "--config", config, "--chain", chain]);
+    match auth {
+        Some(auth) => command.env("CUSTODIAN_AUTH", auth),
+        None => command.env_remove("CUSTODIAN_AUTH"),
+    };
+    let done = command.output().unwrap();
+    (done.status.code(), output(&done))
+}
+
+/// `solvency report submit` of healthy figures on devnet-3 with `extra` arguments: its exit
+/// code and output.
+fn submit_devnet_3(session: &Session, extra: &[&str]) -> (Option<i32>, String) {
+    let done = solvency(&session.dir)
+        .args(["report", "submit", "--config", ".devnet/networks.toml", "--devnet", ".devnet"])
+        .args(["--chain", "devnet-3"])
+        .args(extra)
+        .args(positions(HEALTHY))
+        .output()
+        .unwrap();
+    (done.status.code(), output(&done))
+}
+
 /// Lines of a reporter's JSON log with `message`.
 fn logged(session: &Session, chain: &str, message: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(session.path(&format!(".devnet/reporter-{chain}.log")))
@@ -333,14 +364,10 @@ fn reporter_daemons_drive_the_round_from_their_sources_and_hear_back() {
     .unwrap();
 
     // Every source answers; `check` prints no figure.
-    let check = solvency(&session.dir)
-        .args(["reporter", "check", "--config", ".devnet/networks.toml", "--chain", "devnet-2"])
-        .env("CUSTODIAN_AUTH", TOKEN)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", output(&check));
-    assert!(output(&check).contains("devnet-2 can report 2 asset(s)"), "{}", output(&check));
-    let mut outputs = vec![("reporter check".to_owned(), output(&check))];
+    let (code, text) = reporter_check(&session, ".devnet/networks.toml", "devnet-2", Some(TOKEN));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("devnet-2 can report 2 asset(s)"), "{text}");
+    let mut outputs = vec![("reporter check".to_owned(), text)];
 
     // A fixed port, so that the reporters find a restarted aggregator where the first was.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -454,23 +481,10 @@ fn reporter_daemons_drive_the_round_from_their_sources_and_hear_back() {
     );
 
     // A report the enclave refuses comes back refused, with its rule and what to do.
-    let refused = solvency(&session.dir)
-        .args([
-            "report",
-            "submit",
-            "--config",
-            ".devnet/networks.toml",
-            "--devnet",
-            ".devnet",
-            "--chain",
-            "devnet-3",
-        ])
-        .args(["--seq", "5", "--wait", "60", "--aggregator", &format!("http://{addr}")])
-        .args(positions(HEALTHY))
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(1), "{}", output(&refused));
-    let text = output(&refused);
+    let aggregator = format!("http://{addr}");
+    let (code, text) =
+        submit_devnet_3(&session, &["--seq", "5", "--wait", "60", "--aggregator", &aggregator]);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("the enclave refused report seq 5 of devnet-3 (replay)"), "{text}");
     assert!(text.contains("leave --seq out"), "{text}");
     outputs.push(("report submit --seq 5".into(), text));
@@ -479,30 +493,14 @@ fn reporter_daemons_drive_the_round_from_their_sources_and_hear_back() {
     let reporter = deployment.chains[2].reporter.address;
     let provider =
         solvency_chain_adapters::rpc::connect_str(&deployment.chains[2].rpc_url).unwrap();
-    let nonce = runtime.block_on(async { provider.get_transaction_count(reporter).await }).unwrap();
-    let future = solvency(&session.dir)
-        .args([
-            "report",
-            "submit",
-            "--config",
-            ".devnet/networks.toml",
-            "--devnet",
-            ".devnet",
-            "--chain",
-            "devnet-3",
-        ])
-        .args(["--observed-at", "9999999999"])
-        .args(positions(HEALTHY))
-        .output()
-        .unwrap();
-    assert_eq!(future.status.code(), Some(1));
-    assert!(output(&future).contains("from_the_future"), "{}", output(&future));
-    assert_eq!(
-        runtime.block_on(async { provider.get_transaction_count(reporter).await }).unwrap(),
-        nonce,
-        "nothing sent"
-    );
-    outputs.push(("report submit --observed-at".into(), output(&future)));
+    let nonce =
+        || runtime.block_on(async { provider.get_transaction_count(reporter).await }).unwrap();
+    let before = nonce();
+    let (code, text) = submit_devnet_3(&session, &["--observed-at", "9999999999"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("from_the_future"), "{text}");
+    assert_eq!(nonce(), before, "nothing sent");
+    outputs.push(("report submit --observed-at".into(), text));
 
     // Each kind of broken source, named, with no report (`check` reads as the daemon does).
     for (path, timeout, wanted) in [
@@ -514,131 +512,75 @@ fn reporter_daemons_drive_the_round_from_their_sources_and_hear_back() {
         let broken = session.path(&format!(".devnet/broken{}.toml", path.replace('/', "-")));
         std::fs::write(&broken, with_sources(&plain, &tokens, &custodian.addr, path, timeout))
             .unwrap();
-        let check = solvency(&session.dir)
-            .args([
-                "reporter",
-                "check",
-                "--config",
-                broken.to_str().unwrap(),
-                "--chain",
-                "devnet-1",
-            ])
-            .env("CUSTODIAN_AUTH", TOKEN)
-            .output()
-            .unwrap();
-        assert_eq!(check.status.code(), Some(1), "{path}: {}", output(&check));
-        assert!(output(&check).contains(wanted), "{path}: {}", output(&check));
-        assert!(
-            output(&check).contains("USDC liabilities: http://127.0.0.1"),
-            "names the source: {}",
-            output(&check)
-        );
-        outputs.push((format!("reporter check {path}"), output(&check)));
+        let (code, text) =
+            reporter_check(&session, broken.to_str().unwrap(), "devnet-1", Some(TOKEN));
+        assert_eq!(code, Some(1), "{path}: {text}");
+        assert!(text.contains(wanted), "{path}: {text}");
+        assert!(text.contains("USDC liabilities: http://127.0.0.1"), "names the source: {text}");
+        outputs.push((format!("reporter check {path}"), text));
     }
+    // A negative figure where a figure is expected.
+    let negative = with_sources(&plain, &tokens, &custodian.addr, "/negative", 10)
+        .replace("/devnet-1/usdc", "/v");
+    let path = session.path(".devnet/negative.toml");
+    std::fs::write(&path, negative).unwrap();
+    let (code, text) = reporter_check(&session, path.to_str().unwrap(), "devnet-1", Some(TOKEN));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the value at /v is negative"), "{text}");
+    // Without the credential the custodian refuses, and the error says so.
+    let (_, text) =
+        reporter_check(&session, ".devnet/networks.toml", "devnet-1", Some("Bearer wrong"));
+    assert!(text.contains("HTTP 401"), "{text}");
+    let (_, text) = reporter_check(&session, ".devnet/networks.toml", "devnet-1", None);
+    assert!(text.contains("CUSTODIAN_AUTH (for header Authorization) is not set"), "{text}");
+
     // A Chainlink feed as a source: read when fresh; refused when negative or stale.
+    let owner = deployment.dev_accounts[0].signer();
+    let hub_rpc = deployment.chains[0].rpc_url.clone();
+    let answer = alloy::primitives::I256::try_from(units(HEALTHY.2, 8)).unwrap();
     let feed = runtime.block_on(async {
-        let owner = deployment.dev_accounts[0].signer();
-        let provider = solvency_chain_adapters::rpc::connect_str_with_signer(
-            &deployment.chains[0].rpc_url,
-            owner,
-        )
-        .unwrap();
-        let answer = alloy::primitives::I256::try_from(units(HEALTHY.2, 8)).unwrap();
+        let provider =
+            solvency_chain_adapters::rpc::connect_str_with_signer(&hub_rpc, owner.clone()).unwrap();
         *DevnetFeed::deploy(&provider, 8, answer).await.unwrap().address()
     });
     let feed_registry = session.path(".devnet/feed.toml");
-    std::fs::write(
-        &feed_registry,
-        with_feed(&with_sources(&plain, &tokens, &custodian.addr, "/liabilities", 10), feed, 3600),
-    )
-    .unwrap();
-    let check_feed = || {
-        let check = solvency(&session.dir)
-            .args([
-                "reporter",
-                "check",
-                "--config",
-                feed_registry.to_str().unwrap(),
-                "--chain",
-                "devnet-1",
-            ])
-            .env("CUSTODIAN_AUTH", TOKEN)
-            .output()
-            .unwrap();
-        (check.status.code(), output(&check))
-    };
+    let sourced = with_sources(&plain, &tokens, &custodian.addr, "/liabilities", 10);
+    std::fs::write(&feed_registry, with_feed(&sourced, feed, 3600)).unwrap();
+    let check_feed =
+        || reporter_check(&session, feed_registry.to_str().unwrap(), "devnet-1", Some(TOKEN));
     let (code, text) = check_feed();
     assert_eq!(code, Some(0), "{text}");
-    let update = |call: u8| {
+    let update = |stale: bool| {
         runtime.block_on(async {
-            let owner = deployment.dev_accounts[0].signer();
-            let provider = solvency_chain_adapters::rpc::connect_str_with_signer(
-                &deployment.chains[0].rpc_url,
-                owner,
-            )
-            .unwrap();
+            let provider =
+                solvency_chain_adapters::rpc::connect_str_with_signer(&hub_rpc, owner.clone())
+                    .unwrap();
             let feed = DevnetFeed::new(feed, &provider);
-            let pending = match call {
-                0 => feed.updateAnswer(alloy::primitives::I256::MINUS_ONE).send().await,
-                _ => {
-                    let old = U256::from(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap()
-                            .as_secs()
-                            - 7_200,
-                    );
-                    let answer = alloy::primitives::I256::try_from(units(HEALTHY.2, 8)).unwrap();
-                    feed.updateRoundData(alloy::primitives::Uint::from(99u64), answer, old, old)
-                        .send()
-                        .await
-                }
+            let pending = if stale {
+                let now =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+                let old = U256::from(now.as_secs() - 7_200);
+                feed.updateRoundData(alloy::primitives::Uint::from(99u64), answer, old, old)
+                    .send()
+                    .await
+            } else {
+                feed.updateAnswer(alloy::primitives::I256::MINUS_ONE).send().await
             };
             pending.unwrap().get_receipt().await.unwrap();
         })
     };
-    update(0);
+    update(false);
     let (code, text) = check_feed();
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("WETH reserves: feed") && text.contains("the feed's answer is negative"),
         "{text}"
     );
-    update(1);
+    update(true);
     let (code, text) = check_feed();
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("more than max_age_secs (3600); the feed is stale"), "{text}");
     outputs.push(("reporter check (feed)".into(), text));
-
-    // A negative figure where a figure is expected.
-    let negative = with_sources(&plain, &tokens, &custodian.addr, "/negative", 10)
-        .replace("/devnet-1/usdc", "/v");
-    let path = session.path(".devnet/negative.toml");
-    std::fs::write(&path, negative).unwrap();
-    let check = solvency(&session.dir)
-        .args(["reporter", "check", "--config", path.to_str().unwrap(), "--chain", "devnet-1"])
-        .env("CUSTODIAN_AUTH", TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(check.status.code(), Some(1));
-    assert!(output(&check).contains("the value at /v is negative"), "{}", output(&check));
-    // Without the credential the custodian refuses, and the error says so.
-    let check = solvency(&session.dir)
-        .args(["reporter", "check", "--config", ".devnet/networks.toml", "--chain", "devnet-1"])
-        .env("CUSTODIAN_AUTH", "Bearer wrong")
-        .output()
-        .unwrap();
-    assert!(output(&check).contains("HTTP 401"), "{}", output(&check));
-    let check = solvency(&session.dir)
-        .args(["reporter", "check", "--config", ".devnet/networks.toml", "--chain", "devnet-1"])
-        .env_remove("CUSTODIAN_AUTH")
-        .output()
-        .unwrap();
-    assert!(
-        output(&check).contains("CUSTODIAN_AUTH (for header Authorization) is not set"),
-        "{}",
-        output(&check)
-    );
 
     // No figure anywhere: the reporters' and the aggregator's logs, every command's output.
     for chain in CHAINS {
