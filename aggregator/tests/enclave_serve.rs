@@ -130,7 +130,7 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
         ReportV1::new(7, 1, now(), vec![Position::new("USDC", U256::from(9u64), U256::from(1u64))]);
     let deployment = alloy::primitives::keccak256("serve-test");
     let payload = seal_report(&report, &deployment, &reporter, &public.hpke_public_key).unwrap();
-    let delivered = DeliveredReport {
+    let delivered = DeliveredReport { head: Default::default(),
         message_id: B256::repeat_byte(1),
         source_chain_selector: 7,
         seq: 1,

@@ -146,7 +146,7 @@ impl HubReader {
         let e = event.inner.data;
         Ok(Delivered {
             at,
-            report: DeliveredReport {
+            report: DeliveredReport { head: Default::default(),
                 message_id: e.messageId,
                 source_chain_selector: e.sourceChainSelector,
                 seq: e.seq,

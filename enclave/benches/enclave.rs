@@ -73,7 +73,7 @@ impl World {
         let chains = reporters
             .iter()
             .enumerate()
-            .map(|(i, reporter)| ChainPolicy {
+            .map(|(i, reporter)| ChainPolicy { vault: Default::default(),
                 name: format!("chain-{i}"),
                 selector: selector(i),
                 reporter: reporter.public(),
@@ -116,7 +116,7 @@ impl World {
             &self.enclave_public,
         )
         .expect("a bench report seals");
-        DeliveredReport {
+        DeliveredReport { head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: chain.selector,
             seq,

@@ -30,6 +30,19 @@ pub struct DeliveredReport {
     pub seq: u64,
     /// The sealed report: header, `enc`, ciphertext.
     pub payload: Bytes,
+    /// The head of the chain's reserve vault log the report carried (zero without a vault):
+    /// the hub keeps it per (chain, seq) and checks the attestation's chain leaf against it.
+    #[serde(default)]
+    pub head: VaultHead,
+}
+
+/// A reserve vault's log head: how many entries, and the running hash after the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultHead {
+    /// Entries in the log.
+    pub count: u64,
+    /// The running hash (zero for an empty log).
+    pub head: B256,
 }
 
 /// Why a delivered report was refused. No variant carries an amount.
@@ -271,6 +284,8 @@ pub struct LedgerEntry {
     pub payload_digest: B256,
     /// The figures.
     pub positions: Vec<Position>,
+    /// The chain's vault head the report carried.
+    pub head: VaultHead,
 }
 
 impl std::fmt::Debug for LedgerEntry {
@@ -455,6 +470,7 @@ pub fn check(
         message_id,
         payload_digest: keccak256(&delivered.payload),
         positions: report.positions,
+        head: delivered.head,
     };
     Ok((accepted, entry))
 }

@@ -15,6 +15,7 @@ mod enclave;
 pub mod instruction;
 pub mod keys;
 pub mod ledger;
+pub mod merkle;
 pub mod policy;
 pub mod report;
 pub mod seal;
@@ -32,7 +33,7 @@ pub use enclave::{
     AttestError, Checkpoint, Enclave, EnclaveState, Readiness, SignedAttestation, delivery_digest,
 };
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
-pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField};
+pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField, VaultHead};
 pub use policy::{AssetPolicy, ChainPolicy, Policy};
 pub use report::{Position, ReportError, ReportV1, SealReportError, asset_id, seal_report};
 pub use seal::{Purpose, SealError, SealedHeader};

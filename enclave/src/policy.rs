@@ -2,7 +2,7 @@
 //! assets, freshness windows and the solvency ratio. Built by the aggregator from
 //! `networks.toml`; plain data, no parsing here.
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::{Address, B256, U256};
 
 use crate::X25519Public;
 
@@ -10,7 +10,7 @@ alloy::sol! {
     /// One asset's terms, as the policy digest encodes them.
     struct AssetTerms { bytes32 assetId; uint8 decimals; uint256 priceE18; uint16 haircutBps; }
     /// One chain's terms, as the policy digest encodes them.
-    struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; AssetTerms[] assets; }
+    struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; address vault; AssetTerms[] assets; }
     /// The whole policy, as the policy digest encodes it.
     struct PolicyTerms {
         string label;
@@ -58,6 +58,9 @@ pub struct ChainPolicy {
     pub required: bool,
     /// Assets a report from this chain may carry.
     pub assets: Vec<AssetPolicy>,
+    /// The chain's reserve vault (zero: none). Its log heads come with the chain's reports, and
+    /// the chain's leaf in every attestation names it.
+    pub vault: Address,
 }
 
 /// One asset on one chain.
@@ -80,7 +83,7 @@ impl Policy {
     /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
     ///
     /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
-    /// `"self-healing-reserve/policy/v1"`), chains by ascending selector, assets by ascending id;
+    /// `"self-healing-reserve/policy/v2"`), chains by ascending selector, assets by ascending id;
     /// chain and asset names are left out.
     pub fn digest(&self) -> B256 {
         use alloy::sol_types::SolValue;
@@ -104,13 +107,14 @@ impl Policy {
                     reporter: B256::from(c.reporter),
                     treasury: B256::from(c.treasury),
                     required: c.required,
+                    vault: c.vault,
                     assets,
                 }
             })
             .collect();
         chains.sort_by_key(|c| c.selector);
         let terms = PolicyTerms {
-            label: "self-healing-reserve/policy/v1".into(),
+            label: "self-healing-reserve/policy/v2".into(),
             deploymentId: self.deployment_id,
             maxReportAge: self.max_report_age,
             maxClockSkew: self.max_clock_skew,

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::{
     Enclave, EnclaveKeys, EnclaveState, Position, Purpose, SealedHeader, X25519KeyPair,
     keys::SealingKey,
-    ledger::{Ledger, LedgerEntry},
+    ledger::{Ledger, LedgerEntry, VaultHead},
     policy::Policy,
     seal,
 };
@@ -80,6 +80,8 @@ struct SealedEntry {
     message_id: B256,
     payload_digest: B256,
     positions: Vec<(B256, U256, U256)>,
+    #[serde(default)]
+    head: VaultHead,
 }
 
 fn derived_key(key: &SealingKey, measurement: &B256) -> X25519KeyPair {
@@ -109,6 +111,7 @@ pub fn seal_enclave(enclave: &Enclave, key: &SealingKey, measurement: &B256) -> 
                     .iter()
                     .map(|p| (p.assetId, p.reserves, p.liabilities))
                     .collect(),
+                head: e.head,
             })
             .collect(),
     };
@@ -171,6 +174,7 @@ pub fn unseal_enclave(
                         liabilities,
                     })
                     .collect(),
+                head: e.head,
             },
         );
     }

@@ -31,7 +31,7 @@ fn asset(symbol: &str, decimals: u8, price_usd: u64, haircut_bps: u16) -> AssetP
 }
 
 fn chain(name: &str, selector: u64, required: bool) -> ChainPolicy {
-    ChainPolicy {
+    ChainPolicy { vault: Default::default(),
         name: name.into(),
         selector,
         reporter: X25519KeyPair::generate().public(),
@@ -58,6 +58,7 @@ fn entry(seq: u64, observed_at: u64, usdc: (u64, u64), weth: (u64, u64)) -> Ledg
     let six = U256::from(10u64.pow(6));
     let eighteen = U256::from(10u64).pow(U256::from(18));
     LedgerEntry {
+        head: Default::default(),
         seq,
         observed_at,
         message_id: B256::repeat_byte(seq as u8),
@@ -189,7 +190,7 @@ fn report(
         enclave_public,
     )
     .unwrap();
-    let delivered = DeliveredReport {
+    let delivered = DeliveredReport { head: Default::default(),
         message_id: keccak256(&payload),
         source_chain_selector: selector,
         seq,
@@ -291,7 +292,7 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
             &enclave_public,
         )
         .unwrap();
-        let delivered = DeliveredReport {
+        let delivered = DeliveredReport { head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: selector,
             seq: 1,
@@ -316,7 +317,7 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
         &enclave_public,
     )
     .unwrap();
-    let delivered = DeliveredReport {
+    let delivered = DeliveredReport { head: Default::default(),
         message_id: keccak256(&payload),
         source_chain_selector: A,
         seq: 2,

@@ -27,7 +27,7 @@ fn world() -> World {
         price_e18: U256::from(10u64.pow(18)),
         haircut_bps: 0,
     };
-    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy {
+    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy { vault: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter.public(),
@@ -68,7 +68,7 @@ impl World {
             &enclave_public,
         )
         .unwrap();
-        DeliveredReport {
+        DeliveredReport { head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: selector,
             seq,

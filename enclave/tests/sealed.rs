@@ -14,7 +14,7 @@ fn setup() -> (Enclave, Policy) {
     let reporter = X25519KeyPair::from_secret_bytes(keccak256("reporter").0);
     let policy = Policy {
         deployment_id: keccak256("sealed"),
-        chains: vec![ChainPolicy {
+        chains: vec![ChainPolicy { vault: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),
@@ -43,7 +43,7 @@ fn setup() -> (Enclave, Policy) {
             .unwrap();
     enclave
         .ingest(
-            &DeliveredReport { message_id: B256::ZERO, source_chain_selector: 7, seq: 1, payload },
+            &DeliveredReport { head: Default::default(), message_id: B256::ZERO, source_chain_selector: 7, seq: 1, payload },
             NOW,
         )
         .unwrap();

@@ -107,6 +107,7 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
                         treasury: c.treasury,
                         required: c.required,
                         assets: c.assets.clone(),
+                        vault: c.vault.unwrap_or_default(),
                     })
                     .collect(),
                 max_report_age: policy.max_report_age.as_secs(),
@@ -604,6 +605,7 @@ fn chains(
             treasury: b.x25519(&key("treasury_public_key"), &chain.treasury_public_key)?,
             assets: assets(b, &format!("chains[{i}].assets"), &chain.assets)?,
             sources: sources(b, &format!("chains[{i}].assets"), &chain.assets)?,
+            vault: chain.vault.as_deref().map(|v| b.address(&key("vault"), v)).transpose()?,
             reporting: reporting(b, &key("reporting"), &chain.reporting, policy)?,
         });
     }

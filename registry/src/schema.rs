@@ -185,6 +185,10 @@ pub struct ChainSection {
     /// The `SolvencySpoke`, on every other chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoke: Option<String>,
+    /// The chain's `ReserveVault`, if it has one: part of the policy (the attestation's chain
+    /// leaf names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<String>,
     /// Blocks a `ReportDelivered` log must be under before it is read (hub only). Default 0.
     #[serde(default)]
     pub confirmations: u64,

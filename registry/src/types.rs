@@ -144,6 +144,8 @@ pub struct ChainConfig {
     pub sources: Vec<AssetSources>,
     /// When the reporter daemon reports.
     pub reporting: Reporting,
+    /// The chain's reserve vault, if it has one (part of the policy).
+    pub vault: Option<Address>,
 }
 
 /// When the reporter daemon reports.

@@ -22,7 +22,7 @@ proptest! {
         let payload = [&h.a1, &h.a2, &h.a3, &h.b2][which];
         let header = SealedHeader::parse(payload).unwrap();
         let message_id = if own_id { keccak256(payload) } else { B256::from(id) };
-        let delivered = DeliveredReport {
+        let delivered = DeliveredReport { head: Default::default(),
             message_id,
             source_chain_selector: selector,
             seq,

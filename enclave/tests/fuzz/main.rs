@@ -56,7 +56,7 @@ fn symbols(selector: u64) -> Vec<String> {
 }
 
 fn policy() -> Policy {
-    let chain = |name: &str, selector: u64, treasury: u8| ChainPolicy {
+    let chain = |name: &str, selector: u64, treasury: u8| ChainPolicy { vault: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter(selector).public(),
@@ -127,7 +127,7 @@ fn honest(label: &str, selector: u64, seq: u64, count: usize) -> Vec<u8> {
 }
 
 fn deliver(selector: u64, seq: u64, payload: &[u8]) -> DeliveredReport {
-    DeliveredReport {
+    DeliveredReport { head: Default::default(),
         message_id: keccak256(payload),
         source_chain_selector: selector,
         seq,
