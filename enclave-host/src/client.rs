@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use alloy::primitives::Bytes;
+use alloy::primitives::{B256, Bytes};
 use solvency_enclave::{
     Accepted, DeliveredReport, EnclavePublic, Evidence, Readiness, SignedAttestation, X25519Public,
 };
@@ -175,9 +175,18 @@ impl EnclaveClient {
         expect!(self, Request::Readiness { now }, Response::Ready { readiness } => readiness)
     }
 
-    /// Signs the attestation of `epoch` at `now`.
-    pub async fn attest(&self, now: u64, epoch: u64) -> Result<SignedAttestation, CallError> {
-        expect!(self, Request::Attest { now, epoch }, Response::Attested { signed } => *signed)
+    /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`.
+    pub async fn attest(
+        &self,
+        now: u64,
+        epoch: u64,
+        parent: B256,
+    ) -> Result<SignedAttestation, CallError> {
+        expect!(
+            self,
+            Request::Attest { now, epoch, parent_ledger_root: parent },
+            Response::Attested { signed } => *signed
+        )
     }
 
     /// Evidence binding its keys and `nonce`.

@@ -73,7 +73,11 @@ impl Host {
             Request::Rotate { grace_until } => {
                 Response::Rotated { hpke_public_key: enclave.rotate_hpke(grace_until) }
             }
-            Request::Attest { now, epoch } => match enclave.attest_epoch(now, epoch) {
+            Request::Attest { now, epoch, parent_ledger_root } => match enclave.attest_epoch(
+                now,
+                epoch,
+                parent_ledger_root,
+            ) {
                 Ok(signed) => Response::Attested { signed: Box::new(signed) },
                 Err(e) => refused(e.into()),
             },

@@ -2,7 +2,7 @@
 //! way. Sealed reports go in; public keys, signatures, outcomes and typed refusals come out —
 //! never a plaintext amount.
 
-use alloy::primitives::Bytes;
+use alloy::primitives::{B256, Bytes};
 use serde::{Deserialize, Serialize};
 use solvency_enclave::{
     Accepted, AssessError, AttestError, DeliveredReport, EnclavePublic, Evidence, IngestError,
@@ -44,6 +44,10 @@ pub enum Request {
         now: u64,
         /// The proposed epoch.
         epoch: u64,
+        /// The ledger root the hub holds: the new attestation's parent (the hub refuses any
+        /// other).
+        #[serde(default)]
+        parent_ledger_root: B256,
     },
 }
 

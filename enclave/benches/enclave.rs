@@ -73,7 +73,8 @@ impl World {
         let chains = reporters
             .iter()
             .enumerate()
-            .map(|(i, reporter)| ChainPolicy { vault: Default::default(),
+            .map(|(i, reporter)| ChainPolicy {
+                vault: Default::default(),
                 name: format!("chain-{i}"),
                 selector: selector(i),
                 reporter: reporter.public(),
@@ -116,7 +117,8 @@ impl World {
             &self.enclave_public,
         )
         .expect("a bench report seals");
-        DeliveredReport { head: Default::default(),
+        DeliveredReport {
+            head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: chain.selector,
             seq,
@@ -282,8 +284,11 @@ fn bench_assess_and_attest() {
     let assess = median((0..ASSESS_REPEATS).map(|_| assess_once()).collect());
 
     let mut attest_once = |expected_epoch: u64| {
-        let (elapsed, signed) =
-            time(|| enclave.attest(NOW, 0).expect("the enclave attests a complete ledger"));
+        let (elapsed, signed) = time(|| {
+            enclave
+                .attest(NOW, 0, alloy::primitives::B256::ZERO)
+                .expect("the enclave attests a complete ledger")
+        });
         assert_eq!(signed.attestation.epoch, expected_epoch);
         assert!(signed.attestation.solvent);
         assert_eq!(signed.instructions.len(), BIG_CHAINS);

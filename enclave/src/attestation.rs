@@ -1,9 +1,11 @@
 //! The EIP-712 `SolvencyAttestation` that enclaves sign and every chain verifies.
 //!
-//! The domain is `{name: "SelfHealingReserve", version: "1"}` with no chain id, so one set of
+//! The domain is `{name: "SelfHealingReserve", version: "2"}` with no chain id, so one set of
 //! signatures is checked on every chain; the struct binds the deployment id instead. The
 //! contracts (`SolvencyAttestation.sol`) compute the same digest, and signatures must be 65 bytes
-//! with a low `s`, which is what `k256` produces.
+//! with a low `s`, which is what `k256` produces. Version 2 commits to one leaf per chain
+//! (`chainsRoot`) and to the ownership ledger (`ledgerRoot`, `parentLedgerRoot`); the formats
+//! are in docs/self-healing.md.
 
 use std::fmt;
 
@@ -30,40 +32,117 @@ sol! {
         uint64 validUntil;
         /// Digest of the sealed reports the enclave used.
         bytes32 reportsDigest;
-        /// `keccak256(abi.encode(Instruction[]))` of the instructions sent with it.
-        bytes32 instructionsDigest;
-        /// The digest of the policy it was judged by ([`crate::Policy::digest`]); the contracts
-        /// accept only the one their owner set.
+        /// Merkle root of one [`ChainLeaf`] per registered chain.
+        bytes32 chainsRoot;
+        /// Root of the enclave's ownership ledger after this epoch.
+        bytes32 ledgerRoot;
+        /// The ledger root before this epoch: the one the hub holds (zero before the first).
+        bytes32 parentLedgerRoot;
+        /// The policy the enclave judged by.
         bytes32 policyDigest;
     }
 
-    /// One sealed bridging instruction for one chain, padded to one size.
+    /// One chain's part of an epoch, committed under `chainsRoot`.
     #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-    struct Instruction {
-        /// The CCIP selector of the chain whose treasury opens it.
+    struct ChainLeaf {
+        /// The chain.
         uint64 chainSelector;
-        /// HPKE ciphertext sealed to that chain's treasury key.
-        bytes payload;
+        /// Its reserve vault (zero: none).
+        address vault;
+        /// keccak256 of its sealed instruction.
+        bytes32 instructionHash;
+        /// The seq of its report the enclave used (0: none).
+        uint64 reportSeq;
+        /// The vault log head that report carried.
+        uint64 logCount;
+        /// ″
+        bytes32 logHead;
+        /// Root of the withdrawal authorizations committed for its vault (zero: none).
+        bytes32 authRoot;
+    }
+
+    /// What the hub sends one chain: its leaf, the leaf's proof, its instruction.
+    #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct ChainMessage {
+        /// The leaf.
+        ChainLeaf leaf;
+        /// Its Merkle proof under `chainsRoot`.
+        bytes32[] proof;
+        /// The sealed, fixed-size instruction.
+        bytes instruction;
+    }
+
+    /// A withdrawal a vault may pay, committed under a chain leaf's `authRoot`.
+    #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct Authorization {
+        /// The vault's chain.
+        uint64 chainSelector;
+        /// The vault.
+        address vault;
+        /// Who is paid.
+        address owner;
+        /// How much, in the collateral's smallest unit.
+        uint256 amount;
+        /// Unique: paid at most once.
+        bytes32 id;
+    }
+
+    /// One owner's balance in one vault, a leaf of `ledgerRoot` (exodus claims prove it).
+    #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    struct LedgerLeaf {
+        /// The owner (the protocol, or a market maker).
+        address owner;
+        /// The vault's chain.
+        uint64 chainSelector;
+        /// The vault.
+        address vault;
+        /// The owner's balance.
+        uint256 balance;
+        /// What the owner had withdrawn from the vault when the balance was struck.
+        uint256 withdrawnTotal;
+        /// Fresh every epoch: the root says nothing about unchanged balances.
+        bytes32 salt;
     }
 }
 
 /// The EIP-712 domain of every attestation.
 pub const ATTESTATION_DOMAIN: Eip712Domain = eip712_domain! {
     name: "SelfHealingReserve",
-    version: "1",
+    version: "2",
 };
 
 impl SolvencyAttestation {
-    /// The EIP-712 digest that enclave signers sign and the contracts recover from.
+    /// The EIP-712 digest signers sign and every chain recovers them from.
     pub fn digest(&self) -> B256 {
         self.eip712_signing_hash(&ATTESTATION_DOMAIN)
     }
 }
 
-/// The digest an attestation commits to for its instructions, as `SolvencyHub.publish` checks it:
-/// `keccak256(abi.encode(instructions))`, instructions in ascending chain selector order.
-pub fn instructions_digest(instructions: &[Instruction]) -> B256 {
-    keccak256(instructions.to_vec().abi_encode())
+/// `keccak256(bytes.concat(keccak256(abi.encode(value))))`: OpenZeppelin's leaf convention
+/// (hashed twice, so that no leaf can pass for an inner node).
+fn double_hash<T: SolValue>(value: &T) -> B256 {
+    keccak256(keccak256(value.abi_encode()))
+}
+
+impl ChainLeaf {
+    /// Its leaf hash under `chainsRoot`.
+    pub fn hash(&self) -> B256 {
+        double_hash(self)
+    }
+}
+
+impl Authorization {
+    /// Its leaf hash under a chain leaf's `authRoot`.
+    pub fn hash(&self) -> B256 {
+        double_hash(self)
+    }
+}
+
+impl LedgerLeaf {
+    /// Its leaf hash under `ledgerRoot`.
+    pub fn hash(&self) -> B256 {
+        double_hash(self)
+    }
 }
 
 /// An enclave's secp256k1 attestation key.
@@ -133,7 +212,9 @@ mod tests {
             issuedAt: 1_750_000_000,
             validUntil: 1_750_003_600,
             reportsDigest: keccak256("reports"),
-            instructionsDigest: B256::ZERO,
+            chainsRoot: keccak256("chains"),
+            ledgerRoot: keccak256("ledger"),
+            parentLedgerRoot: keccak256("parent"),
             policyDigest: keccak256("policy"),
         }
     }
@@ -145,13 +226,14 @@ mod tests {
             (
                 keccak256("EIP712Domain(string name,string version)"),
                 keccak256("SelfHealingReserve"),
-                keccak256("1"),
+                keccak256("2"),
             )
                 .abi_encode(),
         );
         let type_hash = keccak256(
             "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,\
-             uint64 validUntil,bytes32 reportsDigest,bytes32 instructionsDigest,bytes32 policyDigest)",
+             uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,\
+             bytes32 parentLedgerRoot,bytes32 policyDigest)",
         );
         let struct_hash = keccak256(
             (
@@ -162,7 +244,9 @@ mod tests {
                 a.issuedAt,
                 a.validUntil,
                 a.reportsDigest,
-                a.instructionsDigest,
+                a.chainsRoot,
+                a.ledgerRoot,
+                a.parentLedgerRoot,
                 a.policyDigest,
             )
                 .abi_encode(),

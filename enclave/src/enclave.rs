@@ -7,11 +7,12 @@ use alloy::primitives::{Address, B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    EnclaveKeys, EnclavePublic, Instruction, SealError, SolvencyAttestation,
+    EnclaveKeys, EnclavePublic, SealError, SolvencyAttestation,
     assess::{AssessError, Assessment, assess},
+    attestation::{ChainLeaf, ChainMessage, LedgerLeaf},
     instruction::seal_instruction,
-    instructions_digest,
     ledger::{self, Accepted, DeliveredReport, IngestError, Ledger},
+    merkle::MerkleTree,
     policy::Policy,
 };
 
@@ -32,8 +33,9 @@ pub struct EnclaveState {
     pub last_delivery: BTreeMap<u64, B256>,
     /// The last attestation this enclave signed. If publishing it failed, it is handed out
     /// again (while nothing has changed and it is still valid for long enough) instead of
-    /// signing a new epoch: failed publishes do not use up epochs.
-    #[serde(default)]
+    /// signing a new epoch: failed publishes do not use up epochs. (One of an older format,
+    /// which could not be published any more, reads as none.)
+    #[serde(default, deserialize_with = "lenient")]
     pub last_signed: Option<SignedAttestation>,
     /// How many times the HPKE key was rotated: the key in force is derived from the key file's
     /// (generation 0) and this number, so every instance of a quorum derives the same one.
@@ -44,7 +46,17 @@ pub struct EnclaveState {
     pub previous_key_valid_until: u64,
 }
 
-/// An attestation signed by this enclave, with the sealed instructions it commits to.
+/// A value that may be of an older format: taken if it parses, none if not.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// An attestation signed by this enclave, with what the hub sends each chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedAttestation {
     /// The statement.
@@ -53,8 +65,9 @@ pub struct SignedAttestation {
     pub signature: Bytes,
     /// This enclave's signer address.
     pub signer: Address,
-    /// One sealed instruction per chain, by ascending selector.
-    pub instructions: Vec<Instruction>,
+    /// One message per chain (its leaf, the leaf's proof, its sealed instruction), by
+    /// ascending selector: `publish` takes them as they are.
+    pub messages: Vec<ChainMessage>,
 }
 
 /// Why no attestation was signed.
@@ -311,6 +324,7 @@ impl Enclave {
         &mut self,
         now: u64,
         onchain_epoch: u64,
+        parent_ledger_root: B256,
     ) -> Result<SignedAttestation, AttestError> {
         let epoch = self.state.last_epoch.max(onchain_epoch).checked_add(1).ok_or(
             AttestError::EpochUsed {
@@ -318,7 +332,7 @@ impl Enclave {
                 last_epoch: self.state.last_epoch.max(onchain_epoch),
             },
         )?;
-        self.attest_epoch(now, epoch)
+        self.attest_epoch(now, epoch, parent_ledger_root)
     }
 
     /// Signs an attestation for a given epoch, as a quorum member does when the aggregator
@@ -330,7 +344,12 @@ impl Enclave {
     /// never published: the caller asks above what the hub holds), says the same thing about the
     /// same reports, and stays valid for at least half the validity window, that very
     /// attestation is returned again: a publish that failed does not use up an epoch.
-    pub fn attest_epoch(&mut self, now: u64, epoch: u64) -> Result<SignedAttestation, AttestError> {
+    pub fn attest_epoch(
+        &mut self,
+        now: u64,
+        epoch: u64,
+        parent_ledger_root: B256,
+    ) -> Result<SignedAttestation, AttestError> {
         let assessment = self.assess(now)?;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;
@@ -338,6 +357,7 @@ impl Enclave {
                 && a.reportsDigest == assessment.reports_digest
                 && a.solvent == assessment.solvent
                 && a.policyDigest == self.policy.digest()
+                && a.parentLedgerRoot == parent_ledger_root
                 && a.validUntil >= now.saturating_add(self.policy.attestation_validity / 2)
             {
                 return Ok(last.clone());
@@ -348,23 +368,39 @@ impl Enclave {
         }
         let mut chains: Vec<_> = self.policy.chains.iter().collect();
         chains.sort_by_key(|c| c.selector);
-        let instructions = chains
-            .iter()
-            .map(|chain| {
-                // Recovery planning is not implemented yet: every chain gets an empty
-                // instruction, which is what keeps size and cadence constant.
-                seal_instruction(
-                    &self.policy,
-                    &self.keys,
-                    chain,
-                    epoch,
-                    &assessment.reports_digest,
-                    Vec::new(),
-                )
-                .map(|payload| Instruction { chainSelector: chain.selector, payload })
-                .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut leaves = Vec::with_capacity(chains.len());
+        let mut instructions = Vec::with_capacity(chains.len());
+        for chain in &chains {
+            // Recovery planning is not implemented yet: every chain gets an empty
+            // instruction, which is what keeps size and cadence constant.
+            let instruction = seal_instruction(
+                &self.policy,
+                &self.keys,
+                chain,
+                epoch,
+                &assessment.reports_digest,
+                Vec::new(),
+            )
+            .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })?;
+            // The vault head of the chain's latest report: the hub checks it against the head
+            // it received with that report.
+            let (report_seq, head) = self
+                .ledger
+                .get(chain.selector)
+                .map_or((0, Default::default()), |entry| (entry.seq, entry.head));
+            leaves.push(ChainLeaf {
+                chainSelector: chain.selector,
+                vault: chain.vault,
+                instructionHash: keccak256(&instruction),
+                reportSeq: report_seq,
+                logCount: head.count,
+                logHead: head.head,
+                // No withdrawal is authorized before the ownership ledger exists.
+                authRoot: B256::ZERO,
+            });
+            instructions.push(instruction);
+        }
+        let tree = MerkleTree::new(leaves.iter().map(ChainLeaf::hash).collect());
         let attestation = SolvencyAttestation {
             deploymentId: self.policy.deployment_id,
             epoch,
@@ -372,18 +408,53 @@ impl Enclave {
             issuedAt: now,
             validUntil: now.saturating_add(self.policy.attestation_validity),
             reportsDigest: assessment.reports_digest,
-            instructionsDigest: instructions_digest(&instructions),
+            chainsRoot: tree.root(),
+            ledgerRoot: self.ledger_root(epoch),
+            parentLedgerRoot: parent_ledger_root,
             policyDigest: self.policy.digest(),
         };
+        let messages = leaves
+            .into_iter()
+            .zip(instructions)
+            .enumerate()
+            .map(|(i, (leaf, instruction))| ChainMessage {
+                leaf,
+                proof: tree.proof(i),
+                instruction,
+            })
+            .collect();
         let signature = self.keys.signer.sign(&attestation);
         let signed = SignedAttestation {
             attestation,
             signature,
             signer: self.keys.signer.address(),
-            instructions,
+            messages,
         };
         self.state.last_epoch = epoch;
         self.state.last_signed = Some(signed.clone());
         Ok(signed)
+    }
+}
+
+impl Enclave {
+    /// The root of the ownership ledger for `epoch`. The ledger holds no owner yet (stage 1 of
+    /// docs/self-healing.md): the tree is its sentinel leaf alone, salted afresh every epoch
+    /// from the HPKE secret every instance of a quorum holds, so the root is new every epoch and
+    /// the same in every instance.
+    fn ledger_root(&self, epoch: u64) -> B256 {
+        let sentinel =
+            LedgerLeaf { salt: self.ledger_salt(epoch, Address::ZERO, 0), ..Default::default() };
+        MerkleTree::new(vec![sentinel.hash()]).root()
+    }
+
+    /// The salt of an owner's leaf for one vault in one epoch: keccak256 keyed with the HPKE
+    /// secret, unpredictable to anyone but the enclave's instances.
+    fn ledger_salt(&self, epoch: u64, owner: Address, chain_selector: u64) -> B256 {
+        let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/ledger-salt".to_vec());
+        material.extend_from_slice(self.keys.hpke.secret_bytes().as_ref());
+        material.extend_from_slice(&epoch.to_be_bytes());
+        material.extend_from_slice(owner.as_slice());
+        material.extend_from_slice(&chain_selector.to_be_bytes());
+        keccak256(material.as_slice())
     }
 }

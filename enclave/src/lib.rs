@@ -23,7 +23,8 @@ pub mod sealed;
 
 pub use assess::{AssessError, Assessment, assess, reports_digest};
 pub use attestation::{
-    ATTESTATION_DOMAIN, AttestationSigner, Instruction, SolvencyAttestation, instructions_digest,
+    ATTESTATION_DOMAIN, AttestationSigner, Authorization, ChainLeaf, ChainMessage, LedgerLeaf,
+    SolvencyAttestation,
 };
 pub use attestor::{
     Attestor, DevAttestor, DevEvidence, DevFacts, Evidence, EvidenceError, EvidenceKind,

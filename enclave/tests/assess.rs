@@ -6,7 +6,6 @@ use solvency_enclave::{
     AssessError, AssetPolicy, AttestError, ChainPolicy, DeliveredReport, Enclave, EnclaveKeys,
     EnclaveState, Ledger, Policy, Position, ReportV1, X25519KeyPair, assess, asset_id,
     instruction::{SEALED_INSTRUCTION_LEN, open_instruction},
-    instructions_digest,
     ledger::LedgerEntry,
     seal_report,
 };
@@ -31,7 +30,8 @@ fn asset(symbol: &str, decimals: u8, price_usd: u64, haircut_bps: u16) -> AssetP
 }
 
 fn chain(name: &str, selector: u64, required: bool) -> ChainPolicy {
-    ChainPolicy { vault: Default::default(),
+    ChainPolicy {
+        vault: Default::default(),
         name: name.into(),
         selector,
         reporter: X25519KeyPair::generate().public(),
@@ -190,7 +190,8 @@ fn report(
         enclave_public,
     )
     .unwrap();
-    let delivered = DeliveredReport { head: Default::default(),
+    let delivered = DeliveredReport {
+        head: Default::default(),
         message_id: keccak256(&payload),
         source_chain_selector: selector,
         seq,
@@ -204,25 +205,34 @@ fn attestation_epochs_continue_above_memory_and_chain() {
     let (mut enclave, reporters, _, enclave_public) =
         enclave_with_reporters(EnclaveState::default());
     assert!(matches!(
-        enclave.attest(NOW, 0),
+        enclave.attest(NOW, 0, alloy::primitives::B256::ZERO),
         Err(AttestError::NotReady(AssessError::MissingReport { .. }))
     ));
     assert_eq!(enclave.state().last_epoch, 0, "no attestation, no epoch consumed");
     report(&mut enclave, &reporters[0], &enclave_public, A, 1);
     report(&mut enclave, &reporters[1], &enclave_public, B, 1);
-    assert_eq!(enclave.attest(NOW, 0).unwrap().attestation.epoch, 1);
-    assert_eq!(enclave.attest(NOW, 0).unwrap().attestation.epoch, 2);
+    assert_eq!(enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap().attestation.epoch, 1);
+    assert_eq!(enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap().attestation.epoch, 2);
     // The hub holds a later epoch (another enclave instance published): go above it.
-    assert_eq!(enclave.attest(NOW, 40).unwrap().attestation.epoch, 41);
+    assert_eq!(
+        enclave.attest(NOW, 40, alloy::primitives::B256::ZERO).unwrap().attestation.epoch,
+        41
+    );
     // A restarted enclave remembers its epoch and seqs through its persisted state; it needs
     // fresh reports before it attests again, and its epochs go on above both.
     let state = enclave.state().clone();
     assert_eq!(state.last_epoch, 41);
     let (mut restarted, reporters, _, enclave_public) = enclave_with_reporters(state);
-    assert!(matches!(restarted.attest(NOW, 0), Err(AttestError::NotReady(_))));
+    assert!(matches!(
+        restarted.attest(NOW, 0, alloy::primitives::B256::ZERO),
+        Err(AttestError::NotReady(_))
+    ));
     report(&mut restarted, &reporters[0], &enclave_public, A, 2);
     report(&mut restarted, &reporters[1], &enclave_public, B, 2);
-    assert_eq!(restarted.attest(NOW, 5).unwrap().attestation.epoch, 42);
+    assert_eq!(
+        restarted.attest(NOW, 5, alloy::primitives::B256::ZERO).unwrap().attestation.epoch,
+        42
+    );
 }
 
 #[test]
@@ -231,7 +241,7 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
         enclave_with_reporters(EnclaveState::default());
     report(&mut enclave, &reporters[0], &enclave_public, A, 1);
     report(&mut enclave, &reporters[1], &enclave_public, B, 1);
-    let signed = enclave.attest(NOW, 0).unwrap();
+    let signed = enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap();
     let a = &signed.attestation;
     assert!(a.solvent);
     assert_eq!(a.validUntil, NOW + 600);
@@ -242,13 +252,26 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
         enclave.public().signer
     );
 
-    let selectors: Vec<u64> = signed.instructions.iter().map(|i| i.chainSelector).collect();
+    let selectors: Vec<u64> = signed.messages.iter().map(|m| m.leaf.chainSelector).collect();
     assert_eq!(selectors, vec![A, B], "one per chain, ascending");
-    assert!(signed.instructions.iter().all(|i| i.payload.len() == SEALED_INSTRUCTION_LEN));
-    assert_eq!(a.instructionsDigest, instructions_digest(&signed.instructions));
+    assert!(signed.messages.iter().all(|m| m.instruction.len() == SEALED_INSTRUCTION_LEN));
+    for m in &signed.messages {
+        // Each leaf commits to its instruction and proves under chainsRoot; the reports' heads
+        // and seqs are the ones delivered.
+        assert_eq!(m.leaf.instructionHash, keccak256(&m.instruction));
+        assert!(solvency_enclave::merkle::verify(&m.proof, a.chainsRoot, m.leaf.hash()));
+        assert_eq!((m.leaf.reportSeq, m.leaf.logCount, m.leaf.authRoot), (1, 0, B256::ZERO));
+    }
+    assert!(!solvency_enclave::merkle::verify(
+        &signed.messages[0].proof,
+        a.chainsRoot,
+        signed.messages[1].leaf.hash()
+    ));
+    assert_eq!(a.parentLedgerRoot, B256::ZERO);
+    assert_ne!(a.ledgerRoot, B256::ZERO);
     let opened = open_instruction(
         &a.deploymentId,
-        &signed.instructions[1].payload,
+        &signed.messages[1].instruction,
         &treasuries[1],
         &enclave_public,
     )
@@ -257,7 +280,7 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
     assert!(
         open_instruction(
             &a.deploymentId,
-            &signed.instructions[1].payload,
+            &signed.messages[1].instruction,
             &treasuries[0],
             &enclave_public
         )
@@ -292,7 +315,8 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
             &enclave_public,
         )
         .unwrap();
-        let delivered = DeliveredReport { head: Default::default(),
+        let delivered = DeliveredReport {
+            head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: selector,
             seq: 1,
@@ -301,13 +325,16 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
         a.ingest(&delivered, NOW).unwrap();
         b.ingest(&delivered, NOW).unwrap();
     }
-    let (sa, sb) = (a.attest_epoch(NOW, 5).unwrap(), b.attest_epoch(NOW, 5).unwrap());
+    let (sa, sb) = (
+        a.attest_epoch(NOW, 5, alloy::primitives::B256::ZERO).unwrap(),
+        b.attest_epoch(NOW, 5, alloy::primitives::B256::ZERO).unwrap(),
+    );
     assert_eq!(sa.attestation, sb.attestation, "same statement, instructions included");
-    assert_eq!(sa.instructions, sb.instructions);
+    assert_eq!(sa.messages, sb.messages);
     assert_ne!(sa.signer, sb.signer);
     // Each member signs one statement per epoch: asked again while nothing changed, it hands
     // out the same one (a failed publish does not use up an epoch)...
-    assert_eq!(a.attest_epoch(NOW + 1, 5).unwrap(), sa);
+    assert_eq!(a.attest_epoch(NOW + 1, 5, alloy::primitives::B256::ZERO).unwrap(), sa);
     // ...and once its reports change, it refuses that epoch.
     let usdc = vec![Position::new("USDC", U256::from(2 * 10u64.pow(6)), U256::ZERO)];
     let payload = seal_report(
@@ -317,7 +344,8 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
         &enclave_public,
     )
     .unwrap();
-    let delivered = DeliveredReport { head: Default::default(),
+    let delivered = DeliveredReport {
+        head: Default::default(),
         message_id: keccak256(&payload),
         source_chain_selector: A,
         seq: 2,
@@ -325,12 +353,21 @@ fn quorum_members_with_the_same_reports_sign_the_same_attestation() {
     };
     a.ingest(&delivered, NOW).unwrap();
     assert!(matches!(
-        a.attest_epoch(NOW, 5),
+        a.attest_epoch(NOW, 5, alloy::primitives::B256::ZERO),
         Err(AttestError::EpochUsed { epoch: 5, last_epoch: 5 })
     ));
     // A later epoch seals different ephemeral keys: no ciphertext repeats.
-    let later = a.attest_epoch(NOW, 6).unwrap();
-    assert!(later.instructions.iter().zip(&sa.instructions).all(|(x, y)| x.payload != y.payload));
+    let later = a.attest_epoch(NOW, 6, alloy::primitives::B256::ZERO).unwrap();
+    assert!(later.messages.iter().zip(&sa.messages).all(|(x, y)| x.instruction != y.instruction));
+    // The ledger root is new every epoch, and the same in both members.
+    b.ingest(&delivered, NOW).unwrap();
+    let next = a.attest_epoch(NOW, 60, sa.attestation.ledgerRoot).unwrap();
+    assert_ne!(next.attestation.ledgerRoot, sa.attestation.ledgerRoot);
+    assert_eq!(next.attestation.parentLedgerRoot, sa.attestation.ledgerRoot);
+    assert_eq!(
+        b.attest_epoch(NOW, 60, sa.attestation.ledgerRoot).unwrap().attestation,
+        next.attestation
+    );
 }
 
 #[test]

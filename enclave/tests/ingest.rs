@@ -34,7 +34,8 @@ fn world() -> World {
     let enclave_public = keys.public().hpke_public_key;
     let reporters = vec![X25519KeyPair::generate(), X25519KeyPair::generate()];
     let deployment = keccak256("test deployment");
-    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy { vault: Default::default(),
+    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy {
+        vault: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter.public(),
@@ -70,7 +71,8 @@ impl World {
     }
 
     fn delivered(&self, from: u64, seq: u64, payload: Bytes) -> DeliveredReport {
-        DeliveredReport { head: Default::default(),
+        DeliveredReport {
+            head: Default::default(),
             message_id: keccak256(payload.as_ref()),
             source_chain_selector: from,
             seq,
@@ -249,7 +251,13 @@ fn errors_never_carry_amounts() {
     .unwrap();
     let err = enclave
         .ingest(
-            &DeliveredReport { head: Default::default(), message_id: B256::ZERO, source_chain_selector: A, seq: 2, payload },
+            &DeliveredReport {
+                head: Default::default(),
+                message_id: B256::ZERO,
+                source_chain_selector: A,
+                seq: 2,
+                payload,
+            },
             NOW,
         )
         .unwrap_err();

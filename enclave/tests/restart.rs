@@ -27,7 +27,8 @@ fn world() -> World {
         price_e18: U256::from(10u64.pow(18)),
         haircut_bps: 0,
     };
-    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy { vault: Default::default(),
+    let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy {
+        vault: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter.public(),
@@ -68,7 +69,8 @@ impl World {
             &enclave_public,
         )
         .unwrap();
-        DeliveredReport { head: Default::default(),
+        DeliveredReport {
+            head: Default::default(),
             message_id: keccak256(&payload),
             source_chain_selector: selector,
             seq,
@@ -84,12 +86,12 @@ fn the_last_accepted_report_given_again_refills_the_ledger_after_a_restart() {
     let (a1, b1) = (w.report(0, 1, 2_000_000, 1_000_000), w.report(1, 1, 0, 500_000));
     assert!(!enclave.ingest(&a1, NOW).unwrap().again);
     assert!(!enclave.ingest(&b1, NOW).unwrap().again);
-    let first = enclave.attest(NOW, 0).unwrap();
+    let first = enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap();
 
     // A restart: the persisted state has no amounts, so the ledger is empty.
     let mut restarted = w.enclave(enclave.state().clone());
     assert!(matches!(
-        restarted.attest(NOW, 1),
+        restarted.attest(NOW, 1, alloy::primitives::B256::ZERO),
         Err(AttestError::NotReady(AssessError::MissingReport { .. }))
     ));
     // The same bytes from the hub's logs are taken again, and change no state...
@@ -98,7 +100,7 @@ fn the_last_accepted_report_given_again_refills_the_ledger_after_a_restart() {
     assert!(restarted.ingest(&b1, NOW).unwrap().again);
     assert_eq!(restarted.state(), &state);
     // ...and the enclave attests the same verdict above what it signed before.
-    let next = restarted.attest(NOW, 1).unwrap();
+    let next = restarted.attest(NOW, 1, alloy::primitives::B256::ZERO).unwrap();
     assert_eq!(next.attestation.epoch, first.attestation.epoch + 1);
     assert_eq!(next.attestation.reportsDigest, first.attestation.reportsDigest);
     // Given again once more, it is a no-op; anything else with that seq is a replay: other
@@ -136,16 +138,23 @@ fn a_publish_that_failed_gets_the_same_attestation_again_not_a_new_epoch() {
     let mut enclave = w.enclave(EnclaveState::default());
     enclave.ingest(&w.report(0, 1, 2_000_000, 1_000_000), NOW).unwrap();
     enclave.ingest(&w.report(1, 1, 0, 500_000), NOW).unwrap();
-    let signed = enclave.attest_epoch(NOW, 1).unwrap();
+    let signed = enclave.attest_epoch(NOW, 1, alloy::primitives::B256::ZERO).unwrap();
     // The hub still holds epoch 0: the host asks for epoch 1 again, again and again.
     for later in [NOW + 1, NOW + 60, NOW + 300] {
-        assert_eq!(enclave.attest_epoch(later, 1).unwrap(), signed);
+        assert_eq!(enclave.attest_epoch(later, 1, alloy::primitives::B256::ZERO).unwrap(), signed);
     }
     assert_eq!(enclave.state().last_epoch, 1, "no epoch used up");
     // Past half its validity, a fresh statement is signed.
-    let fresh = enclave.attest_epoch(NOW + 301, 1);
+    let fresh = enclave.attest_epoch(NOW + 301, 1, alloy::primitives::B256::ZERO);
     assert!(matches!(fresh, Err(AttestError::EpochUsed { epoch: 1, last_epoch: 1 })));
-    assert_eq!(enclave.attest_epoch(NOW + 301, 2).unwrap().attestation.epoch, 2);
+    assert_eq!(
+        enclave
+            .attest_epoch(NOW + 301, 2, alloy::primitives::B256::ZERO)
+            .unwrap()
+            .attestation
+            .epoch,
+        2
+    );
 }
 
 #[test]
@@ -155,7 +164,7 @@ fn readiness_says_when_the_verdict_changes() {
     enclave.ingest(&w.report(0, 1, 2_000_000, 1_000_000), NOW).unwrap();
     enclave.ingest(&w.report(1, 1, 0, 500_000), NOW).unwrap();
     assert!(enclave.readiness(NOW).unwrap().verdict_changed, "nothing signed yet");
-    enclave.attest(NOW, 0).unwrap();
+    enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap();
     assert!(!enclave.readiness(NOW).unwrap().verdict_changed);
     enclave.ingest(&w.report(0, 2, 2_000_000, 1_100_000), NOW).unwrap();
     assert!(!enclave.readiness(NOW).unwrap().verdict_changed, "still solvent");

@@ -13,7 +13,8 @@ const NOW: u64 = 1_750_000_000;
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
         deployment_id: keccak256("rotation"),
-        chains: vec![ChainPolicy { vault: Default::default(),
+        chains: vec![ChainPolicy {
+            vault: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),
@@ -39,7 +40,8 @@ fn report(reporter: &X25519KeyPair, to: &X25519Public, seq: u64) -> DeliveredRep
     let r =
         ReportV1::new(7, seq, NOW, vec![Position::new("USDC", U256::from(2u64), U256::from(1u64))]);
     let payload = seal_report(&r, &keccak256("rotation"), reporter, to).unwrap();
-    DeliveredReport { head: Default::default(),
+    DeliveredReport {
+        head: Default::default(),
         message_id: B256::repeat_byte(seq as u8),
         source_chain_selector: 7,
         seq,

@@ -14,7 +14,8 @@ fn setup() -> (Enclave, Policy) {
     let reporter = X25519KeyPair::from_secret_bytes(keccak256("reporter").0);
     let policy = Policy {
         deployment_id: keccak256("sealed"),
-        chains: vec![ChainPolicy { vault: Default::default(),
+        chains: vec![ChainPolicy {
+            vault: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),
@@ -43,11 +44,17 @@ fn setup() -> (Enclave, Policy) {
             .unwrap();
     enclave
         .ingest(
-            &DeliveredReport { head: Default::default(), message_id: B256::ZERO, source_chain_selector: 7, seq: 1, payload },
+            &DeliveredReport {
+                head: Default::default(),
+                message_id: B256::ZERO,
+                source_chain_selector: 7,
+                seq: 1,
+                payload,
+            },
             NOW,
         )
         .unwrap();
-    enclave.attest(NOW, 0).unwrap();
+    enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).unwrap();
     (enclave, policy)
 }
 
@@ -61,7 +68,7 @@ fn a_restarted_instance_resumes_with_its_keys_ledger_and_epoch() {
     assert_eq!(restored.public(), enclave.public());
     assert_eq!(restored.state(), enclave.state());
     // The ledger came back: it can attest without fresh reports, at the next epoch.
-    let next = restored.attest(NOW + 1, 0).unwrap();
+    let next = restored.attest(NOW + 1, 0, alloy::primitives::B256::ZERO).unwrap();
     assert_eq!(next.attestation.epoch, 2);
     assert!(next.attestation.solvent);
 }

@@ -91,7 +91,8 @@ impl Corpus {
             1 | 2 => keccak256(&base.payload),
             _ => keccak256(&payload),
         };
-        let delivered = DeliveredReport { head: Default::default(),
+        let delivered = DeliveredReport {
+            head: Default::default(),
             message_id,
             source_chain_selector: selector,
             seq,

@@ -56,7 +56,8 @@ fn symbols(selector: u64) -> Vec<String> {
 }
 
 fn policy() -> Policy {
-    let chain = |name: &str, selector: u64, treasury: u8| ChainPolicy { vault: Default::default(),
+    let chain = |name: &str, selector: u64, treasury: u8| ChainPolicy {
+        vault: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter(selector).public(),
@@ -127,7 +128,8 @@ fn honest(label: &str, selector: u64, seq: u64, count: usize) -> Vec<u8> {
 }
 
 fn deliver(selector: u64, seq: u64, payload: &[u8]) -> DeliveredReport {
-    DeliveredReport { head: Default::default(),
+    DeliveredReport {
+        head: Default::default(),
         message_id: keccak256(payload),
         source_chain_selector: selector,
         seq,
@@ -163,7 +165,7 @@ fn primed() -> Enclave {
     let mut enclave = Enclave::new(keys, policy(), EnclaveState::default());
     enclave.ingest(&deliver(A, 1, &HONEST.a1), NOW).expect("a1 is honest");
     enclave.ingest(&deliver(B, 1, &HONEST.b1), NOW).expect("b1 is honest");
-    enclave.attest(NOW, 0).expect("both chains reported");
+    enclave.attest(NOW, 0, alloy::primitives::B256::ZERO).expect("both chains reported");
     enclave
 }
 
