@@ -16,6 +16,7 @@ pub mod instruction;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod ownership;
 pub mod policy;
 pub mod report;
 pub mod seal;
