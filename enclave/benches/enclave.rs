@@ -291,7 +291,7 @@ fn bench_assess_and_attest() {
         });
         assert_eq!(signed.attestation.epoch, expected_epoch);
         assert!(signed.attestation.solvent);
-        assert_eq!(signed.instructions.len(), BIG_CHAINS);
+        assert_eq!(signed.messages.len(), BIG_CHAINS);
         assert_eq!(signed.signature.len(), 65);
         (elapsed, signed.attestation)
     };
