@@ -184,7 +184,7 @@ impl WiredDevnet {
                 router: c.router.to_string(),
                 hub: c.hub.map(|a| a.to_string()),
                 spoke: c.spoke.map(|a| a.to_string()),
-                vault: None,
+                vault: (!c.vault.is_zero()).then(|| c.vault.to_string()),
                 confirmations: 0,
                 log_page_blocks: 1_000,
                 from_block: 0,

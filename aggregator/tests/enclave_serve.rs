@@ -130,7 +130,8 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
         ReportV1::new(7, 1, now(), vec![Position::new("USDC", U256::from(9u64), U256::from(1u64))]);
     let deployment = alloy::primitives::keccak256("serve-test");
     let payload = seal_report(&report, &deployment, &reporter, &public.hpke_public_key).unwrap();
-    let delivered = DeliveredReport { head: Default::default(),
+    let delivered = DeliveredReport {
+        head: Default::default(),
         message_id: B256::repeat_byte(1),
         source_chain_selector: 7,
         seq: 1,
@@ -138,7 +139,7 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
     };
     let accepted = client.ingest(delivered, now()).await.unwrap();
     assert_eq!((accepted.seq, accepted.again), (1, false));
-    let signed = client.attest(now(), 1).await.unwrap();
+    let signed = client.attest(now(), 1, alloy::primitives::B256::ZERO).await.unwrap();
     assert_eq!(signed.attestation.epoch, 1);
 
     // A second instance on the same state is refused while the first runs.
@@ -160,9 +161,12 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
     assert!(client.readiness(now()).await.is_ok(), "the ledger survived");
     // Epoch 1 was signed before the restart: asked again, the instance hands out that very
     // statement, never a second one for the same epoch; the next epoch is 2.
-    assert_eq!(client.attest(now(), 1).await.unwrap(), signed);
-    assert_eq!(client.attest(now(), 2).await.unwrap().attestation.epoch, 2);
-    let err = client.attest(now(), 2).await;
+    assert_eq!(client.attest(now(), 1, alloy::primitives::B256::ZERO).await.unwrap(), signed);
+    assert_eq!(
+        client.attest(now(), 2, alloy::primitives::B256::ZERO).await.unwrap().attestation.epoch,
+        2
+    );
+    let err = client.attest(now(), 2, alloy::primitives::B256::ZERO).await;
     assert!(
         matches!(
             err.as_ref().map_err(|e| e.refusal()),

@@ -53,6 +53,14 @@ pub struct ChainDeployment {
     /// `AggregatorV3Interface` feed. Zero in files written before the devnet deployed feeds.
     #[serde(default)]
     pub feed: Address,
+    /// The chain's `ReserveVault`, set on its oracle. Zero in files written before the devnet
+    /// deployed vaults.
+    #[serde(default)]
+    pub vault: Address,
+    /// The vault's collateral: a `DevnetToken` ("USDC", 6 decimals) anyone can mint. Zero in
+    /// files written before the devnet deployed vaults.
+    #[serde(default)]
+    pub collateral: Address,
     /// Deployer and owner of the chain's contracts.
     pub deployer: DevAccount,
     /// The account allowed to submit the chain's report.
@@ -130,9 +138,10 @@ impl Deployment {
 mod tests {
     use super::*;
 
-    /// A `deployment.json` written before the devnet deployed feeds still loads, feed zero.
+    /// A `deployment.json` written before the devnet deployed feeds and vaults still loads,
+    /// with those addresses zero.
     #[test]
-    fn chain_without_feed_still_loads() {
+    fn chain_without_feed_or_vault_still_loads() {
         let account = DevAccount::deployer(90_000_001);
         let json = serde_json::json!({
             "name": "devnet-1",
@@ -148,11 +157,18 @@ mod tests {
         });
         let chain: ChainDeployment = serde_json::from_value(json).unwrap();
         assert_eq!(chain.feed, Address::ZERO);
+        assert_eq!(chain.vault, Address::ZERO);
+        assert_eq!(chain.collateral, Address::ZERO);
         assert_eq!(chain.oracle(), Address::repeat_byte(2));
 
-        let with_feed = ChainDeployment { feed: Address::repeat_byte(3), ..chain };
+        let with_all = ChainDeployment {
+            feed: Address::repeat_byte(3),
+            vault: Address::repeat_byte(4),
+            collateral: Address::repeat_byte(5),
+            ..chain
+        };
         let round_trip: ChainDeployment =
-            serde_json::from_str(&serde_json::to_string(&with_feed).unwrap()).unwrap();
-        assert_eq!(round_trip, with_feed);
+            serde_json::from_str(&serde_json::to_string(&with_all).unwrap()).unwrap();
+        assert_eq!(round_trip, with_all);
     }
 }

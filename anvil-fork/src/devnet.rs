@@ -43,6 +43,8 @@ pub struct DevnetConfig {
     pub attestation_gas_limit: u32,
     /// Gas the hub's `ccipReceive` gets for a report.
     pub report_gas_limit: u32,
+    /// The `ReserveVault` every chain gets over its collateral and its oracle.
+    pub vault: VaultConfig,
     /// How often the relayer polls each chain for new blocks.
     pub poll_interval: Duration,
     /// How long signer registrations last.
@@ -65,12 +67,40 @@ impl Default for DevnetConfig {
             threshold: 1,
             ccip_fee: U256::from(10u64.pow(15)),
             hub_funding: U256::from(100u128 * 10u128.pow(18)),
-            attestation_gas_limit: 300_000,
+            attestation_gas_limit: 400_000,
             report_gas_limit: 200_000,
+            vault: VaultConfig::default(),
             poll_interval: Duration::from_millis(20),
             signer_validity: Duration::from_secs(365 * 24 * 3600),
             users: 4,
             relay: true,
+        }
+    }
+}
+
+/// The parameters of every chain's `ReserveVault` (fixed at deployment: a vault has no owner).
+/// [`Default`] gives devnet values: a one-minute withdrawal delay, an outflow limit no test
+/// reaches (10^15 units of the 6-decimal collateral, a billion USDC, per hour) and the
+/// two-week exodus delay a real deployment would use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// How long a queued withdrawal waits before it can be executed.
+    pub withdrawal_delay: Duration,
+    /// The most withdrawals may pay out per window, in the collateral's smallest unit.
+    pub outflow_limit: U256,
+    /// The outflow limit's window.
+    pub outflow_window: Duration,
+    /// How long without a new leaf before owners may exit by ledger proof (chain time).
+    pub exodus_delay: Duration,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        Self {
+            withdrawal_delay: Duration::from_secs(60),
+            outflow_limit: U256::from(10u64.pow(15)),
+            outflow_window: Duration::from_secs(3600),
+            exodus_delay: Duration::from_secs(14 * 24 * 3600),
         }
     }
 }

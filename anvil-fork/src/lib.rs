@@ -1,8 +1,9 @@
 //! A local multi-chain CCIP devnet for Self-Healing Reserve.
 //!
 //! [`Devnet::start`] runs N anvil chains with the official CCIP test chain ids and selectors,
-//! deploys chainlink-local's `MockCCIPRouter` and the solvency contracts on each, wires hub,
-//! spokes and allow-lists, funds the hub for fees, and runs the [`relayer`] that carries CCIP
+//! deploys chainlink-local's `MockCCIPRouter` and the solvency contracts on each (hub or spoke, a
+//! `ReserveVault` over a USDC-like `DevnetToken`, a `SolvencyFeed`), wires hub, spokes,
+//! allow-lists and vaults, funds the hub for fees, and runs the [`relayer`] that carries CCIP
 //! messages between chains. Every process it starts is stopped when the handle is dropped, also
 //! when a test panics.
 //!
@@ -20,7 +21,7 @@ pub mod relayer;
 pub use accounts::DevAccount;
 pub use anvil::{AnvilOptions, AnvilProcess};
 pub use deployment::{ChainDeployment, DEPLOYMENT_FILE, Deployment};
-pub use devnet::{Devnet, DevnetConfig, RELAYER_JOURNAL, chain_name};
+pub use devnet::{Devnet, DevnetConfig, RELAYER_JOURNAL, VaultConfig, chain_name};
 pub use error::Error;
 pub use relayer::{MessageState, RelayMessage, Relayer, RelayerHandle};
 

@@ -16,7 +16,8 @@ pub mod router {
 }
 
 /// `SolvencyOracleBase`: what the hub and every spoke share — `isSolvent()`, the latest
-/// attestation, signers, threshold, policy digest and their owner setters.
+/// attestation and this chain's leaf of it, the ledger root, the chain's vault, signers,
+/// threshold, policy digest and their owner setters.
 pub mod oracle {
     alloy::sol!(
         #[sol(rpc)]
@@ -29,7 +30,7 @@ pub mod oracle {
     );
 }
 
-/// `SolvencyHub`: reports in, attestations out.
+/// `SolvencyHub`: reports (with vault heads) in, attestations out.
 pub mod hub {
     alloy::sol!(
         #[sol(rpc)]
@@ -49,6 +50,17 @@ pub mod spoke {
             env!("CARGO_MANIFEST_DIR"),
             "/../contracts/out/SolvencySpoke.sol/SolvencySpoke.json"
         )
+    );
+}
+
+/// `ReserveVault`: a chain's collateral vault — its log head, deposits, inflows, withdrawals
+/// against authorizations in the chain's latest leaf, and exodus by ledger proof.
+pub mod vault {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        ReserveVault,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/ReserveVault.sol/ReserveVault.json")
     );
 }
 
@@ -137,7 +149,8 @@ pub mod probe_receiver {
     );
 }
 
-/// Converts the enclave's attestation types into one contract module's copies of them.
+/// Converts the enclave's attestation and chain leaf into one contract module's copies of them,
+/// and back.
 macro_rules! attestation_conversions {
     ($module:ident) => {
         impl From<&solvency_enclave::SolvencyAttestation>
@@ -151,7 +164,9 @@ macro_rules! attestation_conversions {
                     issuedAt: a.issuedAt,
                     validUntil: a.validUntil,
                     reportsDigest: a.reportsDigest,
-                    instructionsDigest: a.instructionsDigest,
+                    chainsRoot: a.chainsRoot,
+                    ledgerRoot: a.ledgerRoot,
+                    parentLedgerRoot: a.parentLedgerRoot,
                     policyDigest: a.policyDigest,
                 }
             }
@@ -168,8 +183,38 @@ macro_rules! attestation_conversions {
                     issuedAt: a.issuedAt,
                     validUntil: a.validUntil,
                     reportsDigest: a.reportsDigest,
-                    instructionsDigest: a.instructionsDigest,
+                    chainsRoot: a.chainsRoot,
+                    ledgerRoot: a.ledgerRoot,
+                    parentLedgerRoot: a.parentLedgerRoot,
                     policyDigest: a.policyDigest,
+                }
+            }
+        }
+
+        impl From<&solvency_enclave::ChainLeaf> for $module::SolvencyAttestation::ChainLeaf {
+            fn from(l: &solvency_enclave::ChainLeaf) -> Self {
+                Self {
+                    chainSelector: l.chainSelector,
+                    vault: l.vault,
+                    instructionHash: l.instructionHash,
+                    reportSeq: l.reportSeq,
+                    logCount: l.logCount,
+                    logHead: l.logHead,
+                    authRoot: l.authRoot,
+                }
+            }
+        }
+
+        impl From<$module::SolvencyAttestation::ChainLeaf> for solvency_enclave::ChainLeaf {
+            fn from(l: $module::SolvencyAttestation::ChainLeaf) -> Self {
+                Self {
+                    chainSelector: l.chainSelector,
+                    vault: l.vault,
+                    instructionHash: l.instructionHash,
+                    reportSeq: l.reportSeq,
+                    logCount: l.logCount,
+                    logHead: l.logHead,
+                    authRoot: l.authRoot,
                 }
             }
         }
@@ -180,8 +225,107 @@ attestation_conversions!(oracle);
 attestation_conversions!(hub);
 attestation_conversions!(spoke);
 
-impl From<&solvency_enclave::Instruction> for hub::SolvencyAttestation::Instruction {
-    fn from(i: &solvency_enclave::Instruction) -> Self {
-        Self { chainSelector: i.chainSelector, payload: i.payload.clone() }
+impl From<&solvency_enclave::ChainMessage> for hub::SolvencyAttestation::ChainMessage {
+    fn from(m: &solvency_enclave::ChainMessage) -> Self {
+        Self { leaf: (&m.leaf).into(), proof: m.proof.clone(), instruction: m.instruction.clone() }
+    }
+}
+
+impl From<&solvency_enclave::Authorization> for vault::SolvencyAttestation::Authorization {
+    fn from(a: &solvency_enclave::Authorization) -> Self {
+        Self {
+            chainSelector: a.chainSelector,
+            vault: a.vault,
+            owner: a.owner,
+            amount: a.amount,
+            id: a.id,
+        }
+    }
+}
+
+impl From<&solvency_enclave::LedgerLeaf> for vault::SolvencyAttestation::LedgerLeaf {
+    fn from(l: &solvency_enclave::LedgerLeaf) -> Self {
+        Self {
+            owner: l.owner,
+            chainSelector: l.chainSelector,
+            vault: l.vault,
+            balance: l.balance,
+            withdrawnTotal: l.withdrawnTotal,
+            salt: l.salt,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::{
+        primitives::{Address, B256, U256, keccak256},
+        sol_types::SolValue,
+    };
+
+    use super::*;
+
+    fn leaf() -> solvency_enclave::ChainLeaf {
+        solvency_enclave::ChainLeaf {
+            chainSelector: 909_606_746_561_742_123,
+            vault: Address::repeat_byte(0x11),
+            instructionHash: keccak256("instruction"),
+            reportSeq: 7,
+            logCount: 3,
+            logHead: keccak256("head"),
+            authRoot: keccak256("auths"),
+        }
+    }
+
+    /// The contracts' copies of the leaf types encode exactly as the enclave's: a field missing,
+    /// added or reordered on either side changes every leaf hash.
+    #[test]
+    fn leaf_types_encode_as_the_enclaves() {
+        let enclave = leaf();
+        assert_eq!(
+            hub::SolvencyAttestation::ChainLeaf::from(&enclave).abi_encode(),
+            enclave.abi_encode()
+        );
+        assert_eq!(
+            solvency_enclave::ChainLeaf::from(spoke::SolvencyAttestation::ChainLeaf::from(
+                &enclave
+            )),
+            enclave
+        );
+
+        let message = solvency_enclave::ChainMessage {
+            leaf: enclave,
+            proof: vec![B256::repeat_byte(1), B256::repeat_byte(2)],
+            instruction: vec![0xab; 1089].into(),
+        };
+        assert_eq!(
+            hub::SolvencyAttestation::ChainMessage::from(&message).abi_encode(),
+            message.abi_encode()
+        );
+
+        let auth = solvency_enclave::Authorization {
+            chainSelector: 1,
+            vault: Address::repeat_byte(2),
+            owner: Address::repeat_byte(3),
+            amount: U256::from(4),
+            id: B256::repeat_byte(5),
+        };
+        assert_eq!(
+            vault::SolvencyAttestation::Authorization::from(&auth).abi_encode(),
+            auth.abi_encode()
+        );
+
+        let ledger = solvency_enclave::LedgerLeaf {
+            owner: Address::repeat_byte(6),
+            chainSelector: 7,
+            vault: Address::repeat_byte(8),
+            balance: U256::from(9),
+            withdrawnTotal: U256::from(10),
+            salt: B256::repeat_byte(11),
+        };
+        assert_eq!(
+            vault::SolvencyAttestation::LedgerLeaf::from(&ledger).abi_encode(),
+            ledger.abi_encode()
+        );
     }
 }

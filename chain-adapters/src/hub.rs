@@ -146,11 +146,13 @@ impl HubReader {
         let e = event.inner.data;
         Ok(Delivered {
             at,
-            report: DeliveredReport { head: Default::default(),
+            report: DeliveredReport {
                 message_id: e.messageId,
                 source_chain_selector: e.sourceChainSelector,
                 seq: e.seq,
                 payload: e.payload,
+                // The vault head the report carried, as the hub keeps it for `publish`.
+                head: solvency_enclave::VaultHead { count: e.logCount, head: e.logHead },
             },
         })
     }

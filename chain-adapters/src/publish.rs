@@ -14,7 +14,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use solvency_ccip::bindings::hub::SolvencyHub;
-use solvency_enclave::{Instruction, SolvencyAttestation};
+use solvency_enclave::{ChainMessage, SolvencyAttestation};
 use solvency_registry::Network;
 use tracing::{info, warn};
 
@@ -135,12 +135,17 @@ impl Publisher {
 
     /// The epoch the hub holds now.
     pub async fn onchain_epoch(&self) -> Result<u64, Error> {
+        Ok(self.onchain().await?.0)
+    }
+
+    /// The epoch the hub holds and its ledger root (the next attestation's parent).
+    pub async fn onchain(&self) -> Result<(u64, B256), Error> {
         let hub = SolvencyHub::new(self.hub, self.hub_client.provider());
         let latest = self
             .hub_client
             .call("read latestAttestation", || async { hub.latestAttestation().call().await })
             .await?;
-        Ok(latest.epoch)
+        Ok((latest.epoch, latest.ledgerRoot))
     }
 
     /// Of `signers`, those every chain counts: registered and unexpired on the hub now, and on
@@ -208,13 +213,13 @@ impl Publisher {
         &self,
         attestation: &SolvencyAttestation,
         signatures: Vec<Bytes>,
-        instructions: &[Instruction],
+        messages: &[ChainMessage],
     ) -> Result<Published, PublishError> {
         let chain = self.hub_client.name().to_owned();
         let hub = SolvencyHub::new(self.hub, &self.sender);
         let att: solvency_ccip::bindings::hub::SolvencyAttestation::Attestation =
             attestation.into();
-        let ins: Vec<_> = instructions.iter().map(Into::into).collect();
+        let ins: Vec<_> = messages.iter().map(Into::into).collect();
         let epoch = attestation.epoch;
         let refused =
             |e: &alloy::contract::Error| match self.hub_client.contract_error("publish", e) {

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IReserveOracle} from "./interfaces/IReserveOracle.sol";
+import {IReserveVault} from "./interfaces/IReserveVault.sol";
 import {ISolvencyOracle} from "./interfaces/ISolvencyOracle.sol";
 import {SolvencyAttestation} from "./libraries/SolvencyAttestation.sol";
 
 import {Ownable2StepMsgSender} from "@chainlink/contracts/src/v0.8/shared/access/Ownable2StepMsgSender.sol";
+import {MerkleProof} from "@openzeppelin/contracts@5.0.2/utils/cryptography/MerkleProof.sol";
 
 /// @title SolvencyOracleBase
 /// @notice What the hub and every spoke share: the enclave signer set with its k-of-n threshold,
-/// the latest accepted attestation, and the fail-closed consumer interface.
+/// the latest accepted attestation and this chain's leaf of it, the chain's ReserveVault, and
+/// the fail-closed consumer interface.
 /// @dev Signature rules: each signature is 65 bytes (r, s, v) with a low s; signers are distinct,
 /// registered, unexpired, and given in strictly ascending address order (which makes the
 /// distinctness check one comparison); at least `threshold` of them.
-abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
+abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable2StepMsgSender {
   using SolvencyAttestation for SolvencyAttestation.Attestation;
 
   error ZeroAddress();
@@ -33,6 +37,12 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   error EpochJumpTooLarge(uint64 epoch, uint64 latestEpoch);
   error InvalidMaxValidity(uint64 maxValidity);
   error PolicyMismatch(bytes32 expected, bytes32 actual);
+  error InvalidChainSelector(uint64 chainSelector);
+  error VaultAlreadySet(address vault);
+  error VaultOfAnotherOracle(address vault, address vaultOracle);
+  error InstructionHashMismatch(uint64 chainSelector, bytes32 expected, bytes32 actual);
+  error InvalidLeafProof(uint64 chainSelector, bytes32 leafHash);
+  error LeafVaultMismatch(uint64 chainSelector, address expected, address actual);
 
   event SignerSet(address indexed signer, uint64 expiresAt, bytes32 evidenceDigest);
   event SignerRemoved(address indexed signer);
@@ -44,6 +54,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   event MaxValiditySet(uint64 maxValidity);
   event AttestationInvalidated(uint64 indexed epoch);
   event PolicyDigestSet(bytes32 policyDigest);
+  event VaultSet(address indexed vault);
 
   /// @notice A registered enclave signer. `expiresAt` is read on every verification and sits
   /// alone in the first slot; the evidence digest is kept for auditors.
@@ -58,6 +69,8 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
 
   /// @notice The deployment this oracle speaks for; attestations for any other are refused.
   bytes32 internal immutable i_deploymentId;
+  /// @notice The CCIP selector of the chain this oracle lives on: the only chain leaf it keeps.
+  uint64 internal immutable i_localChainSelector;
 
   mapping(address signer => SignerInfo info) internal s_signers;
   address[] internal s_signerList;
@@ -73,11 +86,23 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @notice Evidence digests already used for a registration: evidence is fresh (its nonce was
   /// issued for one registration), so a digest seen before is a replay.
   mapping(bytes32 evidenceDigest => bool used) internal s_usedEvidence;
+  /// @notice This chain's leaf of the latest accepted attestation: the vault pays against its
+  /// `authRoot`.
+  SolvencyAttestation.ChainLeaf internal s_latestLeaf;
+  /// @notice The chain's ReserveVault, set once by the owner.
+  address internal s_vault;
+  /// @notice When `s_latestLeaf` arrived (block timestamp): the vault's exodus clock. It shares
+  /// the vault's slot and, on a spoke, the report gas limit's, set at deployment: a separate
+  /// slot would cost a first write from zero and a cold slot every epoch.
+  uint64 internal s_leafReceivedAt;
 
   constructor(
-    bytes32 deploymentId
+    bytes32 deploymentId,
+    uint64 localChainSelector
   ) {
+    if (localChainSelector == 0) revert InvalidChainSelector(localChainSelector);
     i_deploymentId = deploymentId;
+    i_localChainSelector = localChainSelector;
   }
 
   /// @notice Lets anyone fund the contract's CCIP fees in native currency.
@@ -97,6 +122,26 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
   /// @inheritdoc ISolvencyOracle
   function latestAttestation() external view returns (SolvencyAttestation.Attestation memory) {
     return s_latest;
+  }
+
+  /// @inheritdoc IReserveOracle
+  function latestLeaf() external view returns (SolvencyAttestation.ChainLeaf memory leaf, uint64 receivedAt) {
+    return (s_latestLeaf, s_leafReceivedAt);
+  }
+
+  /// @inheritdoc IReserveOracle
+  function getLedgerRoot() external view returns (bytes32) {
+    return s_latest.ledgerRoot;
+  }
+
+  /// @inheritdoc IReserveOracle
+  function getLocalChainSelector() external view returns (uint64) {
+    return i_localChainSelector;
+  }
+
+  /// @inheritdoc IReserveOracle
+  function getVault() external view returns (address) {
+    return s_vault;
   }
 
   /// @notice The deployment id this oracle accepts attestations for.
@@ -227,6 +272,21 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     s_reporter = reporter;
   }
 
+  /// @notice Sets the chain's ReserveVault, once: its log head travels with every report, and
+  /// every chain leaf from then on must name it. A vault can only be set over this oracle.
+  /// @dev Set once because the enclave's ledger follows one log per chain: a second vault would
+  /// start a second log the ledger never saw.
+  function setVault(
+    address vault
+  ) external onlyOwner {
+    if (vault == address(0)) revert ZeroAddress();
+    if (s_vault != address(0)) revert VaultAlreadySet(s_vault);
+    address vaultOracle = IReserveVault(vault).getOracle();
+    if (vaultOracle != address(this)) revert VaultOfAnotherOracle(vault, vaultOracle);
+    s_vault = vault;
+    emit VaultSet(vault);
+  }
+
   /// @notice Sets the policy digest attestations must carry (`solvency policy digest`).
   function setPolicyDigest(
     bytes32 policyDigest
@@ -280,12 +340,47 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, Ownable2StepMsgSender {
     }
   }
 
-  /// @dev Stores an attestation whose signatures were verified and whose epoch is newer.
+  /// @dev The head of this chain's vault log, sent with every report; `(0, 0x0)` while no vault
+  /// is set.
+  function _localLogHead() internal view returns (uint64 logCount, bytes32 logHead) {
+    address vault = s_vault;
+    if (vault != address(0)) (logCount, logHead) = IReserveVault(vault).getLogHead();
+  }
+
+  /// @dev Refuses a chain's message unless its instruction is the one the leaf commits to and
+  /// the leaf is under the attestation's `chainsRoot`.
+  function _checkLeaf(
+    bytes32 chainsRoot,
+    SolvencyAttestation.ChainLeaf memory leaf,
+    bytes32[] memory proof,
+    bytes memory instruction
+  ) internal pure {
+    bytes32 instructionHash = keccak256(instruction);
+    if (instructionHash != leaf.instructionHash) {
+      revert InstructionHashMismatch(leaf.chainSelector, leaf.instructionHash, instructionHash);
+    }
+    bytes32 leafHash = SolvencyAttestation.leafHash(leaf);
+    if (!MerkleProof.verify(proof, chainsRoot, leafHash)) revert InvalidLeafProof(leaf.chainSelector, leafHash);
+  }
+
+  /// @dev Refuses this chain's leaf unless it names this chain's vault (zero while none is set).
+  function _checkLocalVault(
+    SolvencyAttestation.ChainLeaf memory leaf
+  ) internal view {
+    address vault = s_vault;
+    if (leaf.vault != vault) revert LeafVaultMismatch(leaf.chainSelector, vault, leaf.vault);
+  }
+
+  /// @dev Stores an attestation whose signatures were verified and whose epoch is newer, with
+  /// this chain's leaf of it (checked by the caller) and the instant it arrived.
   function _store(
     SolvencyAttestation.Attestation memory attestation,
-    bytes32 digest
+    bytes32 digest,
+    SolvencyAttestation.ChainLeaf memory leaf
   ) internal {
     s_latest = attestation;
+    s_latestLeaf = leaf;
+    s_leafReceivedAt = uint64(block.timestamp);
     emit AttestationAccepted(attestation.epoch, attestation.solvent, attestation.validUntil, digest);
   }
 

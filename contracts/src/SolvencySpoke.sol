@@ -10,14 +10,19 @@ import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
 
 /// @title SolvencySpoke
 /// @notice A non-hub chain's end of a deployment. Its reporter submits the chain's sealed report,
-/// which the spoke forwards to the hub over CCIP; the hub sends back each epoch's attestation,
-/// which the spoke verifies itself (k-of-n enclave signers) before its consumers can rely on it.
+/// which the spoke forwards to the hub over CCIP with the head of the chain's vault log; the hub
+/// sends back each epoch's attestation with this chain's leaf, which the spoke verifies itself
+/// (k-of-n enclave signers, then the leaf under the signed `chainsRoot`) before its consumers
+/// and its vault can rely on it.
 contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
   error UnknownSender(uint64 sourceChainSelector, bytes sender);
   error InsufficientFee(uint256 required, uint256 provided);
   error RefundFailed(address to, uint256 amount);
   error InvalidHub(uint64 chainSelector, address hub);
   error InvalidGasLimit(uint32 gasLimit);
+  error InvalidSeq(uint64 seq);
+  /// @notice The hub sent another chain's leaf.
+  error LeafForAnotherChain(uint64 localChainSelector, uint64 leafChainSelector);
 
   event ReportSubmitted(bytes32 indexed messageId, uint64 seq, uint256 fee);
   event ReportGasLimitSet(uint32 gasLimit);
@@ -35,12 +40,15 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
 
   constructor(
     address router,
+    uint64 localChainSelector,
     uint64 hubChainSelector,
     address hub,
     bytes32 deploymentId,
     uint32 reportGasLimit
-  ) CCIPReceiver(router) SolvencyOracleBase(deploymentId) {
-    if (hubChainSelector == 0 || hub == address(0)) revert InvalidHub(hubChainSelector, hub);
+  ) CCIPReceiver(router) SolvencyOracleBase(deploymentId, localChainSelector) {
+    if (hubChainSelector == 0 || hubChainSelector == localChainSelector || hub == address(0)) {
+      revert InvalidHub(hubChainSelector, hub);
+    }
     if (reportGasLimit == 0) revert InvalidGasLimit(reportGasLimit);
     i_hubChainSelector = hubChainSelector;
     i_hub = hub;
@@ -51,14 +59,17 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
   // │                         Reports                              │
   // ================================================================
 
-  /// @notice Forwards this chain's sealed report to the hub. The reporter pays the CCIP fee in
-  /// native currency (quote it with `getReportFee`); any excess is refunded.
-  /// @param seq The reporter's sequence number, bound into the ciphertext's aad.
+  /// @notice Forwards this chain's sealed report to the hub with the head of this chain's vault
+  /// log (zeros while no vault is set). The reporter pays the CCIP fee in native currency (quote
+  /// it with `getReportFee`); any excess is refunded.
+  /// @param seq The reporter's sequence number, bound into the ciphertext's aad; not 0, which
+  /// chain leaves use for "no report".
   /// @param payload The HPKE `enc || ciphertext` blob.
   function submitReport(
     uint64 seq,
     bytes calldata payload
   ) external payable onlyReporter returns (bytes32 messageId) {
+    if (seq == 0) revert InvalidSeq(seq);
     Client.EVM2AnyMessage memory message = _reportMessage(seq, payload);
     IRouterClient router = IRouterClient(i_ccipRouter);
     uint256 fee = router.getFee(i_hubChainSelector, message);
@@ -72,7 +83,8 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
     }
   }
 
-  /// @notice The native fee `submitReport` needs for a payload.
+  /// @notice The native fee `submitReport` needs for a payload (with the vault head as it is now:
+  /// the message's size, and so its fee, does not depend on the head).
   function getReportFee(
     uint64 seq,
     bytes calldata payload
@@ -84,8 +96,12 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
   // │                       Attestations                           │
   // ================================================================
 
-  /// @dev Attestations from the hub. A wrong sender, deployment or signature set reverts; an
-  /// older epoch is ignored with an event.
+  /// @dev Attestations from the hub, each with this chain's leaf, its proof and the chain's
+  /// instruction. A wrong sender, deployment or signature set reverts; an older epoch is then
+  /// ignored with an event, before its leaf is looked at, so a late message never stays FAILED.
+  /// For a newer epoch, a leaf that is not this chain's, names another vault, does not match the
+  /// instruction or is not under the signed `chainsRoot` reverts: it is an authentication
+  /// failure, as a bad signature is.
   function _ccipReceive(
     Client.Any2EVMMessage memory message
   ) internal override {
@@ -95,8 +111,15 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
     ) {
       revert UnknownSender(message.sourceChainSelector, message.sender);
     }
-    (SolvencyAttestation.Attestation memory attestation, bytes[] memory signatures, bytes memory instruction) =
-      abi.decode(message.data, (SolvencyAttestation.Attestation, bytes[], bytes));
+    (
+      SolvencyAttestation.Attestation memory attestation,
+      bytes[] memory signatures,
+      SolvencyAttestation.ChainLeaf memory leaf,
+      bytes32[] memory proof,
+      bytes memory instruction
+    ) = abi.decode(
+      message.data, (SolvencyAttestation.Attestation, bytes[], SolvencyAttestation.ChainLeaf, bytes32[], bytes)
+    );
     bytes32 digest = verifyAttestation(attestation, signatures);
     _checkBounds(attestation);
     uint64 latestEpoch = s_latest.epoch;
@@ -104,7 +127,12 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
       emit AttestationIgnored(attestation.epoch, latestEpoch);
       return;
     }
-    _store(attestation, digest);
+    if (leaf.chainSelector != i_localChainSelector) {
+      revert LeafForAnotherChain(i_localChainSelector, leaf.chainSelector);
+    }
+    _checkLocalVault(leaf);
+    _checkLeaf(attestation.chainsRoot, leaf, proof, instruction);
+    _store(attestation, digest, leaf);
     emit InstructionDelivered(attestation.epoch, instruction);
   }
 
@@ -131,13 +159,15 @@ contract SolvencySpoke is SolvencyOracleBase, CCIPReceiver {
     emit ReportGasLimitSet(gasLimit);
   }
 
+  /// @dev The report and the vault head it carries: `abi.encode(seq, payload, logCount, logHead)`.
   function _reportMessage(
     uint64 seq,
     bytes calldata payload
   ) internal view returns (Client.EVM2AnyMessage memory) {
+    (uint64 logCount, bytes32 logHead) = _localLogHead();
     return Client.EVM2AnyMessage({
       receiver: abi.encode(i_hub),
-      data: abi.encode(seq, payload),
+      data: abi.encode(seq, payload, logCount, logHead),
       tokenAmounts: new Client.EVMTokenAmount[](0),
       feeToken: address(0),
       extraArgs: Client._argsToBytes(

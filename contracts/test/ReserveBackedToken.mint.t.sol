@@ -14,7 +14,7 @@ contract ReserveBackedToken_mint is BaseTest {
 
   function setUp() public override {
     super.setUp();
-    s_spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(s_spoke, 1, 1);
     s_token = new ReserveBackedToken(s_spoke);
   }

@@ -24,7 +24,7 @@ contract SecureMintToken_mint is BaseTest {
 
   function setUp() public override {
     super.setUp();
-    s_spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(s_spoke, 1, 1);
     s_feed = new SolvencyFeed(s_spoke);
     s_token = new SecureMintToken(s_feed, 1, HEARTBEAT);

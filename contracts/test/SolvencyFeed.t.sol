@@ -17,7 +17,7 @@ abstract contract SolvencyFeedSetup is BaseTest {
 
   function setUp() public virtual override {
     super.setUp();
-    s_spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(s_spoke, 1, 1);
     s_feed = new SolvencyFeed(s_spoke);
   }
@@ -206,8 +206,9 @@ contract SolvencyFeed_hub is BaseTest {
     a = _attestation(epoch, solvent);
     uint64[] memory chains = new uint64[](1);
     chains[0] = HUB_SELECTOR;
-    SolvencyAttestation.Instruction[] memory instructions = _instructions(a, chains);
-    s_hub.publish(a, _signSorted(a, _firstSigners(1)), instructions);
+    a.parentLedgerRoot = s_hub.getLedgerRoot();
+    SolvencyAttestation.ChainMessage[] memory messages = _commitChains(a, chains);
+    s_hub.publish(a, _signSorted(a, _firstSigners(1)), messages);
   }
 
   function test_latestRoundData_FollowsPublishedAttestations() public {

@@ -105,9 +105,24 @@ contract SolvencyOracleBase_owner is BaseTest {
     s_hub.addSpoke(1, address(0x1));
     vm.expectRevert(abi.encodeWithSelector(SolvencyHub.SpokeAlreadyRegistered.selector, 1, address(0x1)));
     s_hub.addSpoke(1, address(0x2));
-    vm.expectRevert(abi.encodeWithSelector(SolvencyHub.InvalidChainSelector.selector, HUB_SELECTOR));
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidChainSelector.selector, HUB_SELECTOR));
     s_hub.addSpoke(HUB_SELECTOR, address(0x2));
     vm.stopPrank();
+  }
+
+  /// Each oracle knows its own chain: a zero selector, or a spoke whose hub is on its own chain,
+  /// is refused at deployment.
+  function test_constructor_RevertWhen_LocalSelectorInvalid() public {
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidChainSelector.selector, 0));
+    new SolvencyHub(address(s_router), 0, DEPLOYMENT_ID, ATTESTATION_GAS_LIMIT);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidChainSelector.selector, 0));
+    new SolvencySpoke(address(s_router), 0, HUB_SELECTOR, address(0x4B1B), DEPLOYMENT_ID, REPORT_GAS_LIMIT);
+    vm.expectRevert(abi.encodeWithSelector(SolvencySpoke.InvalidHub.selector, SPOKE_A, address(0x4B1B)));
+    new SolvencySpoke(address(s_router), SPOKE_A, SPOKE_A, address(0x4B1B), DEPLOYMENT_ID, REPORT_GAS_LIMIT);
+    SolvencySpoke spoke =
+      new SolvencySpoke(address(s_router), SPOKE_A, HUB_SELECTOR, address(0x4B1B), DEPLOYMENT_ID, REPORT_GAS_LIMIT);
+    assertEq(spoke.getLocalChainSelector(), SPOKE_A);
+    assertEq(s_hub.getLocalChainSelector(), HUB_SELECTOR);
   }
 
   function test_removeSpoke_KeepsTheOthers() public {
@@ -144,7 +159,7 @@ contract SolvencyOracleBase_owner is BaseTest {
   }
 
   function test_setReportGasLimit_Emits() public {
-    SolvencySpoke spoke = _deploySpoke(HUB_SELECTOR, address(0x4B1B));
+    SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, address(0x4B1B));
     vm.expectEmit(address(spoke));
     emit SolvencySpoke.ReportGasLimitSet(250_000);
     vm.prank(s_owner);
@@ -157,7 +172,7 @@ contract SolvencyOracleBase_owner is BaseTest {
     address caller
   ) public {
     vm.assume(caller != s_owner);
-    SolvencySpoke spoke = _deploySpoke(HUB_SELECTOR, address(0x4B1B));
+    SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, address(0x4B1B));
     vm.startPrank(caller);
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     s_hub.setSigner(caller, uint64(block.timestamp + 1), bytes32(0));

@@ -17,7 +17,7 @@ contract SolvencySpoke_ccipReceive is BaseTest {
 
   function setUp() public override {
     super.setUp();
-    s_spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(s_spoke, 3, 2);
   }
 
@@ -44,13 +44,19 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     vm.expectEmit(address(s_spoke));
     emit SolvencyOracleBase.AttestationAccepted(7, true, a.validUntil, _digest(a));
     vm.expectEmit(address(s_spoke));
-    emit SolvencySpoke.InstructionDelivered(7, "sealed-instruction");
+    emit SolvencySpoke.InstructionDelivered(7, _instruction(SPOKE_A));
+    vm.warp(block.timestamp + 5);
     _deliver(message);
     assertTrue(s_spoke.isSolvent());
     SolvencyAttestation.Attestation memory stored = s_spoke.latestAttestation();
     assertEq(stored.epoch, 7);
     assertEq(stored.validUntil, a.validUntil);
     assertEq(stored.reportsDigest, a.reportsDigest);
+    assertEq(stored.chainsRoot, a.chainsRoot);
+    assertEq(s_spoke.getLedgerRoot(), a.ledgerRoot);
+    (SolvencyAttestation.ChainLeaf memory leaf, uint64 receivedAt) = s_spoke.latestLeaf();
+    assertEq(_leafHash(leaf), _leafHash(_chainLeaf(SPOKE_A, address(0))), "its own leaf is kept");
+    assertEq(receivedAt, block.timestamp, "with the instant it arrived");
   }
 
   function test_ccipReceive_InsolventReadsFalse() public {
@@ -155,17 +161,202 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     assertTrue(s_spoke.isSolvent());
   }
 
+  // ================================================================
+  // │                            Leaves                            │
+  // ================================================================
+
+  /// @dev The standard chains' messages, and `a` signed over them.
+  function _standardMessages(
+    SolvencyAttestation.Attestation memory a
+  ) internal view returns (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory messages) {
+    (a.chainsRoot, messages) = _tree(_standardLeaves());
+    sigs = _signSorted(a, _firstSigners(2));
+  }
+
+  function _deliverWith(
+    SolvencyAttestation.Attestation memory a,
+    bytes[] memory sigs,
+    SolvencyAttestation.ChainMessage memory m
+  ) internal {
+    _deliver(_deliveryMessage(HUB_SELECTOR, REMOTE_HUB, a, sigs, m));
+  }
+
+  /// The hub sent SPOKE_B's leaf here: it is committed, but not this chain's.
+  function test_ccipReceive_RevertWhen_LeafOfAnotherChain() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory ms) = _standardMessages(a);
+    vm.expectRevert(abi.encodeWithSelector(SolvencySpoke.LeafForAnotherChain.selector, SPOKE_A, SPOKE_B));
+    _deliverWith(a, sigs, _messageFor(ms, SPOKE_B));
+    assertEq(s_spoke.latestAttestation().epoch, 0);
+  }
+
+  function test_ccipReceive_RevertWhen_LeafNamesAnotherVault() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    SolvencyAttestation.ChainLeaf[] memory leaves = _standardLeaves();
+    leaves[2].vault = address(0xBEEF); // SPOKE_A, the largest selector
+    SolvencyAttestation.ChainMessage[] memory ms;
+    (a.chainsRoot, ms) = _tree(leaves);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    vm.expectRevert(
+      abi.encodeWithSelector(SolvencyOracleBase.LeafVaultMismatch.selector, SPOKE_A, address(0), address(0xBEEF))
+    );
+    _deliverWith(a, sigs, _messageFor(ms, SPOKE_A));
+  }
+
+  function test_ccipReceive_RevertWhen_InstructionDoesNotMatchItsLeaf() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory ms) = _standardMessages(a);
+    SolvencyAttestation.ChainMessage memory m = _messageFor(ms, SPOKE_A);
+    m.instruction = "an instruction the enclave never sealed";
+    vm.expectRevert(
+      abi.encodeWithSelector(
+        SolvencyOracleBase.InstructionHashMismatch.selector, SPOKE_A, m.leaf.instructionHash, keccak256(m.instruction)
+      )
+    );
+    _deliverWith(a, sigs, m);
+  }
+
+  /// A leaf changed in transit (here: authorizations added) is not under the signed root.
+  function test_ccipReceive_RevertWhen_LeafNotUnderChainsRoot() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory ms) = _standardMessages(a);
+    SolvencyAttestation.ChainMessage memory m = _messageFor(ms, SPOKE_A);
+    m.leaf.authRoot = keccak256("authorizations the enclave never signed");
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidLeafProof.selector, SPOKE_A, _leafHash(m.leaf)));
+    _deliverWith(a, sigs, m);
+  }
+
+  function test_ccipReceive_RevertWhen_ProofIsWrong() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory ms) = _standardMessages(a);
+    SolvencyAttestation.ChainMessage memory m = _messageFor(ms, SPOKE_A);
+    m.proof = new bytes32[](0);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidLeafProof.selector, SPOKE_A, _leafHash(m.leaf)));
+    _deliverWith(a, sigs, m);
+  }
+
+  /// A proof that verifies under another tree (another epoch's chain set) does not under this one.
+  function test_ccipReceive_RevertWhen_ProofOfAnotherTree() public {
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    uint64[] memory fourChains = new uint64[](4);
+    (fourChains[0], fourChains[1], fourChains[2], fourChains[3]) = (HUB_SELECTOR, SPOKE_A, SPOKE_B, SPOKE_C);
+    (, SolvencyAttestation.ChainMessage[] memory other) = _tree(_leaves(fourChains));
+    SolvencyAttestation.ChainMessage memory m = _messageFor(other, SPOKE_A);
+    vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.InvalidLeafProof.selector, SPOKE_A, _leafHash(m.leaf)));
+    _deliverWith(a, sigs, m);
+  }
+
+  /// A late epoch is ignored before its leaf is looked at: it never stays FAILED on CCIP, even
+  /// when its leaf is another chain's or its proof is broken.
+  function test_ccipReceive_IgnoresOlderEpochEvenWithABadLeaf() public {
+    _deliverSigned(5, true, 2);
+    SolvencyAttestation.Attestation memory old = _attestation(4, false);
+    (bytes[] memory sigs, SolvencyAttestation.ChainMessage[] memory ms) = _standardMessages(old);
+    SolvencyAttestation.ChainMessage memory broken = _messageFor(ms, SPOKE_A);
+    broken.proof = new bytes32[](0);
+    broken.instruction = "tampered";
+    vm.expectEmit(address(s_spoke));
+    emit SolvencySpoke.AttestationIgnored(4, 5);
+    _deliverWith(old, sigs, broken);
+    vm.expectEmit(address(s_spoke));
+    emit SolvencySpoke.AttestationIgnored(4, 5);
+    _deliverWith(old, sigs, _messageFor(ms, SPOKE_B));
+    assertEq(s_spoke.latestAttestation().epoch, 5);
+    (SolvencyAttestation.ChainLeaf memory leaf,) = s_spoke.latestLeaf();
+    assertEq(leaf.chainSelector, SPOKE_A, "the kept leaf is untouched");
+  }
+
+  /// Every leaf of a tree of any size verifies for its own chain, and no sibling's proof does.
+  function testFuzz_ccipReceive_AcceptsOwnLeafInAnyTree(
+    uint8 chainCount,
+    uint64 position,
+    bytes32 authRoot
+  ) public {
+    chainCount = uint8(bound(chainCount, 1, 20));
+    position = uint64(bound(position, 0, chainCount - 1));
+    SolvencyAttestation.ChainLeaf[] memory leaves = new SolvencyAttestation.ChainLeaf[](chainCount);
+    // Ascending selectors around SPOKE_A, which sits at `position`.
+    for (uint64 i = 0; i < chainCount; ++i) {
+      leaves[i] = _chainLeaf(SPOKE_A - position + i, address(0));
+    }
+    leaves[position].authRoot = authRoot;
+    SolvencyAttestation.Attestation memory a = _attestation(1, true);
+    SolvencyAttestation.ChainMessage[] memory ms;
+    (a.chainsRoot, ms) = _tree(leaves);
+    bytes[] memory sigs = _signSorted(a, _firstSigners(2));
+    if (chainCount > 1) {
+      SolvencyAttestation.ChainMessage memory sibling = ms[position == 0 ? 1 : position - 1];
+      sibling.leaf = ms[position].leaf;
+      sibling.instruction = ms[position].instruction;
+      // The sibling's proof with our leaf fails, unless both are carried up the same way.
+      if (keccak256(abi.encode(sibling.proof)) != keccak256(abi.encode(ms[position].proof))) {
+        vm.expectRevert(
+          abi.encodeWithSelector(SolvencyOracleBase.InvalidLeafProof.selector, SPOKE_A, _leafHash(sibling.leaf))
+        );
+        _deliverWith(a, sigs, sibling);
+      }
+    }
+    _deliverWith(a, sigs, ms[position]);
+    (SolvencyAttestation.ChainLeaf memory kept,) = s_spoke.latestLeaf();
+    assertEq(kept.authRoot, authRoot);
+  }
+
   /// @dev Gas of the spoke's ccipReceive for 1 and 3 signatures, for the gas snapshot.
+  /// forge-config: default.isolate = true
   function test_gas_ccipReceive_1Signature() public {
     _measureReceive(1, "ccipReceive_1signature");
   }
 
+  /// forge-config: default.isolate = true
   function test_gas_ccipReceive_2Signatures() public {
     _measureReceive(2, "ccipReceive_2signatures");
   }
 
+  /// forge-config: default.isolate = true
   function test_gas_ccipReceive_3Signatures() public {
     _measureReceive(3, "ccipReceive_3signatures");
+  }
+
+  /// @dev Epoch n+1 over epoch n, the steady state: every slot the attestation and leaf use is
+  /// already written, and what changes every epoch changes (the instruction, the report and its
+  /// vault head; the authorizations stay none, as in stage 1). The leaf check (instruction hash
+  /// and proof) is in every figure.
+  /// forge-config: default.isolate = true
+  function test_gas_ccipReceive_2Signatures_steadyState() public {
+    _deliverEpoch(1);
+    vm.warp(block.timestamp + 1 hours);
+    Client.Any2EVMMessage memory message = _epochMessage(2);
+    vm.prank(address(s_router));
+    s_spoke.ccipReceive(message);
+    _snapshotExecutionGas(
+      "SolvencySpoke", "ccipReceive_2signatures_steadyState", abi.encodeCall(CCIPReceiver.ccipReceive, (message))
+    );
+    (SolvencyAttestation.ChainLeaf memory leaf,) = s_spoke.latestLeaf();
+    assertEq(leaf.reportSeq, 20);
+  }
+
+  function _deliverEpoch(
+    uint64 epoch
+  ) internal {
+    _deliver(_epochMessage(epoch));
+  }
+
+  /// @dev Epoch `epoch` over the standard chains, each with an instruction and a report of its own.
+  function _epochMessage(
+    uint64 epoch
+  ) internal view returns (Client.Any2EVMMessage memory) {
+    SolvencyAttestation.ChainLeaf[] memory leaves = _standardLeaves();
+    bytes[] memory instructions = new bytes[](leaves.length);
+    for (uint256 i = 0; i < leaves.length; ++i) {
+      instructions[i] = abi.encodePacked(_instruction(leaves[i].chainSelector), epoch);
+      (leaves[i].reportSeq, leaves[i].logCount) = (10 * epoch, 3 * epoch);
+      leaves[i].logHead = keccak256(abi.encode("head", leaves[i].chainSelector, epoch));
+    }
+    SolvencyAttestation.Attestation memory a = _attestation(epoch, true);
+    SolvencyAttestation.ChainMessage[] memory ms;
+    (a.chainsRoot, ms) = _tree(leaves, instructions);
+    return _deliveryMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(2)), _messageFor(ms, SPOKE_A));
   }
 
   function _measureReceive(
@@ -179,7 +370,7 @@ contract SolvencySpoke_ccipReceive is BaseTest {
       _attestationMessage(HUB_SELECTOR, REMOTE_HUB, a, _signSorted(a, _firstSigners(k)));
     vm.prank(address(s_router));
     s_spoke.ccipReceive(message);
-    vm.snapshotGasLastCall("SolvencySpoke", name);
+    _snapshotExecutionGas("SolvencySpoke", name, abi.encodeCall(CCIPReceiver.ccipReceive, (message)));
     assertTrue(s_spoke.isSolvent());
   }
 
@@ -230,7 +421,7 @@ contract SolvencySpoke_ccipReceive is BaseTest {
     n = uint8(bound(n, 1, 5));
     k = uint8(bound(k, 1, n));
     provided = uint8(bound(provided, 0, k - 1));
-    SolvencySpoke spoke = _deploySpoke(HUB_SELECTOR, REMOTE_HUB);
+    SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(spoke, n, k);
     SolvencyAttestation.Attestation memory a = _attestation(1, true);
     Client.Any2EVMMessage memory message =

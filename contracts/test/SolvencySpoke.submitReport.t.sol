@@ -12,7 +12,7 @@ contract SolvencySpoke_submitReport is BaseTest {
     super.setUp();
     // The hub is on another chain: its address has no code here, so the mock router only
     // takes the fee and returns a message id.
-    s_spoke = _deploySpoke(HUB_SELECTOR, address(0x4B1B));
+    s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, address(0x4B1B));
     vm.deal(s_reporter, 1 ether);
   }
 
@@ -33,6 +33,13 @@ contract SolvencySpoke_submitReport is BaseTest {
     vm.expectRevert(abi.encodeWithSelector(SolvencySpoke.InsufficientFee.selector, 0.003 ether, 0.001 ether));
     vm.prank(s_reporter);
     s_spoke.submitReport{value: 0.001 ether}(1, "sealed");
+  }
+
+  /// Seq 0 means "no report" in a chain leaf: no report may use it.
+  function test_submitReport_RevertWhen_SeqZero() public {
+    vm.expectRevert(abi.encodeWithSelector(SolvencySpoke.InvalidSeq.selector, 0));
+    vm.prank(s_reporter);
+    s_spoke.submitReport{value: 0.01 ether}(0, "sealed");
   }
 
   function test_submitReport_RevertWhen_NotReporter() public {

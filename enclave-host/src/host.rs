@@ -73,14 +73,12 @@ impl Host {
             Request::Rotate { grace_until } => {
                 Response::Rotated { hpke_public_key: enclave.rotate_hpke(grace_until) }
             }
-            Request::Attest { now, epoch, parent_ledger_root } => match enclave.attest_epoch(
-                now,
-                epoch,
-                parent_ledger_root,
-            ) {
-                Ok(signed) => Response::Attested { signed: Box::new(signed) },
-                Err(e) => refused(e.into()),
-            },
+            Request::Attest { now, epoch, parent_ledger_root } => {
+                match enclave.attest_epoch(now, epoch, parent_ledger_root) {
+                    Ok(signed) => Response::Attested { signed: Box::new(signed) },
+                    Err(e) => refused(e.into()),
+                }
+            }
         };
         let changed = matches!(
             response,

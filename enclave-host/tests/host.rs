@@ -13,7 +13,8 @@ use solvency_enclave_host::{EnclaveClient, Host, HostError, Refusal, Store, unix
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
         deployment_id: keccak256("host test"),
-        chains: vec![ChainPolicy { vault: Default::default(),
+        chains: vec![ChainPolicy {
+            vault: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),
@@ -51,7 +52,8 @@ async fn a_change_that_cannot_be_persisted_is_undone_and_can_be_asked_again() {
     let report =
         ReportV1::new(7, 1, unix_now(), vec![Position::new("USDC", U256::from(5u64), U256::ZERO)]);
     let payload = seal_report(&report, &deployment, &reporter, &enclave_public).unwrap();
-    let delivered = DeliveredReport { head: Default::default(),
+    let delivered = DeliveredReport {
+        head: Default::default(),
         message_id: B256::repeat_byte(1),
         source_chain_selector: 7,
         seq: 1,

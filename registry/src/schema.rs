@@ -334,7 +334,7 @@ pub struct DevnetSection {
     pub hub_funding_wei: String,
     /// How often the relayer polls each chain, in milliseconds. Default 20.
     pub poll_interval_ms: u64,
-    /// Gas each spoke's `ccipReceive` gets for an attestation. Default 300000.
+    /// Gas each spoke's `ccipReceive` gets for an attestation. Default 400000.
     pub attestation_gas_limit: u32,
     /// Gas the hub's `ccipReceive` gets for a report. Default 200000.
     pub report_gas_limit: u32,
@@ -349,7 +349,7 @@ impl Default for DevnetSection {
             ccip_fee_wei: "1000000000000000".into(),
             hub_funding_wei: "100000000000000000000".into(),
             poll_interval_ms: 20,
-            attestation_gas_limit: 300_000,
+            attestation_gas_limit: 400_000,
             report_gas_limit: 200_000,
             assets: vec![
                 AssetSection {

@@ -7,3 +7,4 @@ mod relay;
 mod reliability;
 mod round;
 mod solvency;
+mod vaults;

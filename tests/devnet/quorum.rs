@@ -56,10 +56,11 @@ async fn an_instance_that_signs_the_opposite_verdict_cannot_make_it_pass() {
 
     // The liar's own statement for the next epoch, signed by it alone.
     let liar = EnclaveClient::remote(&round.instances[2].socket);
-    let signed = liar.attest(now(), epoch + 1).await.unwrap();
+    let parent = round.oracles().await[0].attestation.ledgerRoot;
+    let signed = liar.attest(now(), epoch + 1, parent).await.unwrap();
     assert!(signed.attestation.solvent, "it does claim solvency");
     let honest = EnclaveClient::remote(&round.instances[0].socket);
-    let honest_signed = honest.attest(now(), epoch + 1).await.unwrap();
+    let honest_signed = honest.attest(now(), epoch + 1, parent).await.unwrap();
     assert_eq!(
         signed.attestation.policyDigest, honest_signed.attestation.policyDigest,
         "the same policy: only the verdict differs"
@@ -68,7 +69,7 @@ async fn an_instance_that_signs_the_opposite_verdict_cannot_make_it_pass() {
     let hub_chain = round.devnet.hub().clone();
     let caller = as_account(&hub_chain, &DevAccount::user(1));
     let hub = SolvencyHub::new(hub_chain.hub.unwrap(), &caller);
-    let instructions: Vec<_> = signed.instructions.iter().map(Into::into).collect();
+    let instructions: Vec<_> = signed.messages.iter().map(Into::into).collect();
     let alone = hub
         .publish((&signed.attestation).into(), vec![signed.signature.clone()], instructions.clone())
         .call()

@@ -189,9 +189,14 @@ async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
         ..Default::default()
     };
     let signatures = AttestationSigner::sign_all(&[&keys.signer], &stale);
+    // A late message in the v2 format: its leaf and proof are not even checked, the epoch is.
     let data = (
         solvency_ccip::bindings::spoke::SolvencyAttestation::Attestation::from(&stale),
         signatures,
+        solvency_ccip::bindings::spoke::SolvencyAttestation::ChainLeaf::from(
+            &solvency_enclave::ChainLeaf::default(),
+        ),
+        Vec::<alloy::primitives::B256>::new(),
         Bytes::from_static(b"late instruction"),
     )
         .abi_encode_params();
@@ -277,7 +282,9 @@ async fn the_rust_digest_equals_the_contracts_digest() {
             issuedAt: now(),
             validUntil: now() + epoch % 1000,
             reportsDigest: alloy::primitives::keccak256("reports"),
-            instructionsDigest: alloy::primitives::keccak256("instructions"),
+            chainsRoot: alloy::primitives::keccak256("chains"),
+            ledgerRoot: alloy::primitives::keccak256("ledger"),
+            parentLedgerRoot: alloy::primitives::keccak256("parent"),
             policyDigest: alloy::primitives::keccak256("policy"),
         };
         let onchain = hub.attestationDigest((&attestation).into()).call().await.unwrap();

@@ -6,7 +6,7 @@ use alloy::{
 };
 use solvency_ccip::bindings::{hub::SolvencyHub, spoke::SolvencySpoke};
 use solvency_devnet::{DevAccount, MessageState};
-use solvency_enclave::{AttestationSigner, Instruction, SolvencyAttestation, instructions_digest};
+use solvency_enclave::{AttestationSigner, SolvencyAttestation};
 use solvency_tests::{WAIT, as_account, chain_time, devnet, reader};
 
 #[tokio::test]
@@ -62,15 +62,13 @@ async fn publish(
     solvent: bool,
 ) -> SolvencyAttestation {
     let hub = devnet.hub();
-    let mut selectors: Vec<u64> = devnet.deployment().chains.iter().map(|c| c.selector).collect();
-    selectors.sort_unstable();
-    let instructions: Vec<Instruction> = selectors
-        .iter()
-        .map(|&selector| Instruction {
-            chainSelector: selector,
-            payload: Bytes::from(vec![0xab; 64]),
-        })
-        .collect();
+    let (chains_root, messages) = solvency_tests::bare_messages(devnet.deployment());
+    let parent = SolvencyHub::new(hub.hub.unwrap(), reader(hub))
+        .latestAttestation()
+        .call()
+        .await
+        .unwrap()
+        .ledgerRoot;
     let now = chain_time(hub).await;
     let attestation = SolvencyAttestation {
         deploymentId: devnet.deployment().deployment_id,
@@ -79,14 +77,16 @@ async fn publish(
         issuedAt: now,
         validUntil: now + 600,
         reportsDigest: keccak256(format!("reports of epoch {epoch}")),
-        instructionsDigest: instructions_digest(&instructions),
+        chainsRoot: chains_root,
+        ledgerRoot: keccak256(format!("ledger of epoch {epoch}")),
+        parentLedgerRoot: parent,
         // A bare devnet's contracts expect no particular policy (the digest is unset).
         policyDigest: Default::default(),
     };
     let signatures = AttestationSigner::sign_all(&[signer], &attestation);
     let caller = as_account(hub, &DevAccount::user(2));
     let receipt = SolvencyHub::new(hub.hub.unwrap(), &caller)
-        .publish((&attestation).into(), signatures, instructions.iter().map(Into::into).collect())
+        .publish((&attestation).into(), signatures, messages.iter().map(Into::into).collect())
         .send()
         .await
         .expect("publish accepted")

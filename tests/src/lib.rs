@@ -93,3 +93,34 @@ pub async fn probe_send(
 pub async fn chain_time(chain: &ChainDeployment) -> u64 {
     reader(chain).get_block(Default::default()).await.unwrap().unwrap().header.timestamp
 }
+
+/// What a bare devnet's hub publishes for an attestation no enclave made: one leaf per chain
+/// (its vault, a dummy instruction, no report), in ascending selector order, with their root.
+pub fn bare_messages(
+    deployment: &solvency_devnet::Deployment,
+) -> (alloy::primitives::B256, Vec<solvency_enclave::ChainMessage>) {
+    use solvency_enclave::{ChainLeaf, ChainMessage, merkle::MerkleTree};
+    let mut chains: Vec<&ChainDeployment> = deployment.chains.iter().collect();
+    chains.sort_by_key(|c| c.selector);
+    let instruction = Bytes::from(vec![0xab; 64]);
+    let leaves: Vec<ChainLeaf> = chains
+        .iter()
+        .map(|c| ChainLeaf {
+            chainSelector: c.selector,
+            vault: c.vault,
+            instructionHash: alloy::primitives::keccak256(&instruction),
+            ..ChainLeaf::default()
+        })
+        .collect();
+    let tree = MerkleTree::new(leaves.iter().map(ChainLeaf::hash).collect());
+    let messages = leaves
+        .into_iter()
+        .enumerate()
+        .map(|(i, leaf)| ChainMessage {
+            leaf,
+            proof: tree.proof(i),
+            instruction: instruction.clone(),
+        })
+        .collect();
+    (tree.root(), messages)
+}

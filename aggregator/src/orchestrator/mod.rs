@@ -549,11 +549,13 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
     if let Err(reason) = quorum.readiness(at).await {
         return Attempt::NotReady(reason);
     }
-    let onchain = match publisher.onchain_epoch().await {
-        Ok(epoch) => epoch,
+    // The hub's epoch and ledger root: the new attestation goes above the one and chains to
+    // the other (the hub refuses any other parent).
+    let (onchain, parent) = match publisher.onchain().await {
+        Ok(held) => held,
         Err(e) => return Attempt::Failed(e.into()),
     };
-    let (signed, signatures) = match quorum.sign(at, onchain + 1).await {
+    let (signed, signatures) = match quorum.sign(at, onchain + 1, parent).await {
         Ok(signed) => signed,
         Err(SignFailure::NotReady(reason)) => return Attempt::NotReady(reason),
         Err(SignFailure::Failed(reason)) => {
@@ -584,7 +586,7 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
     }
     info!(target: "aggregator", epoch = a.epoch, solvent = a.solvent, signatures = counted.len(), "attestation signed");
     match publisher
-        .publish(a, counted.into_iter().map(|(_, s)| s).collect(), &signed.instructions)
+        .publish(a, counted.into_iter().map(|(_, s)| s).collect(), &signed.messages)
         .await
     {
         Ok(published) => Attempt::Published(published, started.elapsed()),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use alloy::primitives::{Address, Bytes};
+use alloy::primitives::{Address, B256, Bytes};
 use solvency_enclave::{Accepted, AssessError, DeliveredReport, SignedAttestation};
 use solvency_enclave_host::{CallError, EnclaveClient, Refusal};
 use tokio::sync::Mutex;
@@ -146,9 +146,10 @@ impl Quorum {
         &self,
         at: u64,
         epoch: u64,
+        parent: B256,
     ) -> Result<(SignedAttestation, Vec<(Address, Bytes)>), SignFailure> {
         let ask = |epoch| {
-            futures::future::join_all(self.members.iter().map(move |m| m.attest(at, epoch)))
+            futures::future::join_all(self.members.iter().map(move |m| m.attest(at, epoch, parent)))
         };
         let mut answers = ask(epoch).await;
         let highest_used = answers
@@ -171,7 +172,7 @@ impl Quorum {
                 Ok(signed) => {
                     let signature = (signed.signer, signed.signature.clone());
                     match groups.iter_mut().find(|(s, _)| {
-                        s.attestation == signed.attestation && s.instructions == signed.instructions
+                        s.attestation == signed.attestation && s.messages == signed.messages
                     }) {
                         Some((_, signatures)) => signatures.push(signature),
                         None => groups.push((signed, vec![signature])),
