@@ -2,7 +2,7 @@
 //! the vault's `Logged` event, is the vault's; the next report carries it; the enclave puts it in
 //! the chain's leaf; the hub checks it against what it received, and every chain keeps its leaf.
 
-use alloy::{primitives::U256, providers::Provider};
+use alloy::primitives::U256;
 use solvency_ccip::bindings::{devnet_token::DevnetToken, hub::SolvencyHub, vault::ReserveVault};
 use solvency_devnet::DevAccount;
 use solvency_enclave::{
