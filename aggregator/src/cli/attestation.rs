@@ -47,7 +47,7 @@ fn digest(file: &Path) -> anyhow::Result<()> {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
     };
     let attestation: SolvencyAttestation = serde_json::from_str(&text).context(
-        "not an attestation: expected JSON with deploymentId, epoch, solvent, issuedAt, validUntil, reportsDigest, instructionsDigest, policyDigest",
+        "not an attestation: expected JSON with deploymentId, epoch, solvent, issuedAt, validUntil, reportsDigest, chainsRoot, ledgerRoot, parentLedgerRoot, policyDigest",
     )?;
     println!("{}", attestation.digest());
     Ok(())
