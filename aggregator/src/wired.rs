@@ -154,6 +154,10 @@ impl WiredDevnet {
         if let Some(policy) = options.policy {
             file.policy = policy;
         }
+        // The protocol's account in the devnet's vaults (funded on every chain).
+        if file.policy.protocol.is_none() {
+            file.policy.protocol = Some(DevAccount::protocol().address.to_string());
+        }
         file.enclave = Some(EnclaveSection {
             hpke_public_key: keys.enclave.public().hpke_public_key.to_string(),
             signers: signers.iter().map(ToString::to_string).collect(),
@@ -185,6 +189,8 @@ impl WiredDevnet {
                 hub: c.hub.map(|a| a.to_string()),
                 spoke: c.spoke.map(|a| a.to_string()),
                 vault: (!c.vault.is_zero()).then(|| c.vault.to_string()),
+                // The devnet's vaults hold its USDC DevnetToken.
+                vault_asset: (!c.vault.is_zero()).then(|| "USDC".to_owned()),
                 confirmations: 0,
                 log_page_blocks: 1_000,
                 from_block: 0,

@@ -62,6 +62,12 @@ impl DevAccount {
         Self::derive("publisher")
     }
 
+    /// The protocol's account in the reserve vaults, the same on every chain: its deposits are
+    /// the protocol's share, which counts as reserves.
+    pub fn protocol() -> Self {
+        Self::derive("protocol")
+    }
+
     /// A general-purpose funded account, the same on every chain.
     pub fn user(index: usize) -> Self {
         Self::derive(format!("user-{index}"))

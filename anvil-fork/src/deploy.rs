@@ -114,7 +114,8 @@ struct ChainExtras {
     feed: Address,
 }
 
-/// Funds the chain's accounts: its deployer, reporter and relayer, and the shared users.
+/// Funds the chain's accounts: its deployer, reporter and relayer, the publisher, the protocol's
+/// vault account, and the shared users.
 pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Result<()> {
     let provider = rpc::connect_str(&chain.url)
         .map_err(|e| Error::Anvil { chain_id: chain.chain.chain_id, reason: e.to_string() })?;
@@ -124,6 +125,7 @@ pub(crate) async fn fund_accounts(chain: &LiveChain, users: &[DevAccount]) -> Re
         DevAccount::reporter(id),
         DevAccount::relayer(id),
         DevAccount::publisher(),
+        DevAccount::protocol(),
     ];
     for account in own.iter().chain(users) {
         provider

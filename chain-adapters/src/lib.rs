@@ -10,6 +10,7 @@
 //! - [`watch`]: delivery on each spoke, from its events, without blocking anything.
 //! - [`report`]: a reporter's `submitReport`.
 //! - [`sources`]: a reporter's on-chain figures (ERC-20 balances and supplies, Chainlink feeds).
+//! - [`vault`]: a chain's reserve vault log, for the enclave's ownership ledger.
 //! - [`view`]: what a dashboard reads from each chain (state, history events, signers, fees).
 //!
 //! Adapters only move ciphertexts and public state; they never hold an enclave key or see an
@@ -24,6 +25,7 @@ pub mod report;
 pub mod retry;
 pub mod rpc;
 pub mod sources;
+pub mod vault;
 pub mod view;
 pub mod watch;
 

@@ -6,6 +6,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use alloy::primitives::{B256, Bytes};
 use solvency_enclave::{
     Accepted, DeliveredReport, EnclavePublic, Evidence, Readiness, SignedAttestation, X25519Public,
+    ownership::VaultEntry,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -173,6 +174,19 @@ impl EnclaveClient {
     /// Whether it can attest now, and whether the verdict changed.
     pub async fn readiness(&self, now: u64) -> Result<Readiness, CallError> {
         expect!(self, Request::Readiness { now }, Response::Ready { readiness } => readiness)
+    }
+
+    /// Gives a chain's next vault log entries; returns how many the instance now has.
+    pub async fn feed_vault(
+        &self,
+        chain_selector: u64,
+        entries: Vec<VaultEntry>,
+    ) -> Result<u64, CallError> {
+        expect!(
+            self,
+            Request::FeedVault { chain_selector, entries },
+            Response::Fed { len, .. } => len
+        )
     }
 
     /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`.

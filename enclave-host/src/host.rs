@@ -73,6 +73,14 @@ impl Host {
             Request::Rotate { grace_until } => {
                 Response::Rotated { hpke_public_key: enclave.rotate_hpke(grace_until) }
             }
+            Request::FeedVault { chain_selector, entries } => {
+                match enclave.feed_vault(chain_selector, &entries) {
+                    Ok(taken) => {
+                        Response::Fed { taken, len: enclave.vault_log_len(chain_selector) }
+                    }
+                    Err(error) => refused(Refusal::Vault { error }),
+                }
+            }
             Request::Attest { now, epoch, parent_ledger_root } => {
                 match enclave.attest_epoch(now, epoch, parent_ledger_root) {
                     Ok(signed) => Response::Attested { signed: Box::new(signed) },

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use solvency_enclave::{
     Accepted, AssessError, AttestError, DeliveredReport, EnclavePublic, Evidence, IngestError,
     Readiness, SignedAttestation, X25519Public,
+    ownership::{OwnershipError, VaultEntry},
 };
 
 /// A request to an enclave instance.
@@ -36,6 +37,13 @@ pub enum Request {
     Rotate {
         /// Unix seconds.
         grace_until: u64,
+    },
+    /// Take a chain's next reserve-vault log entries (public; given again after a restart).
+    FeedVault {
+        /// The chain.
+        chain_selector: u64,
+        /// Its entries, in order, from any already given onwards.
+        entries: Vec<VaultEntry>,
     },
     /// Sign the attestation of `epoch` at `now`.
     Attest {
@@ -79,6 +87,13 @@ pub enum Response {
     Rotated {
         /// The new public key, to publish in the registry.
         hpke_public_key: X25519Public,
+    },
+    /// Vault entries taken.
+    Fed {
+        /// How many were new.
+        taken: usize,
+        /// How many of the chain's entries the instance now has.
+        len: u64,
     },
     /// A signed attestation.
     Attested {
@@ -147,6 +162,12 @@ pub enum Refusal {
     NotPersisted {
         /// The file system's error.
         reason: String,
+    },
+    /// Vault entries out of order, or different from those given before.
+    #[error("{error}")]
+    Vault {
+        /// Why.
+        error: OwnershipError,
     },
     /// The request is not one this instance understands.
     #[error("not a request: {reason}")]

@@ -12,9 +12,11 @@ use solvency_enclave_host::{EnclaveClient, Host, HostError, Refusal, Store, unix
 
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
+        protocol: Default::default(),
         deployment_id: keccak256("host test"),
         chains: vec![ChainPolicy {
             vault: Default::default(),
+            vault_asset: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),

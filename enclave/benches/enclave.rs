@@ -75,6 +75,7 @@ impl World {
             .enumerate()
             .map(|(i, reporter)| ChainPolicy {
                 vault: Default::default(),
+                vault_asset: Default::default(),
                 name: format!("chain-{i}"),
                 selector: selector(i),
                 reporter: reporter.public(),
@@ -84,6 +85,7 @@ impl World {
             })
             .collect();
         let policy = Policy {
+            protocol: Default::default(),
             deployment_id: keccak256("self-healing-reserve/bench"),
             chains,
             max_report_age: 3_600,

@@ -96,6 +96,18 @@ pub fn reports_digest(used: &[(u64, u64, B256)]) -> B256 {
 
 /// Assesses the ledger under the policy at `now`.
 pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, AssessError> {
+    assess_with_vaults(ledger, policy, now, |_| U256::ZERO)
+}
+
+/// [`assess`], with the protocol's share of each chain's vault (`vault_share(selector)`, in the
+/// vault asset's smallest unit) counted as reserves of that asset, after its haircut, like the
+/// reserves the chain reports (held elsewhere).
+pub fn assess_with_vaults(
+    ledger: &Ledger,
+    policy: &Policy,
+    now: u64,
+    vault_share: impl Fn(u64) -> U256,
+) -> Result<Assessment, AssessError> {
     let mut chains: Vec<_> = policy.chains.iter().collect();
     chains.sort_by_key(|c| c.selector);
     let mut reserves = U256::ZERO;
@@ -143,6 +155,27 @@ pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, 
             let totals = || AssessError::Overflow { context: "cross-chain totals".into() };
             reserves = reserves.checked_add(held).ok_or_else(totals)?;
             liabilities = liabilities.checked_add(owed).ok_or_else(totals)?;
+        }
+        let share = if trust_reserves && !chain.vault.is_zero() {
+            vault_share(chain.selector)
+        } else {
+            U256::ZERO
+        };
+        if !share.is_zero() {
+            let asset = chain.asset(&chain.vault_asset).ok_or_else(|| {
+                AssessError::UnknownAsset { chain: chain.name.clone(), asset_id: chain.vault_asset }
+            })?;
+            let held = value(share, asset.price_e18, asset.decimals)
+                .and_then(|v| {
+                    v.checked_mul(U256::from(BPS - u64::from(asset.haircut_bps.min(10_000))))
+                })
+                .map(|v| v / U256::from(BPS))
+                .ok_or_else(|| AssessError::Overflow {
+                    context: format!("{} vault share of {}", chain.name, asset.symbol),
+                })?;
+            reserves = reserves
+                .checked_add(held)
+                .ok_or_else(|| AssessError::Overflow { context: "cross-chain totals".into() })?;
         }
         used.push((chain.selector, entry.seq, entry.payload_digest));
     }

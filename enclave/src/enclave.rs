@@ -7,14 +7,30 @@ use alloy::primitives::{Address, B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    EnclaveKeys, EnclavePublic, SealError, SolvencyAttestation,
-    assess::{AssessError, Assessment, assess},
-    attestation::{ChainLeaf, ChainMessage, LedgerLeaf},
+    EnclaveKeys, EnclavePublic, SealError, SolvencyAttestation, VaultHead,
+    assess::{AssessError, Assessment, assess_with_vaults},
+    attestation::{ChainLeaf, ChainMessage},
     instruction::seal_instruction,
     ledger::{self, Accepted, DeliveredReport, IngestError, Ledger},
     merkle::MerkleTree,
+    ownership::{Ownership, OwnershipError, VaultEntry, VaultLogs},
     policy::Policy,
 };
+
+/// How many signed ledger roots an enclave remembers (the hub holds one of the latest).
+const MAX_LEDGER_CHECKPOINTS: usize = 16;
+
+/// A ledger root this enclave signed, with what rebuilds it from the public vault logs: the
+/// epoch (its salts) and each vault's credited head. No amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCheckpoint {
+    /// The attestation's epoch.
+    pub epoch: u64,
+    /// Its `ledgerRoot`.
+    pub root: B256,
+    /// Per chain selector, the vault head credited.
+    pub heads: Vec<(u64, VaultHead)>,
+}
 
 /// What the enclave keeps across restarts. No amounts: the ledger itself lives in memory. A
 /// restarted enclave refills it from the reports themselves, which stay on the hub chain: the
@@ -44,6 +60,10 @@ pub struct EnclaveState {
     /// Until when (Unix seconds) reports sealed to the previous generation are accepted.
     #[serde(default)]
     pub previous_key_valid_until: u64,
+    /// The ledger roots this enclave signed last, newest last: the hub's root must be one of
+    /// them (or zero, before the first) for the enclave to build on it.
+    #[serde(default)]
+    pub ledger_checkpoints: Vec<LedgerCheckpoint>,
 }
 
 /// A value that may be of an older format: taken if it parses, none if not.
@@ -83,6 +103,23 @@ pub enum AttestError {
         epoch: u64,
         /// The last one signed.
         last_epoch: u64,
+    },
+    /// The hub holds a ledger root this enclave never signed (or has forgotten): it cannot build
+    /// on it. A rolled-back or foreign state: restore the enclave's own state.
+    #[error(
+        "the hub's ledger root {root} is not one this enclave signed: restore its state (or its sealed state) rather than start it afresh"
+    )]
+    UnknownLedgerRoot {
+        /// The hub's root.
+        root: B256,
+    },
+    /// A ledger root this enclave signed could not be rebuilt from the vault logs given.
+    #[error("the ledger of root {root} cannot be rebuilt yet: {reason}")]
+    LedgerNotReproduced {
+        /// The root.
+        root: B256,
+        /// Why (entries not given yet, or not the vault's).
+        reason: String,
     },
     /// An instruction could not be sealed (a treasury key is invalid).
     #[error("sealing the instruction for {chain}: {source}")]
@@ -127,6 +164,10 @@ pub struct Enclave {
     policy: Policy,
     ledger: Ledger,
     state: EnclaveState,
+    /// Every vault's log as the host gave it (public; given again after a restart).
+    vault_logs: VaultLogs,
+    /// The ownership ledger behind each signed root still remembered.
+    ledgers: BTreeMap<B256, Ownership>,
 }
 
 /// `keccak256(messageId || keccak256(payload))`: one delivery of one report.
@@ -174,6 +215,8 @@ impl Enclave {
             policy,
             ledger: Ledger::default(),
             state,
+            vault_logs: VaultLogs::default(),
+            ledgers: BTreeMap::new(),
         }
     }
 
@@ -310,7 +353,89 @@ impl Enclave {
 
     /// Assesses the latest reports at `now`.
     pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
-        assess(&self.ledger, &self.policy, now)
+        let ownership = self.next_ownership(&self.latest_ownership());
+        assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))
+    }
+
+    /// Takes a chain's next vault log entries, in order (entries given before are checked and
+    /// skipped). They count once a report's head — checked by the hub at publish — vouches for
+    /// them.
+    pub fn feed_vault(
+        &mut self,
+        chain_selector: u64,
+        entries: &[VaultEntry],
+    ) -> Result<usize, OwnershipError> {
+        self.vault_logs.feed(chain_selector, entries)
+    }
+
+    /// How many entries of a chain's vault log were given.
+    pub fn vault_log_len(&self, chain_selector: u64) -> u64 {
+        self.vault_logs.len(chain_selector)
+    }
+
+    /// The ownership ledger behind `parent`, the root the hub holds: none before the first
+    /// (zero), one this enclave signed and remembers, or one it rebuilds from its checkpoint and
+    /// the vault logs (after a restart) and checks against the root.
+    fn ownership_for(&self, parent: B256) -> Result<Ownership, AttestError> {
+        if parent == B256::ZERO {
+            return Ok(Ownership::new(self.policy.protocol));
+        }
+        if let Some(known) = self.ledgers.get(&parent) {
+            return Ok(known.clone());
+        }
+        let checkpoint = self
+            .state
+            .ledger_checkpoints
+            .iter()
+            .find(|c| c.root == parent)
+            .ok_or(AttestError::UnknownLedgerRoot { root: parent })?;
+        // Stage 2 of docs/self-healing.md: the ledger is a function of the vault logs up to the
+        // credited heads, so it is rebuilt from them. (Once the planner reassigns shares, the
+        // sealed state carries it instead.)
+        let (rebuilt, problems) =
+            Ownership::new(self.policy.protocol).advanced(&self.vault_logs, &checkpoint.heads);
+        if let Some(problem) = problems.first() {
+            return Err(AttestError::LedgerNotReproduced {
+                root: parent,
+                reason: problem.to_string(),
+            });
+        }
+        if self.ownership_root(&rebuilt, checkpoint.epoch) != parent {
+            return Err(AttestError::LedgerNotReproduced {
+                root: parent,
+                reason: "the rebuilt ledger has another root".into(),
+            });
+        }
+        Ok(rebuilt)
+    }
+
+    /// The ledger behind the last root signed (or none yet), for readiness.
+    fn latest_ownership(&self) -> Ownership {
+        self.state
+            .ledger_checkpoints
+            .last()
+            .and_then(|c| self.ownership_for(c.root).ok())
+            .unwrap_or_else(|| Ownership::new(self.policy.protocol))
+    }
+
+    /// `base` with every vault credited up to the head of its chain's latest report.
+    fn next_ownership(&self, base: &Ownership) -> Ownership {
+        let heads: Vec<(u64, VaultHead)> = self
+            .policy
+            .chains
+            .iter()
+            .filter(|c| !c.vault.is_zero())
+            .filter_map(|c| self.ledger.get(c.selector).map(|e| (c.selector, e.head)))
+            .collect();
+        base.advanced(&self.vault_logs, &heads).0
+    }
+
+    /// The root of an ownership ledger at `epoch` (its leaves salted for that epoch).
+    fn ownership_root(&self, ownership: &Ownership, epoch: u64) -> B256 {
+        ownership.root(
+            |chain| self.policy.chain(chain).map_or(Address::ZERO, |c| c.vault),
+            |owner, chain| self.ledger_salt(epoch, owner, chain),
+        )
     }
 
     /// The latest accepted seq of a chain, if any.
@@ -350,7 +475,10 @@ impl Enclave {
         epoch: u64,
         parent_ledger_root: B256,
     ) -> Result<SignedAttestation, AttestError> {
-        let assessment = self.assess(now)?;
+        let base = self.ownership_for(parent_ledger_root)?;
+        let ownership = self.next_ownership(&base);
+        let assessment =
+            assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))?;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;
             if a.epoch >= epoch
@@ -409,7 +537,7 @@ impl Enclave {
             validUntil: now.saturating_add(self.policy.attestation_validity),
             reportsDigest: assessment.reports_digest,
             chainsRoot: tree.root(),
-            ledgerRoot: self.ledger_root(epoch),
+            ledgerRoot: self.ownership_root(&ownership, epoch),
             parentLedgerRoot: parent_ledger_root,
             policyDigest: self.policy.digest(),
         };
@@ -430,6 +558,18 @@ impl Enclave {
             signer: self.keys.signer.address(),
             messages,
         };
+        let root = signed.attestation.ledgerRoot;
+        self.state.ledger_checkpoints.push(LedgerCheckpoint {
+            epoch,
+            root,
+            heads: ownership.heads(),
+        });
+        if self.state.ledger_checkpoints.len() > MAX_LEDGER_CHECKPOINTS {
+            self.state.ledger_checkpoints.remove(0);
+        }
+        self.ledgers.insert(root, ownership);
+        let kept: Vec<B256> = self.state.ledger_checkpoints.iter().map(|c| c.root).collect();
+        self.ledgers.retain(|root, _| kept.contains(root));
         self.state.last_epoch = epoch;
         self.state.last_signed = Some(signed.clone());
         Ok(signed)
@@ -437,16 +577,6 @@ impl Enclave {
 }
 
 impl Enclave {
-    /// The root of the ownership ledger for `epoch`. The ledger holds no owner yet (stage 1 of
-    /// docs/self-healing.md): the tree is its sentinel leaf alone, salted afresh every epoch
-    /// from the HPKE secret every instance of a quorum holds, so the root is new every epoch and
-    /// the same in every instance.
-    fn ledger_root(&self, epoch: u64) -> B256 {
-        let sentinel =
-            LedgerLeaf { salt: self.ledger_salt(epoch, Address::ZERO, 0), ..Default::default() };
-        MerkleTree::new(vec![sentinel.hash()]).root()
-    }
-
     /// The salt of an owner's leaf for one vault in one epoch: keccak256 keyed with the HPKE
     /// secret, unpredictable to anyone but the enclave's instances.
     fn ledger_salt(&self, epoch: u64, owner: Address, chain_selector: u64) -> B256 {

@@ -22,7 +22,7 @@ pub mod report;
 pub mod seal;
 pub mod sealed;
 
-pub use assess::{AssessError, Assessment, assess, reports_digest};
+pub use assess::{AssessError, Assessment, assess, assess_with_vaults, reports_digest};
 pub use attestation::{
     ATTESTATION_DOMAIN, AttestationSigner, Authorization, ChainLeaf, ChainMessage, LedgerLeaf,
     SolvencyAttestation,
@@ -32,7 +32,8 @@ pub use attestor::{
     EvidencePolicy, NitroAttestor, NitroEvidence, NitroFacts, VerifiedEvidence,
 };
 pub use enclave::{
-    AttestError, Checkpoint, Enclave, EnclaveState, Readiness, SignedAttestation, delivery_digest,
+    AttestError, Checkpoint, Enclave, EnclaveState, LedgerCheckpoint, Readiness, SignedAttestation,
+    delivery_digest,
 };
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
 pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField, VaultHead};

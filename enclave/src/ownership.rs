@@ -103,11 +103,11 @@ pub fn next_head(head: B256, entry: &VaultEntry) -> B256 {
     keccak256(step.abi_encode())
 }
 
-/// Why vault entries were not taken.
+/// Why vault entries were not taken, or a vault's credits could not advance.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum OwnershipError {
-    /// An entry arrived out of order (the host skipped or repeated one).
+    /// An entry arrived out of order (the host skipped one): feed from `expected`.
     #[error("chain {chain_selector}: vault entry {got} arrived where entry {expected} was due")]
     OutOfOrder {
         /// The chain.
@@ -117,10 +117,18 @@ pub enum OwnershipError {
         /// The index given.
         got: u64,
     },
-    /// The entries do not hash to the head a report vouched for: invented, hidden or
-    /// reordered. They were dropped; feed the vault's log again.
+    /// An entry given again differs from the one given before: a vault log never changes.
+    #[error("chain {chain_selector}: vault entry {index} differs from the one given before")]
+    Rewritten {
+        /// The chain.
+        chain_selector: u64,
+        /// The entry.
+        index: u64,
+    },
+    /// The entries do not hash to the head a report carried: invented, hidden or reordered.
+    /// Nothing of them is credited.
     #[error(
-        "chain {chain_selector}: the vault entries given do not hash to the head its report carried at entry {count}; they were dropped"
+        "chain {chain_selector}: the vault entries given do not hash to the head its report carried at entry {count}"
     )]
     HeadMismatch {
         /// The chain.
@@ -128,17 +136,27 @@ pub enum OwnershipError {
         /// Where the heads differ.
         count: u64,
     },
-    /// A report vouched for fewer entries than an earlier one: a vault log never shrinks.
+    /// A report carries fewer entries than already credited: a vault log never shrinks.
     #[error(
-        "chain {chain_selector}: a report's vault head ({count} entries) is behind one already vouched ({vouched})"
+        "chain {chain_selector}: a report's vault head ({count} entries) is behind what is credited ({credited})"
     )]
     HeadBehind {
         /// The chain.
         chain_selector: u64,
         /// The report's count.
         count: u64,
-        /// What was vouched before.
-        vouched: u64,
+        /// What is credited.
+        credited: u64,
+    },
+    /// Not every entry up to the report's head was given yet: credited at the next epoch.
+    #[error("chain {chain_selector}: vault entries up to {count} not given yet ({have} so far)")]
+    Missing {
+        /// The chain.
+        chain_selector: u64,
+        /// The report's count.
+        count: u64,
+        /// Entries given.
+        have: u64,
     },
 }
 
@@ -157,21 +175,60 @@ impl std::fmt::Debug for Holding {
     }
 }
 
-/// One vault's log as far as the enclave has it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct VaultLog {
-    /// Credited: vouched by a report's head.
-    credited: VaultHead,
-    /// The furthest head a report vouched for.
-    vouched: VaultHead,
-    /// Fed, not yet credited, each with the running hash after it.
-    pending: Vec<(VaultEntry, B256)>,
+/// The vault logs as the host gave them: public data, kept in memory only (a restarted enclave
+/// is given them again).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VaultLogs {
+    logs: BTreeMap<u64, Vec<VaultEntry>>,
 }
 
-/// Who owns what in every vault.
+impl VaultLogs {
+    /// Takes a chain's next entries, in order. Entries already given are checked to be the same
+    /// and skipped (a host reads with overlap after a restart); a gap is refused. Returns how
+    /// many were new.
+    pub fn feed(
+        &mut self,
+        chain_selector: u64,
+        entries: &[VaultEntry],
+    ) -> Result<usize, OwnershipError> {
+        let log = self.logs.entry(chain_selector).or_default();
+        let mut taken = 0;
+        for entry in entries {
+            let have = log.len() as u64;
+            if entry.index == 0 || entry.index > have + 1 {
+                return Err(OwnershipError::OutOfOrder {
+                    chain_selector,
+                    expected: have + 1,
+                    got: entry.index,
+                });
+            }
+            if entry.index <= have {
+                if log[entry.index as usize - 1] != *entry {
+                    return Err(OwnershipError::Rewritten { chain_selector, index: entry.index });
+                }
+                continue;
+            }
+            log.push(entry.clone());
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    /// How many entries of a chain's log were given.
+    pub fn len(&self, chain_selector: u64) -> u64 {
+        self.logs.get(&chain_selector).map_or(0, |l| l.len() as u64)
+    }
+
+    /// Entries `from + 1 ..= to` of a chain's log, if all were given.
+    fn range(&self, chain_selector: u64, from: u64, to: u64) -> Option<&[VaultEntry]> {
+        self.logs.get(&chain_selector).and_then(|l| l.get(from as usize..to as usize))
+    }
+}
+
+/// Who owns what in every vault, as of each vault's credited head.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ownership {
-    vaults: BTreeMap<u64, VaultLog>,
+    credited: BTreeMap<u64, VaultHead>,
     holdings: BTreeMap<(Address, u64), Holding>,
     /// Who an inflow belongs to (the protocol).
     protocol: Address,
@@ -183,78 +240,53 @@ impl Ownership {
         Self { protocol, ..Self::default() }
     }
 
-    /// The next entries of a chain's vault log, in order from the first not yet given. They
-    /// are credited once a report vouches for them ([`Ownership::vouch`]).
-    pub fn feed(
-        &mut self,
-        chain_selector: u64,
-        entries: &[VaultEntry],
-    ) -> Result<usize, OwnershipError> {
-        let log = self.vaults.entry(chain_selector).or_default();
-        let (mut count, mut head) = match log.pending.last() {
-            Some((entry, head)) => (entry.index, *head),
-            None => (log.credited.count, log.credited.head),
-        };
-        let mut taken = Vec::with_capacity(entries.len());
-        for entry in entries {
-            if entry.index <= count {
-                // Already given: the host reads with overlap after a restart.
+    /// This ledger with each chain's vault credited up to `heads` (the heads of the reports the
+    /// attestation's leaves carry, which the hub checks): a chain advances only if every entry
+    /// up to its head was given and they hash to it from the credited head; otherwise it stays
+    /// where it was, and the reason is returned.
+    pub fn advanced(
+        &self,
+        logs: &VaultLogs,
+        heads: &[(u64, VaultHead)],
+    ) -> (Self, Vec<OwnershipError>) {
+        let mut next = self.clone();
+        let mut problems = Vec::new();
+        for &(chain_selector, head) in heads {
+            let credited = next.credited(chain_selector);
+            if head.count < credited.count {
+                problems.push(OwnershipError::HeadBehind {
+                    chain_selector,
+                    count: head.count,
+                    credited: credited.count,
+                });
                 continue;
             }
-            if entry.index != count + 1 {
-                return Err(OwnershipError::OutOfOrder {
-                    chain_selector,
-                    expected: count + 1,
-                    got: entry.index,
-                });
+            if head.count == credited.count {
+                if head.head != credited.head {
+                    problems
+                        .push(OwnershipError::HeadMismatch { chain_selector, count: head.count });
+                }
+                continue;
             }
-            head = next_head(head, entry);
-            count = entry.index;
-            taken.push((entry.clone(), head));
+            let Some(entries) = logs.range(chain_selector, credited.count, head.count) else {
+                problems.push(OwnershipError::Missing {
+                    chain_selector,
+                    count: head.count,
+                    have: logs.len(chain_selector),
+                });
+                continue;
+            };
+            let reached = entries.iter().fold(credited.head, |h, e| next_head(h, e));
+            if reached != head.head {
+                problems.push(OwnershipError::HeadMismatch { chain_selector, count: head.count });
+                continue;
+            }
+            for entry in entries {
+                next.apply(chain_selector, entry);
+            }
+            next.credited.insert(chain_selector, head);
         }
-        let fed = taken.len();
-        log.pending.extend(taken);
-        self.credit(chain_selector)?;
-        Ok(fed)
-    }
-
-    /// A report of the chain carried `head` (the hub will check it at publish): entries up to
-    /// it may now be credited.
-    pub fn vouch(&mut self, chain_selector: u64, head: VaultHead) -> Result<(), OwnershipError> {
-        let log = self.vaults.entry(chain_selector).or_default();
-        if head.count < log.vouched.count {
-            return Err(OwnershipError::HeadBehind {
-                chain_selector,
-                count: head.count,
-                vouched: log.vouched.count,
-            });
-        }
-        log.vouched = head;
-        self.credit(chain_selector)
-    }
-
-    /// Credits pending entries up to the vouched head, if they hash to it.
-    fn credit(&mut self, chain_selector: u64) -> Result<(), OwnershipError> {
-        let log = self.vaults.get_mut(&chain_selector).expect("the vault's log exists");
-        let vouched = log.vouched;
-        if vouched.count <= log.credited.count {
-            return Ok(());
-        }
-        let upto = (vouched.count - log.credited.count) as usize;
-        if log.pending.len() < upto {
-            // Not all entries given yet.
-            return Ok(());
-        }
-        if log.pending[upto - 1].1 != vouched.head {
-            log.pending.clear();
-            return Err(OwnershipError::HeadMismatch { chain_selector, count: vouched.count });
-        }
-        let credited: Vec<(VaultEntry, B256)> = log.pending.drain(..upto).collect();
-        log.credited = vouched;
-        for (entry, _) in credited {
-            self.apply(chain_selector, &entry);
-        }
-        Ok(())
+        (next, problems)
     }
 
     fn apply(&mut self, chain_selector: u64, entry: &VaultEntry) {
@@ -278,12 +310,22 @@ impl Ownership {
 
     /// How far a chain's vault log is credited.
     pub fn credited(&self, chain_selector: u64) -> VaultHead {
-        self.vaults.get(&chain_selector).map(|l| l.credited).unwrap_or_default()
+        self.credited.get(&chain_selector).copied().unwrap_or_default()
+    }
+
+    /// Every chain's credited head.
+    pub fn heads(&self) -> Vec<(u64, VaultHead)> {
+        self.credited.iter().map(|(&c, &h)| (c, h)).collect()
     }
 
     /// An owner's position in a chain's vault.
     pub fn holding(&self, owner: Address, chain_selector: u64) -> Holding {
         self.holdings.get(&(owner, chain_selector)).copied().unwrap_or_default()
+    }
+
+    /// The protocol's share of a chain's vault.
+    pub fn protocol_share(&self, chain_selector: u64) -> U256 {
+        self.holding(self.protocol, chain_selector).balance
     }
 
     /// The total credited in a chain's vault.
@@ -294,8 +336,8 @@ impl Ownership {
             .fold(U256::ZERO, |sum, (_, h)| sum.saturating_add(h.balance))
     }
 
-    /// The ledger's leaves for an epoch — one per (owner, vault), salted by `salt(owner,
-    /// chain)` — after the sentinel leaf, in a fixed order (owner, then chain).
+    /// The ledger's leaves for an epoch — the sentinel, then one per (owner, vault) in a fixed
+    /// order — each salted by `salt(owner, chain)`.
     pub fn leaves(
         &self,
         vault_of: impl Fn(u64) -> Address,
@@ -366,42 +408,47 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_credited_until_a_report_vouches_for_it() {
+    fn entries_are_credited_up_to_a_reports_head_and_no_further() {
         let (entries, heads) = log();
-        let mut ledger = Ownership::new(PROTOCOL);
-        assert_eq!(ledger.feed(CHAIN, &entries), Ok(4));
-        assert_eq!(ledger.holding(MAKER, CHAIN), Holding::default(), "fed, not vouched");
-        ledger.vouch(CHAIN, heads[1]).unwrap();
-        assert_eq!(ledger.credited(CHAIN), heads[1]);
-        assert_eq!(ledger.holding(PROTOCOL, CHAIN).balance, U256::from(500));
-        assert_eq!(ledger.holding(MAKER, CHAIN).balance, U256::from(300));
-        ledger.vouch(CHAIN, heads[3]).unwrap();
+        let mut logs = VaultLogs::default();
+        assert_eq!(logs.feed(CHAIN, &entries), Ok(4));
+        let genesis = Ownership::new(PROTOCOL);
+        assert_eq!(genesis.holding(MAKER, CHAIN), Holding::default(), "given, not vouched");
+        let (two, problems) = genesis.advanced(&logs, &[(CHAIN, heads[1])]);
+        assert!(problems.is_empty());
+        assert_eq!(two.credited(CHAIN), heads[1]);
+        assert_eq!(two.protocol_share(CHAIN), U256::from(500));
+        assert_eq!(two.holding(MAKER, CHAIN).balance, U256::from(300));
+        let (four, _) = two.advanced(&logs, &[(CHAIN, heads[3])]);
         // The inflow is the protocol's; the withdrawal leaves the maker's balance.
-        assert_eq!(ledger.holding(PROTOCOL, CHAIN).balance, U256::from(550));
+        assert_eq!(four.protocol_share(CHAIN), U256::from(550));
         assert_eq!(
-            ledger.holding(MAKER, CHAIN),
+            four.holding(MAKER, CHAIN),
             Holding { balance: U256::from(200), withdrawn: U256::from(100) }
         );
-        assert_eq!(ledger.vault_total(CHAIN), U256::from(750));
+        assert_eq!(four.vault_total(CHAIN), U256::from(750));
+        assert_eq!(two.credited(CHAIN), heads[1], "advancing leaves the base as it was");
     }
 
     #[test]
-    fn a_head_may_come_before_its_entries() {
+    fn a_head_before_its_entries_waits_and_overlap_is_harmless() {
         let (entries, heads) = log();
-        let mut ledger = Ownership::new(PROTOCOL);
-        ledger.vouch(CHAIN, heads[2]).unwrap();
-        ledger.feed(CHAIN, &entries[..1]).unwrap();
-        assert_eq!(ledger.credited(CHAIN).count, 0, "not all entries up to the head yet");
-        ledger.feed(CHAIN, &entries[1..]).unwrap();
-        assert_eq!(ledger.credited(CHAIN), heads[2]);
-        // Entries given again (a host reading with overlap) change nothing.
-        assert_eq!(ledger.feed(CHAIN, &entries), Ok(0));
-        ledger.vouch(CHAIN, heads[3]).unwrap();
-        assert_eq!(ledger.credited(CHAIN), heads[3]);
+        let mut logs = VaultLogs::default();
+        logs.feed(CHAIN, &entries[..1]).unwrap();
+        let (same, problems) = Ownership::new(PROTOCOL).advanced(&logs, &[(CHAIN, heads[2])]);
+        assert_eq!(
+            problems,
+            [OwnershipError::Missing { chain_selector: CHAIN, count: 3, have: 1 }]
+        );
+        assert_eq!(same.credited(CHAIN).count, 0);
+        assert_eq!(logs.feed(CHAIN, &entries), Ok(3), "entries given again are skipped");
+        let (three, problems) = same.advanced(&logs, &[(CHAIN, heads[2])]);
+        assert!(problems.is_empty());
+        assert_eq!(three.credited(CHAIN), heads[2]);
     }
 
     #[test]
-    fn invented_hidden_or_reordered_entries_credit_nothing() {
+    fn invented_hidden_reordered_or_rewritten_entries_credit_nothing() {
         let (entries, heads) = log();
         let invented = {
             let mut e = entries.clone();
@@ -416,37 +463,43 @@ mod tests {
             e
         };
         for (name, given) in [("invented", invented), ("reordered", reordered)] {
-            let mut ledger = Ownership::new(PROTOCOL);
-            ledger.feed(CHAIN, &given).unwrap();
+            let mut logs = VaultLogs::default();
+            logs.feed(CHAIN, &given).unwrap();
+            let (next, problems) = Ownership::new(PROTOCOL).advanced(&logs, &[(CHAIN, heads[3])]);
             assert_eq!(
-                ledger.vouch(CHAIN, heads[3]),
-                Err(OwnershipError::HeadMismatch { chain_selector: CHAIN, count: 4 }),
+                problems,
+                [OwnershipError::HeadMismatch { chain_selector: CHAIN, count: 4 }],
                 "{name}"
             );
-            assert_eq!(ledger.vault_total(CHAIN), U256::ZERO, "{name}: nothing credited");
-            // The true log, given again, is credited.
-            ledger.feed(CHAIN, &entries).unwrap();
-            assert_eq!(ledger.credited(CHAIN), heads[3], "{name}");
+            assert_eq!(next.vault_total(CHAIN), U256::ZERO, "{name}: nothing credited");
+            // The true log cannot replace what was given: a log never changes.
+            assert_eq!(
+                logs.feed(CHAIN, &entries),
+                Err(OwnershipError::Rewritten {
+                    chain_selector: CHAIN,
+                    index: if name == "invented" { 2 } else { 1 }
+                }),
+                "{name}"
+            );
         }
-        // A hidden entry is a gap.
-        let mut ledger = Ownership::new(PROTOCOL);
-        let hidden = [entries[0].clone(), entries[2].clone()];
+        let mut logs = VaultLogs::default();
         assert_eq!(
-            ledger.feed(CHAIN, &hidden),
-            Err(OwnershipError::OutOfOrder { chain_selector: CHAIN, expected: 2, got: 3 })
+            logs.feed(CHAIN, &[entries[0].clone(), entries[2].clone()]),
+            Err(OwnershipError::OutOfOrder { chain_selector: CHAIN, expected: 2, got: 3 }),
+            "a hidden entry is a gap"
         );
-        assert_eq!(ledger.vault_total(CHAIN), U256::ZERO);
-        // A head going backwards is refused.
-        ledger.vouch(CHAIN, heads[1]).unwrap();
-        assert!(matches!(ledger.vouch(CHAIN, heads[0]), Err(OwnershipError::HeadBehind { .. })));
+        logs.feed(CHAIN, &entries).unwrap();
+        let (two, _) = Ownership::new(PROTOCOL).advanced(&logs, &[(CHAIN, heads[1])]);
+        let (_, problems) = two.advanced(&logs, &[(CHAIN, heads[0])]);
+        assert!(matches!(problems[..], [OwnershipError::HeadBehind { .. }]), "heads never go back");
     }
 
     #[test]
     fn leaves_are_salted_and_ordered_and_debug_hides_amounts() {
         let (entries, heads) = log();
-        let mut ledger = Ownership::new(PROTOCOL);
-        ledger.feed(CHAIN, &entries).unwrap();
-        ledger.vouch(CHAIN, heads[3]).unwrap();
+        let mut logs = VaultLogs::default();
+        logs.feed(CHAIN, &entries).unwrap();
+        let (ledger, _) = Ownership::new(PROTOCOL).advanced(&logs, &[(CHAIN, heads[3])]);
         let vault = address!("0x00000000000000000000000000000000000000c3");
         let salt = |epoch: u64| {
             move |owner: Address, chain: u64| keccak256((epoch, owner, chain).abi_encode())

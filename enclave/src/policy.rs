@@ -10,7 +10,7 @@ alloy::sol! {
     /// One asset's terms, as the policy digest encodes them.
     struct AssetTerms { bytes32 assetId; uint8 decimals; uint256 priceE18; uint16 haircutBps; }
     /// One chain's terms, as the policy digest encodes them.
-    struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; address vault; AssetTerms[] assets; }
+    struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; address vault; bytes32 vaultAsset; AssetTerms[] assets; }
     /// The whole policy, as the policy digest encodes it.
     struct PolicyTerms {
         string label;
@@ -20,6 +20,7 @@ alloy::sol! {
         uint32 solvencyRatioBps;
         uint32 recoveryRatioBps;
         uint64 attestationValidity;
+        address protocol;
         ChainTerms[] chains;
     }
 }
@@ -41,6 +42,9 @@ pub struct Policy {
     pub recovery_ratio_bps: u32,
     /// How long an attestation stays valid, in seconds.
     pub attestation_validity: u64,
+    /// The protocol's account in the vaults: its deposits and the vaults' inflows are its
+    /// share, which counts as reserves (zero: no vault share counts).
+    pub protocol: Address,
 }
 
 /// One registered chain.
@@ -61,6 +65,9 @@ pub struct ChainPolicy {
     /// The chain's reserve vault (zero: none). Its log heads come with the chain's reports, and
     /// the chain's leaf in every attestation names it.
     pub vault: Address,
+    /// The asset id of the vault's collateral: the protocol's share of the vault counts as
+    /// reserves of it (the reporter reports what it holds elsewhere).
+    pub vault_asset: B256,
 }
 
 /// One asset on one chain.
@@ -108,6 +115,7 @@ impl Policy {
                     treasury: B256::from(c.treasury),
                     required: c.required,
                     vault: c.vault,
+                    vaultAsset: c.vault_asset,
                     assets,
                 }
             })
@@ -121,6 +129,7 @@ impl Policy {
             solvencyRatioBps: self.solvency_ratio_bps,
             recoveryRatioBps: self.recovery_ratio_bps,
             attestationValidity: self.attestation_validity,
+            protocol: self.protocol,
             chains,
         };
         alloy::primitives::keccak256(terms.abi_encode_params())

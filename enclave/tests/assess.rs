@@ -32,6 +32,7 @@ fn asset(symbol: &str, decimals: u8, price_usd: u64, haircut_bps: u16) -> AssetP
 fn chain(name: &str, selector: u64, required: bool) -> ChainPolicy {
     ChainPolicy {
         vault: Default::default(),
+        vault_asset: Default::default(),
         name: name.into(),
         selector,
         reporter: X25519KeyPair::generate().public(),
@@ -43,6 +44,7 @@ fn chain(name: &str, selector: u64, required: bool) -> ChainPolicy {
 
 fn policy() -> Policy {
     Policy {
+        protocol: Default::default(),
         deployment_id: keccak256("assess"),
         chains: vec![chain("a", A, true), chain("b", B, true), chain("c", C, false)],
         max_report_age: 300,

@@ -36,6 +36,7 @@ fn world() -> World {
     let deployment = keccak256("test deployment");
     let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy {
         vault: Default::default(),
+        vault_asset: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter.public(),
@@ -44,6 +45,7 @@ fn world() -> World {
         assets: vec![usdc()],
     };
     let policy = Policy {
+        protocol: Default::default(),
         deployment_id: deployment,
         chains: vec![chain("alpha", A, &reporters[0]), chain("beta", B, &reporters[1])],
         max_report_age: 300,

@@ -29,6 +29,7 @@ fn world() -> World {
     };
     let chain = |name: &str, selector, reporter: &X25519KeyPair| ChainPolicy {
         vault: Default::default(),
+        vault_asset: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter.public(),
@@ -37,6 +38,7 @@ fn world() -> World {
         assets: vec![usdc.clone()],
     };
     let policy = Policy {
+        protocol: Default::default(),
         deployment_id: keccak256("restart test"),
         chains: vec![chain("alpha", A, &reporters[0]), chain("beta", B, &reporters[1])],
         max_report_age: 3_600,

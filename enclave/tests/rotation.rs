@@ -12,9 +12,11 @@ const NOW: u64 = 1_750_000_000;
 
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
+        protocol: Default::default(),
         deployment_id: keccak256("rotation"),
         chains: vec![ChainPolicy {
             vault: Default::default(),
+            vault_asset: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),

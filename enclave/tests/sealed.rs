@@ -13,9 +13,11 @@ const NOW: u64 = 1_750_000_000;
 fn setup() -> (Enclave, Policy) {
     let reporter = X25519KeyPair::from_secret_bytes(keccak256("reporter").0);
     let policy = Policy {
+        protocol: Default::default(),
         deployment_id: keccak256("sealed"),
         chains: vec![ChainPolicy {
             vault: Default::default(),
+            vault_asset: Default::default(),
             name: "alpha".into(),
             selector: 7,
             reporter: reporter.public(),

@@ -97,6 +97,7 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
             let chains = chains(&b, &file.chains, &policy)?;
             let enclave = enclave_config(&b, enclave)?;
             let policy = Policy {
+                protocol: policy.protocol.unwrap_or_default(),
                 deployment_id,
                 chains: chains
                     .iter()
@@ -108,6 +109,11 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
                         required: c.required,
                         assets: c.assets.clone(),
                         vault: c.vault.unwrap_or_default(),
+                        vault_asset: c
+                            .vault_asset
+                            .as_deref()
+                            .map(solvency_enclave::asset_id)
+                            .unwrap_or_default(),
                     })
                     .collect(),
                 max_report_age: policy.max_report_age.as_secs(),
@@ -186,7 +192,10 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
             "max_report_age_secs is at most 30 days and max_clock_skew_secs at most one day",
         ));
     }
+    let protocol =
+        p.protocol.as_deref().map(|text| b.address("policy.protocol", text)).transpose()?;
     Ok(PolicySettings {
+        protocol,
         solvency_ratio_bps: p.solvency_ratio_bps,
         recovery_ratio_bps: p.recovery_ratio_bps,
         max_report_age: Duration::from_secs(p.max_report_age_secs),
@@ -324,6 +333,33 @@ fn assets(
         });
     }
     Ok(out)
+}
+
+/// The symbol of a chain's vault collateral: given exactly when the chain has a vault, and one
+/// of its assets.
+fn vault_asset(
+    b: &Builder<'_>,
+    key: &dyn Fn(&str) -> String,
+    chain: &ChainSection,
+) -> Result<Option<String>, ConfigError> {
+    match (&chain.vault, &chain.vault_asset) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(b.invalid(
+            key("vault_asset"),
+            "a chain with a `vault` names its collateral: give vault_asset, the symbol of one of its assets",
+        )),
+        (None, Some(_)) => Err(b.invalid(key("vault_asset"), "applies only to a chain with a `vault`")),
+        (Some(_), Some(symbol)) => {
+            let symbol = symbol.trim();
+            if !chain.assets.iter().any(|a| a.symbol.trim() == symbol) {
+                return Err(b.invalid(
+                    key("vault_asset"),
+                    format!("{symbol:?} is not one of the chain's assets"),
+                ));
+            }
+            Ok(Some(symbol.to_owned()))
+        }
+    }
 }
 
 /// The longest a source read may take.
@@ -606,6 +642,7 @@ fn chains(
             assets: assets(b, &format!("chains[{i}].assets"), &chain.assets)?,
             sources: sources(b, &format!("chains[{i}].assets"), &chain.assets)?,
             vault: chain.vault.as_deref().map(|v| b.address(&key("vault"), v)).transpose()?,
+            vault_asset: vault_asset(b, &key, chain)?,
             reporting: reporting(b, &key("reporting"), &chain.reporting, policy)?,
         });
     }

@@ -36,6 +36,10 @@ pub struct NetworksFile {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicySection {
+    /// The protocol's account in the reserve vaults (its deposits, and the vaults' inflows, are
+    /// its share, counted as reserves). Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
     /// Solvent iff reserves value ≥ liabilities value × this / 10 000. Default 10000 (100 %).
     pub solvency_ratio_bps: u32,
     /// Recovery instructions are due under this ratio; at least the solvency ratio. Default 11000.
@@ -54,6 +58,7 @@ pub struct PolicySection {
 impl Default for PolicySection {
     fn default() -> Self {
         Self {
+            protocol: None,
             solvency_ratio_bps: 10_000,
             recovery_ratio_bps: 11_000,
             max_report_age_secs: 600,
@@ -189,6 +194,9 @@ pub struct ChainSection {
     /// leaf names it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault: Option<String>,
+    /// The symbol of the vault's collateral, one of the chain's assets (with `vault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_asset: Option<String>,
     /// Blocks a `ReportDelivered` log must be under before it is read (hub only). Default 0.
     #[serde(default)]
     pub confirmations: u64,

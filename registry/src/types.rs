@@ -12,6 +12,8 @@ use solvency_enclave::{AssetPolicy, EvidencePolicy, X25519Public};
 /// [`solvency_enclave::Policy`] is these plus the chains ([`crate::Network::policy`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicySettings {
+    /// The protocol's account in the reserve vaults: its share counts as reserves.
+    pub protocol: Option<Address>,
     /// Solvent iff reserves value ≥ liabilities value × this / 10 000.
     pub solvency_ratio_bps: u32,
     /// Recovery is due under this ratio (at least the solvency ratio).
@@ -146,6 +148,8 @@ pub struct ChainConfig {
     pub reporting: Reporting,
     /// The chain's reserve vault, if it has one (part of the policy).
     pub vault: Option<Address>,
+    /// The symbol of the vault's collateral (one of `assets`), when there is a vault.
+    pub vault_asset: Option<String>,
 }
 
 /// When the reporter daemon reports.

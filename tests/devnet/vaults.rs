@@ -4,9 +4,9 @@
 
 use alloy::primitives::U256;
 use solvency_ccip::bindings::{devnet_token::DevnetToken, hub::SolvencyHub, vault::ReserveVault};
-use solvency_devnet::DevAccount;
+use solvency_devnet::{ChainDeployment, DevAccount};
 use solvency_enclave::{
-    VaultHead,
+    Position, VaultHead,
     ownership::{EntryKind, VaultEntry, next_head},
 };
 use solvency_registry::schema::PolicySection;
@@ -14,6 +14,39 @@ use solvency_tests::{
     as_account, reader,
     round::{Round, healthy},
 };
+
+/// Mints `amount` of the chain's collateral to `account` and deposits it into the vault.
+async fn deposit(
+    chain: &ChainDeployment,
+    account: &DevAccount,
+    amount: U256,
+) -> ReserveVault::Logged {
+    let wallet = as_account(chain, account);
+    let token = DevnetToken::new(chain.collateral, &wallet);
+    token.mint(account.address, amount).send().await.unwrap().get_receipt().await.unwrap();
+    token.approve(chain.vault, amount).send().await.unwrap().get_receipt().await.unwrap();
+    let receipt = ReserveVault::new(chain.vault, &wallet)
+        .deposit(amount)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    receipt
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<ReserveVault::Logged>().ok())
+        .expect("the deposit is logged")
+        .inner
+        .data
+}
+
+/// 1,000 USDC held and 1,200 owed on every chain: short by 200 per chain.
+fn short() -> Vec<Position> {
+    vec![Position::new("USDC", U256::from(1_000_000_000u64), U256::from(1_200_000_000u64))]
+}
 
 #[tokio::test]
 async fn a_deposit_reaches_the_chain_leaf_through_the_report_and_the_hubs_check() {
@@ -24,23 +57,9 @@ async fn a_deposit_reaches_the_chain_leaf_through_the_report_and_the_hubs_check(
 
     // A market maker deposits standby collateral into the spoke's vault.
     let maker = DevAccount::user(3);
-    let wallet = as_account(&chain, &maker);
-    let amount = U256::from(5_000_000_000u64);
-    let token = DevnetToken::new(chain.collateral, &wallet);
-    token.mint(maker.address, amount).send().await.unwrap().get_receipt().await.unwrap();
-    token.approve(chain.vault, amount).send().await.unwrap().get_receipt().await.unwrap();
-    let vault = ReserveVault::new(chain.vault, &wallet);
-    let receipt = vault.deposit(amount).send().await.unwrap().get_receipt().await.unwrap();
-    assert!(receipt.status());
+    let logged = deposit(&chain, &maker, U256::from(5_000_000_000u64)).await;
 
     // The enclave's recomputation of the head from the event is the vault's head.
-    let logged = receipt
-        .logs()
-        .iter()
-        .find_map(|l| l.log_decode::<ReserveVault::Logged>().ok())
-        .expect("the deposit is logged")
-        .inner
-        .data;
     let entry = VaultEntry {
         index: logged.index,
         kind: EntryKind::from_u8(logged.kind).unwrap(),
@@ -73,5 +92,28 @@ async fn a_deposit_reaches_the_chain_leaf_through_the_report_and_the_hubs_check(
         .unwrap();
     assert!(stored.set);
     assert_eq!((stored.logCount, stored.logHead), (1, head.logHead));
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn the_protocols_vault_deposit_counts_as_reserves_and_a_market_makers_does_not() {
+    let mut round = Round::start(2, PolicySection::default()).await;
+    let (_, solvent) = round.honest_round(1, |_| short()).await;
+    assert!(!solvent, "short by 200 USDC on each of two chains");
+    let chain = round.devnet.chain(1).clone();
+
+    // Standby collateral is the market maker's, not the protocol's: it covers nothing.
+    deposit(&chain, &DevAccount::user(3), U256::from(5_000_000_000u64)).await;
+    let (_, solvent) = round.honest_round(2, |_| short()).await;
+    assert!(!solvent, "a market maker's deposit is not the protocol's reserve");
+
+    // The protocol's own deposit of 500 USDC (USDC has no haircut) covers the 400 it is short,
+    // once the next report's head vouches for it.
+    let logged = deposit(&chain, &DevAccount::protocol(), U256::from(500_000_000u64)).await;
+    assert_eq!(logged.index, 2);
+    let (epoch, solvent) = round.honest_round(3, |_| short()).await;
+    assert!(solvent, "epoch {epoch}: the protocol's vault share counts as reserves");
+    let leaf = SolvencyHub::new(chain.oracle(), reader(&chain)).latestLeaf().call().await.unwrap();
+    assert_eq!((leaf.leaf.logCount, leaf.leaf.logHead), (2, logged.head));
     round.stop().await;
 }

@@ -290,6 +290,7 @@ fn refusal_rule(refusal: &solvency_enclave_host::Refusal) -> String {
         Refusal::Clock { .. } => "clock".into(),
         Refusal::Evidence { .. } => "evidence".into(),
         Refusal::NotPersisted { .. } => "not_persisted".into(),
+        Refusal::Vault { .. } => "vault".into(),
         Refusal::BadRequest { .. } => "bad_request".into(),
     }
 }

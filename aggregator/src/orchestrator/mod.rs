@@ -29,6 +29,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use anyhow::{Context, bail};
+use solvency_chain_adapters::vault::VaultReader;
 use solvency_chain_adapters::{
     Backoff, ChainClient, DeliveryEvent, HubReader, LogPosition, PublishError, Published,
     Publisher, spawn_delivery_watcher,
@@ -288,7 +289,12 @@ pub async fn run(
         }
     }
     let reader = HubReader::new(hub_client, hub.oracle(), hub.confirmations, hub.log_page_blocks);
-    let quorum = Arc::new(Quorum::new(enclaves, threshold));
+    let vaults = network
+        .chains
+        .iter()
+        .filter_map(|c| c.vault.map(|vault| VaultReader::new(c, vault)))
+        .collect();
+    let quorum = Arc::new(Quorum::new(enclaves, threshold).with_vaults(vaults));
     let publisher = Arc::new(Publisher::new(&network, publisher, Backoff::default()));
     let (watch, mut deliveries, watcher) = spawn_delivery_watcher(
         publisher.destinations().to_vec(),
@@ -555,6 +561,9 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
         Ok(held) => held,
         Err(e) => return Attempt::Failed(e.into()),
     };
+    // Every member gets the vault entries logged since (their credits wait for a report's
+    // head to vouch for them).
+    quorum.sync_vaults().await;
     let (signed, signatures) = match quorum.sign(at, onchain + 1, parent).await {
         Ok(signed) => signed,
         Err(SignFailure::NotReady(reason)) => return Attempt::NotReady(reason),

@@ -1,9 +1,13 @@
 //! The enclave instances the aggregator asks, and how many must agree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy::primitives::{Address, B256, Bytes};
-use solvency_enclave::{Accepted, AssessError, DeliveredReport, SignedAttestation};
+use solvency_chain_adapters::vault::VaultReader;
+use solvency_enclave::{
+    Accepted, AssessError, AttestError, DeliveredReport, SignedAttestation,
+    ownership::{OwnershipError, VaultEntry},
+};
 use solvency_enclave_host::{CallError, EnclaveClient, Refusal};
 use tokio::sync::Mutex;
 use tracing::warn;
@@ -35,12 +39,73 @@ pub(crate) struct Quorum {
     /// Members that may have missed reports (a failed call, a reconnection, a member that says
     /// a report is missing): given the latest reports again before the next attestation.
     behind: Mutex<BTreeSet<usize>>,
+    /// The reserve vault logs, mirrored from the chains and given to every member.
+    vaults: Mutex<VaultSync>,
+}
+
+/// The vault logs as read from the chains, and how much of each every member was given.
+#[derive(Default)]
+struct VaultSync {
+    readers: Vec<VaultReader>,
+    logs: BTreeMap<u64, Vec<VaultEntry>>,
+    /// Per (member, chain selector): how many entries the member has.
+    given: BTreeMap<(usize, u64), u64>,
 }
 
 impl Quorum {
     pub(crate) fn new(members: Vec<EnclaveClient>, threshold: usize) -> Self {
         let all = (0..members.len()).collect();
-        Self { members, threshold, behind: Mutex::new(all) }
+        Self { members, threshold, behind: Mutex::new(all), vaults: Mutex::default() }
+    }
+
+    /// The same quorum, also mirroring the vaults these readers read.
+    pub(crate) fn with_vaults(self, readers: Vec<VaultReader>) -> Self {
+        Self { vaults: Mutex::new(VaultSync { readers, ..VaultSync::default() }), ..self }
+    }
+
+    /// Reads what the vaults logged since the last call and gives every member the entries it
+    /// lacks. A chain that cannot be read is read again next time: its vault's credits wait,
+    /// nothing else does.
+    pub(crate) async fn sync_vaults(&self) {
+        let mut sync = self.vaults.lock().await;
+        let VaultSync { readers, logs, given } = &mut *sync;
+        for reader in readers.iter_mut() {
+            match reader.read().await {
+                Ok(entries) => logs.entry(reader.chain_selector()).or_default().extend(entries),
+                Err(e) => {
+                    warn!(target: "aggregator", error = %e, "reading a vault log failed; trying again later")
+                }
+            }
+        }
+        for (i, member) in self.members.iter().enumerate() {
+            for (&chain, log) in logs.iter() {
+                let have = given.get(&(i, chain)).copied().unwrap_or(0) as usize;
+                if have >= log.len() {
+                    continue;
+                }
+                let answer = match member.feed_vault(chain, log[have..].to_vec()).await {
+                    // A member that restarted lacks earlier entries: give it from where it is.
+                    Err(CallError::Refused {
+                        refusal:
+                            Refusal::Vault { error: OwnershipError::OutOfOrder { expected, .. } },
+                        ..
+                    }) => {
+                        let from = (expected.saturating_sub(1) as usize).min(log.len());
+                        member.feed_vault(chain, log[from..].to_vec()).await
+                    }
+                    answer => answer,
+                };
+                match answer {
+                    Ok(len) => {
+                        given.insert((i, chain), len);
+                    }
+                    Err(e) => {
+                        given.remove(&(i, chain));
+                        warn!(target: "aggregator", member = %member.location(), chain, error = %e, "an enclave instance could not take vault entries")
+                    }
+                }
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -49,6 +114,8 @@ impl Quorum {
 
     async fn mark_behind(&self, member: usize) {
         self.behind.lock().await.insert(member);
+        // A member that may have restarted gets the vault logs again too.
+        self.vaults.lock().await.given.retain(|(m, _), _| *m != member);
     }
 
     /// Members to give the latest reports again; they are taken off the list.
@@ -180,6 +247,17 @@ impl Quorum {
                 }
                 Err(CallError::Refused { refusal: Refusal::NotReady { error }, .. }) => {
                     not_ready = not_ready.or(Some(error));
+                }
+                // The member lacks vault entries (it restarted since it was given them): it
+                // gets the logs again from the start before the next round.
+                Err(
+                    e @ CallError::Refused {
+                        refusal: Refusal::Attest { error: AttestError::LedgerNotReproduced { .. } },
+                        ..
+                    },
+                ) => {
+                    self.vaults.lock().await.given.retain(|(m, _), _| *m != i);
+                    problems.push(e.to_string());
                 }
                 Err(e) => {
                     if !matches!(e, CallError::Refused { .. }) {

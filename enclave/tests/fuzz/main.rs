@@ -58,6 +58,7 @@ fn symbols(selector: u64) -> Vec<String> {
 fn policy() -> Policy {
     let chain = |name: &str, selector: u64, treasury: u8| ChainPolicy {
         vault: Default::default(),
+        vault_asset: Default::default(),
         name: name.into(),
         selector,
         reporter: reporter(selector).public(),
@@ -75,6 +76,7 @@ fn policy() -> Policy {
             .collect(),
     };
     Policy {
+        protocol: Default::default(),
         deployment_id: deployment(),
         chains: vec![chain("alpha", A, 0xa2), chain("beta", B, 0xb2)],
         max_report_age: 3_600,
