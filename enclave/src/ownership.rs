@@ -276,7 +276,7 @@ impl Ownership {
                 });
                 continue;
             };
-            let reached = entries.iter().fold(credited.head, |h, e| next_head(h, e));
+            let reached = entries.iter().fold(credited.head, next_head);
             if reached != head.head {
                 problems.push(OwnershipError::HeadMismatch { chain_selector, count: head.count });
                 continue;
