@@ -13,6 +13,7 @@ use solvency_enclave_host::{EnclaveClient, Host, HostError, Refusal, Store, unix
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
         protocol: Default::default(),
+        recovery: Default::default(),
         deployment_id: keccak256("host test"),
         chains: vec![ChainPolicy {
             vault: Default::default(),

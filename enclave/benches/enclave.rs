@@ -86,6 +86,7 @@ impl World {
             .collect();
         let policy = Policy {
             protocol: Default::default(),
+            recovery: Default::default(),
             deployment_id: keccak256("self-healing-reserve/bench"),
             chains,
             max_report_age: 3_600,

@@ -99,19 +99,86 @@ pub fn assess(ledger: &Ledger, policy: &Policy, now: u64) -> Result<Assessment, 
     assess_with_vaults(ledger, policy, now, |_| U256::ZERO)
 }
 
-/// [`assess`], with the protocol's share of each chain's vault (`vault_share(selector)`, in the
-/// vault asset's smallest unit) counted as reserves of that asset, after its haircut, like the
-/// reserves the chain reports (held elsewhere).
-pub fn assess_with_vaults(
+/// One chain's side of the books, as the reports value it (USD, scaled by 10^18).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChainBook {
+    /// The chain.
+    pub selector: u64,
+    /// Reserves it reports held elsewhere, after haircuts (zero when its report is stale).
+    pub reserves: U256,
+    /// What it owes.
+    pub liabilities: U256,
+    /// Its vault's collateral, when it has a vault whose share counts (not for a stale chain).
+    pub vault: Option<VaultTerms>,
+}
+
+impl std::fmt::Debug for ChainBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainBook").field("selector", &self.selector).finish_non_exhaustive()
+    }
+}
+
+/// How a vault's collateral is valued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VaultTerms {
+    /// Its asset id (swaps move collateral of one asset id and decimals only).
+    pub asset: B256,
+    /// Decimals of its smallest unit.
+    pub decimals: u8,
+    /// Price of one whole unit, scaled by 10^18.
+    pub price_e18: U256,
+    /// Its haircut.
+    pub haircut_bps: u16,
+}
+
+impl VaultTerms {
+    /// What `amount` of the collateral counts for, after the haircut.
+    pub fn value(&self, amount: U256) -> Option<U256> {
+        value(amount, self.price_e18, self.decimals)?
+            .checked_mul(U256::from(BPS - u64::from(self.haircut_bps.min(10_000))))
+            .map(|v| v / U256::from(BPS))
+    }
+
+    /// The least amount of the collateral that counts for at least `worth`; `None` if the
+    /// collateral counts for nothing or the arithmetic overflows.
+    pub fn amount_for(&self, worth: U256) -> Option<U256> {
+        if worth.is_zero() {
+            return Some(U256::ZERO);
+        }
+        let kept = U256::from(BPS - u64::from(self.haircut_bps.min(10_000)));
+        if kept.is_zero() || self.price_e18.is_zero() {
+            return None;
+        }
+        let scale = U256::from(10u64).checked_pow(U256::from(self.decimals))?;
+        let gross = worth.checked_mul(U256::from(BPS))?.div_ceil(kept);
+        let mut amount = gross.checked_mul(scale)?.div_ceil(self.price_e18);
+        // Valuing floors twice: step up the few units the floors may have lost.
+        for _ in 0..4 {
+            if self.value(amount)? >= worth {
+                return Some(amount);
+            }
+            amount = amount.checked_add(U256::from(1))?;
+        }
+        (self.value(amount)? >= worth).then_some(amount)
+    }
+
+    /// The most collateral that counts for at most `worth`.
+    pub fn amount_within(&self, worth: U256) -> Option<U256> {
+        // The least amount worth more, less one unit.
+        Some(self.amount_for(worth.checked_add(U256::from(1))?)?.saturating_sub(U256::from(1)))
+    }
+}
+
+/// Every chain's books under the policy at `now`, by ascending selector, with the reports used
+/// (selector, seq, payload digest). Errors as [`assess`].
+pub fn chain_books(
     ledger: &Ledger,
     policy: &Policy,
     now: u64,
-    vault_share: impl Fn(u64) -> U256,
-) -> Result<Assessment, AssessError> {
+) -> Result<(Vec<ChainBook>, Vec<(u64, u64, B256)>), AssessError> {
     let mut chains: Vec<_> = policy.chains.iter().collect();
     chains.sort_by_key(|c| c.selector);
-    let mut reserves = U256::ZERO;
-    let mut liabilities = U256::ZERO;
+    let mut books = Vec::new();
     let mut used = Vec::new();
     for chain in chains {
         // A stale optional chain still owes what it last reported, but its reserves are no
@@ -136,6 +203,12 @@ pub fn assess_with_vaults(
             }
             _ => continue,
         };
+        let mut book = ChainBook {
+            selector: chain.selector,
+            reserves: U256::ZERO,
+            liabilities: U256::ZERO,
+            vault: None,
+        };
         for position in &entry.positions {
             let asset = chain.asset(&position.assetId).ok_or_else(|| {
                 AssessError::UnknownAsset { chain: chain.name.clone(), asset_id: position.assetId }
@@ -143,46 +216,61 @@ pub fn assess_with_vaults(
             let overflow = || AssessError::Overflow {
                 context: format!("{} asset {}", chain.name, asset.symbol),
             };
-            let held = value(position.reserves, asset.price_e18, asset.decimals)
-                .and_then(|v| {
-                    v.checked_mul(U256::from(BPS - u64::from(asset.haircut_bps.min(10_000))))
-                })
-                .map(|v| v / U256::from(BPS))
-                .ok_or_else(overflow)?;
+            let terms = VaultTerms {
+                asset: asset.id,
+                decimals: asset.decimals,
+                price_e18: asset.price_e18,
+                haircut_bps: asset.haircut_bps,
+            };
+            let held = terms.value(position.reserves).ok_or_else(overflow)?;
             let held = if trust_reserves { held } else { U256::ZERO };
             let owed = value(position.liabilities, asset.price_e18, asset.decimals)
                 .ok_or_else(overflow)?;
-            let totals = || AssessError::Overflow { context: "cross-chain totals".into() };
-            reserves = reserves.checked_add(held).ok_or_else(totals)?;
-            liabilities = liabilities.checked_add(owed).ok_or_else(totals)?;
+            book.reserves = book.reserves.checked_add(held).ok_or_else(overflow)?;
+            book.liabilities = book.liabilities.checked_add(owed).ok_or_else(overflow)?;
         }
-        let share = if trust_reserves && !chain.vault.is_zero() {
-            vault_share(chain.selector)
-        } else {
-            U256::ZERO
-        };
-        if !share.is_zero() {
+        if trust_reserves && !chain.vault.is_zero() {
             let asset = chain.asset(&chain.vault_asset).ok_or_else(|| {
                 AssessError::UnknownAsset { chain: chain.name.clone(), asset_id: chain.vault_asset }
             })?;
-            let held = value(share, asset.price_e18, asset.decimals)
-                .and_then(|v| {
-                    v.checked_mul(U256::from(BPS - u64::from(asset.haircut_bps.min(10_000))))
-                })
-                .map(|v| v / U256::from(BPS))
-                .ok_or_else(|| AssessError::Overflow {
-                    context: format!("{} vault share of {}", chain.name, asset.symbol),
-                })?;
-            reserves = reserves
-                .checked_add(held)
-                .ok_or_else(|| AssessError::Overflow { context: "cross-chain totals".into() })?;
+            book.vault = Some(VaultTerms {
+                asset: asset.id,
+                decimals: asset.decimals,
+                price_e18: asset.price_e18,
+                haircut_bps: asset.haircut_bps,
+            });
         }
+        books.push(book);
         used.push((chain.selector, entry.seq, entry.payload_digest));
     }
     if used.is_empty() {
         return Err(AssessError::NoReports);
     }
+    Ok((books, used))
+}
 
+/// [`assess`], with the protocol's share of each chain's vault (`vault_share(selector)`, in the
+/// vault asset's smallest unit) counted as reserves of that asset, after its haircut, like the
+/// reserves the chain reports (held elsewhere).
+pub fn assess_with_vaults(
+    ledger: &Ledger,
+    policy: &Policy,
+    now: u64,
+    vault_share: impl Fn(u64) -> U256,
+) -> Result<Assessment, AssessError> {
+    let (books, used) = chain_books(ledger, policy, now)?;
+    let totals = || AssessError::Overflow { context: "cross-chain totals".into() };
+    let mut reserves = U256::ZERO;
+    let mut liabilities = U256::ZERO;
+    for book in &books {
+        reserves = reserves.checked_add(book.reserves).ok_or_else(totals)?;
+        liabilities = liabilities.checked_add(book.liabilities).ok_or_else(totals)?;
+        let Some(terms) = book.vault else { continue };
+        let held = terms.value(vault_share(book.selector)).ok_or_else(|| {
+            AssessError::Overflow { context: format!("chain {} vault share", book.selector) }
+        })?;
+        reserves = reserves.checked_add(held).ok_or_else(totals)?;
+    }
     let totals = || AssessError::Overflow { context: "solvency ratio".into() };
     let lhs = reserves.checked_mul(U256::from(BPS)).ok_or_else(totals)?;
     let rhs = liabilities.checked_mul(U256::from(policy.solvency_ratio_bps)).ok_or_else(totals)?;

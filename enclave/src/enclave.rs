@@ -20,19 +20,21 @@ use crate::{
 /// How many signed ledger roots an enclave remembers (the hub holds one of the latest).
 const MAX_LEDGER_CHECKPOINTS: usize = 16;
 
-/// A ledger root this enclave signed, with what rebuilds it from the public vault logs: the
-/// epoch (its salts) and each vault's credited head. No amount.
+/// A ledger root this enclave signed, with the ledger behind it, sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerCheckpoint {
     /// The attestation's epoch.
     pub epoch: u64,
     /// Its `ledgerRoot`.
     pub root: B256,
-    /// Per chain selector, the vault head credited.
-    pub heads: Vec<(u64, VaultHead)>,
+    /// The ownership ledger, HPKE-sealed to the deployment's ledger key (derived from the HPKE
+    /// key every instance of the deployment holds, [`Enclave::ledger_key`]): amounts leave the
+    /// enclave only so.
+    pub sealed: alloy::primitives::Bytes,
 }
 
-/// What the enclave keeps across restarts. No amounts: the ledger itself lives in memory. A
+/// What the enclave keeps across restarts. No amount in the clear: the report ledger lives in
+/// memory, the ownership ledger's checkpoints are sealed. A
 /// restarted enclave refills it from the reports themselves, which stay on the hub chain: the
 /// host hands it the latest accepted report of each chain again, and the enclave takes exactly
 /// the one whose digest it recorded ([`Accepted::again`]).
@@ -208,7 +210,7 @@ impl Enclave {
         let generation = state.hpke_generation;
         let current = if generation == 0 { hpke } else { hpke_generation(&base_hpke, generation) };
         let previous = (generation > 0).then(|| hpke_generation(&base_hpke, generation - 1));
-        Self {
+        let mut enclave = Self {
             keys: EnclaveKeys { hpke: current, signer },
             base_hpke,
             previous,
@@ -217,7 +219,17 @@ impl Enclave {
             state,
             vault_logs: VaultLogs::default(),
             ledgers: BTreeMap::new(),
-        }
+        };
+        // The checkpoints that open and reproduce their roots; any other is reported when the
+        // hub's root is one of them.
+        let opened: Vec<(B256, Ownership)> = enclave
+            .state
+            .ledger_checkpoints
+            .iter()
+            .filter_map(|c| enclave.open_checkpoint(c).ok().map(|o| (c.root, o)))
+            .collect();
+        enclave.ledgers.extend(opened);
+        enclave
     }
 
     /// Rotates the HPKE key to the next generation. Reports sealed to the key it replaces are
@@ -353,8 +365,29 @@ impl Enclave {
 
     /// Assesses the latest reports at `now`.
     pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
-        let ownership = self.next_ownership(&self.latest_ownership());
+        let (ownership, _) = self.planned(&self.next_ownership(&self.latest_ownership()), now)?;
         assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))
+    }
+
+    /// `credited` after this epoch's recovery plan ([`crate::planner`]), judged on the chains'
+    /// books at `now`.
+    fn planned(
+        &self,
+        credited: &Ownership,
+        now: u64,
+    ) -> Result<(Ownership, crate::planner::Plan), AssessError> {
+        if self.policy.protocol.is_zero() {
+            // No protocol account: no vault share counts, and there is nothing to heal with.
+            return Ok((credited.clone(), crate::planner::Plan::default()));
+        }
+        let (books, _) = crate::assess::chain_books(&self.ledger, &self.policy, now)?;
+        Ok(crate::planner::plan(
+            credited,
+            &books,
+            self.policy.recovery_ratio_bps,
+            &self.policy.recovery,
+            now,
+        ))
     }
 
     /// Takes a chain's next vault log entries, in order (entries given before are checked and
@@ -373,40 +406,74 @@ impl Enclave {
         self.vault_logs.len(chain_selector)
     }
 
-    /// The ownership ledger behind `parent`, the root the hub holds: none before the first
-    /// (zero), one this enclave signed and remembers, or one it rebuilds from its checkpoint and
-    /// the vault logs (after a restart) and checks against the root.
-    fn ownership_for(&self, parent: B256) -> Result<Ownership, AttestError> {
+    /// The ownership ledger behind `parent`, the root the hub holds, signed at `parent_epoch`:
+    /// none before the first (zero), or one of this enclave's checkpoints, which must
+    /// reproduce the root. An instance that lost its checkpoints may resume only if the root is
+    /// what the public vault logs alone give at its reports' heads (no recovery ever moved
+    /// ownership); otherwise its state must be restored.
+    fn ownership_for(&self, parent: B256, parent_epoch: u64) -> Result<Ownership, AttestError> {
+        let genesis = Ownership::new(self.policy.protocol);
         if parent == B256::ZERO {
-            return Ok(Ownership::new(self.policy.protocol));
+            return Ok(genesis);
         }
         if let Some(known) = self.ledgers.get(&parent) {
             return Ok(known.clone());
         }
-        let checkpoint = self
-            .state
-            .ledger_checkpoints
-            .iter()
-            .find(|c| c.root == parent)
-            .ok_or(AttestError::UnknownLedgerRoot { root: parent })?;
-        // Stage 2 of docs/self-healing.md: the ledger is a function of the vault logs up to the
-        // credited heads, so it is rebuilt from them. (Once the planner reassigns shares, the
-        // sealed state carries it instead.)
-        let (rebuilt, problems) =
-            Ownership::new(self.policy.protocol).advanced(&self.vault_logs, &checkpoint.heads);
-        if let Some(problem) = problems.first() {
-            return Err(AttestError::LedgerNotReproduced {
-                root: parent,
-                reason: problem.to_string(),
-            });
+        if let Some(checkpoint) = self.state.ledger_checkpoints.iter().find(|c| c.root == parent) {
+            return self.open_checkpoint(checkpoint);
         }
-        if self.ownership_root(&rebuilt, checkpoint.epoch) != parent {
-            return Err(AttestError::LedgerNotReproduced {
-                root: parent,
-                reason: "the rebuilt ledger has another root".into(),
-            });
+        let public = self.next_ownership(&genesis);
+        if self.ownership_root(&public, parent_epoch) == parent {
+            return Ok(public);
         }
-        Ok(rebuilt)
+        Err(AttestError::UnknownLedgerRoot { root: parent })
+    }
+
+    /// The deployment's ledger key: derived from the generation-0 HPKE secret, so every
+    /// instance of the deployment (and only they) can open another's checkpoints.
+    fn ledger_key(&self) -> crate::X25519KeyPair {
+        let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/ledger-key/v1".to_vec());
+        material.extend_from_slice(self.base_hpke.as_ref());
+        crate::X25519KeyPair::from_secret_bytes(keccak256(material.as_slice()).0)
+    }
+
+    fn seal_checkpoint(&self, epoch: u64, ownership: &Ownership) -> alloy::primitives::Bytes {
+        let mut plaintext = zeroize::Zeroizing::new(Vec::new());
+        ciborium::into_writer(ownership, &mut *plaintext).expect("a ledger serializes");
+        let key = self.ledger_key();
+        crate::seal::seal(
+            crate::Purpose::Ledger,
+            &self.policy.deployment_id,
+            crate::SealedHeader { chain_selector: 0, counter: epoch },
+            &plaintext,
+            &key,
+            &key.public(),
+        )
+        .expect("a derived X25519 key is valid")
+        .into()
+    }
+
+    fn open_checkpoint(&self, checkpoint: &LedgerCheckpoint) -> Result<Ownership, AttestError> {
+        let not = |reason: &str| AttestError::LedgerNotReproduced {
+            root: checkpoint.root,
+            reason: reason.into(),
+        };
+        let key = self.ledger_key();
+        let (_, plaintext) = crate::seal::open(
+            crate::Purpose::Ledger,
+            &self.policy.deployment_id,
+            &checkpoint.sealed,
+            &key,
+            &key.public(),
+        )
+        .map_err(|_| not("its checkpoint does not open with this deployment's key"))?;
+        let plaintext = zeroize::Zeroizing::new(plaintext);
+        let ownership: Ownership = ciborium::from_reader(plaintext.as_slice())
+            .map_err(|_| not("its checkpoint is damaged"))?;
+        if self.ownership_root(&ownership, checkpoint.epoch) != checkpoint.root {
+            return Err(not("its checkpoint has another root"));
+        }
+        Ok(ownership)
     }
 
     /// The ledger behind the last root signed (or none yet), for readiness.
@@ -414,7 +481,7 @@ impl Enclave {
         self.state
             .ledger_checkpoints
             .last()
-            .and_then(|c| self.ownership_for(c.root).ok())
+            .and_then(|c| self.ownership_for(c.root, c.epoch).ok())
             .unwrap_or_else(|| Ownership::new(self.policy.protocol))
     }
 
@@ -475,8 +542,10 @@ impl Enclave {
         epoch: u64,
         parent_ledger_root: B256,
     ) -> Result<SignedAttestation, AttestError> {
-        let base = self.ownership_for(parent_ledger_root)?;
-        let ownership = self.next_ownership(&base);
+        // The hub's root was signed at the epoch below the one asked for (the aggregator asks
+        // one above the hub's).
+        let base = self.ownership_for(parent_ledger_root, epoch.saturating_sub(1))?;
+        let (ownership, _plan) = self.planned(&self.next_ownership(&base), now)?;
         let assessment =
             assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))?;
         if let Some(last) = &self.state.last_signed {
@@ -559,11 +628,8 @@ impl Enclave {
             messages,
         };
         let root = signed.attestation.ledgerRoot;
-        self.state.ledger_checkpoints.push(LedgerCheckpoint {
-            epoch,
-            root,
-            heads: ownership.heads(),
-        });
+        let sealed = self.seal_checkpoint(epoch, &ownership);
+        self.state.ledger_checkpoints.push(LedgerCheckpoint { epoch, root, sealed });
         if self.state.ledger_checkpoints.len() > MAX_LEDGER_CHECKPOINTS {
             self.state.ledger_checkpoints.remove(0);
         }
@@ -581,7 +647,8 @@ impl Enclave {
     /// secret, unpredictable to anyone but the enclave's instances.
     fn ledger_salt(&self, epoch: u64, owner: Address, chain_selector: u64) -> B256 {
         let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/ledger-salt".to_vec());
-        material.extend_from_slice(self.keys.hpke.secret_bytes().as_ref());
+        // Generation 0, so that a root signed before a key rotation is reproduced after it.
+        material.extend_from_slice(self.base_hpke.as_ref());
         material.extend_from_slice(&epoch.to_be_bytes());
         material.extend_from_slice(owner.as_slice());
         material.extend_from_slice(&chain_selector.to_be_bytes());

@@ -17,12 +17,16 @@ pub mod keys;
 pub mod ledger;
 pub mod merkle;
 pub mod ownership;
+pub mod planner;
 pub mod policy;
 pub mod report;
 pub mod seal;
 pub mod sealed;
 
-pub use assess::{AssessError, Assessment, assess, assess_with_vaults, reports_digest};
+pub use assess::{
+    AssessError, Assessment, ChainBook, VaultTerms, assess, assess_with_vaults, chain_books,
+    reports_digest,
+};
 pub use attestation::{
     ATTESTATION_DOMAIN, AttestationSigner, Authorization, ChainLeaf, ChainMessage, LedgerLeaf,
     SolvencyAttestation,

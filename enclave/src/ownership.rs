@@ -232,6 +232,28 @@ pub struct Ownership {
     holdings: BTreeMap<(Address, u64), Holding>,
     /// Who an inflow belongs to (the protocol).
     protocol: Address,
+    /// Per (market maker, chain): standby the planner drew as junior capital (now the
+    /// protocol's share) and what the protocol owes for it. Not in the ledger's leaves: a junior
+    /// claim is on the protocol, not on a vault.
+    claims: BTreeMap<(Address, u64), Claim>,
+    /// When standby fees were last accrued (Unix seconds; zero: not yet).
+    accrued_at: u64,
+}
+
+/// A market maker's junior claim on the protocol for one chain's standby, in that vault's
+/// collateral units.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Standby drawn and not yet released: it counts as the protocol's reserves.
+    pub drawn: U256,
+    /// Premiums and standby fees owed and not yet paid.
+    pub owed: U256,
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Claim(<redacted>)")
+    }
 }
 
 impl Ownership {
@@ -326,6 +348,66 @@ impl Ownership {
     /// The protocol's share of a chain's vault.
     pub fn protocol_share(&self, chain_selector: u64) -> U256 {
         self.holding(self.protocol, chain_selector).balance
+    }
+
+    /// The protocol's account.
+    pub fn protocol(&self) -> Address {
+        self.protocol
+    }
+
+    /// Every market maker's position in every vault, by (owner, chain).
+    pub fn makers(&self) -> impl Iterator<Item = (Address, u64, Holding)> + '_ {
+        self.holdings
+            .iter()
+            .filter(|((owner, _), _)| *owner != self.protocol)
+            .map(|(&(owner, chain), &h)| (owner, chain, h))
+    }
+
+    /// A market maker's junior claim for one chain's standby.
+    pub fn claim(&self, owner: Address, chain_selector: u64) -> Claim {
+        self.claims.get(&(owner, chain_selector)).copied().unwrap_or_default()
+    }
+
+    /// Every junior claim, by (owner, chain).
+    pub fn claims(&self) -> impl Iterator<Item = (Address, u64, Claim)> + '_ {
+        self.claims.iter().map(|(&(owner, chain), &c)| (owner, chain, c))
+    }
+
+    /// When standby fees were last accrued (zero: not yet).
+    pub fn accrued_at(&self) -> u64 {
+        self.accrued_at
+    }
+
+    pub(crate) fn set_accrued_at(&mut self, at: u64) {
+        self.accrued_at = at;
+    }
+
+    pub(crate) fn claim_mut(&mut self, owner: Address, chain_selector: u64) -> &mut Claim {
+        self.claims.entry((owner, chain_selector)).or_default()
+    }
+
+    /// Drops claims that are settled (nothing drawn, nothing owed).
+    pub(crate) fn prune_claims(&mut self) {
+        self.claims.retain(|_, c| !(c.drawn.is_zero() && c.owed.is_zero()));
+    }
+
+    /// Moves `amount` of one vault's balance from one owner to another; `None` (and nothing
+    /// moved) if `from` holds less.
+    pub(crate) fn shift(
+        &mut self,
+        chain_selector: u64,
+        from: Address,
+        to: Address,
+        amount: U256,
+    ) -> Option<()> {
+        let left = self.holding(from, chain_selector).balance.checked_sub(amount)?;
+        if from == to {
+            return Some(());
+        }
+        let gained = self.holding(to, chain_selector).balance.checked_add(amount)?;
+        self.holdings.entry((from, chain_selector)).or_default().balance = left;
+        self.holdings.entry((to, chain_selector)).or_default().balance = gained;
+        Some(())
     }
 
     /// The total credited in a chain's vault.

@@ -21,6 +21,11 @@ alloy::sol! {
         uint32 recoveryRatioBps;
         uint64 attestationValidity;
         address protocol;
+        uint32 localRecoveryBps;
+        uint32 releaseRatioBps;
+        uint32 drawPremiumBps;
+        uint32 standbyFeeBpsPerYear;
+        uint256 maxMovedPerEpoch;
         ChainTerms[] chains;
     }
 }
@@ -45,6 +50,8 @@ pub struct Policy {
     /// The protocol's account in the vaults: its deposits and the vaults' inflows are its
     /// share, which counts as reserves (zero: no vault share counts).
     pub protocol: Address,
+    /// The recovery planner's terms.
+    pub recovery: crate::planner::RecoveryTerms,
 }
 
 /// One registered chain.
@@ -90,7 +97,7 @@ impl Policy {
     /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
     ///
     /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
-    /// `"self-healing-reserve/policy/v2"`), chains by ascending selector, assets by ascending id;
+    /// `"self-healing-reserve/policy/v3"`), chains by ascending selector, assets by ascending id;
     /// chain and asset names are left out.
     pub fn digest(&self) -> B256 {
         use alloy::sol_types::SolValue;
@@ -122,7 +129,7 @@ impl Policy {
             .collect();
         chains.sort_by_key(|c| c.selector);
         let terms = PolicyTerms {
-            label: "self-healing-reserve/policy/v2".into(),
+            label: "self-healing-reserve/policy/v3".into(),
             deploymentId: self.deployment_id,
             maxReportAge: self.max_report_age,
             maxClockSkew: self.max_clock_skew,
@@ -130,6 +137,11 @@ impl Policy {
             recoveryRatioBps: self.recovery_ratio_bps,
             attestationValidity: self.attestation_validity,
             protocol: self.protocol,
+            localRecoveryBps: self.recovery.local_recovery_bps,
+            releaseRatioBps: self.recovery.release_ratio_bps,
+            drawPremiumBps: self.recovery.draw_premium_bps,
+            standbyFeeBpsPerYear: self.recovery.standby_fee_bps_per_year,
+            maxMovedPerEpoch: self.recovery.max_moved_per_epoch,
             chains,
         };
         alloy::primitives::keccak256(terms.abi_encode_params())

@@ -46,6 +46,8 @@ pub enum Purpose {
     Instruction,
     /// An enclave instance's own sealed state (keys, ledger, epochs).
     State,
+    /// An ownership ledger checkpoint (enclave → itself, [`crate::LedgerCheckpoint`]).
+    Ledger,
 }
 
 impl Purpose {
@@ -54,6 +56,7 @@ impl Purpose {
             Self::Report => b"self-healing-reserve/report/v1",
             Self::Instruction => b"self-healing-reserve/instruction/v1",
             Self::State => b"self-healing-reserve/sealed-state/v1",
+            Self::Ledger => b"self-healing-reserve/ledger-checkpoint/v1",
         }
     }
 

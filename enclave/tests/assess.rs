@@ -45,6 +45,7 @@ fn chain(name: &str, selector: u64, required: bool) -> ChainPolicy {
 fn policy() -> Policy {
     Policy {
         protocol: Default::default(),
+        recovery: Default::default(),
         deployment_id: keccak256("assess"),
         chains: vec![chain("a", A, true), chain("b", B, true), chain("c", C, false)],
         max_report_age: 300,

@@ -46,6 +46,7 @@ fn world() -> World {
     };
     let policy = Policy {
         protocol: Default::default(),
+        recovery: Default::default(),
         deployment_id: deployment,
         chains: vec![chain("alpha", A, &reporters[0]), chain("beta", B, &reporters[1])],
         max_report_age: 300,

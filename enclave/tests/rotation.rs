@@ -13,6 +13,7 @@ const NOW: u64 = 1_750_000_000;
 fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
         protocol: Default::default(),
+        recovery: Default::default(),
         deployment_id: keccak256("rotation"),
         chains: vec![ChainPolicy {
             vault: Default::default(),

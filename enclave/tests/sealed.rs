@@ -14,6 +14,7 @@ fn setup() -> (Enclave, Policy) {
     let reporter = X25519KeyPair::from_secret_bytes(keccak256("reporter").0);
     let policy = Policy {
         protocol: Default::default(),
+        recovery: Default::default(),
         deployment_id: keccak256("sealed"),
         chains: vec![ChainPolicy {
             vault: Default::default(),

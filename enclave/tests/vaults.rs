@@ -1,7 +1,8 @@
 //! The ownership ledger in the attestation: the protocol's vault share counts as reserves once a
 //! report's head vouches for its deposits; entries the vault never logged count for nothing;
-//! the ledger root chains to the hub's; a restarted enclave rebuilds the hub's root from the
-//! public logs before it signs; a rolled-back one refuses.
+//! standby is drawn when the protocol falls short; the ledger root chains to the hub's; a
+//! restarted enclave reproduces the hub's root from its sealed checkpoint (or, for a ledger
+//! no recovery ever touched, from the public logs) before it signs; a rolled-back one refuses.
 
 use alloy::primitives::{Address, B256, U256, address, keccak256};
 use solvency_enclave::{
@@ -50,6 +51,7 @@ impl World {
         };
         let policy = Policy {
             protocol: PROTOCOL,
+            recovery: Default::default(),
             deployment_id: keccak256("vaults"),
             chains: vec![
                 chain("a", A, &reporters[0], VAULT),
@@ -182,45 +184,86 @@ fn entries_the_vault_never_logged_count_for_nothing() {
 }
 
 #[test]
-fn a_restarted_enclave_rebuilds_the_hubs_root_and_a_rolled_back_one_refuses() {
+fn a_restarted_enclave_resumes_from_its_sealed_checkpoint_and_a_rolled_back_one_refuses() {
     let world = World::new();
     let mut enclave = world.enclave(EnclaveState::default());
-    let (entries, head) =
-        log(&[(EntryKind::Deposit, PROTOCOL, 200), (EntryKind::Inflow, MAKER, 10)]);
+    // Short on chain a (1,000 against 1,100 owed, under the 120 % recovery ratio) with a
+    // market maker's standby in its vault: the planner draws some of it, a move no public log
+    // shows.
+    let (entries, head) = log(&[(EntryKind::Deposit, MAKER, 5_000)]);
     enclave.feed_vault(A, &entries).unwrap();
     let reports = [
         world.report(&mut enclave, 0, 1, 900, 1_100, head),
         world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default()),
     ];
     let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    assert!(first.attestation.solvent, "the drawn standby counts as the protocol's");
     let rolled_back_state = enclave.state().clone();
     let published = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
     let hub_root = published.attestation.ledgerRoot;
 
-    // Restarted from its persisted state: the vault logs are given again (they are public) and
-    // the reports read again from the hub; it rebuilds the hub's root before it signs.
+    // Restarted from its persisted state, without the vault logs: the sealed checkpoint gives
+    // the ledger back, and it reproduces the hub's root.
     let mut restarted = world.enclave(enclave.state().clone());
     for report in &reports {
         assert!(restarted.ingest(report, NOW).unwrap().again);
     }
-    match restarted.attest(NOW, 2, hub_root) {
-        Err(AttestError::LedgerNotReproduced { root, .. }) => assert_eq!(root, hub_root),
-        other => panic!("without the vault log it cannot rebuild the root: {other:?}"),
-    }
-    restarted.feed_vault(A, &entries).unwrap();
     let next = restarted.attest(NOW, 2, hub_root).unwrap();
     assert_eq!(next.attestation.parentLedgerRoot, hub_root);
-    assert!(next.attestation.solvent);
+    assert!(next.attestation.solvent, "the draw survived the restart");
 
-    // A state from before the published epoch does not know the hub's root: it refuses rather
-    // than sign over a ledger it cannot vouch for.
-    let mut rolled_back = world.enclave(rolled_back_state);
-    rolled_back.feed_vault(A, &entries).unwrap();
-    for report in &reports {
-        rolled_back.ingest(report, NOW).unwrap();
+    // The checkpoint opens only with the deployment's key.
+    let mut other = World::new();
+    other.keys = keccak256("another deployment key").0;
+    let mut stranger = other.enclave(enclave.state().clone());
+    assert!(matches!(
+        stranger.attest(NOW, 2, hub_root),
+        Err(AttestError::LedgerNotReproduced { root, .. }) if root == hub_root
+    ));
+
+    // A state from before the published epoch does not know the hub's root, and the public
+    // logs alone do not give it (the draw is private): it refuses rather than sign over a
+    // ledger it cannot vouch for. So does an instance that lost its state.
+    for state in [rolled_back_state, EnclaveState::default()] {
+        let mut behind = world.enclave(state);
+        behind.feed_vault(A, &entries).unwrap();
+        for report in &reports {
+            behind.ingest(report, NOW).unwrap();
+        }
+        assert_eq!(
+            behind.attest(NOW, 2, hub_root),
+            Err(AttestError::UnknownLedgerRoot { root: hub_root })
+        );
     }
+}
+
+#[test]
+fn an_instance_that_lost_its_state_resumes_a_ledger_the_public_logs_give() {
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    // Only public facts: the protocol's deposit and an inflow; healthy, so nothing is planned.
+    let (entries, head) =
+        log(&[(EntryKind::Deposit, PROTOCOL, 200), (EntryKind::Inflow, MAKER, 10)]);
+    enclave.feed_vault(A, &entries).unwrap();
+    let reports = [
+        world.report(&mut enclave, 0, 1, 1_200, 1_100, head),
+        world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default()),
+    ];
+    let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    let hub = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    let (hub_epoch, hub_root) = (hub.attestation.epoch, hub.attestation.ledgerRoot);
+
+    let mut fresh = world.enclave(EnclaveState::default());
+    for report in &reports {
+        fresh.ingest(report, NOW).unwrap();
+    }
+    // Without the log, the root cannot be rebuilt.
     assert_eq!(
-        rolled_back.attest(NOW, 3, hub_root),
+        fresh.attest(NOW, hub_epoch, hub_root),
         Err(AttestError::UnknownLedgerRoot { root: hub_root })
     );
+    fresh.feed_vault(A, &entries).unwrap();
+    let next = fresh.attest(NOW, hub_epoch, hub_root).unwrap();
+    assert_eq!(next.attestation.epoch, hub_epoch + 1);
+    assert_eq!(next.attestation.parentLedgerRoot, hub_root);
 }

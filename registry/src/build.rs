@@ -98,6 +98,7 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
             let enclave = enclave_config(&b, enclave)?;
             let policy = Policy {
                 protocol: policy.protocol.unwrap_or_default(),
+                recovery: policy.recovery.clone(),
                 deployment_id,
                 chains: chains
                     .iter()
@@ -194,8 +195,43 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
     }
     let protocol =
         p.protocol.as_deref().map(|text| b.address("policy.protocol", text)).transpose()?;
+    let release_ratio_bps = p.release_ratio_bps.unwrap_or(p.recovery_ratio_bps + 1_000);
+    if release_ratio_bps < p.recovery_ratio_bps {
+        return Err(b.invalid(
+            "policy.release_ratio_bps",
+            format!(
+                "{release_ratio_bps} is below recovery_ratio_bps {}: a draw would be released as soon as it was made",
+                p.recovery_ratio_bps
+            ),
+        ));
+    }
+    for (key, value) in [
+        ("policy.draw_premium_bps", p.draw_premium_bps),
+        ("policy.standby_fee_bps_per_year", p.standby_fee_bps_per_year),
+    ] {
+        if value > 10_000 {
+            return Err(b.invalid(key, format!("{value} is above 10000 (100 %)")));
+        }
+    }
+    let max_moved_per_epoch = match p.max_moved_per_epoch_usd {
+        None => U256::MAX,
+        Some(0) => {
+            return Err(b.invalid(
+                "policy.max_moved_per_epoch_usd",
+                "must be above 0 (leave it out for no cap)",
+            ));
+        }
+        Some(usd) => U256::from(usd) * U256::from(10u64).pow(U256::from(18u64)),
+    };
     Ok(PolicySettings {
         protocol,
+        recovery: solvency_enclave::planner::RecoveryTerms {
+            local_recovery_bps: p.local_recovery_bps,
+            release_ratio_bps,
+            draw_premium_bps: p.draw_premium_bps,
+            standby_fee_bps_per_year: p.standby_fee_bps_per_year,
+            max_moved_per_epoch,
+        },
         solvency_ratio_bps: p.solvency_ratio_bps,
         recovery_ratio_bps: p.recovery_ratio_bps,
         max_report_age: Duration::from_secs(p.max_report_age_secs),

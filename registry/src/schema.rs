@@ -44,6 +44,20 @@ pub struct PolicySection {
     pub solvency_ratio_bps: u32,
     /// Recovery instructions are due under this ratio; at least the solvency ratio. Default 11000.
     pub recovery_ratio_bps: u32,
+    /// A chain whose own coverage falls under this takes standby by a location swap (0: no
+    /// swaps). Default 10000.
+    pub local_recovery_bps: u32,
+    /// Drawn standby is released while the ratio stays at or above this; at least
+    /// recovery_ratio_bps. Default recovery_ratio_bps + 1000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_ratio_bps: Option<u32>,
+    /// The premium on each draw of standby, owed to the market maker drawn. Default 100.
+    pub draw_premium_bps: u32,
+    /// The fee on market makers' standby, per year. Default 200.
+    pub standby_fee_bps_per_year: u32,
+    /// The most value, in whole USD, one epoch's recovery may move. Default: no cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_moved_per_epoch_usd: Option<u64>,
     /// Reports observed longer ago than this are refused, and a required chain whose latest
     /// report is this old blocks attestation. Default 600.
     pub max_report_age_secs: u64,
@@ -61,6 +75,11 @@ impl Default for PolicySection {
             protocol: None,
             solvency_ratio_bps: 10_000,
             recovery_ratio_bps: 11_000,
+            local_recovery_bps: 10_000,
+            release_ratio_bps: None,
+            draw_premium_bps: 100,
+            standby_fee_bps_per_year: 200,
+            max_moved_per_epoch_usd: None,
             max_report_age_secs: 600,
             max_clock_skew_secs: 30,
             attestation_validity_secs: 900,

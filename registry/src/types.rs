@@ -18,6 +18,8 @@ pub struct PolicySettings {
     pub solvency_ratio_bps: u32,
     /// Recovery is due under this ratio (at least the solvency ratio).
     pub recovery_ratio_bps: u32,
+    /// The planner's other terms.
+    pub recovery: solvency_enclave::planner::RecoveryTerms,
     /// Oldest acceptable report.
     pub max_report_age: Duration,
     /// How far in the future a report's `observedAt` may be.

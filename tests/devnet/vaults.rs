@@ -12,7 +12,7 @@ use solvency_enclave::{
 use solvency_registry::schema::PolicySection;
 use solvency_tests::{
     as_account, reader,
-    round::{Round, healthy},
+    round::{Round, healthy, sinking},
 };
 
 /// Mints `amount` of the chain's collateral to `account` and deposits it into the vault.
@@ -96,24 +96,40 @@ async fn a_deposit_reaches_the_chain_leaf_through_the_report_and_the_hubs_check(
 }
 
 #[tokio::test]
-async fn the_protocols_vault_deposit_counts_as_reserves_and_a_market_makers_does_not() {
+async fn the_protocols_vault_deposit_counts_as_reserves() {
     let mut round = Round::start(2, PolicySection::default()).await;
     let (_, solvent) = round.honest_round(1, |_| short()).await;
     assert!(!solvent, "short by 200 USDC on each of two chains");
     let chain = round.devnet.chain(1).clone();
 
-    // Standby collateral is the market maker's, not the protocol's: it covers nothing.
-    deposit(&chain, &DevAccount::user(3), U256::from(5_000_000_000u64)).await;
-    let (_, solvent) = round.honest_round(2, |_| short()).await;
-    assert!(!solvent, "a market maker's deposit is not the protocol's reserve");
-
     // The protocol's own deposit of 500 USDC (USDC has no haircut) covers the 400 it is short,
     // once the next report's head vouches for it.
     let logged = deposit(&chain, &DevAccount::protocol(), U256::from(500_000_000u64)).await;
-    assert_eq!(logged.index, 2);
-    let (epoch, solvent) = round.honest_round(3, |_| short()).await;
+    assert_eq!(logged.index, 1);
+    let (epoch, solvent) = round.honest_round(2, |_| short()).await;
     assert!(solvent, "epoch {epoch}: the protocol's vault share counts as reserves");
     let leaf = SolvencyHub::new(chain.oracle(), reader(&chain)).latestLeaf().call().await.unwrap();
-    assert_eq!((leaf.leaf.logCount, leaf.leaf.logHead), (2, logged.head));
+    assert_eq!((leaf.leaf.logCount, leaf.leaf.logHead), (1, logged.head));
+    round.stop().await;
+}
+
+#[tokio::test]
+async fn a_market_makers_standby_heals_the_reserve_before_the_boolean_turns() {
+    let mut round = Round::start(2, PolicySection::default()).await;
+    // A market maker parks 1,000 USDC of standby in the spoke's vault while all is well.
+    let chain = round.devnet.chain(1).clone();
+    deposit(&chain, &DevAccount::user(3), U256::from(1_000_000_000u64)).await;
+    let (_, solvent) = round.honest_round(1, |_| healthy()).await;
+    assert!(solvent);
+
+    // The reports alone now say insolvent (short by 400): the enclave draws standby as junior
+    // capital, and the public boolean never turns.
+    let (epoch, solvent) = round.honest_round(2, |_| short()).await;
+    assert!(solvent, "epoch {epoch}: healed by the maker's standby, on every chain");
+
+    // A deficit beyond all standby (20,000 owed, nothing held) cannot be healed: the boolean
+    // tells the truth.
+    let (epoch, solvent) = round.honest_round(3, |_| sinking()).await;
+    assert!(!solvent, "epoch {epoch}: 1,000 of standby does not cover 20,000");
     round.stop().await;
 }

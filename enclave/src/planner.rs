@@ -1,0 +1,436 @@
+//! The recovery planner: from the ownership ledger, the chains' books and the policy's recovery
+//! terms to the epoch's moves of ownership inside the vaults. Pure and deterministic — the same
+//! input gives the same plan, byte for byte, on every instance of a quorum — and it always
+//! returns a plan: on any arithmetic failure the plan is empty and the ledger unchanged, so a
+//! recovery never shows as a late or missing epoch.
+//!
+//! Written here rather than taken from a library: this is the project's own accounting
+//! (docs/self-healing.md, "The planner"), in checked 256-bit integers, in four steps:
+//!
+//! 1. **Fees.** Every market maker's standby (its balance in a vault) accrues the policy's
+//!    standby fee, per year, pro rata to the seconds since the last plan; owed by the protocol.
+//! 2. **Location.** A chain whose coverage — (reported reserves + the protocol's vault share) /
+//!    liabilities — is under `local_recovery_bps` takes market makers' standby in its vault; each
+//!    maker gets the same amount of the protocol's share in a vault of the same collateral (asset
+//!    id and decimals) on a chain that stays at or above `local_recovery_bps`. Zero-sum, no
+//!    premium.
+//! 3. **Capital.** While the global ratio is under `recovery_ratio_bps`, standby is drawn as
+//!    junior capital — the lowest-covered chains first — until the ratio is back at it: the
+//!    drawn collateral becomes the protocol's share, and the maker gets a junior claim on the
+//!    protocol for it plus the draw premium.
+//! 4. **Release.** When nothing was drawn this epoch and the global ratio is at or above
+//!    `release_ratio_bps`, drawn collateral goes back to its makers, then what they are owed
+//!    (premiums, fees) is paid from the protocol's share on the same chain, as far as the ratio
+//!    stays at or above `release_ratio_bps`.
+//!
+//! Everything moved (value, after haircuts) counts against the per-epoch cap.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    assess::{ChainBook, VaultTerms},
+    ownership::Ownership,
+};
+
+const BPS: u64 = 10_000;
+const YEAR_SECS: u64 = 365 * 24 * 3600;
+
+/// The policy's recovery terms (besides `recovery_ratio_bps`, which the policy has).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryTerms {
+    /// A chain whose own coverage is under this takes standby by a location swap (0: never).
+    pub local_recovery_bps: u32,
+    /// Drawn standby is released while the global ratio stays at or above this.
+    pub release_ratio_bps: u32,
+    /// The premium on each draw, owed to the maker drawn.
+    pub draw_premium_bps: u32,
+    /// The standby fee, per year, on every maker's balance in the vaults.
+    pub standby_fee_bps_per_year: u32,
+    /// The most value (USD, scaled by 10^18, after haircuts) the moves of one epoch may carry
+    /// (`U256::MAX`: no cap).
+    pub max_moved_per_epoch: U256,
+}
+
+impl Default for RecoveryTerms {
+    fn default() -> Self {
+        Self {
+            local_recovery_bps: 10_000,
+            release_ratio_bps: 12_000,
+            draw_premium_bps: 100,
+            standby_fee_bps_per_year: 200,
+            max_moved_per_epoch: U256::MAX,
+        }
+    }
+}
+
+/// What a move does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveKind {
+    /// Half of a location swap: standby to the protocol on the short chain, or the protocol's
+    /// share to the maker on the surplus chain.
+    Swap,
+    /// Standby drawn as junior capital.
+    Draw,
+    /// Drawn standby given back.
+    Release,
+    /// Premiums and fees paid from the protocol's share.
+    Settle,
+}
+
+/// One change of ownership inside one vault.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    /// What it does.
+    pub kind: MoveKind,
+    /// The vault's chain.
+    pub chain_selector: u64,
+    /// Who gives.
+    pub from: Address,
+    /// Who gets.
+    pub to: Address,
+    /// How much, in the vault collateral's smallest unit.
+    pub amount: U256,
+}
+
+impl std::fmt::Debug for Move {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Move")
+            .field("kind", &self.kind)
+            .field("chain_selector", &self.chain_selector)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An epoch's plan: its moves, in order, and what fees and premiums it added to makers'
+/// claims (by maker and chain). `Debug` shows the moves without their amounts.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The moves.
+    pub moves: Vec<Move>,
+    /// Standby fees accrued, per (maker, chain).
+    pub fees: Vec<(Address, u64, U256)>,
+    /// Draw premiums owed, per (maker, chain).
+    pub premiums: Vec<(Address, u64, U256)>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("moves", &self.moves)
+            .field("fees", &self.fees.len())
+            .field("premiums", &self.premiums.len())
+            .finish()
+    }
+}
+
+impl Plan {
+    /// Whether the plan moves anything.
+    pub fn is_quiet(&self) -> bool {
+        self.moves.is_empty()
+    }
+
+    /// A digest of the plan, for comparing instances' plans without showing them.
+    pub fn digest(&self) -> B256 {
+        let mut bytes = Vec::new();
+        ciborium::into_writer(self, &mut bytes).expect("a plan serializes");
+        alloy::primitives::keccak256(bytes)
+    }
+}
+
+/// Plans the epoch at `now`: the ledger after the plan, and the plan. `recovery_ratio_bps` is
+/// the policy's. On any arithmetic failure, the ledger as given and an empty plan.
+pub fn plan(
+    ownership: &Ownership,
+    books: &[ChainBook],
+    recovery_ratio_bps: u32,
+    terms: &RecoveryTerms,
+    now: u64,
+) -> (Ownership, Plan) {
+    let mut planner = Planner {
+        ledger: ownership.clone(),
+        books: books.iter().map(|b| (b.selector, b)).collect(),
+        terms,
+        plan: Plan::default(),
+        budget: (terms.max_moved_per_epoch != U256::MAX).then_some(terms.max_moved_per_epoch),
+    };
+    let planned = (|| {
+        planner.accrue_fees(now)?;
+        if terms.local_recovery_bps > 0 {
+            planner.heal_locations()?;
+        }
+        let drew = planner.draw(recovery_ratio_bps)?;
+        if !drew {
+            planner.release()?;
+        }
+        Some(())
+    })();
+    match planned {
+        Some(()) => {
+            planner.ledger.prune_claims();
+            (planner.ledger, planner.plan)
+        }
+        None => (ownership.clone(), Plan::default()),
+    }
+}
+
+struct Planner<'a> {
+    ledger: Ownership,
+    books: BTreeMap<u64, &'a ChainBook>,
+    terms: &'a RecoveryTerms,
+    plan: Plan,
+    /// Value the epoch may still move (`None`: no cap).
+    budget: Option<U256>,
+}
+
+impl Planner<'_> {
+    fn protocol(&self) -> Address {
+        self.ledger.protocol()
+    }
+
+    fn vault(&self, chain: u64) -> Option<VaultTerms> {
+        self.books.get(&chain).and_then(|b| b.vault)
+    }
+
+    /// A chain's reserves (reported + the protocol's vault share) and liabilities.
+    fn chain_sides(&self, chain: u64) -> Option<(U256, U256)> {
+        let book = self.books.get(&chain)?;
+        let share = match book.vault {
+            Some(terms) => terms.value(self.ledger.protocol_share(chain))?,
+            None => U256::ZERO,
+        };
+        Some((book.reserves.checked_add(share)?, book.liabilities))
+    }
+
+    /// Every chain's sides, summed.
+    fn global_sides(&self) -> Option<(U256, U256)> {
+        let mut reserves = U256::ZERO;
+        let mut liabilities = U256::ZERO;
+        for &chain in self.books.keys() {
+            let (r, l) = self.chain_sides(chain)?;
+            reserves = reserves.checked_add(r)?;
+            liabilities = liabilities.checked_add(l)?;
+        }
+        Some((reserves, liabilities))
+    }
+
+    /// How much value `reserves` lacks to reach `liabilities × bps` (zero if none).
+    fn shortfall(reserves: U256, liabilities: U256, bps: u32) -> Option<U256> {
+        let target = liabilities.checked_mul(U256::from(bps))?.div_ceil(U256::from(BPS));
+        Some(target.saturating_sub(reserves))
+    }
+
+    /// How much value `reserves` has above `liabilities × bps` (zero if none).
+    fn headroom(reserves: U256, liabilities: U256, bps: u32) -> Option<U256> {
+        let target = liabilities.checked_mul(U256::from(bps))?.div_ceil(U256::from(BPS));
+        Some(reserves.saturating_sub(target))
+    }
+
+    /// A chain's coverage in basis points (`U256::MAX` without liabilities).
+    fn coverage(&self, chain: u64) -> Option<U256> {
+        let (reserves, liabilities) = self.chain_sides(chain)?;
+        if liabilities.is_zero() {
+            return Some(U256::MAX);
+        }
+        Some(reserves.checked_mul(U256::from(BPS))? / liabilities)
+    }
+
+    /// Chains with a vault, the lowest-covered first (then by selector).
+    fn chains_by_coverage(&self) -> Option<Vec<u64>> {
+        let mut chains = Vec::new();
+        for &chain in self.books.keys() {
+            if self.vault(chain).is_some() {
+                chains.push((self.coverage(chain)?, chain));
+            }
+        }
+        chains.sort();
+        Some(chains.into_iter().map(|(_, chain)| chain).collect())
+    }
+
+    /// The makers' standby in a chain's vault, by address.
+    fn standby(&self, chain: u64) -> Vec<(Address, U256)> {
+        self.ledger
+            .makers()
+            .filter(|&(_, c, h)| c == chain && !h.balance.is_zero())
+            .map(|(owner, _, h)| (owner, h.balance))
+            .collect()
+    }
+
+    /// Moves `amount` and records it; spends its value (at `chain`'s terms) from the budget.
+    fn shift(
+        &mut self,
+        kind: MoveKind,
+        chain: u64,
+        from: Address,
+        to: Address,
+        amount: U256,
+        charge: bool,
+    ) -> Option<()> {
+        if amount.is_zero() {
+            return Some(());
+        }
+        if let (true, Some(budget)) = (charge, self.budget) {
+            let worth = self.vault(chain)?.value(amount)?;
+            self.budget = Some(budget.checked_sub(worth)?);
+        }
+        self.ledger.shift(chain, from, to, amount)?;
+        self.plan.moves.push(Move { kind, chain_selector: chain, from, to, amount });
+        Some(())
+    }
+
+    /// The most of `chain`'s collateral the budget still allows.
+    fn budget_amount(&self, chain: u64) -> Option<U256> {
+        match self.budget {
+            None => Some(U256::MAX),
+            Some(budget) => self.vault(chain)?.amount_within(budget),
+        }
+    }
+
+    fn accrue_fees(&mut self, now: u64) -> Option<()> {
+        let since = self.ledger.accrued_at();
+        if since != 0 && now > since && self.terms.standby_fee_bps_per_year > 0 {
+            let elapsed = U256::from(now - since);
+            let rate = U256::from(self.terms.standby_fee_bps_per_year);
+            let per = U256::from(BPS).checked_mul(U256::from(YEAR_SECS))?;
+            let makers: Vec<_> = self
+                .ledger
+                .makers()
+                .filter(|&(_, chain, h)| self.vault(chain).is_some() && !h.balance.is_zero())
+                .collect();
+            for (maker, chain, holding) in makers {
+                let fee = holding.balance.checked_mul(rate)?.checked_mul(elapsed)? / per;
+                if fee.is_zero() {
+                    continue;
+                }
+                let claim = self.ledger.claim_mut(maker, chain);
+                claim.owed = claim.owed.checked_add(fee)?;
+                self.plan.fees.push((maker, chain, fee));
+            }
+        }
+        if now > since {
+            self.ledger.set_accrued_at(now);
+        }
+        Some(())
+    }
+
+    fn heal_locations(&mut self) -> Option<()> {
+        let local = self.terms.local_recovery_bps;
+        for short in self.chains_by_coverage()? {
+            let (reserves, liabilities) = self.chain_sides(short)?;
+            let lacking = Self::shortfall(reserves, liabilities, local)?;
+            if lacking.is_zero() {
+                // Sorted by coverage: every later chain is covered too.
+                break;
+            }
+            let terms = self.vault(short)?;
+            let mut need = terms.amount_for(lacking)?;
+            // Donors: chains of the same collateral that stay covered, the most surplus first.
+            let mut donors = Vec::new();
+            for &chain in self.books.keys() {
+                let Some(donor) = self.vault(chain) else { continue };
+                if chain == short || donor.asset != terms.asset || donor.decimals != terms.decimals
+                {
+                    continue;
+                }
+                let (r, l) = self.chain_sides(chain)?;
+                let spare = donor
+                    .amount_within(Self::headroom(r, l, local)?)?
+                    .min(self.ledger.protocol_share(chain));
+                if !spare.is_zero() {
+                    donors.push((std::cmp::Reverse(spare), chain));
+                }
+            }
+            donors.sort();
+            for (std::cmp::Reverse(mut spare), donor) in donors {
+                for (maker, standby) in self.standby(short) {
+                    let amount = need.min(spare).min(standby).min(self.budget_amount(short)?);
+                    if amount.is_zero() {
+                        break;
+                    }
+                    let protocol = self.protocol();
+                    self.shift(MoveKind::Swap, short, maker, protocol, amount, true)?;
+                    self.shift(MoveKind::Swap, donor, protocol, maker, amount, false)?;
+                    need -= amount;
+                    spare -= amount;
+                }
+                if need.is_zero() {
+                    break;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// Draws standby while the global ratio is under `recovery_bps`; whether anything was drawn.
+    fn draw(&mut self, recovery_bps: u32) -> Option<bool> {
+        let (reserves, liabilities) = self.global_sides()?;
+        let mut lacking = Self::shortfall(reserves, liabilities, recovery_bps)?;
+        let mut drew = false;
+        if lacking.is_zero() {
+            return Some(false);
+        }
+        for chain in self.chains_by_coverage()? {
+            let terms = self.vault(chain)?;
+            for (maker, standby) in self.standby(chain) {
+                if lacking.is_zero() {
+                    return Some(drew);
+                }
+                let amount =
+                    terms.amount_for(lacking)?.min(standby).min(self.budget_amount(chain)?);
+                if amount.is_zero() {
+                    return Some(drew);
+                }
+                let protocol = self.protocol();
+                self.shift(MoveKind::Draw, chain, maker, protocol, amount, true)?;
+                let premium =
+                    amount.checked_mul(U256::from(self.terms.draw_premium_bps))? / U256::from(BPS);
+                let claim = self.ledger.claim_mut(maker, chain);
+                claim.drawn = claim.drawn.checked_add(amount)?;
+                claim.owed = claim.owed.checked_add(premium)?;
+                if !premium.is_zero() {
+                    self.plan.premiums.push((maker, chain, premium));
+                }
+                lacking = lacking.saturating_sub(terms.value(amount)?);
+                drew = true;
+            }
+        }
+        Some(drew)
+    }
+
+    fn release(&mut self) -> Option<()> {
+        let release_bps = self.terms.release_ratio_bps;
+        let claims: Vec<_> = self.ledger.claims().collect();
+        // Principal first (every claim), then what is owed.
+        for settle in [false, true] {
+            for &(maker, chain, _) in &claims {
+                let Some(terms) = self.vault(chain) else { continue };
+                let (reserves, liabilities) = self.global_sides()?;
+                let room = Self::headroom(reserves, liabilities, release_bps)?;
+                let claim = self.ledger.claim(maker, chain);
+                let due = if settle { claim.owed } else { claim.drawn };
+                let amount = due
+                    .min(self.ledger.protocol_share(chain))
+                    .min(terms.amount_within(room)?)
+                    .min(self.budget_amount(chain)?);
+                if amount.is_zero() {
+                    continue;
+                }
+                let (kind, protocol) =
+                    (if settle { MoveKind::Settle } else { MoveKind::Release }, self.protocol());
+                self.shift(kind, chain, protocol, maker, amount, true)?;
+                let claim = self.ledger.claim_mut(maker, chain);
+                if settle {
+                    claim.owed -= amount;
+                } else {
+                    claim.drawn -= amount;
+                }
+            }
+        }
+        Some(())
+    }
+}
