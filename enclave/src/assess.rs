@@ -169,13 +169,16 @@ impl VaultTerms {
     }
 }
 
+/// A report an assessment used: (chain selector, seq, payload digest).
+pub type UsedReport = (u64, u64, B256);
+
 /// Every chain's books under the policy at `now`, by ascending selector, with the reports used
 /// (selector, seq, payload digest). Errors as [`assess`].
 pub fn chain_books(
     ledger: &Ledger,
     policy: &Policy,
     now: u64,
-) -> Result<(Vec<ChainBook>, Vec<(u64, u64, B256)>), AssessError> {
+) -> Result<(Vec<ChainBook>, Vec<UsedReport>), AssessError> {
     let mut chains: Vec<_> = policy.chains.iter().collect();
     chains.sort_by_key(|c| c.selector);
     let mut books = Vec::new();

@@ -592,8 +592,7 @@ impl Enclave {
                 reportSeq: report_seq,
                 logCount: head.count,
                 logHead: head.head,
-                // No withdrawal is authorized before the ownership ledger exists.
-                authRoot: B256::ZERO,
+                authRoot: self.auth_root(epoch, chain.selector, chain.vault),
             });
             instructions.push(instruction);
         }
@@ -643,6 +642,22 @@ impl Enclave {
 }
 
 impl Enclave {
+    /// A chain's `authRoot` for an epoch: the root over the epoch's withdrawal authorizations
+    /// and one salted dummy (amount 0, which every vault refuses), so the root is new and
+    /// non-zero every epoch whether or not anything is authorized — the oracle's stored leaf
+    /// never flips from zero to non-zero only in a recovery (docs/self-healing.md). No
+    /// withdrawal is authorized yet: the dummy is the only leaf.
+    fn auth_root(&self, epoch: u64, chain_selector: u64, vault: Address) -> B256 {
+        let dummy = crate::Authorization {
+            chainSelector: chain_selector,
+            vault,
+            owner: Address::ZERO,
+            amount: alloy::primitives::U256::ZERO,
+            id: self.ledger_salt(epoch, Address::ZERO, chain_selector ^ u64::MAX),
+        };
+        MerkleTree::new(vec![dummy.hash()]).root()
+    }
+
     /// The salt of an owner's leaf for one vault in one epoch: keccak256 keyed with the HPKE
     /// secret, unpredictable to anyone but the enclave's instances.
     fn ledger_salt(&self, epoch: u64, owner: Address, chain_selector: u64) -> B256 {

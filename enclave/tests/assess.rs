@@ -263,8 +263,11 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
         // and seqs are the ones delivered.
         assert_eq!(m.leaf.instructionHash, keccak256(&m.instruction));
         assert!(solvency_enclave::merkle::verify(&m.proof, a.chainsRoot, m.leaf.hash()));
-        assert_eq!((m.leaf.reportSeq, m.leaf.logCount, m.leaf.authRoot), (1, 0, B256::ZERO));
+        assert_eq!((m.leaf.reportSeq, m.leaf.logCount), (1, 0));
+        // A salted authRoot every epoch, never zero, never repeated across chains.
+        assert_ne!(m.leaf.authRoot, B256::ZERO);
     }
+    assert_ne!(signed.messages[0].leaf.authRoot, signed.messages[1].leaf.authRoot);
     assert!(!solvency_enclave::merkle::verify(
         &signed.messages[0].proof,
         a.chainsRoot,
