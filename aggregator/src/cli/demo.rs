@@ -1,10 +1,13 @@
 //! `solvency demo`: the main job on a fresh local devnet.
 //!
 //! Keys are generated, the devnet starts with the enclave's signer registered, the aggregator
-//! runs in-process, and reporters on every chain play three rounds: healthy reserves (every
+//! runs in-process, and reporters on every chain play five rounds: healthy reserves (every
 //! chain reads solvent), one chain's reserves fall (every chain reads not solvent), reserves
-//! restored (solvent again). Each round prints a per-chain table and its time. The demo exits 0
-//! only if every chain showed the expected value at every step.
+//! restored (solvent again); then a market maker parks standby collateral in that chain's
+//! reserve vault, and the same fall no longer shows: the enclave draws the standby as junior
+//! capital and the boolean never turns (docs/self-healing.md). Each round prints a per-chain
+//! table and its time. The demo exits 0 only if every chain showed the expected value at every
+//! step.
 //!
 //! The figures are the reporters' secrets: the demo never prints them, and no log line does.
 
@@ -108,24 +111,45 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     let aggregator = tokio::spawn(orchestrator::run(setup, cancel.clone(), Some(events_tx)));
     let _stop = cancel.clone().drop_guard();
 
-    let fallen = 1; // the first spoke
-    let rounds: [(String, bool, Option<usize>); 3] = [
-        ("every chain reports healthy reserves".into(), true, None),
+    let fallen_chain = 1; // the first spoke
+    let fallen_name = &network.chains[fallen_chain].name;
+    let rounds: [(String, bool, Option<usize>, bool); 5] = [
+        ("every chain reports healthy reserves".into(), true, None, false),
         (
-            format!("{}'s reserves fall below its liabilities", network.chains[fallen].name),
+            format!("{fallen_name}'s reserves fall below its liabilities"),
             false,
-            Some(fallen),
+            Some(fallen_chain),
+            false,
         ),
-        ("reserves restored".into(), true, None),
+        ("reserves restored".into(), true, None, false),
+        (
+            format!(
+                "a market maker parks standby collateral in {fallen_name}'s reserve vault (public: a deposit)"
+            ),
+            true,
+            None,
+            true,
+        ),
+        (
+            format!(
+                "{fallen_name}'s reserves fall exactly as in step 2 — the enclave draws the standby as junior capital, unseen"
+            ),
+            true,
+            Some(fallen_chain),
+            false,
+        ),
     ];
     let mut all_ok = true;
-    for (round, (what, expected, fallen)) in rounds.iter().enumerate() {
+    for (round, (what, expected, fallen, park)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
         say(format!(
             "\nstep {}: {what} — expecting isSolvent() == {expected} on every chain",
             round + 1
         ));
         let started = Instant::now();
+        if *park {
+            park_standby(wired.devnet.chain(fallen_chain), network.chains.len()).await?;
+        }
         let now = crate::unix_now();
         let mut used = Vec::new();
         for (i, chain) in network.chains.iter().enumerate() {
@@ -190,6 +214,37 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         bail!("some chain did not show the expected value");
     }
     say("\nok: every chain showed the expected value at every step".into());
+    Ok(())
+}
+
+/// A market maker (a dev account) mints devnet USDC and deposits it into `chain`'s reserve
+/// vault: enough standby to lift the demo's fallen total ([`FALLEN`] on one chain of
+/// `chains`, about 71 %) back above the recovery ratio.
+async fn park_standby(
+    chain: &solvency_devnet::ChainDeployment,
+    chains: usize,
+) -> anyhow::Result<()> {
+    use solvency_ccip::bindings::{devnet_token::DevnetToken, vault::ReserveVault};
+    // The deficit to 110 % is about 3 billion USD per chain plus 41 billion; 5 per chain plus
+    // 50 covers it with room.
+    let amount = usdc((5 * chains as u64 + 50) * 1_000_000_000);
+    let maker = DevAccount::user(3);
+    let wallet =
+        solvency_chain_adapters::rpc::connect_str_with_signer(&chain.rpc_url, maker.signer())?;
+    let token = DevnetToken::new(chain.collateral, &wallet);
+    let vault = ReserveVault::new(chain.vault, &wallet);
+    let confirm = |what: &'static str| {
+        move |r: alloy::rpc::types::TransactionReceipt| {
+            if r.status() { Ok(()) } else { Err(anyhow::anyhow!("{what} reverted")) }
+        }
+    };
+    confirm("minting standby")(
+        token.mint(maker.address, amount).send().await?.get_receipt().await?,
+    )?;
+    confirm("approving the vault")(
+        token.approve(chain.vault, amount).send().await?.get_receipt().await?,
+    )?;
+    confirm("the deposit")(vault.deposit(amount).send().await?.get_receipt().await?)?;
     Ok(())
 }
 
