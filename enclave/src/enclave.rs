@@ -90,6 +90,10 @@ pub struct SignedAttestation {
     /// One message per chain (its leaf, the leaf's proof, its sealed instruction), by
     /// ascending selector: `publish` takes them as they are.
     pub messages: Vec<ChainMessage>,
+    /// Per withdrawal authorized in this attestation, its id and its authorization and proof
+    /// sealed to the owner's reply key ([`crate::withdrawal`]): for the host to pass on.
+    #[serde(default)]
+    pub replies: Vec<(B256, Bytes)>,
 }
 
 /// Why no attestation was signed.
@@ -170,6 +174,9 @@ pub struct Enclave {
     vault_logs: VaultLogs,
     /// The ownership ledger behind each signed root still remembered.
     ledgers: BTreeMap<B256, Ownership>,
+    /// Withdrawal requests taken and not yet in the hub's ledger, by id (the host gives them
+    /// again until they are).
+    incoming: BTreeMap<B256, crate::withdrawal::CheckedRequest>,
 }
 
 /// `keccak256(messageId || keccak256(payload))`: one delivery of one report.
@@ -219,6 +226,7 @@ impl Enclave {
             state,
             vault_logs: VaultLogs::default(),
             ledgers: BTreeMap::new(),
+            incoming: BTreeMap::new(),
         };
         // The checkpoints that open and reproduce their roots; any other is reported when the
         // hub's root is one of them.
@@ -545,7 +553,25 @@ impl Enclave {
         // The hub's root was signed at the epoch below the one asked for (the aggregator asks
         // one above the hub's).
         let base = self.ownership_for(parent_ledger_root, epoch.saturating_sub(1))?;
-        let (ownership, _plan) = self.planned(&self.next_ownership(&base), now)?;
+        // Requests the hub's ledger already authorized are done with.
+        self.incoming.retain(|_, r| r.request.nonce > base.nonce(r.request.owner));
+        let mut credited = self.next_ownership(&base);
+        let mut requests: Vec<_> = self.incoming.iter().collect();
+        requests.sort_by_key(|(_, r)| (r.request.owner, r.request.nonce));
+        for (&id, checked) in requests {
+            let r = &checked.request;
+            credited.authorize(
+                id,
+                r.nonce,
+                crate::ownership::Pending {
+                    owner: r.owner,
+                    chain_selector: r.chainSelector,
+                    amount: r.amount,
+                    reply_key: r.replyKey,
+                },
+            );
+        }
+        let (ownership, _plan) = self.planned(&credited, now)?;
         let assessment =
             assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))?;
         if let Some(last) = &self.state.last_signed {
@@ -567,6 +593,7 @@ impl Enclave {
         chains.sort_by_key(|c| c.selector);
         let mut leaves = Vec::with_capacity(chains.len());
         let mut instructions = Vec::with_capacity(chains.len());
+        let mut replies = Vec::new();
         for chain in &chains {
             // Recovery planning is not implemented yet: every chain gets an empty
             // instruction, which is what keeps size and cadence constant.
@@ -592,7 +619,12 @@ impl Enclave {
                 reportSeq: report_seq,
                 logCount: head.count,
                 logHead: head.head,
-                authRoot: self.auth_root(epoch, chain.selector, chain.vault),
+                authRoot: {
+                    let (root, sealed) =
+                        self.authorizations(epoch, chain.selector, chain.vault, &ownership)?;
+                    replies.extend(sealed);
+                    root
+                },
             });
             instructions.push(instruction);
         }
@@ -625,6 +657,7 @@ impl Enclave {
             signature,
             signer: self.keys.signer.address(),
             messages,
+            replies,
         };
         let root = signed.attestation.ledgerRoot;
         let sealed = self.seal_checkpoint(epoch, &ownership);
@@ -642,20 +675,72 @@ impl Enclave {
 }
 
 impl Enclave {
-    /// A chain's `authRoot` for an epoch: the root over the epoch's withdrawal authorizations
-    /// and one salted dummy (amount 0, which every vault refuses), so the root is new and
-    /// non-zero every epoch whether or not anything is authorized — the oracle's stored leaf
-    /// never flips from zero to non-zero only in a recovery (docs/self-healing.md). No
-    /// withdrawal is authorized yet: the dummy is the only leaf.
-    fn auth_root(&self, epoch: u64, chain_selector: u64, vault: Address) -> B256 {
-        let dummy = crate::Authorization {
+    /// A chain's `authRoot` for an epoch, with every withdrawal authorized there sealed to its
+    /// owner's reply key: the root over the pending authorizations (by id) and one salted dummy
+    /// (amount 0, which every vault refuses), so the root is new and non-zero every epoch
+    /// whether or not anything is authorized — the oracle's stored leaf never flips from zero
+    /// to non-zero only in a recovery (docs/self-healing.md).
+    fn authorizations(
+        &self,
+        epoch: u64,
+        chain_selector: u64,
+        vault: Address,
+        ownership: &Ownership,
+    ) -> Result<(B256, Vec<(B256, Bytes)>), AttestError> {
+        let mut auths = vec![crate::Authorization {
             chainSelector: chain_selector,
             vault,
             owner: Address::ZERO,
             amount: alloy::primitives::U256::ZERO,
             id: self.ledger_salt(epoch, Address::ZERO, chain_selector ^ u64::MAX),
-        };
-        MerkleTree::new(vec![dummy.hash()]).root()
+        }];
+        let mut keys = vec![B256::ZERO];
+        for (id, pending) in ownership.pending().filter(|(_, p)| p.chain_selector == chain_selector)
+        {
+            auths.push(crate::Authorization {
+                chainSelector: chain_selector,
+                vault,
+                owner: pending.owner,
+                amount: pending.amount,
+                id,
+            });
+            keys.push(pending.reply_key);
+        }
+        let tree = MerkleTree::new(auths.iter().map(crate::Authorization::hash).collect());
+        let mut replies = Vec::new();
+        for (i, (authorization, key)) in auths.into_iter().zip(keys).enumerate().skip(1) {
+            let id = authorization.id;
+            let reply =
+                crate::withdrawal::WithdrawalReply { epoch, authorization, proof: tree.proof(i) };
+            let sealed = crate::withdrawal::seal_reply(
+                &reply,
+                &self.policy.deployment_id,
+                &key,
+                &self.keys.hpke,
+            )
+            .map_err(|source| AttestError::Seal {
+                chain: format!("withdrawal reply {id}"),
+                source,
+            })?;
+            replies.push((id, sealed));
+        }
+        Ok((tree.root(), replies))
+    }
+
+    /// Takes an owner's sealed withdrawal request ([`crate::withdrawal`]); it is authorized at
+    /// the next attestation if the owner's available balance covers it then. Returns its id.
+    pub fn take_withdrawal(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<B256, crate::withdrawal::WithdrawalError> {
+        let checked = crate::withdrawal::open_request(bytes, &self.policy, &self.keys.hpke)
+            .or_else(|e| match &self.previous {
+                Some(previous) => crate::withdrawal::open_request(bytes, &self.policy, previous),
+                None => Err(e),
+            })?;
+        let id = checked.request.id();
+        self.incoming.insert(id, checked);
+        Ok(id)
     }
 
     /// The salt of an owner's leaf for one vault in one epoch: keccak256 keyed with the HPKE

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod report;
 pub mod seal;
 pub mod sealed;
+pub mod withdrawal;
 
 pub use assess::{
     AssessError, Assessment, ChainBook, VaultTerms, assess, assess_with_vaults, chain_books,

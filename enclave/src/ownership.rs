@@ -238,6 +238,35 @@ pub struct Ownership {
     claims: BTreeMap<(Address, u64), Claim>,
     /// When standby fees were last accrued (Unix seconds; zero: not yet).
     accrued_at: u64,
+    /// Withdrawals authorized and not yet paid, by authorization id: committed under their
+    /// chain's `authRoot` every epoch until the vault logs the payment.
+    #[serde(default)]
+    pending: BTreeMap<B256, Pending>,
+    /// Per owner, the highest withdrawal nonce authorized.
+    #[serde(default)]
+    nonces: BTreeMap<Address, u64>,
+}
+
+/// A withdrawal authorized and not yet paid.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Who is paid.
+    pub owner: Address,
+    /// The vault's chain.
+    pub chain_selector: u64,
+    /// How much.
+    pub amount: U256,
+    /// Where the owner reads its authorization.
+    pub reply_key: B256,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("owner", &self.owner)
+            .field("chain_selector", &self.chain_selector)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A market maker's junior claim on the protocol for one chain's standby, in that vault's
@@ -328,6 +357,10 @@ impl Ownership {
                 holding.withdrawn = holding.withdrawn.saturating_add(entry.amount);
             }
         }
+        if entry.kind == EntryKind::Withdrawal {
+            // Paid: no longer authorized.
+            self.pending.remove(&entry.reference);
+        }
     }
 
     /// How far a chain's vault log is credited.
@@ -345,9 +378,44 @@ impl Ownership {
         self.holdings.get(&(owner, chain_selector)).copied().unwrap_or_default()
     }
 
-    /// The protocol's share of a chain's vault.
+    /// The protocol's share of a chain's vault: its balance less what it asked to withdraw.
     pub fn protocol_share(&self, chain_selector: u64) -> U256 {
-        self.holding(self.protocol, chain_selector).balance
+        self.available(self.protocol, chain_selector)
+    }
+
+    /// An owner's balance in a vault less its withdrawals authorized and not yet paid: what
+    /// it may still withdraw, and all of its standby the planner may use.
+    pub fn available(&self, owner: Address, chain_selector: u64) -> U256 {
+        let held = self
+            .pending
+            .values()
+            .filter(|p| p.owner == owner && p.chain_selector == chain_selector)
+            .fold(U256::ZERO, |sum, p| sum.saturating_add(p.amount));
+        self.holding(owner, chain_selector).balance.saturating_sub(held)
+    }
+
+    /// Withdrawals authorized and not yet paid, by id.
+    pub fn pending(&self) -> impl Iterator<Item = (B256, Pending)> + '_ {
+        self.pending.iter().map(|(&id, &p)| (id, p))
+    }
+
+    /// The highest withdrawal nonce authorized for `owner` (zero: none).
+    pub fn nonce(&self, owner: Address) -> u64 {
+        self.nonces.get(&owner).copied().unwrap_or(0)
+    }
+
+    /// Authorizes a withdrawal if its nonce is new for the owner and the owner's available
+    /// balance covers it; returns whether it did.
+    pub(crate) fn authorize(&mut self, id: B256, nonce: u64, pending: Pending) -> bool {
+        if nonce <= self.nonce(pending.owner)
+            || pending.amount.is_zero()
+            || pending.amount > self.available(pending.owner, pending.chain_selector)
+        {
+            return false;
+        }
+        self.nonces.insert(pending.owner, nonce);
+        self.pending.insert(id, pending);
+        true
     }
 
     /// The protocol's account.
@@ -400,6 +468,8 @@ impl Ownership {
         to: Address,
         amount: U256,
     ) -> Option<()> {
+        // Never what the owner asked to withdraw.
+        self.available(from, chain_selector).checked_sub(amount)?;
         let left = self.holding(from, chain_selector).balance.checked_sub(amount)?;
         if from == to {
             return Some(());

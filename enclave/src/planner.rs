@@ -252,12 +252,13 @@ impl Planner<'_> {
         Some(chains.into_iter().map(|(_, chain)| chain).collect())
     }
 
-    /// The makers' standby in a chain's vault, by address.
+    /// The makers' standby in a chain's vault (less what they asked to withdraw), by address.
     fn standby(&self, chain: u64) -> Vec<(Address, U256)> {
         self.ledger
             .makers()
-            .filter(|&(_, c, h)| c == chain && !h.balance.is_zero())
-            .map(|(owner, _, h)| (owner, h.balance))
+            .filter(|&(_, c, _)| c == chain)
+            .map(|(owner, _, _)| (owner, self.ledger.available(owner, chain)))
+            .filter(|(_, available)| !available.is_zero())
             .collect()
     }
 

@@ -48,6 +48,10 @@ pub enum Purpose {
     State,
     /// An ownership ledger checkpoint (enclave → itself, [`crate::LedgerCheckpoint`]).
     Ledger,
+    /// A withdrawal request (owner → enclave, [`crate::withdrawal`]).
+    Withdrawal,
+    /// An authorization and its proof (enclave → owner).
+    WithdrawalReply,
 }
 
 impl Purpose {
@@ -57,6 +61,8 @@ impl Purpose {
             Self::Instruction => b"self-healing-reserve/instruction/v1",
             Self::State => b"self-healing-reserve/sealed-state/v1",
             Self::Ledger => b"self-healing-reserve/ledger-checkpoint/v1",
+            Self::Withdrawal => b"self-healing-reserve/withdrawal-request/v1",
+            Self::WithdrawalReply => b"self-healing-reserve/withdrawal-reply/v1",
         }
     }
 

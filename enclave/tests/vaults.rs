@@ -10,6 +10,7 @@ use solvency_enclave::{
     Policy, Position, ReportV1, SignedAttestation, VaultHead, X25519KeyPair, asset_id,
     ownership::{EntryKind, VaultEntry, next_head},
     seal_report,
+    withdrawal::{WithdrawalError, WithdrawalReply, WithdrawalRequest, open_reply, seal_request},
 };
 
 const A: u64 = 11;
@@ -266,4 +267,216 @@ fn an_instance_that_lost_its_state_resumes_a_ledger_the_public_logs_give() {
     let next = fresh.attest(NOW, hub_epoch, hub_root).unwrap();
     assert_eq!(next.attestation.epoch, hub_epoch + 1);
     assert_eq!(next.attestation.parentLedgerRoot, hub_root);
+}
+
+/// A maker with an EVM key (it signs its requests) and a reply key.
+struct Maker {
+    signer: alloy::signers::local::PrivateKeySigner,
+    reply: X25519KeyPair,
+    nonce: u64,
+}
+
+impl Maker {
+    fn new(seed: &str) -> Self {
+        Self {
+            signer: alloy::signers::local::PrivateKeySigner::from_bytes(&keccak256(seed)).unwrap(),
+            reply: X25519KeyPair::generate(),
+            nonce: 0,
+        }
+    }
+
+    fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// A signed request for `whole` USDC from chain a's vault, sealed to `enclave`.
+    fn request(
+        &mut self,
+        world: &World,
+        enclave: &Enclave,
+        whole: u64,
+    ) -> alloy::primitives::Bytes {
+        use alloy::signers::SignerSync;
+        self.nonce += 1;
+        let request = WithdrawalRequest {
+            chainSelector: A,
+            vault: VAULT,
+            owner: self.address(),
+            amount: usdc(whole),
+            nonce: self.nonce,
+            replyKey: B256::from(self.reply.public().0),
+        };
+        let signature = self.signer.sign_hash_sync(&request.digest()).unwrap().as_bytes();
+        seal_request(
+            &request,
+            &signature,
+            &world.policy.deployment_id,
+            &self.reply,
+            &enclave.public().hpke_public_key,
+        )
+        .unwrap()
+    }
+
+    /// The authorizations of this maker an attestation carries, opened.
+    fn replies(
+        &self,
+        world: &World,
+        enclave: &Enclave,
+        signed: &SignedAttestation,
+    ) -> Vec<WithdrawalReply> {
+        signed
+            .replies
+            .iter()
+            .filter_map(|(_, sealed)| {
+                open_reply(
+                    sealed,
+                    &world.policy.deployment_id,
+                    &self.reply,
+                    &enclave.public().hpke_public_key,
+                )
+                .ok()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_maker_withdraws_what_it_has_once_and_the_vault_payment_settles_it() {
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    let mut maker = Maker::new("maker");
+    let (mut entries, head) = log(&[(EntryKind::Deposit, maker.address(), 5_000)]);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 1, 2_000, 1_000, head);
+    world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default());
+    let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    assert!(first.replies.is_empty());
+
+    // 1,000 asked and authorized: the reply opens with the maker's reply key only, and the
+    // authorization proves under chain a's authRoot in this attestation.
+    let request = maker.request(&world, &enclave, 1_000);
+    let id = enclave.take_withdrawal(&request).unwrap();
+    let signed = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    let replies = maker.replies(&world, &enclave, &signed);
+    assert_eq!(replies.len(), 1);
+    let auth = &replies[0].authorization;
+    assert_eq!(
+        (auth.id, auth.owner, auth.amount, auth.chainSelector, auth.vault),
+        (id, maker.address(), usdc(1_000), A, VAULT)
+    );
+    let leaf = &signed.messages.iter().find(|m| m.leaf.chainSelector == A).unwrap().leaf;
+    assert!(solvency_enclave::merkle::verify(&replies[0].proof, leaf.authRoot, auth.hash()));
+    assert!(Maker::new("someone else").replies(&world, &enclave, &signed).is_empty());
+
+    // More than is left (4,000), and the same request again: neither is authorized.
+    let over = maker.request(&world, &enclave, 4_500);
+    enclave.take_withdrawal(&over).unwrap();
+    enclave.take_withdrawal(&request).unwrap();
+    let next = enclave.attest(NOW, 2, signed.attestation.ledgerRoot).unwrap();
+    let replies = maker.replies(&world, &enclave, &next);
+    assert_eq!(replies.len(), 1, "still only the first, committed again");
+    assert_eq!(replies[0].authorization.id, id);
+
+    // The vault pays it (its log says so and the next report vouches): it is settled.
+    let paid = VaultEntry {
+        index: 2,
+        kind: EntryKind::Withdrawal,
+        account: maker.address(),
+        amount: usdc(1_000),
+        timestamp: NOW,
+        reference: id,
+    };
+    let head = VaultHead { count: 2, head: next_head(head.head, &paid) };
+    entries.push(paid);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 2, 2_000, 1_000, head);
+    let settled = enclave.attest(NOW, 3, next.attestation.ledgerRoot).unwrap();
+    assert!(maker.replies(&world, &enclave, &settled).is_empty(), "paid: no longer authorized");
+    // What is left, 4,000, can be asked for now.
+    let rest = maker.request(&world, &enclave, 4_000);
+    enclave.take_withdrawal(&rest).unwrap();
+    let last = enclave.attest(NOW, 4, settled.attestation.ledgerRoot).unwrap();
+    assert_eq!(maker.replies(&world, &enclave, &last)[0].authorization.amount, usdc(4_000));
+}
+
+#[test]
+fn a_withdrawal_request_not_the_owners_or_not_for_this_vault_is_refused() {
+    use alloy::signers::SignerSync;
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    let maker = Maker::new("maker");
+    let thief = Maker::new("thief");
+    let request = |owner: Address, vault: Address, amount: u64, chain: u64| WithdrawalRequest {
+        chainSelector: chain,
+        vault,
+        owner,
+        amount: usdc(amount),
+        nonce: 1,
+        replyKey: B256::from(thief.reply.public().0),
+    };
+    let enclave_key = enclave.public().hpke_public_key;
+    let seal = |r: &WithdrawalRequest, by: &Maker| {
+        let signature = by.signer.sign_hash_sync(&r.digest()).unwrap().as_bytes();
+        seal_request(r, &signature, &world.policy.deployment_id, &thief.reply, &enclave_key)
+            .unwrap()
+    };
+    // Signed by the thief in the maker's name.
+    let forged = seal(&request(maker.address(), VAULT, 10, A), &thief);
+    assert_eq!(
+        enclave.take_withdrawal(&forged),
+        Err(WithdrawalError::BadSignature { owner: maker.address() })
+    );
+    // Another vault, a chain without a vault, zero.
+    let elsewhere = seal(&request(thief.address(), Address::repeat_byte(9), 10, A), &thief);
+    assert!(matches!(
+        enclave.take_withdrawal(&elsewhere),
+        Err(WithdrawalError::UnknownVault { .. })
+    ));
+    let no_vault = seal(&request(thief.address(), Address::ZERO, 10, B), &thief);
+    assert!(matches!(
+        enclave.take_withdrawal(&no_vault),
+        Err(WithdrawalError::UnknownVault { .. })
+    ));
+    let zero = seal(&request(thief.address(), VAULT, 0, A), &thief);
+    assert_eq!(enclave.take_withdrawal(&zero), Err(WithdrawalError::Zero));
+    // Damaged, truncated, or sealed to another enclave.
+    let mut damaged = seal(&request(thief.address(), VAULT, 10, A), &thief).to_vec();
+    *damaged.last_mut().unwrap() ^= 1;
+    assert_eq!(enclave.take_withdrawal(&damaged), Err(WithdrawalError::Malformed));
+    assert_eq!(enclave.take_withdrawal(&damaged[..20]), Err(WithdrawalError::Malformed));
+    let r = request(thief.address(), VAULT, 10, A);
+    let signature = thief.signer.sign_hash_sync(&r.digest()).unwrap().as_bytes();
+    let elsewhere_sealed = seal_request(
+        &r,
+        &signature,
+        &world.policy.deployment_id,
+        &thief.reply,
+        &X25519KeyPair::generate().public(),
+    )
+    .unwrap();
+    assert_eq!(enclave.take_withdrawal(&elsewhere_sealed), Err(WithdrawalError::Malformed));
+    // The errors never carry the amount.
+    assert!(!format!("{:?}", enclave.take_withdrawal(&forged)).contains("10000000"));
+}
+
+#[test]
+fn standby_asked_back_is_never_drawn() {
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    let mut maker = Maker::new("maker");
+    let (entries, head) = log(&[(EntryKind::Deposit, maker.address(), 300)]);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 1, 2_000, 1_000, head);
+    world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default());
+    let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    // The maker asks for all of it back; then chain a holds 900 against 1,100 owed (1,000 in
+    // all, insolvent): its 300 would cover the gap, but it is no longer standby.
+    let request = maker.request(&world, &enclave, 300);
+    enclave.take_withdrawal(&request).unwrap();
+    let asked = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    assert!(asked.attestation.solvent);
+    world.report(&mut enclave, 0, 2, 900, 1_100, head);
+    let short = enclave.attest(NOW, 2, asked.attestation.ledgerRoot).unwrap();
+    assert!(!short.attestation.solvent, "1,000 held against 1,100 owed and nothing to draw");
+    assert_eq!(maker.replies(&world, &enclave, &short)[0].authorization.amount, usdc(300));
 }
