@@ -189,6 +189,11 @@ impl EnclaveClient {
         )
     }
 
+    /// Gives an owner's sealed withdrawal request; returns its authorization id.
+    pub async fn take_withdrawal(&self, request: Bytes) -> Result<B256, CallError> {
+        expect!(self, Request::Withdraw { request }, Response::WithdrawalTaken { id } => id)
+    }
+
     /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`.
     pub async fn attest(
         &self,

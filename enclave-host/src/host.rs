@@ -81,6 +81,10 @@ impl Host {
                     Err(error) => refused(Refusal::Vault { error }),
                 }
             }
+            Request::Withdraw { request } => match enclave.take_withdrawal(&request) {
+                Ok(id) => Response::WithdrawalTaken { id },
+                Err(error) => refused(Refusal::Withdrawal { error }),
+            },
             Request::Attest { now, epoch, parent_ledger_root } => {
                 match enclave.attest_epoch(now, epoch, parent_ledger_root) {
                     Ok(signed) => Response::Attested { signed: Box::new(signed) },

@@ -45,6 +45,11 @@ pub enum Request {
         /// Its entries, in order, from any already given onwards.
         entries: Vec<VaultEntry>,
     },
+    /// Take an owner's sealed withdrawal request (`solvency_enclave::withdrawal`).
+    Withdraw {
+        /// `replyKey || sealed`.
+        request: Bytes,
+    },
     /// Sign the attestation of `epoch` at `now`.
     Attest {
         /// The aggregator's time, used as `issuedAt` so that every member signs the same
@@ -94,6 +99,11 @@ pub enum Response {
         taken: usize,
         /// How many of the chain's entries the instance now has.
         len: u64,
+    },
+    /// A withdrawal request taken: authorized at the next attestation if the balance covers it.
+    WithdrawalTaken {
+        /// Its authorization id.
+        id: B256,
     },
     /// A signed attestation.
     Attested {
@@ -149,6 +159,12 @@ pub enum Refusal {
         local: u64,
         /// The allowed skew.
         max_skew: u64,
+    },
+    /// A withdrawal request breaks a rule.
+    #[error("{error}")]
+    Withdrawal {
+        /// The rule.
+        error: solvency_enclave::withdrawal::WithdrawalError,
     },
     /// Evidence could not be produced.
     #[error("no evidence: {reason}")]

@@ -44,6 +44,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let view = args.view.launch(&registry, true, args.http, cancel.clone()).await?;
     let setup = Setup::from_registry(registry, publisher)?;
+    view.observatory.take_withdrawals(setup.withdrawals());
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
     let observatory = view.observatory.clone();
     let recorder = tokio::spawn(async move {

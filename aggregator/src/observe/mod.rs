@@ -45,6 +45,8 @@ pub struct Observatory {
     refreshed: Mutex<Option<Instant>>,
     /// The metrics.
     pub metrics: metrics::Metrics,
+    /// In aggregator mode: the withdrawal requests `POST /api/v1/withdrawals` adds to.
+    withdrawals: std::sync::OnceLock<Arc<crate::orchestrator::Withdrawals>>,
 }
 
 /// The aggregator's side of the view, kept from its events.
@@ -61,6 +63,17 @@ struct AggregatorView {
 }
 
 impl Observatory {
+    /// Takes owners' withdrawal requests into `withdrawals` (the aggregator's, from
+    /// [`crate::orchestrator::Setup::withdrawals`]).
+    pub fn take_withdrawals(&self, withdrawals: Arc<crate::orchestrator::Withdrawals>) {
+        let _ = self.withdrawals.set(withdrawals);
+    }
+
+    /// The withdrawal requests this server takes, if it is an aggregator's.
+    pub fn withdrawals(&self) -> Option<&Arc<crate::orchestrator::Withdrawals>> {
+        self.withdrawals.get()
+    }
+
     /// A view: `aggregator` adds what `solvency run` knows to what chains say.
     pub fn new(limits: alerts::Limits, interval: Duration, aggregator: bool) -> Arc<Self> {
         Arc::new(Self {
@@ -83,6 +96,7 @@ impl Observatory {
             }),
             rebuilding: Mutex::new(()),
             refreshed: Mutex::new(None),
+            withdrawals: std::sync::OnceLock::new(),
             metrics: metrics::Metrics::new(),
         })
     }
@@ -291,6 +305,7 @@ fn refusal_rule(refusal: &solvency_enclave_host::Refusal) -> String {
         Refusal::Evidence { .. } => "evidence".into(),
         Refusal::NotPersisted { .. } => "not_persisted".into(),
         Refusal::Vault { .. } => "vault".into(),
+        Refusal::Withdrawal { .. } => "withdrawal".into(),
         Refusal::BadRequest { .. } => "bad_request".into(),
     }
 }

@@ -9,7 +9,12 @@
 //!   restart on failure);
 //! - `GET /readyz` — 200 when every chain could be read at the last refresh and, for the
 //!   aggregator, it has caught up with the hub and an enclave answers; 503 with the reasons
-//!   otherwise (a readiness probe: do not route to it yet, do not restart it).
+//!   otherwise (a readiness probe: do not route to it yet, do not restart it);
+//! - `POST /api/v1/withdrawals` — `{"request": "0x…"}`, an owner's sealed withdrawal request
+//!   (aggregator only): 202 with its `handle`;
+//! - `GET /api/v1/withdrawals/{handle}` — where it stands: queued, refused (the rule), expired,
+//!   authorized (the epoch and the reply sealed to the owner) or settled. Only ciphertext and
+//!   ids: never an amount.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -48,6 +53,8 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/api/v1/withdrawals", axum::routing::post(submit_withdrawal))
+        .route("/api/v1/withdrawals/{handle}", get(withdrawal))
         .with_state(observatory);
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
@@ -103,4 +110,68 @@ async fn readyz(State(view): State<Arc<Observatory>>) -> Response {
     let code = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(serde_json::json!({ "ready": reasons.is_empty(), "reasons": reasons })))
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct WithdrawalBody {
+    request: alloy::primitives::Bytes,
+}
+
+fn no_withdrawals() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({
+            "error": "this server takes no withdrawal requests: send them to the aggregator's (solvency run --http)"
+        })),
+    )
+        .into_response()
+}
+
+async fn submit_withdrawal(
+    State(view): State<Arc<Observatory>>,
+    body: Result<Json<WithdrawalBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
+    let Ok(Json(body)) = body else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": "expected {\"request\": \"0x…\"} (the sealed request in hex)" })),
+        )
+            .into_response();
+    };
+    match withdrawals.submit(body.request) {
+        Ok(handle) => {
+            (StatusCode::ACCEPTED, Json(serde_json::json!({ "handle": handle }))).into_response()
+        }
+        Err(e @ crate::orchestrator::withdrawals::SubmitError::Full) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() })))
+                .into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.to_string() })))
+            .into_response(),
+    }
+}
+
+async fn withdrawal(
+    State(view): State<Arc<Observatory>>,
+    axum::extract::Path(handle): axum::extract::Path<String>,
+) -> Response {
+    let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
+    let Ok(handle) = handle.parse::<alloy::primitives::B256>() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": "a handle is 0x + 64 hex digits" })),
+        )
+            .into_response();
+    };
+    match withdrawals.state(&handle) {
+        Some(state) => Json(state).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({
+                "error": "unknown request: never sent, forgotten, or sent before the aggregator restarted — send it again"
+            })),
+        )
+            .into_response(),
+    }
 }

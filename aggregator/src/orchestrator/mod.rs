@@ -16,6 +16,9 @@
 
 mod quorum;
 pub mod state;
+pub mod withdrawals;
+
+pub use withdrawals::{WithdrawalState, Withdrawals};
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -157,6 +160,7 @@ pub struct Setup {
     enclaves: Vec<EnclaveClient>,
     threshold: usize,
     publisher: PrivateKeySigner,
+    withdrawals: Arc<Withdrawals>,
     _lock: StateLock,
 }
 
@@ -220,8 +224,20 @@ impl Setup {
             enclaves: vec![EnclaveClient::local(host)],
             threshold: 1,
             publisher,
+            withdrawals: Arc::default(),
             _lock: lock,
         })
+    }
+
+    /// The withdrawal requests this aggregator takes (for the HTTP server to add to).
+    pub fn withdrawals(&self) -> Arc<Withdrawals> {
+        self.withdrawals.clone()
+    }
+
+    /// The same setup, taking withdrawal requests from `withdrawals` (kept across restarts of
+    /// the round in one process).
+    pub fn with_withdrawals(self, withdrawals: Arc<Withdrawals>) -> Self {
+        Self { withdrawals, ..self }
     }
 
     /// Served instances at `sockets`, `threshold` of which must sign the same statement.
@@ -236,7 +252,14 @@ impl Setup {
         }
         let lock = lock_state_dir(&registry)?;
         let enclaves = sockets.into_iter().map(EnclaveClient::remote).collect();
-        Ok(Self { registry, enclaves, threshold, publisher, _lock: lock })
+        Ok(Self {
+            registry,
+            enclaves,
+            threshold,
+            publisher,
+            withdrawals: Arc::default(),
+            _lock: lock,
+        })
     }
 }
 
@@ -258,7 +281,7 @@ pub async fn run(
     cancel: CancellationToken,
     events: Option<mpsc::UnboundedSender<Event>>,
 ) -> anyhow::Result<()> {
-    let Setup { registry, enclaves, threshold, publisher, _lock } = setup;
+    let Setup { registry, enclaves, threshold, publisher, withdrawals, _lock } = setup;
     let network = registry.network()?.clone();
     let hub = network.hub().clone();
     let poll = registry.aggregator.poll_interval;
@@ -294,7 +317,8 @@ pub async fn run(
         .iter()
         .filter_map(|c| c.vault.map(|vault| VaultReader::new(c, vault)))
         .collect();
-    let quorum = Arc::new(Quorum::new(enclaves, threshold).with_vaults(vaults));
+    let quorum =
+        Arc::new(Quorum::new(enclaves, threshold).with_vaults(vaults).with_withdrawals(withdrawals));
     let publisher = Arc::new(Publisher::new(&network, publisher, Backoff::default()));
     let (watch, mut deliveries, watcher) = spawn_delivery_watcher(
         publisher.destinations().to_vec(),
@@ -564,6 +588,7 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
     // Every member gets the vault entries logged since (their credits wait for a report's
     // head to vouch for them).
     quorum.sync_vaults().await;
+    quorum.give_withdrawals(onchain + 1).await;
     let (signed, signatures) = match quorum.sign(at, onchain + 1, parent).await {
         Ok(signed) => signed,
         Err(SignFailure::NotReady(reason)) => return Attempt::NotReady(reason),
@@ -598,7 +623,10 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
         .publish(a, counted.into_iter().map(|(_, s)| s).collect(), &signed.messages)
         .await
     {
-        Ok(published) => Attempt::Published(published, started.elapsed()),
+        Ok(published) => {
+            quorum.withdrawals.published(a.epoch, &signed.replies);
+            Attempt::Published(published, started.elapsed())
+        }
         Err(e) => Attempt::Failed(e),
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Quorum {
     behind: Mutex<BTreeSet<usize>>,
     /// The reserve vault logs, mirrored from the chains and given to every member.
     vaults: Mutex<VaultSync>,
+    /// Owners' withdrawal requests, given to every member until authorized.
+    pub(crate) withdrawals: std::sync::Arc<super::withdrawals::Withdrawals>,
 }
 
 /// The vault logs as read from the chains, and how much of each every member was given.
@@ -55,7 +57,51 @@ struct VaultSync {
 impl Quorum {
     pub(crate) fn new(members: Vec<EnclaveClient>, threshold: usize) -> Self {
         let all = (0..members.len()).collect();
-        Self { members, threshold, behind: Mutex::new(all), vaults: Mutex::default() }
+        Self {
+            members,
+            threshold,
+            behind: Mutex::new(all),
+            vaults: Mutex::default(),
+            withdrawals: Default::default(),
+        }
+    }
+
+    /// The same quorum, taking withdrawal requests from `withdrawals`.
+    pub(crate) fn with_withdrawals(
+        self,
+        withdrawals: std::sync::Arc<super::withdrawals::Withdrawals>,
+    ) -> Self {
+        Self { withdrawals, ..self }
+    }
+
+    /// Gives every member every withdrawal request still queued, and records what they made of
+    /// it: an id (some member took it), a rule (every member refused it), or nothing (no member
+    /// answered: given again next time).
+    pub(crate) async fn give_withdrawals(&self, epoch: u64) {
+        for (handle, request) in self.withdrawals.to_give() {
+            let answers = futures::future::join_all(
+                self.members.iter().map(|m| m.take_withdrawal(request.clone())),
+            )
+            .await;
+            let mut refused = None;
+            let mut taken = None;
+            for answer in answers {
+                match answer {
+                    Ok(id) => taken = taken.or(Some(id)),
+                    Err(CallError::Refused { refusal: Refusal::Withdrawal { error }, .. }) => {
+                        refused = refused.or(Some(error));
+                    }
+                    Err(e) => {
+                        warn!(target: "aggregator", error = %e, "an enclave instance could not take a withdrawal request")
+                    }
+                }
+            }
+            match (taken, refused) {
+                (Some(id), _) => self.withdrawals.judged(&handle, Ok(id), epoch),
+                (None, Some(error)) => self.withdrawals.judged(&handle, Err(error), epoch),
+                (None, None) => {}
+            }
+        }
     }
 
     /// The same quorum, also mirroring the vaults these readers read.
