@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod keyfiles;
+pub mod maker;
 pub mod observe;
 pub mod orchestrator;
 pub mod registration;

@@ -248,7 +248,17 @@ impl Publisher {
                 available,
             });
         }
-        let pending = hub.publish(att, signatures, ins).send().await.map_err(|e| refused(&e))?;
+        // The estimate runs in one block and the transaction is mined in a later one: a slot the
+        // hub rewrites with the block's timestamp costs 2,900 gas more when the second has
+        // changed in between than when it has not, so an exact estimate can run out of gas.
+        // A quarter more (at least 50,000) covers it; unused gas is not paid for.
+        let call = hub.publish(att, signatures, ins);
+        let estimate = call.estimate_gas().await.map_err(|e| refused(&e))?;
+        let pending = call
+            .gas(estimate.saturating_add((estimate / 4).max(50_000)))
+            .send()
+            .await
+            .map_err(|e| refused(&e))?;
         let receipt = rpc::confirm(pending).await.map_err(|e| match e {
             rpc::ConfirmError::Reverted(_) => {
                 PublishError::Rejected { chain: chain.clone(), epoch, reason: e.to_string() }

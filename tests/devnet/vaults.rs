@@ -133,3 +133,110 @@ async fn a_market_makers_standby_heals_the_reserve_before_the_boolean_turns() {
     assert!(!solvent, "epoch {epoch}: 1,000 of standby does not cover 20,000");
     round.stop().await;
 }
+
+#[tokio::test]
+async fn a_market_maker_withdraws_its_standby_through_the_aggregator_and_the_vault() {
+    use solvency_aggregator::{maker::Withdrawal, orchestrator::WithdrawalState};
+    let mut round = Round::start(2, PolicySection::default()).await;
+    let api = round.serve_http().await;
+    let chain = round.devnet.chain(1).clone();
+    let maker = DevAccount::user(3);
+    deposit(&chain, &maker, U256::from(1_000_000_000u64)).await;
+    round.honest_round(1, |_| healthy()).await;
+
+    // The maker asks for 400 of its 1,000 USDC back; its command waits for an epoch, queues,
+    // waits the vault's delay in chain time, and executes.
+    let registry = round.registry.clone();
+    let withdrawal = {
+        let api = api.clone();
+        let account = maker.signer();
+        tokio::spawn(async move {
+            Withdrawal {
+                registry: &registry,
+                chain: &chain_name(&registry, 1),
+                amount: U256::from(400_000_000u64),
+                nonce: 1,
+                account,
+                aggregator: api,
+                queue_only: false,
+                timeout: std::time::Duration::from_secs(120),
+                poll: std::time::Duration::from_millis(20),
+            }
+            .run()
+            .await
+        })
+    };
+    // The next epoch authorizes it (the request is given to the enclave before it signs).
+    let handle = loop {
+        if let Some(handle) = only_request(&round) {
+            break handle;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    round.honest_round(2, |_| healthy()).await;
+    let vault = ReserveVault::new(chain.vault, reader(&chain));
+    let token = DevnetToken::new(chain.collateral, reader(&chain));
+    let before = token.balanceOf(maker.address).call().await.unwrap();
+    // Queued by the command; the vault's delay passes in chain time.
+    let deadline = tokio::time::Instant::now() + solvency_tests::WAIT;
+    let id = loop {
+        if let Some(WithdrawalState::Authorized { id, .. }) = round.withdrawals.state(&handle)
+            && vault.getWithdrawal(id).call().await.unwrap().queuedAt != 0
+        {
+            break id;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the withdrawal was not queued");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    round.advance_chains(vault.getWithdrawalDelay().call().await.unwrap() + 1).await;
+    let outcome = withdrawal.await.unwrap().expect("the withdrawal is paid");
+    assert_eq!(outcome.id, id);
+    assert!(outcome.executed_tx.is_some());
+    let after = token.balanceOf(maker.address).call().await.unwrap();
+    assert_eq!(after - before, U256::from(400_000_000u64), "paid to the maker");
+    assert!(vault.getWithdrawal(id).call().await.unwrap().executed);
+
+    // The vault logged the payment; the next report vouches for it and the ledger settles it.
+    round.honest_round(3, |_| healthy()).await;
+    assert!(matches!(round.withdrawals.state(&handle), Some(WithdrawalState::Settled { .. })));
+
+    // Asking for more than is left (600) is never authorized: the request expires.
+    let over = {
+        let registry = round.registry.clone();
+        let account = maker.signer();
+        let api = api.clone();
+        tokio::spawn(async move {
+            Withdrawal {
+                registry: &registry,
+                chain: &chain_name(&registry, 1),
+                amount: U256::from(700_000_000u64),
+                nonce: 2,
+                account,
+                aggregator: api,
+                queue_only: true,
+                timeout: std::time::Duration::from_secs(120),
+                poll: std::time::Duration::from_millis(20),
+            }
+            .run()
+            .await
+        })
+    };
+    while round.withdrawals.handles().len() < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for seq in 4..4 + 9 {
+        round.honest_round(seq, |_| healthy()).await;
+    }
+    let error = over.await.unwrap().expect_err("more than available is not authorized");
+    assert!(error.to_string().contains("more than this account has available"), "{error:#}");
+    round.stop().await;
+}
+
+fn chain_name(registry: &solvency_registry::Registry, i: usize) -> String {
+    registry.network().unwrap().chains[i].name.clone()
+}
+
+/// The handle of the one request the aggregator holds, once it holds one.
+fn only_request(round: &Round) -> Option<alloy::primitives::B256> {
+    round.withdrawals.handles().into_iter().next()
+}

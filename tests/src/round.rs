@@ -73,6 +73,8 @@ pub struct Round {
     pub instances: Vec<Instance>,
     /// The registry the aggregator runs with (the wired one, unless edited).
     pub registry: Registry,
+    /// The withdrawal requests the aggregator takes (kept across its restarts).
+    pub withdrawals: std::sync::Arc<solvency_aggregator::orchestrator::Withdrawals>,
     members: Vec<usize>,
     threshold: usize,
     cancel: CancellationToken,
@@ -191,6 +193,7 @@ impl Round {
             threshold: if members.is_empty() { 1 } else { k.into() },
             instances,
             registry,
+            withdrawals: Default::default(),
             cancel: CancellationToken::new(),
             task: None,
         };
@@ -213,7 +216,8 @@ impl Round {
                 publisher,
             )
         }
-        .expect("the aggregator's setup");
+        .expect("the aggregator's setup")
+        .with_withdrawals(self.withdrawals.clone());
         self.task = Some(tokio::spawn(orchestrator::run(setup, self.cancel.clone(), Some(tx))));
     }
 
@@ -415,6 +419,26 @@ impl Round {
                 .unwrap();
             provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.unwrap();
         }
+    }
+
+    /// Serves the aggregator's HTTP API on loopback (until the round stops); returns its URL.
+    pub async fn serve_http(&self) -> url::Url {
+        let view = solvency_aggregator::observe::launch(
+            &self.registry,
+            solvency_aggregator::observe::alerts::Limits {
+                max_report_age: self.registry.policy.max_report_age.as_secs(),
+                min_fee_rounds: 1,
+                signer_horizon: 86_400,
+            },
+            std::time::Duration::from_millis(200),
+            true,
+            Some("127.0.0.1:0".parse().unwrap()),
+            self.cancel.clone(),
+        )
+        .await
+        .expect("the view starts");
+        view.observatory.take_withdrawals(self.withdrawals.clone());
+        format!("http://{}/", view.addr.unwrap()).parse().unwrap()
     }
 
     /// Waits until the hub has emitted a report with `seq` from every chain.

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod devnet;
 pub mod enclave;
 pub mod keys;
+pub mod maker;
 pub mod report;
 pub mod reporter;
 pub mod run;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Reporters: seal a chain's figures and send them, or seal offline.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Market makers and the protocol: withdraw from a reserve vault.
+    #[command(subcommand)]
+    Maker(maker::MakerCommand),
     /// A chain's reporter as a daemon: figures from their sources, on a heartbeat and on
     /// deviation.
     #[command(subcommand)]
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,
+        Command::Maker(command) => command.run().await,
         Command::Reporter(command) => command.run().await,
         Command::Enclave(command) => command.run().await,
         Command::Keys(command) => command.run(),

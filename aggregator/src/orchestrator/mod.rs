@@ -317,8 +317,9 @@ pub async fn run(
         .iter()
         .filter_map(|c| c.vault.map(|vault| VaultReader::new(c, vault)))
         .collect();
-    let quorum =
-        Arc::new(Quorum::new(enclaves, threshold).with_vaults(vaults).with_withdrawals(withdrawals));
+    let quorum = Arc::new(
+        Quorum::new(enclaves, threshold).with_vaults(vaults).with_withdrawals(withdrawals),
+    );
     let publisher = Arc::new(Publisher::new(&network, publisher, Backoff::default()));
     let (watch, mut deliveries, watcher) = spawn_delivery_watcher(
         publisher.destinations().to_vec(),

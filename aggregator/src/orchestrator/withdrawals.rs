@@ -24,7 +24,7 @@ const KEEP_EPOCHS: u64 = 64;
 const EXPIRE_EPOCHS: u64 = 8;
 
 /// Where a request stands, as `GET /api/v1/withdrawals/{handle}` shows it. Never an amount.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum WithdrawalState {
     /// Waiting for the next attestation.
@@ -114,6 +114,11 @@ impl Withdrawals {
         self.entries.lock().expect("not poisoned").get(handle).map(|e| e.state.clone())
     }
 
+    /// Every request's handle.
+    pub fn handles(&self) -> Vec<B256> {
+        self.entries.lock().expect("not poisoned").keys().copied().collect()
+    }
+
     /// The requests to give the enclaves before an attestation: every one still queued.
     pub(crate) fn to_give(&self) -> Vec<(B256, Bytes)> {
         self.entries
@@ -153,7 +158,8 @@ impl Withdrawals {
             let Some(id) = entry.id else { continue };
             match (replies.get(&id), &entry.state) {
                 (Some(reply), _) => {
-                    entry.state = WithdrawalState::Authorized { id, epoch, reply: (*reply).clone() };
+                    entry.state =
+                        WithdrawalState::Authorized { id, epoch, reply: (*reply).clone() };
                     entry.since = epoch;
                 }
                 (None, WithdrawalState::Authorized { .. }) => {
@@ -226,7 +232,10 @@ mod tests {
         let w = Withdrawals::default();
         let handle = w.submit(Bytes::from_static(b"forged")).unwrap();
         w.judged(&handle, Err(WithdrawalError::Zero), 1);
-        assert_eq!(w.state(&handle), Some(WithdrawalState::Refused { error: WithdrawalError::Zero }));
+        assert_eq!(
+            w.state(&handle),
+            Some(WithdrawalState::Refused { error: WithdrawalError::Zero })
+        );
         assert!(w.to_give().is_empty());
     }
 }

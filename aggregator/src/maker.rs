@@ -1,0 +1,282 @@
+//! An owner's withdrawal, end to end (`solvency maker withdraw`): sign the request with the
+//! owner's account, seal it to the enclave from a fresh reply key, hand it to the aggregator,
+//! wait for the epoch that authorizes it, open the reply, queue the withdrawal on the vault,
+//! wait the vault's delay in chain time, and execute it with the latest epoch's proof
+//! (docs/self-healing.md, "Withdrawals"). The amount is the owner's own figure: it goes into the
+//! sealed request and the vault calls, never into a log line.
+
+use std::time::{Duration, Instant};
+
+use alloy::{
+    primitives::{B256, U256},
+    providers::Provider,
+    signers::{SignerSync, local::PrivateKeySigner},
+};
+use anyhow::{Context, bail};
+use solvency_ccip::bindings::vault::ReserveVault;
+use solvency_enclave::{
+    X25519KeyPair,
+    withdrawal::{WithdrawalReply, WithdrawalRequest, open_reply, seal_request},
+};
+use solvency_registry::Registry;
+use tracing::info;
+
+use crate::orchestrator::WithdrawalState;
+
+/// What to withdraw, from where, through which aggregator.
+pub struct Withdrawal<'a> {
+    /// The registry.
+    pub registry: &'a Registry,
+    /// The vault's chain (its name in the registry).
+    pub chain: &'a str,
+    /// How much, in the collateral's smallest unit.
+    pub amount: U256,
+    /// Above every nonce this owner used before.
+    pub nonce: u64,
+    /// The owner's account: signs the request, pays gas for queue and execute, is paid.
+    pub account: PrivateKeySigner,
+    /// The aggregator's API (`solvency run --http`).
+    pub aggregator: url::Url,
+    /// Stop once queued (someone else may execute: the owner alone is paid).
+    pub queue_only: bool,
+    /// The whole wait is bounded by this.
+    pub timeout: Duration,
+    /// How often to ask the aggregator and the chain.
+    pub poll: Duration,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    /// The authorization id.
+    pub id: B256,
+    /// The chain.
+    pub chain: String,
+    /// The epoch whose leaf authorized it first.
+    pub authorized_in: u64,
+    /// The queue transaction.
+    pub queued_tx: B256,
+    /// The execute transaction (none with `queue_only`).
+    pub executed_tx: Option<B256>,
+}
+
+impl Withdrawal<'_> {
+    /// Runs it.
+    pub async fn run(self) -> anyhow::Result<Outcome> {
+        let deadline = Instant::now() + self.timeout;
+        let network = self.registry.network()?;
+        let chain = network.chain(self.registry, self.chain)?.clone();
+        let Some(vault) = chain.vault else {
+            bail!("{} has no reserve vault in {}", chain.name, self.registry.path().display());
+        };
+        let owner = self.account.address();
+        let reply_key = X25519KeyPair::generate();
+        let request = WithdrawalRequest {
+            chainSelector: chain.selector,
+            vault,
+            owner,
+            amount: self.amount,
+            nonce: self.nonce,
+            replyKey: B256::from(reply_key.public().0),
+        };
+        let signature = self.account.sign_hash_sync(&request.digest())?.as_bytes();
+        let enclave = network.enclave.hpke_public_key;
+        let sealed =
+            seal_request(&request, &signature, &self.registry.deployment_id, &reply_key, &enclave)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("an HTTP client")?;
+        let base = self.aggregator.as_str().trim_end_matches('/').to_owned();
+        let answer: serde_json::Value = http
+            .post(format!("{base}/api/v1/withdrawals"))
+            .json(&serde_json::json!({ "request": sealed }))
+            .send()
+            .await
+            .context("sending the request to the aggregator")?
+            .json()
+            .await
+            .context("reading the aggregator's answer")?;
+        let handle: B256 = answer["handle"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .with_context(|| format!("the aggregator did not take the request: {answer}"))?;
+        let id = request.id();
+        info!(target: "maker", %id, chain = %chain.name, "withdrawal requested; waiting for an epoch to authorize it");
+
+        let latest = || async {
+            let state = fetch(&http, &base, &handle).await?;
+            match state {
+                WithdrawalState::Authorized { epoch, reply, .. } => {
+                    let reply =
+                        open_reply(&reply, &self.registry.deployment_id, &reply_key, &enclave)
+                            .context("the reply does not open with this request's reply key")?;
+                    if reply.authorization.id != id || reply.epoch != epoch {
+                        bail!("the reply is not this request's authorization");
+                    }
+                    Ok(Some(reply))
+                }
+                WithdrawalState::Queued => Ok(None),
+                WithdrawalState::Refused { error } => {
+                    bail!("the enclave refused the request: {error}")
+                }
+                WithdrawalState::Expired { .. } => bail!(
+                    "not authorized: the amount is more than this account has available in the vault, or nonce {} was not above its previous ones",
+                    self.nonce
+                ),
+                WithdrawalState::Settled { .. } => bail!("already paid"),
+            }
+        };
+        let first = loop {
+            if let Some(reply) = latest().await? {
+                break reply;
+            }
+            wait(deadline, self.poll, "an epoch to authorize the withdrawal").await?;
+        };
+        let authorized_in = first.epoch;
+        info!(target: "maker", %id, epoch = authorized_in, "authorized");
+
+        let wallet = solvency_chain_adapters::rpc::connect_with_signer(
+            chain.rpc_url.expose(),
+            self.account.clone(),
+        );
+        let contract = ReserveVault::new(vault, &wallet);
+        // A proof is under one epoch's leaf: if the next epoch lands first, take its reply.
+        let queued_tx = with_fresh_proof(first, &latest, deadline, self.poll, |reply| {
+            let contract = contract.clone();
+            async move {
+                let pending = contract
+                    .queueWithdrawal((&reply.authorization).into(), reply.proof.clone())
+                    .send()
+                    .await?;
+                Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
+            }
+        })
+        .await
+        .context("queueing the withdrawal on the vault")?;
+        let delay = contract.getWithdrawalDelay().call().await?;
+        let queued = contract.getWithdrawal(id).call().await?;
+        let executable_at = queued.queuedAt + delay;
+        info!(target: "maker", %id, %queued_tx, executable_at, "queued");
+        if self.queue_only {
+            return Ok(Outcome {
+                id,
+                chain: chain.name,
+                authorized_in,
+                queued_tx,
+                executed_tx: None,
+            });
+        }
+        loop {
+            let now = chain_time(&wallet).await?;
+            if now >= executable_at {
+                break;
+            }
+            wait(deadline, self.poll, "the vault's withdrawal delay").await?;
+        }
+        let reply = loop {
+            if let Some(reply) = latest().await? {
+                break reply;
+            }
+            wait(deadline, self.poll, "the authorization").await?;
+        };
+        let executed_tx = with_fresh_proof(reply, &latest, deadline, self.poll, |reply| {
+            let contract = contract.clone();
+            async move {
+                let pending = contract
+                    .executeWithdrawal((&reply.authorization).into(), reply.proof.clone())
+                    .send()
+                    .await?;
+                Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
+            }
+        })
+        .await
+        .context("executing the withdrawal on the vault")?;
+        info!(target: "maker", %id, %executed_tx, "paid");
+        Ok(Outcome {
+            id,
+            chain: chain.name,
+            authorized_in,
+            queued_tx,
+            executed_tx: Some(executed_tx),
+        })
+    }
+}
+
+/// Sends with `reply`'s proof. The vault checks it against its chain's latest leaf, which may
+/// not have arrived yet (the aggregator answers once the hub publishes; CCIP delivers after) or
+/// may already be newer: on a refusal, it tries again with the latest reply until the deadline,
+/// and then says what the vault said last.
+async fn with_fresh_proof<F, Fut, L, LFut>(
+    mut reply: WithdrawalReply,
+    latest: &L,
+    deadline: Instant,
+    poll: Duration,
+    send: F,
+) -> anyhow::Result<B256>
+where
+    F: Fn(WithdrawalReply) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<B256>>,
+    L: Fn() -> LFut,
+    LFut: std::future::Future<Output = anyhow::Result<Option<WithdrawalReply>>>,
+{
+    loop {
+        let refused = match send(reply.clone()).await {
+            Ok(tx) => return Ok(tx),
+            Err(e) => e,
+        };
+        if let Err(gave_up) = wait(deadline, poll, "the vault to take the authorization").await {
+            return Err(refused.context(gave_up));
+        }
+        if let Some(newer) = latest().await? {
+            reply = newer;
+        }
+    }
+}
+
+async fn fetch(
+    http: &reqwest::Client,
+    base: &str,
+    handle: &B256,
+) -> anyhow::Result<WithdrawalState> {
+    let response = http
+        .get(format!("{base}/api/v1/withdrawals/{handle}"))
+        .send()
+        .await
+        .context("asking the aggregator")?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        bail!(
+            "the aggregator no longer knows the request (it restarted?): run the command again with a new --nonce"
+        );
+    }
+    response
+        .error_for_status()
+        .context("the aggregator's answer")?
+        .json()
+        .await
+        .context("reading the aggregator's answer")
+}
+
+async fn chain_time(provider: &impl Provider) -> anyhow::Result<u64> {
+    Ok(provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .context("the chain has no latest block")?
+        .header
+        .timestamp)
+}
+
+async fn wait(deadline: Instant, poll: Duration, what: &str) -> anyhow::Result<()> {
+    if Instant::now() + poll > deadline {
+        bail!("gave up waiting for {what} (--timeout)");
+    }
+    tokio::time::sleep(poll).await;
+    Ok(())
+}
+
+/// The default nonce: Unix time in milliseconds (above any earlier one of the same owner).
+pub fn default_nonce() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
