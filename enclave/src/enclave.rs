@@ -94,6 +94,10 @@ pub struct SignedAttestation {
     /// sealed to the owner's reply key ([`crate::withdrawal`]): for the host to pass on.
     #[serde(default)]
     pub replies: Vec<(B256, Bytes)>,
+    /// Per owner with a statement key, its statement sealed to that key
+    /// ([`crate::statement`]): for the host to pass on.
+    #[serde(default)]
+    pub statements: Vec<(Address, Bytes)>,
 }
 
 /// Why no attestation was signed.
@@ -507,7 +511,15 @@ impl Enclave {
 
     /// The root of an ownership ledger at `epoch` (its leaves salted for that epoch).
     fn ownership_root(&self, ownership: &Ownership, epoch: u64) -> B256 {
-        ownership.root(
+        MerkleTree::new(
+            self.ownership_leaves(ownership, epoch).iter().map(crate::LedgerLeaf::hash).collect(),
+        )
+        .root()
+    }
+
+    /// The leaves of an ownership ledger at `epoch`.
+    fn ownership_leaves(&self, ownership: &Ownership, epoch: u64) -> Vec<crate::LedgerLeaf> {
+        ownership.leaves(
             |chain| self.policy.chain(chain).map_or(Address::ZERO, |c| c.vault),
             |owner, chain| self.ledger_salt(epoch, owner, chain),
         )
@@ -560,6 +572,10 @@ impl Enclave {
         requests.sort_by_key(|(_, r)| (r.request.owner, r.request.nonce));
         for (&id, checked) in requests {
             let r = &checked.request;
+            if r.amount.is_zero() {
+                credited.subscribe(r.owner, r.nonce, r.replyKey);
+                continue;
+            }
             credited.authorize(
                 id,
                 r.nonce,
@@ -629,6 +645,29 @@ impl Enclave {
             instructions.push(instruction);
         }
         let tree = MerkleTree::new(leaves.iter().map(ChainLeaf::hash).collect());
+        let ledger_leaves = self.ownership_leaves(&ownership, epoch);
+        let ledger_root =
+            MerkleTree::new(ledger_leaves.iter().map(crate::LedgerLeaf::hash).collect()).root();
+        let mut statements = Vec::new();
+        for (owner, key, statement) in crate::statement::statements(
+            epoch,
+            ledger_root,
+            &ownership,
+            &ledger_leaves,
+            &self.policy,
+        ) {
+            let sealed = crate::statement::seal_statement(
+                &statement,
+                &self.policy.deployment_id,
+                &key,
+                &self.keys.hpke,
+            )
+            .map_err(|source| AttestError::Seal {
+                chain: format!("statement of {owner}"),
+                source,
+            })?;
+            statements.push((owner, sealed));
+        }
         let attestation = SolvencyAttestation {
             deploymentId: self.policy.deployment_id,
             epoch,
@@ -637,7 +676,7 @@ impl Enclave {
             validUntil: now.saturating_add(self.policy.attestation_validity),
             reportsDigest: assessment.reports_digest,
             chainsRoot: tree.root(),
-            ledgerRoot: self.ownership_root(&ownership, epoch),
+            ledgerRoot: ledger_root,
             parentLedgerRoot: parent_ledger_root,
             policyDigest: self.policy.digest(),
         };
@@ -658,6 +697,7 @@ impl Enclave {
             signer: self.keys.signer.address(),
             messages,
             replies,
+            statements,
         };
         let root = signed.attestation.ledgerRoot;
         let sealed = self.seal_checkpoint(epoch, &ownership);

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod report;
 pub mod seal;
 pub mod sealed;
+pub mod statement;
 pub mod withdrawal;
 
 pub use assess::{

@@ -245,6 +245,10 @@ pub struct Ownership {
     /// Per owner, the highest withdrawal nonce authorized.
     #[serde(default)]
     nonces: BTreeMap<Address, u64>,
+    /// Per owner, the X25519 key its statements are sealed to (a request of amount zero sets
+    /// it).
+    #[serde(default)]
+    statement_keys: BTreeMap<Address, B256>,
 }
 
 /// A withdrawal authorized and not yet paid.
@@ -416,6 +420,21 @@ impl Ownership {
         self.nonces.insert(pending.owner, nonce);
         self.pending.insert(id, pending);
         true
+    }
+
+    /// Sets an owner's statement key, if `nonce` is new for the owner; returns whether it did.
+    pub(crate) fn subscribe(&mut self, owner: Address, nonce: u64, key: B256) -> bool {
+        if nonce <= self.nonce(owner) {
+            return false;
+        }
+        self.nonces.insert(owner, nonce);
+        self.statement_keys.insert(owner, key);
+        true
+    }
+
+    /// Every owner with a statement key, and the key.
+    pub fn statement_keys(&self) -> impl Iterator<Item = (Address, B256)> + '_ {
+        self.statement_keys.iter().map(|(&owner, &key)| (owner, key))
     }
 
     /// The protocol's account.

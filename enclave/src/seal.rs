@@ -52,6 +52,8 @@ pub enum Purpose {
     Withdrawal,
     /// An authorization and its proof (enclave → owner).
     WithdrawalReply,
+    /// An owner's statement (enclave → owner, [`crate::statement`]).
+    Statement,
 }
 
 impl Purpose {
@@ -63,6 +65,7 @@ impl Purpose {
             Self::Ledger => b"self-healing-reserve/ledger-checkpoint/v1",
             Self::Withdrawal => b"self-healing-reserve/withdrawal-request/v1",
             Self::WithdrawalReply => b"self-healing-reserve/withdrawal-reply/v1",
+            Self::Statement => b"self-healing-reserve/statement/v1",
         }
     }
 

@@ -12,11 +12,14 @@
 //! logs the payment, and seals each epoch's authorization and Merkle proof to the reply key
 //! (`Purpose::WithdrawalReply`): only the owner reads its amount before the vault pays it.
 //!
+//! A request of amount zero withdraws nothing: it sets the owner's **statement key** to its
+//! `replyKey` ([`crate::statement`]).
+//!
 //! Wire: `replyKey (32 bytes) || sealed`, the sealed message's header carrying the chain
 //! selector and the nonce, its plaintext `abi.encode(WithdrawalRequest, bytes signature)`.
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, keccak256},
+    primitives::{Address, B256, Bytes, keccak256},
     sol,
     sol_types::{SolStruct, SolValue},
 };
@@ -95,9 +98,6 @@ pub enum WithdrawalError {
         /// The vault named.
         vault: Address,
     },
-    /// An amount of zero.
-    #[error("a withdrawal of zero")]
-    Zero,
 }
 
 /// A request that passed every check made without the ledger.
@@ -174,9 +174,6 @@ pub fn open_request(
                 vault: request.vault,
             });
         }
-    }
-    if request.amount == U256::ZERO {
-        return Err(WithdrawalError::Zero);
     }
     Ok(CheckedRequest { request })
 }

@@ -10,6 +10,7 @@ use solvency_enclave::{
     Policy, Position, ReportV1, SignedAttestation, VaultHead, X25519KeyPair, asset_id,
     ownership::{EntryKind, VaultEntry, next_head},
     seal_report,
+    statement::{Statement, open_statement},
     withdrawal::{WithdrawalError, WithdrawalReply, WithdrawalRequest, open_reply, seal_request},
 };
 
@@ -426,7 +427,7 @@ fn a_withdrawal_request_not_the_owners_or_not_for_this_vault_is_refused() {
         enclave.take_withdrawal(&forged),
         Err(WithdrawalError::BadSignature { owner: maker.address() })
     );
-    // Another vault, a chain without a vault, zero.
+    // Another vault, a chain without a vault.
     let elsewhere = seal(&request(thief.address(), Address::repeat_byte(9), 10, A), &thief);
     assert!(matches!(
         enclave.take_withdrawal(&elsewhere),
@@ -437,8 +438,6 @@ fn a_withdrawal_request_not_the_owners_or_not_for_this_vault_is_refused() {
         enclave.take_withdrawal(&no_vault),
         Err(WithdrawalError::UnknownVault { .. })
     ));
-    let zero = seal(&request(thief.address(), VAULT, 0, A), &thief);
-    assert_eq!(enclave.take_withdrawal(&zero), Err(WithdrawalError::Zero));
     // Damaged, truncated, or sealed to another enclave.
     let mut damaged = seal(&request(thief.address(), VAULT, 10, A), &thief).to_vec();
     *damaged.last_mut().unwrap() ^= 1;
@@ -479,4 +478,85 @@ fn standby_asked_back_is_never_drawn() {
     let short = enclave.attest(NOW, 2, asked.attestation.ledgerRoot).unwrap();
     assert!(!short.attestation.solvent, "1,000 held against 1,100 owed and nothing to draw");
     assert_eq!(maker.replies(&world, &enclave, &short)[0].authorization.amount, usdc(300));
+}
+
+impl Maker {
+    /// A subscription: a request of amount zero, whose reply key becomes the statement key.
+    fn subscribe(&mut self, world: &World, enclave: &Enclave) -> alloy::primitives::Bytes {
+        self.request(world, enclave, 0)
+    }
+
+    fn statement(
+        &self,
+        world: &World,
+        enclave: &Enclave,
+        signed: &SignedAttestation,
+    ) -> Option<(usize, Statement)> {
+        let (_, sealed) = signed.statements.iter().find(|(owner, _)| *owner == self.address())?;
+        let statement = open_statement(
+            sealed,
+            &world.policy.deployment_id,
+            &self.reply,
+            &enclave.public().hpke_public_key,
+        )?;
+        Some((sealed.len(), statement))
+    }
+}
+
+#[test]
+fn every_subscribed_owner_gets_a_statement_that_proves_under_the_ledger_root() {
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    let mut maker = Maker::new("maker");
+    let mut other = Maker::new("other maker");
+    let (entries, head) = log(&[
+        (EntryKind::Deposit, maker.address(), 300),
+        (EntryKind::Deposit, other.address(), 5_000),
+        (EntryKind::Deposit, PROTOCOL, 100),
+    ]);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 1, 2_000, 1_000, head);
+    world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default());
+    let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    assert!(first.statements.is_empty(), "nobody subscribed");
+    for m in [&mut maker, &mut other] {
+        let subscription = m.subscribe(&world, &enclave);
+        enclave.take_withdrawal(&subscription).unwrap();
+    }
+    let signed = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    assert!(signed.replies.is_empty(), "a subscription withdraws nothing");
+    let (size, statement) = maker.statement(&world, &enclave, &signed).expect("a statement");
+    let (other_size, _) = other.statement(&world, &enclave, &signed).expect("a statement");
+    assert_eq!(size, other_size, "one size for every owner");
+    assert!(statement.verifies(signed.attestation.ledgerRoot));
+    assert_eq!(statement.entries.len(), 1, "one entry per vault chain");
+    let entry = &statement.entries[0];
+    assert_eq!(
+        (entry.held, entry.balance, entry.available, entry.drawn),
+        (true, usdc(300), usdc(300), U256::ZERO)
+    );
+    assert!(
+        Maker::new("maker").statement(&world, &enclave, &signed).is_none(),
+        "sealed to the key"
+    );
+
+    // Short: 1,000 + 100 held elsewhere and 100 in the vault against 1,100 owed at a 120 %
+    // recovery ratio. The draw shows in the statements and nowhere public.
+    world.report(&mut enclave, 0, 2, 1_000, 1_100, head);
+    let short = enclave.attest(NOW, 2, signed.attestation.ledgerRoot).unwrap();
+    assert!(short.attestation.solvent);
+    let (size_then, drawn) = maker.statement(&world, &enclave, &short).unwrap();
+    let (_, other_drawn) = other.statement(&world, &enclave, &short).unwrap();
+    assert_eq!(size_then, size, "the same size in a recovery");
+    assert!(drawn.verifies(short.attestation.ledgerRoot));
+    let (mine, theirs) = (&drawn.entries[0], &other_drawn.entries[0]);
+    // 120 % of 1,100 is 1,320; 1,200 is held: 120 drawn, from the first maker by address.
+    let total = mine.drawn + theirs.drawn;
+    assert_eq!(total, usdc(120));
+    assert_eq!(mine.balance + mine.drawn, usdc(300), "the leaf shows what is left in the vault");
+    assert_eq!(mine.owed, mine.drawn / U256::from(100), "a 1 % premium on a draw");
+    // A changed balance no longer proves.
+    let mut forged = drawn.clone();
+    forged.entries[0].balance += U256::from(1);
+    assert!(!forged.verifies(short.attestation.ledgerRoot));
 }

@@ -231,10 +231,10 @@ mod tests {
     fn a_refused_request_says_why() {
         let w = Withdrawals::default();
         let handle = w.submit(Bytes::from_static(b"forged")).unwrap();
-        w.judged(&handle, Err(WithdrawalError::Zero), 1);
+        w.judged(&handle, Err(WithdrawalError::Malformed), 1);
         assert_eq!(
             w.state(&handle),
-            Some(WithdrawalState::Refused { error: WithdrawalError::Zero })
+            Some(WithdrawalState::Refused { error: WithdrawalError::Malformed })
         );
         assert!(w.to_give().is_empty());
     }
