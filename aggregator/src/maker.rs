@@ -83,24 +83,8 @@ impl Withdrawal<'_> {
         let enclave = network.enclave.hpke_public_key;
         let sealed =
             seal_request(&request, &signature, &self.registry.deployment_id, &reply_key, &enclave)?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("an HTTP client")?;
-        let base = self.aggregator.as_str().trim_end_matches('/').to_owned();
-        let answer: serde_json::Value = http
-            .post(format!("{base}/api/v1/withdrawals"))
-            .json(&serde_json::json!({ "request": sealed }))
-            .send()
-            .await
-            .context("sending the request to the aggregator")?
-            .json()
-            .await
-            .context("reading the aggregator's answer")?;
-        let handle: B256 = answer["handle"]
-            .as_str()
-            .and_then(|h| h.parse().ok())
-            .with_context(|| format!("the aggregator did not take the request: {answer}"))?;
+        let (http, base) = client(&self.aggregator)?;
+        let handle = post_request(&http, &base, &sealed).await?;
         let id = request.id();
         info!(target: "maker", %id, chain = %chain.name, "withdrawal requested; waiting for an epoch to authorize it");
 
@@ -232,6 +216,162 @@ where
             reply = newer;
         }
     }
+}
+
+/// An HTTP client for the aggregator's API, and its base URL.
+fn client(aggregator: &url::Url) -> anyhow::Result<(reqwest::Client, String)> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("an HTTP client")?;
+    Ok((http, aggregator.as_str().trim_end_matches('/').to_owned()))
+}
+
+/// Hands a sealed request to the aggregator; returns its handle.
+async fn post_request(
+    http: &reqwest::Client,
+    base: &str,
+    sealed: &alloy::primitives::Bytes,
+) -> anyhow::Result<B256> {
+    let answer: serde_json::Value = http
+        .post(format!("{base}/api/v1/withdrawals"))
+        .json(&serde_json::json!({ "request": sealed }))
+        .send()
+        .await
+        .context("sending the request to the aggregator")?
+        .json()
+        .await
+        .context("reading the aggregator's answer")?;
+    answer["handle"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .with_context(|| format!("the aggregator did not take the request: {answer}"))
+}
+
+/// Subscribes an owner to statements: a request of amount zero whose reply key — the owner's
+/// statement key — every later statement is sealed to.
+pub struct Subscription<'a> {
+    /// The registry.
+    pub registry: &'a Registry,
+    /// The statement key (keep it: statements are sealed to it).
+    pub key: &'a X25519KeyPair,
+    /// Above every nonce this owner used before.
+    pub nonce: u64,
+    /// The owner's account (signs the request; pays nothing).
+    pub account: PrivateKeySigner,
+    /// The aggregator's API.
+    pub aggregator: url::Url,
+    /// The whole wait is bounded by this.
+    pub timeout: Duration,
+    /// How often to ask.
+    pub poll: Duration,
+}
+
+impl Subscription<'_> {
+    /// Runs it: returns the epoch that took the subscription (statements come from it on).
+    pub async fn run(self) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + self.timeout;
+        let network = self.registry.network()?;
+        // Any vault names the request; a subscription covers every vault.
+        let chain = network.chains.iter().find(|c| c.vault.is_some()).with_context(|| {
+            format!("no chain of {} has a reserve vault", self.registry.path().display())
+        })?;
+        let request = WithdrawalRequest {
+            chainSelector: chain.selector,
+            vault: chain.vault.expect("a vault chain"),
+            owner: self.account.address(),
+            amount: U256::ZERO,
+            nonce: self.nonce,
+            replyKey: B256::from(self.key.public().0),
+        };
+        let signature = self.account.sign_hash_sync(&request.digest())?.as_bytes();
+        let enclave = network.enclave.hpke_public_key;
+        let deployment = self.registry.deployment_id;
+        let sealed = seal_request(&request, &signature, &deployment, self.key, &enclave)?;
+        let (http, base) = client(&self.aggregator)?;
+        let handle = post_request(&http, &base, &sealed).await?;
+        loop {
+            match fetch(&http, &base, &handle).await? {
+                WithdrawalState::Authorized { epoch, reply, .. } => {
+                    let ack = open_reply(&reply, &deployment, self.key, &enclave)
+                        .context("the acknowledgement does not open with the statement key")?;
+                    if ack.authorization.id != request.id() || !ack.authorization.amount.is_zero() {
+                        bail!("the acknowledgement is not this subscription's");
+                    }
+                    return Ok(epoch);
+                }
+                WithdrawalState::Settled { epoch, .. } => return Ok(epoch),
+                WithdrawalState::Queued => {}
+                WithdrawalState::Refused { error } => {
+                    bail!("the enclave refused the subscription: {error}")
+                }
+                WithdrawalState::Expired { .. } => bail!(
+                    "not taken: nonce {} is not above this account's previous ones",
+                    self.nonce
+                ),
+            }
+            wait(deadline, self.poll, "an epoch to take the subscription").await?;
+        }
+    }
+}
+
+/// An owner's latest statement, opened with its statement key and checked against the ledger
+/// root a chain holds for the statement's epoch. Returns the statement and the chain that
+/// vouched for it.
+pub async fn statement(
+    registry: &Registry,
+    owner: alloy::primitives::Address,
+    key: &X25519KeyPair,
+    aggregator: &url::Url,
+) -> anyhow::Result<(solvency_enclave::statement::Statement, String)> {
+    let network = registry.network()?;
+    let (http, base) = client(aggregator)?;
+    let response = http
+        .get(format!("{base}/api/v1/statements/{owner}"))
+        .send()
+        .await
+        .context("asking the aggregator")?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        bail!(
+            "no statement for {owner} yet: subscribe (solvency maker subscribe) and wait for an epoch"
+        );
+    }
+    let answer: serde_json::Value =
+        response.error_for_status()?.json().await.context("reading the aggregator's answer")?;
+    let sealed: alloy::primitives::Bytes = serde_json::from_value(answer["statement"].clone())
+        .context("the aggregator's answer has no statement")?;
+    let statement = solvency_enclave::statement::open_statement(
+        &sealed,
+        &registry.deployment_id,
+        key,
+        &network.enclave.hpke_public_key,
+    )
+    .context("the statement does not open with this key: not this owner's statement key, or not sealed by the enclave")?;
+    if statement.owner != owner {
+        bail!("the statement is of another owner");
+    }
+    let readings = solvency_chain_adapters::read_all(
+        &network.chains,
+        solvency_chain_adapters::Backoff::default(),
+    )
+    .await;
+    for reading in readings {
+        let Ok(state) = reading.state else { continue };
+        if state.attestation.epoch == statement.epoch {
+            if !statement.verifies(state.attestation.ledgerRoot) {
+                bail!(
+                    "the statement of epoch {} does not prove under the ledger root {} holds: do not trust it",
+                    statement.epoch,
+                    reading.chain
+                );
+            }
+            return Ok((statement, reading.chain));
+        }
+    }
+    bail!(
+        "no chain holds epoch {} any more (or yet): ask again for the latest statement",
+        statement.epoch
+    )
 }
 
 async fn fetch(

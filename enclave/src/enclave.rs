@@ -570,10 +570,24 @@ impl Enclave {
         let mut credited = self.next_ownership(&base);
         let mut requests: Vec<_> = self.incoming.iter().collect();
         requests.sort_by_key(|(_, r)| (r.request.owner, r.request.nonce));
+        // Subscriptions taken in this epoch: acknowledged by a reply of amount zero (under no
+        // root: nothing to withdraw), so the owner and the host see them done.
+        let mut subscribed = Vec::new();
         for (&id, checked) in requests {
             let r = &checked.request;
             if r.amount.is_zero() {
-                credited.subscribe(r.owner, r.nonce, r.replyKey);
+                if credited.subscribe(r.owner, r.nonce, r.replyKey) {
+                    subscribed.push((
+                        r.replyKey,
+                        crate::Authorization {
+                            chainSelector: r.chainSelector,
+                            vault: r.vault,
+                            owner: r.owner,
+                            amount: alloy::primitives::U256::ZERO,
+                            id,
+                        },
+                    ));
+                }
                 continue;
             }
             credited.authorize(
@@ -610,6 +624,19 @@ impl Enclave {
         let mut leaves = Vec::with_capacity(chains.len());
         let mut instructions = Vec::with_capacity(chains.len());
         let mut replies = Vec::new();
+        for (key, authorization) in subscribed {
+            let id = authorization.id;
+            let reply =
+                crate::withdrawal::WithdrawalReply { epoch, authorization, proof: Vec::new() };
+            let sealed = crate::withdrawal::seal_reply(
+                &reply,
+                &self.policy.deployment_id,
+                &key,
+                &self.keys.hpke,
+            )
+            .map_err(|source| AttestError::Seal { chain: format!("subscription {id}"), source })?;
+            replies.push((id, sealed));
+        }
         for chain in &chains {
             // Recovery planning is not implemented yet: every chain gets an empty
             // instruction, which is what keeps size and cadence constant.

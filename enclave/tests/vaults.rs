@@ -524,7 +524,12 @@ fn every_subscribed_owner_gets_a_statement_that_proves_under_the_ledger_root() {
         enclave.take_withdrawal(&subscription).unwrap();
     }
     let signed = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
-    assert!(signed.replies.is_empty(), "a subscription withdraws nothing");
+    // Each subscription is acknowledged by a reply of amount zero, under no authRoot.
+    let acks = maker.replies(&world, &enclave, &signed);
+    assert_eq!(acks.len(), 1);
+    assert_eq!((acks[0].authorization.amount, acks[0].proof.len()), (U256::ZERO, 0));
+    let leaf = &signed.messages.iter().find(|m| m.leaf.chainSelector == A).unwrap().leaf;
+    assert!(!solvency_enclave::merkle::verify(&[], leaf.authRoot, acks[0].authorization.hash()));
     let (size, statement) = maker.statement(&world, &enclave, &signed).expect("a statement");
     let (other_size, _) = other.statement(&world, &enclave, &signed).expect("a statement");
     assert_eq!(size, other_size, "one size for every owner");

@@ -240,3 +240,65 @@ fn chain_name(registry: &solvency_registry::Registry, i: usize) -> String {
 fn only_request(round: &Round) -> Option<alloy::primitives::B256> {
     round.withdrawals.handles().into_iter().next()
 }
+
+#[tokio::test]
+async fn a_subscribed_market_maker_reads_its_statement_and_sees_the_draw_no_chain_shows() {
+    use solvency_aggregator::maker::{Subscription, statement};
+    let mut round = Round::start(2, PolicySection::default()).await;
+    let api = round.serve_http().await;
+    let chain = round.devnet.chain(1).clone();
+    let maker = DevAccount::user(3);
+    deposit(&chain, &maker, U256::from(1_000_000_000u64)).await;
+    round.honest_round(1, |_| healthy()).await;
+
+    let secret = alloy::primitives::keccak256("statement key").0;
+    let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
+    let subscription = {
+        let registry = round.registry.clone();
+        let api = api.clone();
+        let account = maker.signer();
+        let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
+        tokio::spawn(async move {
+            Subscription {
+                registry: &registry,
+                key: &key,
+                nonce: 1,
+                account,
+                aggregator: api,
+                timeout: std::time::Duration::from_secs(120),
+                poll: std::time::Duration::from_millis(20),
+            }
+            .run()
+            .await
+        })
+    };
+    while round.withdrawals.handles().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (epoch, _) = round.honest_round(2, |_| healthy()).await;
+    assert_eq!(subscription.await.unwrap().unwrap(), epoch);
+
+    let (_, solvent) = round.honest_round(3, |_| healthy()).await;
+    assert!(solvent);
+    let (quiet, vouched_by) = statement(&round.registry, maker.address, &key, &api).await.unwrap();
+    assert!(!vouched_by.is_empty());
+    let entry = quiet.entries.iter().find(|e| e.chainSelector == chain.selector).unwrap();
+    assert_eq!(
+        (entry.held, entry.balance, entry.drawn),
+        (true, U256::from(1_000_000_000u64), U256::ZERO)
+    );
+
+    // Short: the enclave draws standby; the maker's statement shows the junior claim, proven
+    // under the root every chain holds. Nothing public changed but the boolean staying true.
+    let (_, solvent) = round.honest_round(4, |_| short()).await;
+    assert!(solvent);
+    let (drawn, _) = statement(&round.registry, maker.address, &key, &api).await.unwrap();
+    let entry = drawn.entries.iter().find(|e| e.chainSelector == chain.selector).unwrap();
+    assert!(entry.drawn > U256::ZERO, "the draw shows in the statement");
+    assert_eq!(entry.balance + entry.drawn, U256::from(1_000_000_000u64));
+    assert!(entry.owed > U256::ZERO, "and the premium owed for it");
+    // Another key opens nothing.
+    let stranger = solvency_enclave::X25519KeyPair::generate();
+    assert!(statement(&round.registry, maker.address, &stranger, &api).await.is_err());
+    round.stop().await;
+}

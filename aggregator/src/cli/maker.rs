@@ -22,14 +22,163 @@ pub enum MakerCommand {
     /// Example: `solvency maker withdraw --config .devnet/networks.toml --chain devnet-2
     /// --amount 1000000 --aggregator http://127.0.0.1:8080` (with SOLVENCY_MAKER_KEY set)
     Withdraw(WithdrawArgs),
+    /// Subscribe to statements: every epoch, the enclave seals what the ledger says this
+    /// account owns in every vault — with Merkle proofs under the ledger root the chains hold,
+    /// and its junior claims — to the X25519 key in FILE (created if missing).
+    ///
+    /// Example: `solvency maker subscribe --config .devnet/networks.toml --key maker.key
+    /// --aggregator http://127.0.0.1:8080` (with SOLVENCY_MAKER_KEY set)
+    Subscribe(SubscribeArgs),
+    /// Fetch this owner's latest statement, open it with the statement key, check it against
+    /// the ledger root a chain holds, and print it (to this terminal only).
+    ///
+    /// Example: `solvency maker statement --config .devnet/networks.toml --key maker.key
+    /// --owner 0x… --aggregator http://127.0.0.1:8080`
+    Statement(StatementArgs),
 }
 
 impl MakerCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
             Self::Withdraw(args) => withdraw(args).await,
+            Self::Subscribe(args) => subscribe(args).await,
+            Self::Statement(args) => statement(args).await,
         }
     }
+}
+
+/// `solvency maker subscribe`
+#[derive(Debug, Args)]
+pub struct SubscribeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The statement key file (an X25519 key; created if missing). Keep it: statements are
+    /// sealed to it.
+    #[arg(long)]
+    key: std::path::PathBuf,
+    /// The owner's account: signs the subscription.
+    #[arg(
+        long,
+        env = "SOLVENCY_MAKER_KEY",
+        hide_env_values = true,
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: B256,
+    /// The aggregator's API (`solvency run --http`).
+    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
+    aggregator: url::Url,
+    /// Above every nonce this account used before (default: Unix time in milliseconds).
+    #[arg(long)]
+    nonce: Option<u64>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    timeout: u64,
+}
+
+async fn subscribe(args: SubscribeArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let account = PrivateKeySigner::from_bytes(&args.account_key)
+        .context("the account key is not a valid secp256k1 key")?;
+    let key = if args.key.exists() {
+        solvency_enclave::X25519KeyPair::load(&args.key, "statement")?
+    } else {
+        let key = solvency_enclave::X25519KeyPair::generate();
+        key.save(&args.key, "statement")?;
+        key
+    };
+    let epoch = crate::maker::Subscription {
+        registry: &registry,
+        key: &key,
+        nonce: args.nonce.unwrap_or_else(crate::maker::default_nonce),
+        account: account.clone(),
+        aggregator: args.aggregator,
+        timeout: Duration::from_secs(args.timeout),
+        poll: registry.aggregator.poll_interval.max(Duration::from_millis(200)),
+    }
+    .run()
+    .await?;
+    println!(
+        "{} subscribed from epoch {epoch}: statements are sealed to {}",
+        account.address(),
+        args.key.display()
+    );
+    Ok(())
+}
+
+/// `solvency maker statement`
+#[derive(Debug, Args)]
+pub struct StatementArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The statement key file given to `solvency maker subscribe`.
+    #[arg(long)]
+    key: std::path::PathBuf,
+    /// The owner (its vault address).
+    #[arg(long)]
+    owner: alloy::primitives::Address,
+    /// The aggregator's API (`solvency run --http`).
+    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
+    aggregator: url::Url,
+    #[command(flatten)]
+    json: crate::cli::args::JsonArgs,
+}
+
+async fn statement(args: StatementArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let key = solvency_enclave::X25519KeyPair::load(&args.key, "statement")?;
+    let (statement, vouched_by) =
+        crate::maker::statement(&registry, args.owner, &key, &args.aggregator).await?;
+    let network = registry.network()?;
+    let name = |selector: u64| {
+        network
+            .chains
+            .iter()
+            .find(|c| c.selector == selector)
+            .map_or_else(|| selector.to_string(), |c| c.name.clone())
+    };
+    if args.json.json {
+        let entries: Vec<_> = statement
+            .entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "chain": name(e.chainSelector), "vault": e.vault, "held": e.held,
+                    "balance": e.balance, "available": e.available, "withdrawn_total": e.withdrawnTotal,
+                    "drawn": e.drawn, "owed": e.owed,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "owner": statement.owner, "epoch": statement.epoch, "ledger_root": statement.ledgerRoot,
+                "verified_on": vouched_by, "entries": entries,
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "statement of {} for epoch {} — proven under the ledger root {} holds",
+        statement.owner, statement.epoch, vouched_by
+    );
+    let rows: Vec<Vec<String>> = statement
+        .entries
+        .iter()
+        .map(|e| {
+            vec![
+                name(e.chainSelector),
+                e.balance.to_string(),
+                e.available.to_string(),
+                e.drawn.to_string(),
+                e.owed.to_string(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        crate::table::render(&["chain", "balance", "available", "drawn (junior)", "owed"], &rows)
+    );
+    Ok(())
 }
 
 /// `solvency maker withdraw`

@@ -14,7 +14,9 @@
 //!   (aggregator only): 202 with its `handle`;
 //! - `GET /api/v1/withdrawals/{handle}` — where it stands: queued, refused (the rule), expired,
 //!   authorized (the epoch and the reply sealed to the owner) or settled. Only ciphertext and
-//!   ids: never an amount.
+//!   ids: never an amount;
+//! - `GET /api/v1/statements/{owner}` — the owner's latest statement, sealed to its statement
+//!   key, and its epoch.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -55,6 +57,7 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/api/v1/withdrawals", axum::routing::post(submit_withdrawal))
         .route("/api/v1/withdrawals/{handle}", get(withdrawal))
+        .route("/api/v1/statements/{owner}", get(statement))
         .with_state(observatory);
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
@@ -170,6 +173,32 @@ async fn withdrawal(
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({
                 "error": "unknown request: never sent, forgotten, or sent before the aggregator restarted — send it again"
+            })),
+        )
+            .into_response(),
+    }
+}
+
+async fn statement(
+    State(view): State<Arc<Observatory>>,
+    axum::extract::Path(owner): axum::extract::Path<String>,
+) -> Response {
+    let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
+    let Ok(owner) = owner.parse::<alloy::primitives::Address>() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": "an owner is 0x + 40 hex digits" })),
+        )
+            .into_response();
+    };
+    match withdrawals.statement(&owner) {
+        Some((epoch, statement)) => {
+            Json(serde_json::json!({ "epoch": epoch, "statement": statement })).into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({
+                "error": "no statement for this owner since the aggregator started: subscribe (solvency maker subscribe) and wait for an epoch"
             })),
         )
             .into_response(),

@@ -626,6 +626,7 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
     {
         Ok(published) => {
             quorum.withdrawals.published(a.epoch, &signed.replies);
+            quorum.withdrawals.statements_published(a.epoch, &signed.statements);
             Attempt::Published(published, started.elapsed())
         }
         Err(e) => Attempt::Failed(e),

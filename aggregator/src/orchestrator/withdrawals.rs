@@ -1,5 +1,5 @@
 //! Owners' withdrawal requests on their way through the aggregator (docs/self-healing.md,
-//! "Withdrawals"): sealed bytes in, sealed replies out. The aggregator cannot read either; it
+//! "Withdrawal requests"): sealed bytes in, sealed replies and statements out. The aggregator cannot read either; it
 //! hands each request to every enclave instance before every attestation until the hub's ledger
 //! authorizes it (or the enclave refuses it), and keeps the latest reply — the authorization and
 //! its proof under the latest leaf, sealed to the owner — for the owner to fetch.
@@ -70,10 +70,12 @@ struct Entry {
     since: u64,
 }
 
-/// The requests, shared by the HTTP server and the round.
+/// The requests, shared by the HTTP server and the round, and the latest statement of every
+/// subscribed owner.
 #[derive(Default)]
 pub struct Withdrawals {
     entries: Mutex<BTreeMap<B256, Entry>>,
+    statements: Mutex<BTreeMap<alloy::primitives::Address, (u64, Bytes)>>,
 }
 
 /// Why a request was not taken.
@@ -146,6 +148,24 @@ impl Withdrawals {
                     entry.since = epoch;
                 }
             }
+        }
+    }
+
+    /// An owner's latest statement: the published epoch and the statement sealed to the
+    /// owner's statement key.
+    pub fn statement(&self, owner: &alloy::primitives::Address) -> Option<(u64, Bytes)> {
+        self.statements.lock().expect("not poisoned").get(owner).cloned()
+    }
+
+    /// A published attestation's statements.
+    pub(crate) fn statements_published(
+        &self,
+        epoch: u64,
+        statements: &[(alloy::primitives::Address, Bytes)],
+    ) {
+        let mut latest = self.statements.lock().expect("not poisoned");
+        for (owner, sealed) in statements {
+            latest.insert(*owner, (epoch, sealed.clone()));
         }
     }
 
