@@ -18,6 +18,7 @@ pub mod registration;
 pub mod reporter;
 mod shutdown;
 mod table;
+pub mod treasury;
 pub mod wired;
 
 pub use cli::{Cli, run};

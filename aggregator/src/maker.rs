@@ -324,6 +324,27 @@ pub async fn statement(
     key: &X25519KeyPair,
     aggregator: &url::Url,
 ) -> anyhow::Result<(solvency_enclave::statement::Statement, String)> {
+    // Each chain keeps only its latest root: if an epoch lands between fetching the statement
+    // and reading the chains, fetch the new statement.
+    let mut attempts = 3;
+    loop {
+        attempts -= 1;
+        match statement_once(registry, owner, key, aggregator).await? {
+            Some(proven) => return Ok(proven),
+            None if attempts > 0 => continue,
+            None => bail!(
+                "no chain holds the epoch of the latest statement (epochs are landing faster than it can be checked): ask again"
+            ),
+        }
+    }
+}
+
+async fn statement_once(
+    registry: &Registry,
+    owner: alloy::primitives::Address,
+    key: &X25519KeyPair,
+    aggregator: &url::Url,
+) -> anyhow::Result<Option<(solvency_enclave::statement::Statement, String)>> {
     let network = registry.network()?;
     let (http, base) = client(aggregator)?;
     let response = http
@@ -365,13 +386,10 @@ pub async fn statement(
                     reading.chain
                 );
             }
-            return Ok((statement, reading.chain));
+            return Ok(Some((statement, reading.chain)));
         }
     }
-    bail!(
-        "no chain holds epoch {} any more (or yet): ask again for the latest statement",
-        statement.epoch
-    )
+    Ok(None)
 }
 
 async fn fetch(
@@ -419,4 +437,37 @@ pub fn default_nonce() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Deposits `amount` of a chain's vault collateral from `account` (approve, then deposit): the
+/// account's standby (or, for the protocol's account, its reserve share). Returns the deposit's
+/// transaction.
+pub async fn deposit(
+    registry: &Registry,
+    chain: &str,
+    amount: U256,
+    account: PrivateKeySigner,
+) -> anyhow::Result<B256> {
+    use solvency_ccip::bindings::erc20::IERC20;
+    let network = registry.network()?;
+    let chain = network.chain(registry, chain)?;
+    let Some(vault) = chain.vault else {
+        bail!("{} has no reserve vault in {}", chain.name, registry.path().display());
+    };
+    let owner = account.address();
+    let wallet = solvency_chain_adapters::rpc::connect_with_signer(chain.rpc_url.expose(), account);
+    let contract = ReserveVault::new(vault, &wallet);
+    let token = contract.getToken().call().await.context("reading the vault's collateral")?;
+    let erc20 = IERC20::new(token, &wallet);
+    let held = erc20.balanceOf(owner).call().await.context("reading the account's balance")?;
+    if held < amount {
+        bail!(
+            "{owner} holds less of the vault's collateral ({token}) on {} than it would deposit",
+            chain.name
+        );
+    }
+    let approve = erc20.approve(vault, amount).send().await?;
+    solvency_chain_adapters::rpc::confirm(approve).await.context("approving the vault")?;
+    let pending = contract.deposit(amount).send().await.context("depositing")?;
+    Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
 }

@@ -64,6 +64,18 @@ pub mod vault {
     );
 }
 
+/// An ERC-20 token, as a vault's collateral is used: allowance and balance.
+pub mod erc20 {
+    alloy::sol! {
+        #[sol(rpc)]
+        #[derive(Debug)]
+        interface IERC20 {
+            function approve(address spender, uint256 value) external returns (bool);
+            function balanceOf(address account) external view returns (uint256);
+        }
+    }
+}
+
 /// `ReserveBackedToken`: the example consumer.
 pub mod token {
     alloy::sol!(

@@ -19,6 +19,7 @@
 mod client;
 mod error;
 pub mod hub;
+pub mod instructions;
 pub mod oracle;
 pub mod publish;
 pub mod report;

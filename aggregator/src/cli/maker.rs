@@ -35,6 +35,19 @@ pub enum MakerCommand {
     /// Example: `solvency maker statement --config .devnet/networks.toml --key maker.key
     /// --owner 0x… --aggregator http://127.0.0.1:8080`
     Statement(StatementArgs),
+    /// Deposit collateral into a chain's reserve vault: standby for a market maker, reserves
+    /// for the protocol's account (public: a deposit shows its account and amount).
+    ///
+    /// Example: `solvency maker deposit --config .devnet/networks.toml --chain devnet-2
+    /// --amount 1000000` (with SOLVENCY_MAKER_KEY set)
+    Deposit(DepositArgs),
+    /// Verify this owner's statement every epoch until Ctrl-C or SIGTERM: each is opened and
+    /// proven under the ledger root a chain holds; a statement that does not prove is an error.
+    /// Logs epochs and verdicts, never amounts.
+    ///
+    /// Example: `solvency maker run --config .devnet/networks.toml --key maker.key --owner 0x…
+    /// --aggregator http://127.0.0.1:8080`
+    Run(MakerRunArgs),
 }
 
 impl MakerCommand {
@@ -43,6 +56,8 @@ impl MakerCommand {
             Self::Withdraw(args) => withdraw(args).await,
             Self::Subscribe(args) => subscribe(args).await,
             Self::Statement(args) => statement(args).await,
+            Self::Deposit(args) => deposit(args).await,
+            Self::Run(args) => run_daemon(args).await,
         }
     }
 }
@@ -248,5 +263,83 @@ async fn withdraw(args: WithdrawArgs) -> anyhow::Result<()> {
             ),
         }
     }
+    Ok(())
+}
+
+/// `solvency maker deposit`
+#[derive(Debug, Args)]
+pub struct DepositArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The vault's chain (its name in the registry).
+    #[arg(long)]
+    chain: String,
+    /// How much, in the collateral's smallest unit.
+    #[arg(long)]
+    amount: U256,
+    /// The depositing account (it pays gas and owns the deposit).
+    #[arg(
+        long,
+        env = "SOLVENCY_MAKER_KEY",
+        hide_env_values = true,
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: B256,
+}
+
+async fn deposit(args: DepositArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let account = PrivateKeySigner::from_bytes(&args.account_key)
+        .context("the account key is not a valid secp256k1 key")?;
+    let owner = account.address();
+    let tx = crate::maker::deposit(&registry, &args.chain, args.amount, account).await?;
+    println!(
+        "deposited into {}'s vault for {owner} (tx {tx}); it counts once a report vouches for it",
+        args.chain
+    );
+    Ok(())
+}
+
+/// `solvency maker run`
+#[derive(Debug, Args)]
+pub struct MakerRunArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The statement key file given to `solvency maker subscribe`.
+    #[arg(long)]
+    key: std::path::PathBuf,
+    /// The owner (its vault address).
+    #[arg(long)]
+    owner: alloy::primitives::Address,
+    /// The aggregator's API (`solvency run --http`).
+    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
+    aggregator: url::Url,
+}
+
+async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let key = solvency_enclave::X25519KeyPair::load(&args.key, "statement")?;
+    let poll = registry.aggregator.poll_interval.max(Duration::from_millis(200));
+    tracing::info!(target: "maker", owner = %args.owner, "verifying statements every epoch; Ctrl-C or SIGTERM stops it");
+    let stop = crate::shutdown::signal();
+    tokio::pin!(stop);
+    let mut last = 0;
+    loop {
+        match crate::maker::statement(&registry, args.owner, &key, &args.aggregator).await {
+            Ok((statement, chain)) if statement.epoch > last => {
+                last = statement.epoch;
+                tracing::info!(target: "maker", epoch = statement.epoch, proven_on = %chain, "statement verified");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(target: "maker", error = %format!("{e:#}"), "no verified statement")
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+    tracing::info!(target: "maker", "stopped");
     Ok(())
 }

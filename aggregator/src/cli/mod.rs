@@ -13,6 +13,7 @@ pub mod report;
 pub mod reporter;
 pub mod run;
 pub mod status;
+pub mod treasury;
 
 use clap::{Parser, Subcommand};
 
@@ -42,7 +43,9 @@ impl Cli {
             | Command::Dashboard(_)
             | Command::Devnet(devnet::DevnetCommand::Up(_) | devnet::DevnetCommand::Relay(_))
             | Command::Enclave(enclave::EnclaveCommand::Serve(_))
-            | Command::Reporter(reporter::ReporterCommand::Run(_)) => tracing::Level::INFO,
+            | Command::Reporter(reporter::ReporterCommand::Run(_))
+            | Command::Maker(maker::MakerCommand::Run(_))
+            | Command::Treasury(treasury::TreasuryCommand::Run(_)) => tracing::Level::INFO,
             _ => tracing::Level::WARN,
         }
     }
@@ -75,9 +78,13 @@ pub enum Command {
     /// Reporters: seal a chain's figures and send them, or seal offline.
     #[command(subcommand)]
     Report(report::ReportCommand),
-    /// Market makers and the protocol: withdraw from a reserve vault.
+    /// Market makers and the protocol: deposit into, withdraw from and read statements of the
+    /// reserve vaults.
     #[command(subcommand)]
     Maker(maker::MakerCommand),
+    /// A chain's treasury: open and check its instruction every epoch.
+    #[command(subcommand)]
+    Treasury(treasury::TreasuryCommand),
     /// A chain's reporter as a daemon: figures from their sources, on a heartbeat and on
     /// deviation.
     #[command(subcommand)]
@@ -103,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,
         Command::Maker(command) => command.run().await,
+        Command::Treasury(command) => command.run().await,
         Command::Reporter(command) => command.run().await,
         Command::Enclave(command) => command.run().await,
         Command::Keys(command) => command.run(),

@@ -1,0 +1,250 @@
+//! The vault agents as an operator and a market maker run them, through the `solvency` binary
+//! on a live devnet: `solvency treasury run` opens and checks its chain's instruction every
+//! epoch and sends nothing for an empty one; `solvency maker deposit` parks standby, `solvency
+//! maker subscribe` gets statements, `solvency maker run` verifies every one and `solvency maker
+//! statement` shows it — to the maker alone: no balance reaches any log. Both daemons stop
+//! cleanly on SIGTERM.
+
+#[path = "support/session.rs"]
+mod session;
+
+use std::{
+    net::TcpListener,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use session::{Session, WAIT, solvency, submit};
+use solvency_aggregator::cli::demo::HEALTHY;
+use solvency_devnet::DevAccount;
+
+const CHAINS: [&str; 3] = ["devnet-1", "devnet-2", "devnet-3"];
+/// The maker's standby: distinctive, so a leak would be found.
+const STANDBY: &str = "7777777777";
+
+fn json_lines(session: &Session, log: &str) -> Vec<Value> {
+    std::fs::read_to_string(session.path(&format!(".devnet/{log}")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+fn round(session: &Session) {
+    for chain in CHAINS {
+        submit(&session.dir, chain, HEALTHY);
+    }
+}
+
+fn spawn_logged(session: &mut Session, name: &str, log: &str, args: &[&str], maker_key: &str) {
+    let mut command = solvency(&session.dir);
+    command
+        .args(args)
+        .args(["--log-format", "json"])
+        .env("SOLVENCY_MAKER_KEY", maker_key)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(session.path(&format!(".devnet/{log}"))).unwrap());
+    session.spawn(name, &mut command, false);
+}
+
+#[test]
+fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
+    let mut session = Session::devnet(|registry| registry);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = session.start_aggregator(&format!("127.0.0.1:{port}"), "aggregator.log", &[]);
+    let api = format!("http://{addr}");
+    let maker = DevAccount::user(3);
+    let maker_key = format!("{}", alloy::primitives::B256::from(maker.signer().to_bytes()));
+
+    // The treasury of devnet-2 watches from the first block.
+    spawn_logged(
+        &mut session,
+        "treasury",
+        "treasury.log",
+        &[
+            "treasury",
+            "run",
+            "--config",
+            ".devnet/networks.toml",
+            "--chain",
+            "devnet-2",
+            "--key",
+            ".devnet/keys/treasury-devnet-2.key",
+            "--from-block",
+            "0",
+        ],
+        &maker_key,
+    );
+
+    // The maker parks standby on devnet-2 (after the first round, so that it is credited at
+    // the next). First it needs the collateral: more than it holds is refused before paying.
+    round(&session);
+    let too_much = solvency(&session.dir)
+        .args(["maker", "deposit", "--config", ".devnet/networks.toml", "--chain", "devnet-2"])
+        .args(["--amount", STANDBY])
+        .env("SOLVENCY_MAKER_KEY", &maker_key)
+        .output()
+        .unwrap();
+    assert_eq!(too_much.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&too_much.stderr).contains("holds less of the vault's collateral")
+    );
+    let deployment = solvency_devnet::Deployment::read(&session.path(".devnet")).unwrap();
+    let devnet_2 = deployment.chain_by_name("devnet-2").unwrap().clone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let wallet = solvency_chain_adapters::rpc::connect_str_with_signer(
+            &devnet_2.rpc_url,
+            maker.signer(),
+        )
+        .unwrap();
+        let token =
+            solvency_ccip::bindings::devnet_token::DevnetToken::new(devnet_2.collateral, &wallet);
+        let minted = token
+            .mint(maker.address, STANDBY.parse().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        assert!(minted.status());
+    });
+    let deposit = solvency(&session.dir)
+        .args(["maker", "deposit", "--config", ".devnet/networks.toml", "--chain", "devnet-2"])
+        .args(["--amount", STANDBY])
+        .env("SOLVENCY_MAKER_KEY", &maker_key)
+        .output()
+        .unwrap();
+    assert!(deposit.status.success(), "{}", String::from_utf8_lossy(&deposit.stderr));
+
+    // It subscribes; the command returns once an epoch took the subscription.
+    let mut subscribe = solvency(&session.dir)
+        .args(["maker", "subscribe", "--config", ".devnet/networks.toml"])
+        .args(["--key", ".devnet/maker-statement.key", "--aggregator", &api, "--timeout", "120"])
+        .env("SOLVENCY_MAKER_KEY", &maker_key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let subscribed = loop {
+        round(&session);
+        if let Some(status) = subscribe.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the subscription was never taken");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let out = subscribe.wait_with_output().unwrap();
+    assert!(subscribed.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("subscribed from epoch"));
+
+    // The maker's daemon verifies each statement.
+    let owner = format!("{}", maker.address);
+    spawn_logged(
+        &mut session,
+        "maker",
+        "maker.log",
+        &[
+            "maker",
+            "run",
+            "--config",
+            ".devnet/networks.toml",
+            "--key",
+            ".devnet/maker-statement.key",
+            "--owner",
+            &owner,
+            "--aggregator",
+            &api,
+        ],
+        &maker_key,
+    );
+    let deadline = Instant::now() + WAIT;
+    while !json_lines(&session, "maker.log").iter().any(|l| l["message"] == "statement verified") {
+        assert!(
+            Instant::now() < deadline,
+            "never saw a verified statement:\n{}",
+            std::fs::read_to_string(session.path(".devnet/maker.log")).unwrap_or_default()
+        );
+        // One round, then time for the daemon to verify its statement before the next epoch.
+        round(&session);
+        let settle = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < settle
+            && !json_lines(&session, "maker.log")
+                .iter()
+                .any(|l| l["message"] == "statement verified")
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // The maker alone reads it.
+    let shown = solvency(&session.dir)
+        .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
+        .args(["--key", ".devnet/maker-statement.key", "--owner", &owner, "--aggregator", &api])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let statement: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let entry = statement["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["chain"] == "devnet-2")
+        .unwrap()
+        .clone();
+    let held = |field: &str| {
+        alloy::primitives::U256::from_str_radix(
+            entry[field].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap()
+    };
+    // HEALTHY is about 103 %, under the 110 % recovery ratio: some standby is drawn.
+    assert_eq!(
+        held("balance") + held("drawn"),
+        STANDBY.parse::<alloy::primitives::U256>().unwrap(),
+        "{entry}"
+    );
+
+    // The treasury checks every instruction it sees (it follows the chain at its own pace) and
+    // sends nothing.
+    let checked = || {
+        json_lines(&session, "treasury.log")
+            .into_iter()
+            .filter(|l| l["message"] == "instruction checked: empty, nothing to send")
+            .count()
+    };
+    let deadline = Instant::now() + WAIT;
+    while checked() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the treasury checked no instruction:\n{}",
+            std::fs::read_to_string(session.path(".devnet/treasury.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(json_lines(&session, "treasury.log").iter().all(|l| l["level"] != "ERROR"));
+
+    // Both stop on SIGTERM, saying so.
+    session.stop("treasury");
+    session.stop("maker");
+    for log in ["treasury.log", "maker.log"] {
+        assert!(
+            json_lines(&session, log).iter().any(|l| l["message"] == "stopped"),
+            "{log} says it stopped"
+        );
+    }
+    // No balance in any log: the standby, what is left of it, what was drawn.
+    for log in ["treasury.log", "maker.log", "aggregator.log"] {
+        let text = std::fs::read_to_string(session.path(&format!(".devnet/{log}"))).unwrap();
+        for figure in [held("balance"), held("drawn")] {
+            if figure.is_zero() {
+                continue;
+            }
+            for shown in [figure.to_string(), format!("{figure:x}")] {
+                assert!(!text.contains(&shown), "{log} shows {shown}");
+            }
+        }
+    }
+}
