@@ -1,13 +1,16 @@
 //! `solvency demo`: the main job on a fresh local devnet.
 //!
 //! Keys are generated, the devnet starts with the enclave's signer registered, the aggregator
-//! runs in-process, and reporters on every chain play five rounds: healthy reserves (every
-//! chain reads solvent), one chain's reserves fall (every chain reads not solvent), reserves
-//! restored (solvent again); then a market maker parks standby collateral in that chain's
-//! reserve vault, and the same fall no longer shows: the enclave draws the standby as junior
-//! capital and the boolean never turns (docs/self-healing.md). Each round prints a per-chain
-//! table and its time. The demo exits 0 only if every chain showed the expected value at every
-//! step.
+//! runs in-process (with its API on loopback), and reporters on every chain play seven rounds:
+//! healthy reserves (every chain reads solvent), one chain's reserves fall (every chain reads
+//! not solvent), reserves restored (solvent again); then the protocol keeps part of its
+//! reserves in the first chain's vault and a market maker parks standby in the fallen chain's
+//! and subscribes to statements; that chain's own coverage falls (a location swap heals it,
+//! every chain reads solvent); it falls as in the second round (the enclave draws the standby
+//! as junior capital: still solvent); reserves recover (the draw goes back). Each round prints a
+//! per-chain table and its time and, once the maker subscribed, what only the maker sees — its
+//! statement, as percentages of its own standby. The demo exits 0 only if every chain showed
+//! the expected value at every step (docs/self-healing.md).
 //!
 //! The figures are the reporters' secrets: the demo never prints them, and no log line does.
 
@@ -63,6 +66,17 @@ pub type Figures = (u64, u64, u64, u64);
 pub const HEALTHY: Figures = (271_828_182, 231_415_926, 16_180_339, 14_142_135);
 /// The fallen chain's figures in the second round: the total drops to about 71 %.
 pub const FALLEN: Figures = (11_235_813, 231_415_926, 1_123_581, 14_142_135);
+/// Steady figures of every chain once the vaults are in play: about 125 %, above the release
+/// ratio, so nothing is drawn and a draw is given back.
+pub const STEADY: Figures = (271_828_182, 231_415_926, 19_634_954, 14_142_135);
+/// The fallen chain's figures when only its own coverage falls (about 77 %) while the whole
+/// stays above the recovery ratio: a location swap's case.
+pub const LOCAL: Figures = (271_828_182, 231_415_926, 12_020_569, 14_142_135);
+
+/// What the protocol keeps in the first chain's vault, and a market maker parks as standby in
+/// the fallen chain's vault, in whole USDC (public: deposits are).
+const PROTOCOL_SHARE: u64 = 12_000_000_000;
+const STANDBY: u64 = 40_000_000_000;
 
 fn usdc(whole: u64) -> U256 {
     U256::from(whole) * U256::from(10u64.pow(6))
@@ -108,52 +122,121 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let setup = Setup::in_process(registry.clone(), enclave, DevAccount::publisher().signer())?;
+    // The aggregator's API, for the market maker's subscription and statements.
+    let view = crate::observe::launch(
+        registry,
+        crate::observe::alerts::Limits {
+            max_report_age: registry.policy.max_report_age.as_secs(),
+            min_fee_rounds: 1,
+            signer_horizon: 86_400,
+        },
+        Duration::from_secs(5),
+        true,
+        Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        cancel.clone(),
+    )
+    .await?;
+    view.observatory.take_withdrawals(setup.withdrawals());
+    let api: url::Url = format!("http://{}/", view.addr.expect("serving")).parse()?;
     let aggregator = tokio::spawn(orchestrator::run(setup, cancel.clone(), Some(events_tx)));
     let _stop = cancel.clone().drop_guard();
 
     let fallen_chain = 1; // the first spoke
-    let fallen_name = &network.chains[fallen_chain].name;
-    let rounds: [(String, bool, Option<usize>, bool); 5] = [
-        ("every chain reports healthy reserves".into(), true, None, false),
+    let fallen_name = network.chains[fallen_chain].name.clone();
+    let first_name = network.chains[0].name.clone();
+    let maker = DevAccount::user(3);
+    // The maker's statement key (a fresh one per run; a maker keeps its own in a key file).
+    let statement_secret = keccak256(format!("demo statement key {}", crate::unix_now())).0;
+    let statement_key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
+    let mut subscribed = false;
+    // (what, expected, figures of each chain, whether the vaults are filled first)
+    type Step = (String, bool, Box<dyn Fn(usize) -> Figures>, bool);
+    let fall = move |fallen: Figures, rest: Figures| -> Box<dyn Fn(usize) -> Figures> {
+        Box::new(move |i| if i == fallen_chain { fallen } else { rest })
+    };
+    let rounds: Vec<Step> = vec![
+        ("every chain reports healthy reserves".into(), true, Box::new(|_| HEALTHY), false),
         (
             format!("{fallen_name}'s reserves fall below its liabilities"),
             false,
-            Some(fallen_chain),
+            fall(FALLEN, HEALTHY),
             false,
         ),
-        ("reserves restored".into(), true, None, false),
+        ("reserves restored".into(), true, Box::new(|_| HEALTHY), false),
         (
             format!(
-                "a market maker parks standby collateral in {fallen_name}'s reserve vault (public: a deposit)"
+                "the protocol keeps part of its reserves in {first_name}'s vault; a market maker parks standby collateral in {fallen_name}'s vault and subscribes to statements (public: two deposits)"
             ),
             true,
-            None,
+            Box::new(|_| STEADY),
             true,
         ),
         (
             format!(
-                "{fallen_name}'s reserves fall exactly as in step 2 — the enclave draws the standby as junior capital, unseen"
+                "{fallen_name}'s own coverage falls while the whole stays healthy — a location swap: the maker's standby there becomes the protocol's, the maker gets protocol share on {first_name}"
             ),
             true,
-            Some(fallen_chain),
+            fall(LOCAL, STEADY),
+            false,
+        ),
+        (
+            format!(
+                "{fallen_name}'s reserves fall exactly as in step 2 — the enclave draws the standby as junior capital before the boolean turns"
+            ),
+            true,
+            fall(FALLEN, STEADY),
+            false,
+        ),
+        (
+            "reserves recover — the draw goes back to the maker with its premium".into(),
+            true,
+            Box::new(|_| STEADY),
             false,
         ),
     ];
     let mut all_ok = true;
-    for (round, (what, expected, fallen, park)) in rounds.iter().enumerate() {
+    for (round, (what, expected, figures_of, fill)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
         say(format!(
             "\nstep {}: {what} — expecting isSolvent() == {expected} on every chain",
             round + 1
         ));
         let started = Instant::now();
-        if *park {
-            park_standby(wired.devnet.chain(fallen_chain), network.chains.len()).await?;
+        let subscription = if *fill {
+            fill_vaults(wired, 0, fallen_chain).await?;
+            let registry = registry.clone();
+            let api = api.clone();
+            let key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
+            Some(tokio::spawn(async move {
+                crate::maker::Subscription {
+                    registry: &registry,
+                    key: &key,
+                    nonce: 1,
+                    account: DevAccount::user(3).signer(),
+                    aggregator: api,
+                    timeout: ROUND_TIMEOUT,
+                    poll: Duration::from_millis(50),
+                }
+                .run()
+                .await
+            }))
+        } else {
+            None
+        };
+        if subscription.is_some() {
+            // The subscription reaches the aggregator before this step's reports.
+            let deadline = Instant::now() + ROUND_TIMEOUT;
+            while view.observatory.withdrawals().is_some_and(|w| w.handles().is_empty()) {
+                if Instant::now() > deadline {
+                    bail!("the maker's subscription never reached the aggregator");
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         let now = crate::unix_now();
         let mut used = Vec::new();
         for (i, chain) in network.chains.iter().enumerate() {
-            let figures = if Some(i) == *fallen { FALLEN } else { HEALTHY };
+            let figures = figures_of(i);
             let report = ReportV1::new(chain.selector, seq, now, positions(figures));
             let payload = seal_report(
                 &report,
@@ -193,6 +276,22 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         }
         all_ok &= ok;
         say(table::render(&["chain", "isSolvent()", "epoch", "valid for", "check"], &rows));
+        if let Some(subscription) = subscription {
+            subscription.await.context("the subscription task panicked")??;
+            subscribed = true;
+        }
+        let mut maker_view = serde_json::Value::Null;
+        if subscribed {
+            let (rows, json) = maker_sees(registry, &maker, &statement_key, &api).await?;
+            say(format!(
+                "what only the market maker sees — its statement, opened with its key and proven under the ledger root every chain holds (% of the standby it deposited):\n{}",
+                table::render(
+                    &["vault", "its balance", "drawn (junior claim)", "owed to it"],
+                    &rows
+                )
+            ));
+            maker_view = json;
+        }
         say(format!(
             "step {} took {:.2?} (reports submitted → attestation on every chain; decision → every spoke: {:.2?})",
             round + 1,
@@ -200,7 +299,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
             took
         ));
         steps.push(serde_json::json!({
-            "step": round + 1, "what": what, "expected": expected, "ok": ok, "chains": chains,
+            "step": round + 1, "what": what, "expected": expected, "ok": ok, "chains": chains, "maker_view": maker_view,
             "took_ms": started.elapsed().as_millis() as u64, "decision_to_every_spoke_ms": took.as_millis() as u64,
         }));
     }
@@ -217,35 +316,79 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A market maker (a dev account) mints devnet USDC and deposits it into `chain`'s reserve
-/// vault: enough standby to lift the demo's fallen total ([`FALLEN`] on one chain of
-/// `chains`, about 71 %) back above the recovery ratio.
-async fn park_standby(
-    chain: &solvency_devnet::ChainDeployment,
-    chains: usize,
+/// The protocol keeps [`PROTOCOL_SHARE`] in `protocol_chain`'s vault and a market maker parks
+/// [`STANDBY`] in `maker_chain`'s (devnet USDC, minted first).
+async fn fill_vaults(
+    wired: &WiredDevnet,
+    protocol_chain: usize,
+    maker_chain: usize,
 ) -> anyhow::Result<()> {
-    use solvency_ccip::bindings::{devnet_token::DevnetToken, vault::ReserveVault};
-    // The deficit to 110 % is about 3 billion USD per chain plus 41 billion; 5 per chain plus
-    // 50 covers it with room.
-    let amount = usdc((5 * chains as u64 + 50) * 1_000_000_000);
-    let maker = DevAccount::user(3);
-    let wallet =
-        solvency_chain_adapters::rpc::connect_str_with_signer(&chain.rpc_url, maker.signer())?;
-    let token = DevnetToken::new(chain.collateral, &wallet);
-    let vault = ReserveVault::new(chain.vault, &wallet);
-    let confirm = |what: &'static str| {
-        move |r: alloy::rpc::types::TransactionReceipt| {
-            if r.status() { Ok(()) } else { Err(anyhow::anyhow!("{what} reverted")) }
-        }
-    };
-    confirm("minting standby")(
-        token.mint(maker.address, amount).send().await?.get_receipt().await?,
-    )?;
-    confirm("approving the vault")(
-        token.approve(chain.vault, amount).send().await?.get_receipt().await?,
-    )?;
-    confirm("the deposit")(vault.deposit(amount).send().await?.get_receipt().await?)?;
+    use solvency_ccip::bindings::devnet_token::DevnetToken;
+    let network = wired.registry.network()?;
+    for (chain, account, whole) in [
+        (protocol_chain, DevAccount::protocol(), PROTOCOL_SHARE),
+        (maker_chain, DevAccount::user(3), STANDBY),
+    ] {
+        let deployment = wired.devnet.chain(chain);
+        let wallet = solvency_chain_adapters::rpc::connect_str_with_signer(
+            &deployment.rpc_url,
+            account.signer(),
+        )?;
+        let mint = DevnetToken::new(deployment.collateral, &wallet)
+            .mint(account.address, usdc(whole))
+            .send()
+            .await?;
+        solvency_chain_adapters::rpc::confirm(mint).await.context("minting devnet USDC")?;
+        crate::maker::deposit(
+            &wired.registry,
+            &network.chains[chain].name,
+            usdc(whole),
+            account.signer(),
+        )
+        .await?;
+    }
     Ok(())
+}
+
+/// The maker's statement as a table of percentages of its standby (and as JSON): what it owns
+/// in each vault, what of it is drawn as junior capital, what it is owed.
+async fn maker_sees(
+    registry: &Registry,
+    maker: &DevAccount,
+    key: &solvency_enclave::X25519KeyPair,
+    api: &url::Url,
+) -> anyhow::Result<(Vec<Vec<String>>, serde_json::Value)> {
+    let (statement, _) = crate::maker::statement(registry, maker.address, key, api).await?;
+    let network = registry.network()?;
+    let standby = usdc(STANDBY);
+    let percent = |amount: U256| {
+        // Tenths of a percent, rounded down.
+        let tenths = amount * U256::from(1_000u64) / standby;
+        let tenths = u64::try_from(tenths).unwrap_or(u64::MAX);
+        format!("{}.{} %", tenths / 10, tenths % 10)
+    };
+    let mut rows = Vec::new();
+    let mut json = Vec::new();
+    // In the registry's order of chains.
+    for (chain, entry) in network.chains.iter().filter_map(|c| {
+        statement
+            .entries
+            .iter()
+            .find(|e| e.chainSelector == c.selector)
+            .map(|e| (c.name.clone(), e))
+    }) {
+        rows.push(vec![
+            chain.clone(),
+            percent(entry.balance),
+            percent(entry.drawn),
+            percent(entry.owed),
+        ]);
+        json.push(serde_json::json!({
+            "vault": chain, "balance": percent(entry.balance), "drawn": percent(entry.drawn),
+            "owed": percent(entry.owed),
+        }));
+    }
+    Ok((rows, serde_json::json!({ "epoch": statement.epoch, "entries": json })))
 }
 
 /// Waits for the publication judged on the reports with `digest` to land on every spoke; fails

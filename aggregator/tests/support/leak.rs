@@ -6,14 +6,14 @@
 use std::path::Path;
 
 use alloy::primitives::U256;
-use solvency_aggregator::cli::demo::{FALLEN, HEALTHY};
+use solvency_aggregator::cli::demo::{FALLEN, HEALTHY, LOCAL, STEADY};
 
 /// Every way a figure could be written: smallest units in decimal and hex (plain, 0x, upper
 /// case, 32-byte ABI words), and whole units with and without digit grouping.
 pub(crate) fn forms() -> Vec<(String, String)> {
     let mut forms = Vec::new();
     let scales = [("USDC", 6u32), ("WETH", 18u32)];
-    for figures in [HEALTHY, FALLEN] {
+    for figures in [HEALTHY, FALLEN, STEADY, LOCAL] {
         let amounts = [(figures.0, 0), (figures.1, 0), (figures.2, 1), (figures.3, 1)];
         for (whole, asset) in amounts {
             let (symbol, decimals) = scales[asset];
