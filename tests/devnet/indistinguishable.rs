@@ -11,11 +11,10 @@ use alloy::{
     primitives::{Address, B256, U256},
     providers::Provider,
 };
-use solvency_ccip::bindings::{devnet_token::DevnetToken, vault::ReserveVault};
 use solvency_devnet::DevAccount;
 use solvency_enclave::Position;
 use solvency_registry::schema::PolicySection;
-use solvency_tests::{as_account, reader, round::Round};
+use solvency_tests::{reader, round::Round};
 
 const EPOCHS: u64 = 20;
 const WARM_UP: u64 = 3;
@@ -153,20 +152,8 @@ async fn quiet_and_recovery_epochs_look_the_same_on_every_chain() {
     let chains: Vec<_> = (0..3).map(|i| round.devnet.chain(i).clone()).collect();
     // A market maker parks 1,000,000 USDC of standby on the first spoke (a user's deposit, before
     // the measured epochs).
-    let maker = DevAccount::user(3);
-    let wallet = as_account(&chains[1], &maker);
     let amount = U256::from(1_000_000u64) * U256::from(1_000_000u64);
-    let token = DevnetToken::new(chains[1].collateral, &wallet);
-    token.mint(maker.address, amount).send().await.unwrap().get_receipt().await.unwrap();
-    token.approve(chains[1].vault, amount).send().await.unwrap().get_receipt().await.unwrap();
-    ReserveVault::new(chains[1].vault, &wallet)
-        .deposit(amount)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    solvency_tests::deposit(&chains[1], &DevAccount::user(3), amount).await;
     // Warm-up epochs credit the deposit and touch every slot a round writes once.
     for seq in 1..=WARM_UP {
         let (_, solvent) = round.honest_round(seq, |_| figures(2_000, 1_000)).await;

@@ -4,44 +4,16 @@
 
 use alloy::primitives::U256;
 use solvency_ccip::bindings::{devnet_token::DevnetToken, hub::SolvencyHub, vault::ReserveVault};
-use solvency_devnet::{ChainDeployment, DevAccount};
+use solvency_devnet::DevAccount;
 use solvency_enclave::{
     Position, VaultHead,
     ownership::{EntryKind, VaultEntry, next_head},
 };
 use solvency_registry::schema::PolicySection;
 use solvency_tests::{
-    as_account, reader,
+    deposit, reader,
     round::{Round, healthy, sinking},
 };
-
-/// Mints `amount` of the chain's collateral to `account` and deposits it into the vault.
-async fn deposit(
-    chain: &ChainDeployment,
-    account: &DevAccount,
-    amount: U256,
-) -> ReserveVault::Logged {
-    let wallet = as_account(chain, account);
-    let token = DevnetToken::new(chain.collateral, &wallet);
-    token.mint(account.address, amount).send().await.unwrap().get_receipt().await.unwrap();
-    token.approve(chain.vault, amount).send().await.unwrap().get_receipt().await.unwrap();
-    let receipt = ReserveVault::new(chain.vault, &wallet)
-        .deposit(amount)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(receipt.status());
-    receipt
-        .logs()
-        .iter()
-        .find_map(|l| l.log_decode::<ReserveVault::Logged>().ok())
-        .expect("the deposit is logged")
-        .inner
-        .data
-}
 
 /// 1,000 USDC held and 1,200 owed on every chain: short by 200 per chain.
 fn short() -> Vec<Position> {
@@ -136,36 +108,12 @@ async fn a_market_makers_standby_heals_the_reserve_before_the_boolean_turns() {
 
 #[tokio::test]
 async fn a_market_maker_withdraws_its_standby_through_the_aggregator_and_the_vault() {
-    use solvency_aggregator::{maker::Withdrawal, orchestrator::WithdrawalState};
-    let mut round = Round::start(2, PolicySection::default()).await;
-    let api = round.serve_http().await;
-    let chain = round.devnet.chain(1).clone();
-    let maker = DevAccount::user(3);
-    deposit(&chain, &maker, U256::from(1_000_000_000u64)).await;
-    round.honest_round(1, |_| healthy()).await;
+    use solvency_aggregator::orchestrator::WithdrawalState;
+    let (mut round, api, chain, maker) = with_a_makers_standby().await;
 
     // The maker asks for 400 of its 1,000 USDC back; its command waits for an epoch, queues,
     // waits the vault's delay in chain time, and executes.
-    let registry = round.registry.clone();
-    let withdrawal = {
-        let api = api.clone();
-        let account = maker.signer();
-        tokio::spawn(async move {
-            Withdrawal {
-                registry: &registry,
-                chain: &chain_name(&registry, 1),
-                amount: U256::from(400_000_000u64),
-                nonce: 1,
-                account,
-                aggregator: api,
-                queue_only: false,
-                timeout: std::time::Duration::from_secs(120),
-                poll: std::time::Duration::from_millis(20),
-            }
-            .run()
-            .await
-        })
-    };
+    let withdrawal = spawn_withdrawal(&round, &api, &maker, 400_000_000, 1, false);
     // The next epoch authorizes it (the request is given to the enclave before it signs).
     let handle = loop {
         if let Some(handle) = only_request(&round) {
@@ -201,26 +149,7 @@ async fn a_market_maker_withdraws_its_standby_through_the_aggregator_and_the_vau
     assert!(matches!(round.withdrawals.state(&handle), Some(WithdrawalState::Settled { .. })));
 
     // Asking for more than is left (600) is never authorized: the request expires.
-    let over = {
-        let registry = round.registry.clone();
-        let account = maker.signer();
-        let api = api.clone();
-        tokio::spawn(async move {
-            Withdrawal {
-                registry: &registry,
-                chain: &chain_name(&registry, 1),
-                amount: U256::from(700_000_000u64),
-                nonce: 2,
-                account,
-                aggregator: api,
-                queue_only: true,
-                timeout: std::time::Duration::from_secs(120),
-                poll: std::time::Duration::from_millis(20),
-            }
-            .run()
-            .await
-        })
-    };
+    let over = spawn_withdrawal(&round, &api, &maker, 700_000_000, 2, true);
     while round.withdrawals.handles().len() < 2 {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
@@ -230,6 +159,48 @@ async fn a_market_maker_withdraws_its_standby_through_the_aggregator_and_the_vau
     let error = over.await.unwrap().expect_err("more than available is not authorized");
     assert!(error.to_string().contains("more than this account has available"), "{error:#}");
     round.stop().await;
+}
+
+/// A 2-chain round serving its API, a maker with 1,000 USDC of standby in the spoke's vault,
+/// credited by a first round.
+async fn with_a_makers_standby() -> (Round, url::Url, solvency_devnet::ChainDeployment, DevAccount)
+{
+    let mut round = Round::start(2, PolicySection::default()).await;
+    let api = round.serve_http().await;
+    let chain = round.devnet.chain(1).clone();
+    let maker = DevAccount::user(3);
+    deposit(&chain, &maker, U256::from(1_000_000_000u64)).await;
+    round.honest_round(1, |_| healthy()).await;
+    (round, api, chain, maker)
+}
+
+/// `solvency maker withdraw`'s flow for `maker`, from the first spoke's vault, as a task.
+fn spawn_withdrawal(
+    round: &Round,
+    api: &url::Url,
+    maker: &DevAccount,
+    units: u64,
+    nonce: u64,
+    queue_only: bool,
+) -> tokio::task::JoinHandle<anyhow::Result<solvency_aggregator::maker::Outcome>> {
+    let registry = round.registry.clone();
+    let api = api.clone();
+    let account = maker.signer();
+    tokio::spawn(async move {
+        solvency_aggregator::maker::Withdrawal {
+            registry: &registry,
+            chain: &chain_name(&registry, 1),
+            amount: U256::from(units),
+            nonce,
+            account,
+            aggregator: api,
+            queue_only,
+            timeout: std::time::Duration::from_secs(120),
+            poll: std::time::Duration::from_millis(20),
+        }
+        .run()
+        .await
+    })
 }
 
 fn chain_name(registry: &solvency_registry::Registry, i: usize) -> String {
@@ -244,12 +215,7 @@ fn only_request(round: &Round) -> Option<alloy::primitives::B256> {
 #[tokio::test]
 async fn a_subscribed_market_maker_reads_its_statement_and_sees_the_draw_no_chain_shows() {
     use solvency_aggregator::maker::{Subscription, statement};
-    let mut round = Round::start(2, PolicySection::default()).await;
-    let api = round.serve_http().await;
-    let chain = round.devnet.chain(1).clone();
-    let maker = DevAccount::user(3);
-    deposit(&chain, &maker, U256::from(1_000_000_000u64)).await;
-    round.honest_round(1, |_| healthy()).await;
+    let (mut round, api, chain, maker) = with_a_makers_standby().await;
 
     let secret = alloy::primitives::keccak256("statement key").0;
     let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);

@@ -124,3 +124,32 @@ pub fn bare_messages(
         .collect();
     (tree.root(), messages)
 }
+
+/// Mints `amount` of the chain's collateral to `account` and deposits it into the vault;
+/// returns the vault's `Logged` entry.
+pub async fn deposit(
+    chain: &ChainDeployment,
+    account: &DevAccount,
+    amount: U256,
+) -> solvency_ccip::bindings::vault::ReserveVault::Logged {
+    let wallet = as_account(chain, account);
+    let token = solvency_ccip::bindings::devnet_token::DevnetToken::new(chain.collateral, &wallet);
+    token.mint(account.address, amount).send().await.unwrap().get_receipt().await.unwrap();
+    token.approve(chain.vault, amount).send().await.unwrap().get_receipt().await.unwrap();
+    let receipt = solvency_ccip::bindings::vault::ReserveVault::new(chain.vault, &wallet)
+        .deposit(amount)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    receipt
+        .logs()
+        .iter()
+        .find_map(|l| l.log_decode::<solvency_ccip::bindings::vault::ReserveVault::Logged>().ok())
+        .expect("the deposit is logged")
+        .inner
+        .data
+}

@@ -71,17 +71,10 @@ pub struct SubscribeArgs {
     /// sealed to it.
     #[arg(long)]
     key: std::path::PathBuf,
-    /// The owner's account: signs the subscription.
-    #[arg(
-        long,
-        env = "SOLVENCY_MAKER_KEY",
-        hide_env_values = true,
-        value_parser = crate::cli::args::secret_key
-    )]
-    account_key: B256,
-    /// The aggregator's API (`solvency run --http`).
-    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
-    aggregator: url::Url,
+    #[command(flatten)]
+    account: MakerAccount,
+    #[command(flatten)]
+    api: AggregatorApi,
     /// Above every nonce this account used before (default: Unix time in milliseconds).
     #[arg(long)]
     nonce: Option<u64>,
@@ -92,8 +85,7 @@ pub struct SubscribeArgs {
 
 async fn subscribe(args: SubscribeArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
-    let account = PrivateKeySigner::from_bytes(&args.account_key)
-        .context("the account key is not a valid secp256k1 key")?;
+    let account = args.account.signer()?;
     let key = if args.key.exists() {
         solvency_enclave::X25519KeyPair::load(&args.key, "statement")?
     } else {
@@ -106,7 +98,7 @@ async fn subscribe(args: SubscribeArgs) -> anyhow::Result<()> {
         key: &key,
         nonce: args.nonce.unwrap_or_else(crate::maker::default_nonce),
         account: account.clone(),
-        aggregator: args.aggregator,
+        aggregator: args.api.aggregator,
         timeout: Duration::from_secs(args.timeout),
         poll: registry.aggregator.poll_interval.max(Duration::from_millis(200)),
     }
@@ -120,9 +112,9 @@ async fn subscribe(args: SubscribeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `solvency maker statement`
+/// Whose statements, opened with which key, from which aggregator.
 #[derive(Debug, Args)]
-pub struct StatementArgs {
+pub struct StatementReader {
     #[command(flatten)]
     config: ConfigArgs,
     /// The statement key file given to `solvency maker subscribe`.
@@ -131,18 +123,33 @@ pub struct StatementArgs {
     /// The owner (its vault address).
     #[arg(long)]
     owner: alloy::primitives::Address,
-    /// The aggregator's API (`solvency run --http`).
-    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
-    aggregator: url::Url,
+    #[command(flatten)]
+    api: AggregatorApi,
+}
+
+impl StatementReader {
+    /// The registry and the statement key.
+    fn load(
+        &self,
+    ) -> anyhow::Result<(solvency_registry::Registry, solvency_enclave::X25519KeyPair)> {
+        Ok((self.config.load()?, solvency_enclave::X25519KeyPair::load(&self.key, "statement")?))
+    }
+}
+
+/// `solvency maker statement`
+#[derive(Debug, Args)]
+pub struct StatementArgs {
+    #[command(flatten)]
+    reader: StatementReader,
     #[command(flatten)]
     json: crate::cli::args::JsonArgs,
 }
 
 async fn statement(args: StatementArgs) -> anyhow::Result<()> {
-    let registry = args.config.load()?;
-    let key = solvency_enclave::X25519KeyPair::load(&args.key, "statement")?;
+    let (registry, key) = args.reader.load()?;
     let (statement, vouched_by) =
-        crate::maker::statement(&registry, args.owner, &key, &args.aggregator).await?;
+        crate::maker::statement(&registry, args.reader.owner, &key, &args.reader.api.aggregator)
+            .await?;
     let network = registry.network()?;
     let name = |selector: u64| {
         network
@@ -196,9 +203,37 @@ async fn statement(args: StatementArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `solvency maker withdraw`
+/// The owner's account, from `--account-key` or `SOLVENCY_MAKER_KEY`.
 #[derive(Debug, Args)]
-pub struct WithdrawArgs {
+pub struct MakerAccount {
+    /// The owner's account (its vault address): signs requests, pays gas where there is any.
+    #[arg(
+        long,
+        env = "SOLVENCY_MAKER_KEY",
+        hide_env_values = true,
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: B256,
+}
+
+impl MakerAccount {
+    fn signer(&self) -> anyhow::Result<PrivateKeySigner> {
+        PrivateKeySigner::from_bytes(&self.account_key)
+            .context("the account key is not a valid secp256k1 key")
+    }
+}
+
+/// The aggregator's API, from `--aggregator` or `SOLVENCY_AGGREGATOR_URL`.
+#[derive(Debug, Args)]
+pub struct AggregatorApi {
+    /// The aggregator's API (`solvency run --http`).
+    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
+    aggregator: url::Url,
+}
+
+/// An amount of one chain's vault collateral.
+#[derive(Debug, Args)]
+pub struct VaultAmount {
     #[command(flatten)]
     config: ConfigArgs,
     /// The vault's chain (its name in the registry).
@@ -207,17 +242,17 @@ pub struct WithdrawArgs {
     /// How much, in the collateral's smallest unit.
     #[arg(long)]
     amount: U256,
-    /// The owner's account: signs the request, pays gas, is paid.
-    #[arg(
-        long,
-        env = "SOLVENCY_MAKER_KEY",
-        hide_env_values = true,
-        value_parser = crate::cli::args::secret_key
-    )]
-    account_key: B256,
-    /// The aggregator's API (`solvency run --http`).
-    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
-    aggregator: url::Url,
+}
+
+/// `solvency maker withdraw`
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    what: VaultAmount,
+    #[command(flatten)]
+    account: MakerAccount,
+    #[command(flatten)]
+    api: AggregatorApi,
     /// Above every nonce this account used before (default: Unix time in milliseconds).
     #[arg(long)]
     nonce: Option<u64>,
@@ -233,16 +268,15 @@ pub struct WithdrawArgs {
 }
 
 async fn withdraw(args: WithdrawArgs) -> anyhow::Result<()> {
-    let registry = args.config.load()?;
-    let account = PrivateKeySigner::from_bytes(&args.account_key)
-        .context("the account key is not a valid secp256k1 key")?;
+    let registry = args.what.config.load()?;
+    let account = args.account.signer()?;
     let outcome = crate::maker::Withdrawal {
         registry: &registry,
-        chain: &args.chain,
-        amount: args.amount,
+        chain: &args.what.chain,
+        amount: args.what.amount,
         nonce: args.nonce.unwrap_or_else(crate::maker::default_nonce),
         account,
-        aggregator: args.aggregator,
+        aggregator: args.api.aggregator,
         queue_only: args.queue_only,
         timeout: Duration::from_secs(args.timeout),
         poll: registry.aggregator.poll_interval.max(Duration::from_millis(200)),
@@ -270,32 +304,19 @@ async fn withdraw(args: WithdrawArgs) -> anyhow::Result<()> {
 #[derive(Debug, Args)]
 pub struct DepositArgs {
     #[command(flatten)]
-    config: ConfigArgs,
-    /// The vault's chain (its name in the registry).
-    #[arg(long)]
-    chain: String,
-    /// How much, in the collateral's smallest unit.
-    #[arg(long)]
-    amount: U256,
-    /// The depositing account (it pays gas and owns the deposit).
-    #[arg(
-        long,
-        env = "SOLVENCY_MAKER_KEY",
-        hide_env_values = true,
-        value_parser = crate::cli::args::secret_key
-    )]
-    account_key: B256,
+    what: VaultAmount,
+    #[command(flatten)]
+    account: MakerAccount,
 }
 
 async fn deposit(args: DepositArgs) -> anyhow::Result<()> {
-    let registry = args.config.load()?;
-    let account = PrivateKeySigner::from_bytes(&args.account_key)
-        .context("the account key is not a valid secp256k1 key")?;
+    let registry = args.what.config.load()?;
+    let account = args.account.signer()?;
     let owner = account.address();
-    let tx = crate::maker::deposit(&registry, &args.chain, args.amount, account).await?;
+    let tx = crate::maker::deposit(&registry, &args.what.chain, args.what.amount, account).await?;
     println!(
         "deposited into {}'s vault for {owner} (tx {tx}); it counts once a report vouches for it",
-        args.chain
+        args.what.chain
     );
     Ok(())
 }
@@ -304,28 +325,25 @@ async fn deposit(args: DepositArgs) -> anyhow::Result<()> {
 #[derive(Debug, Args)]
 pub struct MakerRunArgs {
     #[command(flatten)]
-    config: ConfigArgs,
-    /// The statement key file given to `solvency maker subscribe`.
-    #[arg(long)]
-    key: std::path::PathBuf,
-    /// The owner (its vault address).
-    #[arg(long)]
-    owner: alloy::primitives::Address,
-    /// The aggregator's API (`solvency run --http`).
-    #[arg(long, env = "SOLVENCY_AGGREGATOR_URL", value_name = "URL")]
-    aggregator: url::Url,
+    reader: StatementReader,
 }
 
 async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
-    let registry = args.config.load()?;
-    let key = solvency_enclave::X25519KeyPair::load(&args.key, "statement")?;
+    let (registry, key) = args.reader.load()?;
     let poll = registry.aggregator.poll_interval.max(Duration::from_millis(200));
-    tracing::info!(target: "maker", owner = %args.owner, "verifying statements every epoch; Ctrl-C or SIGTERM stops it");
+    tracing::info!(target: "maker", owner = %args.reader.owner, "verifying statements every epoch; Ctrl-C or SIGTERM stops it");
     let stop = crate::shutdown::signal();
     tokio::pin!(stop);
     let mut last = 0;
     loop {
-        match crate::maker::statement(&registry, args.owner, &key, &args.aggregator).await {
+        match crate::maker::statement(
+            &registry,
+            args.reader.owner,
+            &key,
+            &args.reader.api.aggregator,
+        )
+        .await
+        {
             Ok((statement, chain)) if statement.epoch > last => {
                 last = statement.epoch;
                 tracing::info!(target: "maker", epoch = statement.epoch, proven_on = %chain, "statement verified");
