@@ -178,21 +178,31 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    // The maker alone reads it.
-    let shown = solvency(&session.dir)
-        .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
-        .args(["--key", ".devnet/maker-statement.key", "--owner", &owner, "--aggregator", &api])
-        .output()
-        .unwrap();
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
-    let statement: Value = serde_json::from_slice(&shown.stdout).unwrap();
-    let entry = statement["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["chain"] == "devnet-2")
-        .unwrap()
-        .clone();
+    // The maker alone reads it — once a report of devnet-2 vouched for its deposit and the
+    // aggregator read the vault's log (a round or two).
+    let deadline = Instant::now() + WAIT;
+    let entry = loop {
+        let shown = solvency(&session.dir)
+            .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
+            .args(["--key", ".devnet/maker-statement.key", "--owner", &owner, "--aggregator", &api])
+            .output()
+            .unwrap();
+        assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+        let statement: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        let entry = statement["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["chain"] == "devnet-2")
+            .unwrap()
+            .clone();
+        if entry["held"] == true {
+            break entry;
+        }
+        assert!(Instant::now() < deadline, "the deposit never showed in a statement: {entry}");
+        round(&session);
+        std::thread::sleep(Duration::from_millis(500));
+    };
     let held = |field: &str| {
         alloy::primitives::U256::from_str_radix(
             entry[field].as_str().unwrap().trim_start_matches("0x"),
