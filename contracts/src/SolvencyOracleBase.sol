@@ -43,6 +43,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   error InstructionHashMismatch(uint64 chainSelector, bytes32 expected, bytes32 actual);
   error InvalidLeafProof(uint64 chainSelector, bytes32 leafHash);
   error LeafVaultMismatch(uint64 chainSelector, address expected, address actual);
+  error ChangeNotScheduled(bytes32 changeId);
+  error ChangeNotReady(bytes32 changeId, uint64 readyAt);
+  error NotATimelockedChange(bytes4 selector);
 
   event SignerSet(address indexed signer, uint64 expiresAt, bytes32 evidenceDigest);
   event SignerRemoved(address indexed signer);
@@ -55,6 +58,9 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   event AttestationInvalidated(uint64 indexed epoch);
   event PolicyDigestSet(bytes32 policyDigest);
   event VaultSet(address indexed vault);
+  event ChangeScheduled(bytes32 indexed changeId, bytes call, uint64 readyAt);
+  event ChangeCancelled(bytes32 indexed changeId);
+  event ConfigTimelockSet(uint64 timelock);
 
   /// @notice A registered enclave signer. `expiresAt` is read on every verification and sits
   /// alone in the first slot; the evidence digest is kept for auditors.
@@ -95,6 +101,13 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   /// the vault's slot and, on a spoke, the report gas limit's, set at deployment: a separate
   /// slot would cost a first write from zero and a cold slot every epoch.
   uint64 internal s_leafReceivedAt;
+  /// @dev Seconds between scheduling a change of who signs, how many must, the policy or the
+  /// vault, and making it (0: changes are immediate). Owners of vault collateral see a scheduled
+  /// change and can withdraw under the configuration they trusted first: a deployment sets it
+  /// longer than the vaults' withdrawal delay plus an attestation interval.
+  uint64 internal s_configTimelock;
+  /// @dev When each scheduled change (keccak256 of its calldata) may be made.
+  mapping(bytes32 changeId => uint64 readyAt) internal s_scheduled;
 
   constructor(
     bytes32 deploymentId,
@@ -215,6 +228,75 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   // │                          Owner                               │
   // ================================================================
 
+  /// @dev With a timelock, the exact call must have been scheduled and its time have come;
+  /// the schedule is used up. Without one, changes are immediate.
+  modifier timelocked() {
+    if (s_configTimelock != 0) {
+      bytes32 changeId = keccak256(msg.data);
+      uint64 readyAt = s_scheduled[changeId];
+      if (readyAt == 0) revert ChangeNotScheduled(changeId);
+      if (block.timestamp < readyAt) revert ChangeNotReady(changeId, readyAt);
+      delete s_scheduled[changeId];
+    }
+    _;
+  }
+
+  /// @notice Schedules a timelocked change — `call` is the calldata of `setSigner`,
+  /// `removeSigner`, `setThreshold`, `setPolicyDigest`, `setVault` or a shorter
+  /// `setConfigTimelock` — to be made, by that very call, once the timelock has passed.
+  /// @return changeId keccak256 of `call`.
+  function scheduleChange(
+    bytes calldata call
+  ) external onlyOwner returns (bytes32 changeId) {
+    bytes4 selector = call.length >= 4 ? bytes4(call[:4]) : bytes4(0);
+    if (
+      selector != this.setSigner.selector && selector != this.removeSigner.selector
+        && selector != this.setThreshold.selector && selector != this.setPolicyDigest.selector
+        && selector != this.setVault.selector && selector != this.setConfigTimelock.selector
+    ) revert NotATimelockedChange(selector);
+    changeId = keccak256(call);
+    uint64 readyAt = uint64(block.timestamp) + s_configTimelock;
+    s_scheduled[changeId] = readyAt;
+    emit ChangeScheduled(changeId, call, readyAt);
+  }
+
+  /// @notice Cancels a scheduled change.
+  function cancelChange(
+    bytes32 changeId
+  ) external onlyOwner {
+    if (s_scheduled[changeId] == 0) revert ChangeNotScheduled(changeId);
+    delete s_scheduled[changeId];
+    emit ChangeCancelled(changeId);
+  }
+
+  /// @notice Sets the timelock of trust changes. A longer one takes effect at once (owners only
+  /// gain time); a shorter one is itself a timelocked change.
+  function setConfigTimelock(
+    uint64 timelock
+  ) external onlyOwner {
+    if (timelock < s_configTimelock) {
+      bytes32 changeId = keccak256(msg.data);
+      uint64 readyAt = s_scheduled[changeId];
+      if (readyAt == 0) revert ChangeNotScheduled(changeId);
+      if (block.timestamp < readyAt) revert ChangeNotReady(changeId, readyAt);
+      delete s_scheduled[changeId];
+    }
+    s_configTimelock = timelock;
+    emit ConfigTimelockSet(timelock);
+  }
+
+  /// @notice The timelock of trust changes, in seconds (0: none).
+  function getConfigTimelock() external view returns (uint64) {
+    return s_configTimelock;
+  }
+
+  /// @notice When a scheduled change may be made (0: not scheduled).
+  function getScheduledChange(
+    bytes32 changeId
+  ) external view returns (uint64 readyAt) {
+    return s_scheduled[changeId];
+  }
+
   /// @notice Registers an enclave signer, or renews its registration.
   /// @param signer The enclave's secp256k1 address.
   /// @param expiresAt When the registration stops counting (Unix seconds, in the future).
@@ -224,7 +306,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
     address signer,
     uint64 expiresAt,
     bytes32 evidenceDigest
-  ) external onlyOwner {
+  ) external onlyOwner timelocked {
     if (signer == address(0)) revert ZeroAddress();
     if (expiresAt <= block.timestamp) revert InvalidExpiry(expiresAt);
     if (evidenceDigest != bytes32(0)) {
@@ -239,7 +321,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   /// @notice Removes a signer. The threshold must stay reachable by the remaining signers.
   function removeSigner(
     address signer
-  ) external onlyOwner {
+  ) external onlyOwner timelocked {
     if (s_signers[signer].expiresAt == 0) revert SignerNotFound(signer);
     uint256 count = s_signerList.length;
     if (s_threshold > count - 1) revert InvalidThreshold(s_threshold, count - 1);
@@ -257,7 +339,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   /// @notice Sets k, the number of distinct registered signers an attestation needs.
   function setThreshold(
     uint8 threshold
-  ) external onlyOwner {
+  ) external onlyOwner timelocked {
     if (threshold == 0 || threshold > s_signerList.length) revert InvalidThreshold(threshold, s_signerList.length);
     s_threshold = threshold;
     emit ThresholdSet(threshold);
@@ -278,7 +360,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   /// start a second log the ledger never saw.
   function setVault(
     address vault
-  ) external onlyOwner {
+  ) external onlyOwner timelocked {
     if (vault == address(0)) revert ZeroAddress();
     if (s_vault != address(0)) revert VaultAlreadySet(s_vault);
     address vaultOracle = IReserveVault(vault).getOracle();
@@ -290,7 +372,7 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
   /// @notice Sets the policy digest attestations must carry (`solvency policy digest`).
   function setPolicyDigest(
     bytes32 policyDigest
-  ) external onlyOwner {
+  ) external onlyOwner timelocked {
     s_policyDigest = policyDigest;
     emit PolicyDigestSet(policyDigest);
   }
