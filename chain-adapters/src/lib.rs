@@ -26,6 +26,7 @@ pub mod report;
 pub mod retry;
 pub mod rpc;
 pub mod sources;
+pub mod traffic;
 pub mod vault;
 pub mod view;
 pub mod watch;

@@ -6,11 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use alloy::{
-    consensus::Transaction as _,
-    primitives::{Address, B256, U256},
-    providers::Provider,
-};
+use alloy::{primitives::U256, providers::Provider};
+use solvency_chain_adapters::traffic::Shape;
 use solvency_devnet::DevAccount;
 use solvency_enclave::Position;
 use solvency_registry::schema::PolicySection;
@@ -18,49 +15,6 @@ use solvency_tests::{reader, round::Round};
 
 const EPOCHS: u64 = 20;
 const WARM_UP: u64 = 3;
-
-/// One transaction's public shape, without its gas.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Shape {
-    from: Address,
-    to: Address,
-    selector: [u8; 4],
-    calldata: usize,
-    /// (topics[0], data length) of each log, in order.
-    logs: Vec<(B256, usize)>,
-    /// The call tree, depth first: (type, to, input length) of every call.
-    calls: Vec<(String, Address, usize)>,
-    /// Storage slots touched (read or written), per contract, in address order.
-    slots: Vec<(Address, usize)>,
-}
-
-/// The call tree of a transaction, depth first (anvil's `callTracer`).
-fn flatten(call: &serde_json::Value, out: &mut Vec<(String, Address, usize)>) {
-    let to = call["to"].as_str().and_then(|a| a.parse().ok()).unwrap_or_default();
-    let input = call["input"].as_str().map_or(0, |i| i.len().saturating_sub(2) / 2);
-    out.push((call["type"].as_str().unwrap_or_default().to_owned(), to, input));
-    for inner in call["calls"].as_array().into_iter().flatten() {
-        flatten(inner, out);
-    }
-}
-
-/// Storage slots touched, per contract (anvil's `prestateTracer`). Touched rather than changed:
-/// whether a write changes a value depends on the value (two epochs in one second leave a
-/// timestamp as it was), and what matters here is which slots the code path writes; a
-/// zero-to-non-zero write shows in `gasUsed`.
-fn touched_slots(prestate: &serde_json::Value) -> Vec<(Address, usize)> {
-    let mut out: Vec<(Address, usize)> = prestate
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(address, state)| {
-            let slots = state["storage"].as_object().map_or(0, |s| s.len());
-            (slots > 0).then(|| (address.parse().unwrap_or_default(), slots))
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 /// One epoch's traffic: per chain, every transaction's shape and gas.
 type Epoch = Vec<Vec<(Shape, u64)>>;
@@ -71,58 +25,9 @@ async fn traffic(
     from: u64,
     to: u64,
 ) -> Vec<(Shape, u64)> {
-    let provider = reader(chain);
-    let mut out = Vec::new();
-    for number in from + 1..=to {
-        let receipts =
-            provider.get_block_receipts(number.into()).await.unwrap().unwrap_or_default();
-        for receipt in receipts {
-            let tx = provider
-                .get_transaction_by_hash(receipt.transaction_hash)
-                .await
-                .unwrap()
-                .expect("a mined transaction");
-            let input = tx.input();
-            let trace = |tracer: serde_json::Value| {
-                let provider = provider.clone();
-                let hash = receipt.transaction_hash;
-                async move {
-                    provider
-                        .raw_request::<_, serde_json::Value>(
-                            "debug_traceTransaction".into(),
-                            (hash, tracer),
-                        )
-                        .await
-                        .expect("anvil traces transactions")
-                }
-            };
-            let mut calls = Vec::new();
-            flatten(&trace(serde_json::json!({ "tracer": "callTracer" })).await, &mut calls);
-            let slots =
-                touched_slots(&trace(serde_json::json!({ "tracer": "prestateTracer" })).await);
-            out.push((
-                Shape {
-                    from: receipt.from,
-                    to: receipt.to.unwrap_or_default(),
-                    selector: input.get(..4).map_or([0; 4], |s| s.try_into().unwrap()),
-                    calldata: input.len(),
-                    logs: receipt
-                        .inner
-                        .logs()
-                        .iter()
-                        .map(|l| {
-                            (l.topics().first().copied().unwrap_or_default(), l.data().data.len())
-                        })
-                        .collect(),
-                    calls,
-                    slots,
-                },
-                receipt.gas_used,
-            ));
-        }
-    }
-    out.sort();
-    out
+    solvency_chain_adapters::traffic::traffic(&reader(chain), from, to)
+        .await
+        .expect("the chain and its traces read")
 }
 
 /// What a selector is, for the table.

@@ -8,9 +8,11 @@
 //! and subscribes to statements; that chain's own coverage falls (a location swap heals it,
 //! every chain reads solvent); it falls as in the second round (the enclave draws the standby
 //! as junior capital: still solvent); reserves recover (the draw goes back). Each round prints a
-//! per-chain table and its time and, once the maker subscribed, what only the maker sees — its
-//! statement, as percentages of its own standby. The demo exits 0 only if every chain showed
-//! the expected value at every step (docs/self-healing.md).
+//! per-chain table and its time; each healing round, whether its public traffic has the shape
+//! of a quiet round's (`solvency_chain_adapters::traffic`); and, once the maker subscribed, what
+//! only the maker sees — its statement, as percentages of its own standby. The demo exits 0 only
+//! if every chain showed the expected value at every step and every healing step looked quiet
+//! (docs/self-healing.md).
 //!
 //! The figures are the reporters' secrets: the demo never prints them, and no log line does.
 
@@ -195,6 +197,8 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ),
     ];
     let mut all_ok = true;
+    let fill_step = rounds.iter().position(|r| r.3).expect("a step fills the vaults");
+    let mut quiet_traffic: Option<Vec<Vec<solvency_chain_adapters::traffic::Shape>>> = None;
     for (round, (what, expected, figures_of, fill)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
         say(format!(
@@ -202,6 +206,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
             round + 1
         ));
         let started = Instant::now();
+        let before = heads(wired).await?;
         let subscription = if *fill {
             fill_vaults(wired, 0, fallen_chain).await?;
             let registry = registry.clone();
@@ -274,8 +279,31 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
                 if right { "ok" } else { "UNEXPECTED" }.into(),
             ]);
         }
-        all_ok &= ok;
         say(table::render(&["chain", "isSolvent()", "epoch", "valid for", "check"], &rows));
+        // The system's public traffic of the step (reports, publish, deliveries; the users'
+        // deposits left out), against the first step with the vaults in play, a quiet one.
+        let traffic = system_traffic(wired, &before).await?;
+        let mut like_quiet = serde_json::Value::Null;
+        if *fill {
+            quiet_traffic = Some(traffic);
+        } else if let Some(quiet) = &quiet_traffic {
+            let same = *quiet == traffic;
+            ok &= same;
+            like_quiet = same.into();
+            say(format!(
+                "public traffic of this step, per chain — senders, targets, selectors, calldata lengths, logs, call trees, storage slots touched: {}",
+                if same {
+                    format!(
+                        "the same as step {}'s, a quiet one ({} transactions)",
+                        fill_step + 1,
+                        traffic.iter().map(Vec::len).sum::<usize>()
+                    )
+                } else {
+                    "UNEXPECTED: it differs from a quiet step's".into()
+                }
+            ));
+        }
+        all_ok &= ok;
         if let Some(subscription) = subscription {
             subscription.await.context("the subscription task panicked")??;
             subscribed = true;
@@ -299,7 +327,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
             took
         ));
         steps.push(serde_json::json!({
-            "step": round + 1, "what": what, "expected": expected, "ok": ok, "chains": chains, "maker_view": maker_view,
+            "step": round + 1, "what": what, "expected": expected, "ok": ok, "chains": chains, "maker_view": maker_view, "traffic_like_quiet": like_quiet,
             "took_ms": started.elapsed().as_millis() as u64, "decision_to_every_spoke_ms": took.as_millis() as u64,
         }));
     }
@@ -348,6 +376,41 @@ async fn fill_vaults(
         .await?;
     }
     Ok(())
+}
+
+/// Every chain's latest block.
+async fn heads(wired: &WiredDevnet) -> anyhow::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for chain in &wired.devnet.deployment().chains {
+        let provider = solvency_chain_adapters::rpc::connect_str(&chain.rpc_url)?;
+        out.push(alloy::providers::Provider::get_block_number(&provider).await?);
+    }
+    Ok(out)
+}
+
+/// Per chain, the shapes of the system's transactions since `before` (the demo's own users —
+/// the protocol's and the maker's deposits — left out).
+async fn system_traffic(
+    wired: &WiredDevnet,
+    before: &[u64],
+) -> anyhow::Result<Vec<Vec<solvency_chain_adapters::traffic::Shape>>> {
+    let users = [DevAccount::protocol().address, DevAccount::user(3).address];
+    let mut out = Vec::new();
+    for (chain, &from) in wired.devnet.deployment().chains.iter().zip(before) {
+        let provider = solvency_chain_adapters::rpc::connect_str(&chain.rpc_url)?;
+        let to = alloy::providers::Provider::get_block_number(&provider).await?;
+        let traffic = solvency_chain_adapters::traffic::traffic(&provider, from, to)
+            .await
+            .with_context(|| format!("reading {}'s traffic", chain.name))?;
+        out.push(
+            traffic
+                .into_iter()
+                .map(|(shape, _)| shape)
+                .filter(|shape| !users.contains(&shape.from))
+                .collect(),
+        );
+    }
+    Ok(out)
 }
 
 /// The maker's statement as a table of percentages of its standby (and as JSON): what it owns
