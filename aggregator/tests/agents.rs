@@ -32,9 +32,39 @@ fn json_lines(session: &Session, log: &str) -> Vec<Value> {
 }
 
 fn round(session: &Session) {
+    round_of(session, HEALTHY);
+}
+
+fn round_of(session: &Session, figures: solvency_aggregator::cli::demo::Figures) {
     for chain in CHAINS {
-        submit(&session.dir, chain, HEALTHY);
+        submit(&session.dir, chain, figures);
     }
+}
+
+/// The maker's statement entry of devnet-2, as `solvency maker statement --json` prints it.
+fn devnet_2_entry(session: &Session, owner: &str, api: &str) -> Value {
+    let shown = solvency(&session.dir)
+        .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
+        .args(["--key", ".devnet/maker-statement.key", "--owner", owner, "--aggregator", api])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let statement: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    statement["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["chain"] == "devnet-2")
+        .unwrap()
+        .clone()
+}
+
+fn units(entry: &Value, field: &str) -> alloy::primitives::U256 {
+    alloy::primitives::U256::from_str_radix(
+        entry[field].as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap()
 }
 
 fn spawn_logged(session: &mut Session, name: &str, log: &str, args: &[&str], maker_key: &str) {
@@ -182,20 +212,7 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
     // aggregator read the vault's log (a round or two).
     let deadline = Instant::now() + WAIT;
     let entry = loop {
-        let shown = solvency(&session.dir)
-            .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
-            .args(["--key", ".devnet/maker-statement.key", "--owner", &owner, "--aggregator", &api])
-            .output()
-            .unwrap();
-        assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
-        let statement: Value = serde_json::from_slice(&shown.stdout).unwrap();
-        let entry = statement["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["chain"] == "devnet-2")
-            .unwrap()
-            .clone();
+        let entry = devnet_2_entry(&session, &owner, &api);
         if entry["held"] == true {
             break entry;
         }
@@ -203,13 +220,7 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
         round(&session);
         std::thread::sleep(Duration::from_millis(500));
     };
-    let held = |field: &str| {
-        alloy::primitives::U256::from_str_radix(
-            entry[field].as_str().unwrap().trim_start_matches("0x"),
-            16,
-        )
-        .unwrap()
-    };
+    let held = |field: &str| units(&entry, field);
     // HEALTHY is about 103 %, under the 110 % recovery ratio: some standby is drawn.
     assert_eq!(
         held("balance") + held("drawn"),
@@ -236,17 +247,101 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
     }
     assert!(json_lines(&session, "treasury.log").iter().all(|l| l["level"] != "ERROR"));
 
+    // Steady figures (about 125 %): the draw is released, all of the standby is available.
+    let deadline = Instant::now() + WAIT;
+    while units(&devnet_2_entry(&session, &owner, &api), "available")
+        != STANDBY.parse::<alloy::primitives::U256>().unwrap()
+    {
+        assert!(Instant::now() < deadline, "the draw was never released");
+        round_of(&session, solvency_aggregator::cli::demo::STEADY);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The maker keeps half of it as standby: its agent withdraws the rest, paid once the
+    // vault's delay has passed in chain time.
+    session.stop("maker");
+    let target = "3888888888";
+    spawn_logged(
+        &mut session,
+        "maker with a target",
+        "maker-standby.log",
+        &[
+            "maker",
+            "run",
+            "--config",
+            ".devnet/networks.toml",
+            "--key",
+            ".devnet/maker-statement.key",
+            "--owner",
+            &owner,
+            "--aggregator",
+            &api,
+            "--standby",
+            &format!("devnet-2={target}"),
+        ],
+        &maker_key,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let provider = solvency_chain_adapters::rpc::connect_str(&devnet_2.rpc_url).unwrap();
+    let token =
+        solvency_ccip::bindings::devnet_token::DevnetToken::new(devnet_2.collateral, &provider);
+    let paid_before =
+        runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap();
+    let excess = STANDBY.parse::<alloy::primitives::U256>().unwrap()
+        - target.parse::<alloy::primitives::U256>().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let paid = runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap()
+            - paid_before;
+        if paid == excess {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the excess standby was never paid back:\n{}",
+            std::fs::read_to_string(session.path(".devnet/maker-standby.log")).unwrap_or_default()
+        );
+        round_of(&session, solvency_aggregator::cli::demo::STEADY);
+        // The vault's withdrawal delay passes in chain time.
+        runtime.block_on(async {
+            alloy::providers::Provider::raw_request::<_, Value>(
+                &provider,
+                "evm_increaseTime".into(),
+                (61,),
+            )
+            .await
+            .unwrap();
+            alloy::providers::Provider::raw_request::<_, Value>(&provider, "evm_mine".into(), ())
+                .await
+                .unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let deadline = Instant::now() + WAIT;
+    while units(&devnet_2_entry(&session, &owner, &api), "available")
+        != target.parse::<alloy::primitives::U256>().unwrap()
+    {
+        assert!(Instant::now() < deadline, "the statement never showed the target");
+        round_of(&session, solvency_aggregator::cli::demo::STEADY);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        json_lines(&session, "maker-standby.log")
+            .iter()
+            .any(|l| l["message"] == "standby above target: withdrawing the excess")
+    );
+
     // Both stop on SIGTERM, saying so.
     session.stop("treasury");
-    session.stop("maker");
-    for log in ["treasury.log", "maker.log"] {
+    session.stop("maker with a target");
+    for log in ["treasury.log", "maker.log", "maker-standby.log"] {
         assert!(
             json_lines(&session, log).iter().any(|l| l["message"] == "stopped"),
             "{log} says it stopped"
         );
     }
     // No balance in any log: the standby, what is left of it, what was drawn.
-    for log in ["treasury.log", "maker.log", "aggregator.log"] {
+    for log in ["treasury.log", "maker.log", "maker-standby.log", "aggregator.log"] {
         let text = std::fs::read_to_string(session.path(&format!(".devnet/{log}"))).unwrap();
         for figure in [held("balance"), held("drawn")] {
             if figure.is_zero() {

@@ -326,27 +326,114 @@ async fn deposit(args: DepositArgs) -> anyhow::Result<()> {
 pub struct MakerRunArgs {
     #[command(flatten)]
     reader: StatementReader,
+    /// Keep this much standby available in a chain's vault, `CHAIN=UNITS` (repeatable): below
+    /// it — after a draw, say — the agent deposits the difference (the account must hold the
+    /// collateral); above it, it withdraws the excess. Needs the account (`--account-key`).
+    #[arg(long = "standby", value_name = "CHAIN=UNITS")]
+    standby: Vec<StandbyTarget>,
+    /// The owner's account, for --standby.
+    #[arg(
+        long,
+        env = "SOLVENCY_MAKER_KEY",
+        hide_env_values = true,
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: Option<B256>,
+}
+
+/// `CHAIN=UNITS`: the standby to keep available in a chain's vault.
+#[derive(Debug, Clone)]
+pub struct StandbyTarget {
+    chain: String,
+    units: U256,
+}
+
+impl std::str::FromStr for StandbyTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            "expected CHAIN=UNITS, the collateral's smallest unit, e.g. devnet-2=1000000".to_owned()
+        };
+        let (chain, units) = s.split_once('=').ok_or_else(bad)?;
+        Ok(Self {
+            chain: chain.trim().to_owned(),
+            units: U256::from_str_radix(units.trim(), 10).map_err(|_| bad())?,
+        })
+    }
+}
+
+/// What the agent is doing about one chain's standby.
+enum Standby {
+    /// Nothing in flight.
+    Idle,
+    /// Deposited; waiting for a statement whose balance (with what is drawn) reaches `until`.
+    Depositing { until: U256 },
+    /// Withdrawing; then waiting for a statement whose balance (with what is drawn) is at most
+    /// `until`.
+    Withdrawing {
+        /// The withdrawal, until it ended.
+        task: Option<tokio::task::JoinHandle<anyhow::Result<crate::maker::Outcome>>>,
+        until: U256,
+    },
 }
 
 async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     let (registry, key) = args.reader.load()?;
+    let owner = args.reader.owner;
+    let account = match (&args.account_key, args.standby.is_empty()) {
+        (_, true) => None,
+        (Some(secret), false) => {
+            let account = PrivateKeySigner::from_bytes(secret)
+                .context("the account key is not a valid secp256k1 key")?;
+            if account.address() != owner {
+                anyhow::bail!("--account-key is {}'s, not the owner {owner}'s", account.address());
+            }
+            Some(account)
+        }
+        (None, false) => anyhow::bail!(
+            "--standby needs the owner's account (--account-key or SOLVENCY_MAKER_KEY)"
+        ),
+    };
+    let network = registry.network()?;
+    let mut targets = Vec::new();
+    for target in &args.standby {
+        let chain = network.chain(&registry, &target.chain)?;
+        if chain.vault.is_none() {
+            anyhow::bail!("{} has no reserve vault", chain.name);
+        }
+        targets.push((chain.name.clone(), chain.selector, target.units, Standby::Idle));
+    }
     let poll = registry.aggregator.poll_interval.max(Duration::from_millis(200));
-    tracing::info!(target: "maker", owner = %args.reader.owner, "verifying statements every epoch; Ctrl-C or SIGTERM stops it");
+    tracing::info!(target: "maker", %owner, standby_targets = targets.len(), "verifying statements every epoch; Ctrl-C or SIGTERM stops it");
     let stop = crate::shutdown::signal();
     tokio::pin!(stop);
     let mut last = 0;
     loop {
-        match crate::maker::statement(
-            &registry,
-            args.reader.owner,
-            &key,
-            &args.reader.api.aggregator,
-        )
-        .await
-        {
+        match crate::maker::statement(&registry, owner, &key, &args.reader.api.aggregator).await {
             Ok((statement, chain)) if statement.epoch > last => {
                 last = statement.epoch;
                 tracing::info!(target: "maker", epoch = statement.epoch, proven_on = %chain, "statement verified");
+                if let Some(account) = &account {
+                    for (name, selector, target, state) in &mut targets {
+                        let Some(entry) =
+                            statement.entries.iter().find(|e| e.chainSelector == *selector)
+                        else {
+                            continue;
+                        };
+                        keep_standby(
+                            &registry,
+                            &args.reader.api.aggregator,
+                            account,
+                            name,
+                            *target,
+                            entry,
+                            state,
+                            statement.epoch,
+                        )
+                        .await;
+                    }
+                }
             }
             Ok(_) => {}
             Err(e) => {
@@ -358,6 +445,88 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
             _ = tokio::time::sleep(poll) => {}
         }
     }
+    for (_, _, _, state) in targets {
+        if let Standby::Withdrawing { task: Some(task), .. } = state {
+            task.abort();
+        }
+    }
     tracing::info!(target: "maker", "stopped");
     Ok(())
+}
+
+/// One step of keeping a chain's available standby at `target`, from a verified statement's
+/// entry. Logs what it does, never an amount.
+#[allow(clippy::too_many_arguments)]
+async fn keep_standby(
+    registry: &solvency_registry::Registry,
+    aggregator: &url::Url,
+    account: &PrivateKeySigner,
+    chain: &str,
+    target: U256,
+    entry: &solvency_enclave::statement::StatementEntry,
+    state: &mut Standby,
+    epoch: u64,
+) {
+    let held = entry.balance + entry.drawn;
+    match state {
+        Standby::Depositing { until } if held < *until => return,
+        Standby::Withdrawing { task, until } => {
+            if task.as_ref().is_some_and(|t| !t.is_finished()) {
+                return;
+            }
+            if let Some(finished) = task.take() {
+                let failure = match finished.await {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(format!("{e:#}")),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(error) = failure {
+                    tracing::warn!(target: "maker", %chain, %error, "withdrawing the excess standby failed");
+                    *state = Standby::Idle;
+                    return;
+                }
+            }
+            // Paid: wait until a report vouches for the payment.
+            if held > *until {
+                return;
+            }
+        }
+        _ => {}
+    }
+    *state = Standby::Idle;
+    let available = entry.available;
+    if available < target {
+        match crate::maker::deposit(registry, chain, target - available, account.clone()).await {
+            Ok(tx) => {
+                tracing::info!(target: "maker", %chain, epoch, %tx, "standby below target: deposited the difference");
+                *state = Standby::Depositing { until: held + (target - available) };
+            }
+            Err(e) => {
+                tracing::warn!(target: "maker", %chain, error = %format!("{e:#}"), "standby below target, and depositing failed")
+            }
+        }
+    } else if available > target {
+        let excess = available - target;
+        let registry = registry.clone();
+        let aggregator = aggregator.clone();
+        let account = account.clone();
+        let chain_name = chain.to_owned();
+        tracing::info!(target: "maker", %chain, epoch, "standby above target: withdrawing the excess");
+        let task = tokio::spawn(async move {
+            crate::maker::Withdrawal {
+                registry: &registry,
+                chain: &chain_name,
+                amount: excess,
+                nonce: crate::maker::default_nonce(),
+                account,
+                aggregator,
+                queue_only: false,
+                timeout: Duration::from_secs(24 * 3600),
+                poll: registry.aggregator.poll_interval.max(Duration::from_millis(200)),
+            }
+            .run()
+            .await
+        });
+        *state = Standby::Withdrawing { task: Some(task), until: held - excess };
+    }
 }
