@@ -20,8 +20,8 @@
 //!    protocol for it plus the draw premium.
 //! 4. **Release.** When nothing was drawn this epoch and the global ratio is at or above
 //!    `release_ratio_bps`, drawn collateral goes back to its makers, then what they are owed
-//!    (premiums, fees) is paid from the protocol's share on the same chain, as far as the ratio
-//!    stays at or above `release_ratio_bps`.
+//!    (premiums, fees) is paid from the protocol's share on the same chain, then in any vault of
+//!    the same collateral, as far as the ratio stays at or above `release_ratio_bps`.
 //!
 //! Everything moved (value, after haircuts) counts against the per-epoch cap.
 
@@ -406,29 +406,45 @@ impl Planner<'_> {
     fn release(&mut self) -> Option<()> {
         let release_bps = self.terms.release_ratio_bps;
         let claims: Vec<_> = self.ledger.claims().collect();
-        // Principal first (every claim), then what is owed.
+        // Principal first (every claim, from the protocol's share where it was drawn), then
+        // what is owed (from the protocol's share there, then in any vault of the same
+        // collateral: a premium is owed in units, wherever the protocol has them).
         for settle in [false, true] {
             for &(maker, chain, _) in &claims {
                 let Some(terms) = self.vault(chain) else { continue };
-                let (reserves, liabilities) = self.global_sides()?;
-                let room = Self::headroom(reserves, liabilities, release_bps)?;
-                let claim = self.ledger.claim(maker, chain);
-                let due = if settle { claim.owed } else { claim.drawn };
-                let amount = due
-                    .min(self.ledger.protocol_share(chain))
-                    .min(terms.amount_within(room)?)
-                    .min(self.budget_amount(chain)?);
-                if amount.is_zero() {
-                    continue;
-                }
-                let (kind, protocol) =
-                    (if settle { MoveKind::Settle } else { MoveKind::Release }, self.protocol());
-                self.shift(kind, chain, protocol, maker, amount, true)?;
-                let claim = self.ledger.claim_mut(maker, chain);
+                let mut payers = vec![chain];
                 if settle {
-                    claim.owed -= amount;
-                } else {
-                    claim.drawn -= amount;
+                    payers.extend(self.books.keys().copied().filter(|&c| {
+                        c != chain
+                            && self.vault(c).is_some_and(|t| {
+                                t.asset == terms.asset && t.decimals == terms.decimals
+                            })
+                    }));
+                }
+                for payer in payers {
+                    let payer_terms = self.vault(payer)?;
+                    let (reserves, liabilities) = self.global_sides()?;
+                    let room = Self::headroom(reserves, liabilities, release_bps)?;
+                    let claim = self.ledger.claim(maker, chain);
+                    let due = if settle { claim.owed } else { claim.drawn };
+                    let amount = due
+                        .min(self.ledger.protocol_share(payer))
+                        .min(payer_terms.amount_within(room)?)
+                        .min(self.budget_amount(payer)?);
+                    if amount.is_zero() {
+                        continue;
+                    }
+                    let (kind, protocol) = (
+                        if settle { MoveKind::Settle } else { MoveKind::Release },
+                        self.protocol(),
+                    );
+                    self.shift(kind, payer, protocol, maker, amount, true)?;
+                    let claim = self.ledger.claim_mut(maker, chain);
+                    if settle {
+                        claim.owed -= amount;
+                    } else {
+                        claim.drawn -= amount;
+                    }
                 }
             }
         }

@@ -1,13 +1,13 @@
 //! `solvency demo`: the main job on a fresh local devnet.
 //!
 //! Keys are generated, the devnet starts with the enclave's signer registered, the aggregator
-//! runs in-process (with its API on loopback), and reporters on every chain play seven rounds:
-//! healthy reserves (every chain reads solvent), one chain's reserves fall (every chain reads
-//! not solvent), reserves restored (solvent again); then the protocol keeps part of its
-//! reserves in the first chain's vault and a market maker parks standby in the fallen chain's
-//! and subscribes to statements; that chain's own coverage falls (a location swap heals it,
-//! every chain reads solvent); it falls as in the second round (the enclave draws the standby
-//! as junior capital: still solvent); reserves recover (the draw goes back). Each round prints a
+//! runs in-process (with its API on loopback), and reporters on every chain play eight rounds:
+//! healthy reserves (every chain reads solvent); one chain's reserves fall (every chain reads
+//! not solvent); a market maker parks standby in that chain's vault and the enclave draws it as
+//! junior capital (solvent again, on the same figures); reserves recover (the draw goes back);
+//! the protocol keeps part of its reserves in the first chain's vault (a quiet round); the
+//! fallen chain's own coverage falls (a location swap heals it); it falls as in the second
+//! round (this time the standby is drawn before the boolean turns); reserves recover. Each round prints a
 //! per-chain table and its time; each healing round, whether its public traffic has the shape
 //! of a quiet round's (`solvency_chain_adapters::traffic`); and, once the maker subscribed, what
 //! only the maker sees — its statement, as percentages of its own standby. The demo exits 0 only
@@ -151,27 +151,40 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     let statement_secret = keccak256(format!("demo statement key {}", crate::unix_now())).0;
     let statement_key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
     let mut subscribed = false;
-    // (what, expected, figures of each chain, whether the vaults are filled first)
-    type Step = (String, bool, Box<dyn Fn(usize) -> Figures>, bool);
+    // (what, expected, figures of each chain, who deposits first)
+    type Step = (String, bool, Box<dyn Fn(usize) -> Figures>, Option<Depositor>);
     let fall = move |fallen: Figures, rest: Figures| -> Box<dyn Fn(usize) -> Figures> {
         Box::new(move |i| if i == fallen_chain { fallen } else { rest })
     };
     let rounds: Vec<Step> = vec![
-        ("every chain reports healthy reserves".into(), true, Box::new(|_| HEALTHY), false),
+        ("every chain reports healthy reserves".into(), true, Box::new(|_| HEALTHY), None),
         (
             format!("{fallen_name}'s reserves fall below its liabilities"),
             false,
             fall(FALLEN, HEALTHY),
-            false,
+            None,
         ),
-        ("reserves restored".into(), true, Box::new(|_| HEALTHY), false),
         (
             format!(
-                "the protocol keeps part of its reserves in {first_name}'s vault; a market maker parks standby collateral in {fallen_name}'s vault and subscribes to statements (public: two deposits)"
+                "a market maker parks standby collateral in {fallen_name}'s vault and subscribes to statements (public: a deposit); the figures stay those of step 2 — the enclave draws the standby as junior capital"
+            ),
+            true,
+            fall(FALLEN, HEALTHY),
+            Some(Depositor::Maker),
+        ),
+        (
+            "reserves recover — the draw goes back to the maker with its premium".into(),
+            true,
+            Box::new(|_| STEADY),
+            None,
+        ),
+        (
+            format!(
+                "the protocol keeps part of its reserves in {first_name}'s vault (public: a deposit); a quiet step"
             ),
             true,
             Box::new(|_| STEADY),
-            true,
+            Some(Depositor::Protocol),
         ),
         (
             format!(
@@ -179,27 +192,28 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
             ),
             true,
             fall(LOCAL, STEADY),
-            false,
+            None,
         ),
         (
             format!(
-                "{fallen_name}'s reserves fall exactly as in step 2 — the enclave draws the standby as junior capital before the boolean turns"
+                "{fallen_name}'s reserves fall exactly as in step 2 — this time the enclave draws the standby before the boolean turns"
             ),
             true,
             fall(FALLEN, STEADY),
-            false,
+            None,
         ),
         (
-            "reserves recover — the draw goes back to the maker with its premium".into(),
+            "reserves recover — the draw goes back to the maker".into(),
             true,
             Box::new(|_| STEADY),
-            false,
+            None,
         ),
     ];
     let mut all_ok = true;
-    let fill_step = rounds.iter().position(|r| r.3).expect("a step fills the vaults");
+    let quiet_step =
+        rounds.iter().position(|r| r.3 == Some(Depositor::Protocol)).expect("a quiet step");
     let mut quiet_traffic: Option<Vec<Vec<solvency_chain_adapters::traffic::Shape>>> = None;
-    for (round, (what, expected, figures_of, fill)) in rounds.iter().enumerate() {
+    for (round, (what, expected, figures_of, depositor)) in rounds.iter().enumerate() {
         let seq = round as u64 + 1;
         say(format!(
             "\nstep {}: {what} — expecting isSolvent() == {expected} on every chain",
@@ -207,8 +221,16 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ));
         let started = Instant::now();
         let before = heads(wired).await?;
-        let subscription = if *fill {
-            fill_vaults(wired, 0, fallen_chain).await?;
+        match depositor {
+            Some(Depositor::Maker) => {
+                deposit(wired, fallen_chain, &DevAccount::user(3), STANDBY).await?
+            }
+            Some(Depositor::Protocol) => {
+                deposit(wired, 0, &DevAccount::protocol(), PROTOCOL_SHARE).await?
+            }
+            None => {}
+        }
+        let subscription = if *depositor == Some(Depositor::Maker) {
             let registry = registry.clone();
             let api = api.clone();
             let key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
@@ -284,7 +306,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         // deposits left out), against the first step with the vaults in play, a quiet one.
         let traffic = system_traffic(wired, &before).await?;
         let mut like_quiet = serde_json::Value::Null;
-        if *fill {
+        if round == quiet_step {
             quiet_traffic = Some(traffic);
         } else if let Some(quiet) = &quiet_traffic {
             let same = *quiet == traffic;
@@ -295,7 +317,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
                 if same {
                     format!(
                         "the same as step {}'s, a quiet one ({} transactions)",
-                        fill_step + 1,
+                        quiet_step + 1,
                         traffic.iter().map(Vec::len).sum::<usize>()
                     )
                 } else {
@@ -344,37 +366,41 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The protocol keeps [`PROTOCOL_SHARE`] in `protocol_chain`'s vault and a market maker parks
-/// [`STANDBY`] in `maker_chain`'s (devnet USDC, minted first).
-async fn fill_vaults(
+/// Who deposits into a vault before a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Depositor {
+    /// The market maker: [`STANDBY`] in the fallen chain's vault.
+    Maker,
+    /// The protocol: [`PROTOCOL_SHARE`] in the first chain's vault.
+    Protocol,
+}
+
+/// `account` deposits `whole` devnet USDC (minted first) into `chain`'s vault.
+async fn deposit(
     wired: &WiredDevnet,
-    protocol_chain: usize,
-    maker_chain: usize,
+    chain: usize,
+    account: &DevAccount,
+    whole: u64,
 ) -> anyhow::Result<()> {
     use solvency_ccip::bindings::devnet_token::DevnetToken;
     let network = wired.registry.network()?;
-    for (chain, account, whole) in [
-        (protocol_chain, DevAccount::protocol(), PROTOCOL_SHARE),
-        (maker_chain, DevAccount::user(3), STANDBY),
-    ] {
-        let deployment = wired.devnet.chain(chain);
-        let wallet = solvency_chain_adapters::rpc::connect_str_with_signer(
-            &deployment.rpc_url,
-            account.signer(),
-        )?;
-        let mint = DevnetToken::new(deployment.collateral, &wallet)
-            .mint(account.address, usdc(whole))
-            .send()
-            .await?;
-        solvency_chain_adapters::rpc::confirm(mint).await.context("minting devnet USDC")?;
-        crate::maker::deposit(
-            &wired.registry,
-            &network.chains[chain].name,
-            usdc(whole),
-            account.signer(),
-        )
+    let deployment = wired.devnet.chain(chain);
+    let wallet = solvency_chain_adapters::rpc::connect_str_with_signer(
+        &deployment.rpc_url,
+        account.signer(),
+    )?;
+    let mint = DevnetToken::new(deployment.collateral, &wallet)
+        .mint(account.address, usdc(whole))
+        .send()
         .await?;
-    }
+    solvency_chain_adapters::rpc::confirm(mint).await.context("minting devnet USDC")?;
+    crate::maker::deposit(
+        &wired.registry,
+        &network.chains[chain].name,
+        usdc(whole),
+        account.signer(),
+    )
+    .await?;
     Ok(())
 }
 
