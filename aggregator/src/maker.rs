@@ -79,12 +79,10 @@ impl Withdrawal<'_> {
             nonce: self.nonce,
             replyKey: B256::from(reply_key.public().0),
         };
-        let signature = self.account.sign_hash_sync(&request.digest())?.as_bytes();
         let enclave = network.enclave.hpke_public_key;
-        let sealed =
-            seal_request(&request, &signature, &self.registry.deployment_id, &reply_key, &enclave)?;
         let (http, base) = client(&self.aggregator)?;
-        let handle = post_request(&http, &base, &sealed).await?;
+        let handle =
+            send_request(self.registry, &request, &self.account, &reply_key, &http, &base).await?;
         let id = request.id();
         info!(target: "maker", %id, chain = %chain.name, "withdrawal requested; waiting for an epoch to authorize it");
 
@@ -227,12 +225,24 @@ fn client(aggregator: &url::Url) -> anyhow::Result<(reqwest::Client, String)> {
     Ok((http, aggregator.as_str().trim_end_matches('/').to_owned()))
 }
 
-/// Hands a sealed request to the aggregator; returns its handle.
-async fn post_request(
+/// Signs `request` with the owner's account, seals it from `reply_key` to the registry's
+/// enclave and hands it to the aggregator; returns its handle.
+async fn send_request(
+    registry: &Registry,
+    request: &WithdrawalRequest,
+    account: &PrivateKeySigner,
+    reply_key: &X25519KeyPair,
     http: &reqwest::Client,
     base: &str,
-    sealed: &alloy::primitives::Bytes,
 ) -> anyhow::Result<B256> {
+    let signature = account.sign_hash_sync(&request.digest())?.as_bytes();
+    let sealed = seal_request(
+        request,
+        &signature,
+        &registry.deployment_id,
+        reply_key,
+        &registry.network()?.enclave.hpke_public_key,
+    )?;
     let answer: serde_json::Value = http
         .post(format!("{base}/api/v1/withdrawals"))
         .json(&serde_json::json!({ "request": sealed }))
@@ -284,12 +294,11 @@ impl Subscription<'_> {
             nonce: self.nonce,
             replyKey: B256::from(self.key.public().0),
         };
-        let signature = self.account.sign_hash_sync(&request.digest())?.as_bytes();
         let enclave = network.enclave.hpke_public_key;
         let deployment = self.registry.deployment_id;
-        let sealed = seal_request(&request, &signature, &deployment, self.key, &enclave)?;
         let (http, base) = client(&self.aggregator)?;
-        let handle = post_request(&http, &base, &sealed).await?;
+        let handle =
+            send_request(self.registry, &request, &self.account, self.key, &http, &base).await?;
         loop {
             match fetch(&http, &base, &handle).await? {
                 WithdrawalState::Authorized { epoch, reply, .. } => {

@@ -41,11 +41,26 @@ fn round_of(session: &Session, figures: solvency_aggregator::cli::demo::Figures)
     }
 }
 
+/// How the maker's commands find its statements: the registry, the statement key, the owner,
+/// the aggregator.
+fn reader<'a>(owner: &'a str, api: &'a str) -> [&'a str; 8] {
+    [
+        "--config",
+        ".devnet/networks.toml",
+        "--key",
+        ".devnet/maker-statement.key",
+        "--owner",
+        owner,
+        "--aggregator",
+        api,
+    ]
+}
+
 /// The maker's statement entry of devnet-2, as `solvency maker statement --json` prints it.
 fn devnet_2_entry(session: &Session, owner: &str, api: &str) -> Value {
     let shown = solvency(&session.dir)
-        .args(["maker", "statement", "--config", ".devnet/networks.toml", "--json"])
-        .args(["--key", ".devnet/maker-statement.key", "--owner", owner, "--aggregator", api])
+        .args(["maker", "statement", "--json"])
+        .args(reader(owner, api))
         .output()
         .unwrap();
     assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
@@ -176,18 +191,7 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
         &mut session,
         "maker",
         "maker.log",
-        &[
-            "maker",
-            "run",
-            "--config",
-            ".devnet/networks.toml",
-            "--key",
-            ".devnet/maker-statement.key",
-            "--owner",
-            &owner,
-            "--aggregator",
-            &api,
-        ],
+        &[&["maker", "run"][..], &reader(&owner, &api)].concat(),
         &maker_key,
     );
     let deadline = Instant::now() + WAIT;
@@ -266,19 +270,11 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
         "maker with a target",
         "maker-standby.log",
         &[
-            "maker",
-            "run",
-            "--config",
-            ".devnet/networks.toml",
-            "--key",
-            ".devnet/maker-statement.key",
-            "--owner",
-            &owner,
-            "--aggregator",
-            &api,
-            "--standby",
-            &format!("devnet-2={target}"),
-        ],
+            &["maker", "run"][..],
+            &reader(&owner, &api),
+            &["--standby", &format!("devnet-2={target}")],
+        ]
+        .concat(),
         &maker_key,
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();

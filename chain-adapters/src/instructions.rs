@@ -5,7 +5,7 @@ use alloy::{primitives::Bytes, rpc::types::Log, sol_types::SolEvent};
 use solvency_ccip::bindings::spoke::SolvencySpoke;
 use solvency_registry::ChainConfig;
 
-use crate::{Error, vault::LogFollower};
+use crate::{Error, follow::LogFollower};
 
 /// One delivered instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]

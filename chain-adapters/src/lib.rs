@@ -18,6 +18,7 @@
 
 mod client;
 mod error;
+mod follow;
 pub mod hub;
 pub mod instructions;
 pub mod oracle;

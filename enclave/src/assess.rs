@@ -262,10 +262,21 @@ pub fn assess_with_vaults(
     vault_share: impl Fn(u64) -> U256,
 ) -> Result<Assessment, AssessError> {
     let (books, used) = chain_books(ledger, policy, now)?;
+    assess_books(&books, &used, policy, vault_share)
+}
+
+/// The assessment of books already drawn up ([`chain_books`]), with the protocol's vault
+/// shares.
+pub fn assess_books(
+    books: &[ChainBook],
+    used: &[UsedReport],
+    policy: &Policy,
+    vault_share: impl Fn(u64) -> U256,
+) -> Result<Assessment, AssessError> {
     let totals = || AssessError::Overflow { context: "cross-chain totals".into() };
     let mut reserves = U256::ZERO;
     let mut liabilities = U256::ZERO;
-    for book in &books {
+    for book in books {
         reserves = reserves.checked_add(book.reserves).ok_or_else(totals)?;
         liabilities = liabilities.checked_add(book.liabilities).ok_or_else(totals)?;
         let Some(terms) = book.vault else { continue };
@@ -286,7 +297,7 @@ pub fn assess_with_vaults(
         solvent: lhs >= rhs,
         needs_recovery: health_bps < u64::from(policy.recovery_ratio_bps),
         health_bps,
-        reports_digest: reports_digest(&used),
+        reports_digest: reports_digest(used),
         reports: used.iter().map(|&(selector, seq, _)| (selector, seq)).collect(),
     })
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     EnclaveKeys, EnclavePublic, SealError, SolvencyAttestation, VaultHead,
-    assess::{AssessError, Assessment, assess_with_vaults},
+    assess::{AssessError, Assessment},
     attestation::{ChainLeaf, ChainMessage},
     instruction::seal_instruction,
     ledger::{self, Accepted, DeliveredReport, IngestError, Ledger},
@@ -377,29 +377,34 @@ impl Enclave {
 
     /// Assesses the latest reports at `now`.
     pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
-        let (ownership, _) = self.planned(&self.next_ownership(&self.latest_ownership()), now)?;
-        assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))
+        Ok(self.planned(&self.next_ownership(&self.latest_ownership()), now)?.1)
     }
 
-    /// `credited` after this epoch's recovery plan ([`crate::planner`]), judged on the chains'
-    /// books at `now`.
+    /// `credited` after this epoch's recovery plan ([`crate::planner`]), and the assessment of
+    /// the chains' books at `now` with the planned vault shares (the books drawn up once).
     fn planned(
         &self,
         credited: &Ownership,
         now: u64,
-    ) -> Result<(Ownership, crate::planner::Plan), AssessError> {
-        if self.policy.protocol.is_zero() {
+    ) -> Result<(Ownership, Assessment), AssessError> {
+        let (books, used) = crate::assess::chain_books(&self.ledger, &self.policy, now)?;
+        let ownership = if self.policy.protocol.is_zero() {
             // No protocol account: no vault share counts, and there is nothing to heal with.
-            return Ok((credited.clone(), crate::planner::Plan::default()));
-        }
-        let (books, _) = crate::assess::chain_books(&self.ledger, &self.policy, now)?;
-        Ok(crate::planner::plan(
-            credited,
-            &books,
-            self.policy.recovery_ratio_bps,
-            &self.policy.recovery,
-            now,
-        ))
+            credited.clone()
+        } else {
+            crate::planner::plan(
+                credited,
+                &books,
+                self.policy.recovery_ratio_bps,
+                &self.policy.recovery,
+                now,
+            )
+            .0
+        };
+        let assessment = crate::assess::assess_books(&books, &used, &self.policy, |c| {
+            ownership.protocol_share(c)
+        })?;
+        Ok((ownership, assessment))
     }
 
     /// Takes a chain's next vault log entries, in order (entries given before are checked and
@@ -601,9 +606,7 @@ impl Enclave {
                 },
             );
         }
-        let (ownership, _plan) = self.planned(&credited, now)?;
-        let assessment =
-            assess_with_vaults(&self.ledger, &self.policy, now, |c| ownership.protocol_share(c))?;
+        let (ownership, assessment) = self.planned(&credited, now)?;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;
             if a.epoch >= epoch
@@ -673,12 +676,13 @@ impl Enclave {
         }
         let tree = MerkleTree::new(leaves.iter().map(ChainLeaf::hash).collect());
         let ledger_leaves = self.ownership_leaves(&ownership, epoch);
-        let ledger_root =
-            MerkleTree::new(ledger_leaves.iter().map(crate::LedgerLeaf::hash).collect()).root();
+        let ledger_tree =
+            MerkleTree::new(ledger_leaves.iter().map(crate::LedgerLeaf::hash).collect());
+        let ledger_root = ledger_tree.root();
         let mut statements = Vec::new();
         for (owner, key, statement) in crate::statement::statements(
             epoch,
-            ledger_root,
+            &ledger_tree,
             &ownership,
             &ledger_leaves,
             &self.policy,

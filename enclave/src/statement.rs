@@ -12,6 +12,8 @@
 //! statement key (`Purpose::Statement`, header `(0, epoch)`). docs/self-healing.md has the
 //! layout and a worked example.
 
+use std::collections::BTreeMap;
+
 use alloy::{
     primitives::{Address, B256, Bytes},
     sol,
@@ -100,18 +102,23 @@ impl Statement {
     }
 }
 
-/// Every statement of an epoch: `(owner, plaintext statement)` for every owner with a statement
-/// key. `leaves` are the ledger's leaves as its root was computed.
+/// Every statement of an epoch: `(owner, statement key, plaintext statement)` for every owner
+/// with a statement key. `leaves` are the ledger's leaves and `tree` the tree its root is of.
 pub(crate) fn statements(
     epoch: u64,
-    ledger_root: B256,
+    tree: &MerkleTree,
     ownership: &Ownership,
     leaves: &[LedgerLeaf],
     policy: &Policy,
 ) -> Vec<(Address, B256, Statement)> {
-    let tree = MerkleTree::new(leaves.iter().map(LedgerLeaf::hash).collect());
+    if ownership.statement_keys().next().is_none() {
+        return Vec::new();
+    }
     let mut chains: Vec<_> = policy.chains.iter().filter(|c| !c.vault.is_zero()).collect();
     chains.sort_by_key(|c| c.selector);
+    // Leaf 0 is the sentinel; every other names its owner and chain.
+    let position: BTreeMap<(Address, u64), usize> =
+        leaves.iter().enumerate().skip(1).map(|(i, l)| ((l.owner, l.chainSelector), i)).collect();
     let mut out = Vec::new();
     for (owner, key) in ownership.statement_keys() {
         let mut entries = Vec::with_capacity(chains.len());
@@ -126,13 +133,7 @@ pub(crate) fn statements(
                 owed: claim.owed,
                 ..StatementEntry::default()
             };
-            // Leaf 0 is the sentinel; an owner's leaf names it and the chain.
-            if let Some(i) = leaves
-                .iter()
-                .skip(1)
-                .position(|l| l.owner == owner && l.chainSelector == chain.selector)
-                .map(|i| i + 1)
-            {
+            if let Some(&i) = position.get(&(owner, chain.selector)) {
                 let leaf = &leaves[i];
                 let proof = tree.proof(i);
                 if proof.len() > MAX_DEPTH {
@@ -149,7 +150,7 @@ pub(crate) fn statements(
             entries.push(entry);
         }
         if !too_deep {
-            out.push((owner, key, Statement { epoch, owner, ledgerRoot: ledger_root, entries }));
+            out.push((owner, key, Statement { epoch, owner, ledgerRoot: tree.root(), entries }));
         }
     }
     out

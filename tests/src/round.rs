@@ -425,11 +425,8 @@ impl Round {
     pub async fn serve_http(&self) -> url::Url {
         let view = solvency_aggregator::observe::launch(
             &self.registry,
-            solvency_aggregator::observe::alerts::Limits {
-                max_report_age: self.registry.policy.max_report_age.as_secs(),
-                min_fee_rounds: 1,
-                signer_horizon: 86_400,
-            },
+            solvency_aggregator::cli::status::LimitArgs { min_fee_rounds: 1, ..Default::default() }
+                .limits(&self.registry),
             std::time::Duration::from_millis(200),
             true,
             Some("127.0.0.1:0".parse().unwrap()),

@@ -127,11 +127,8 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     // The aggregator's API, for the market maker's subscription and statements.
     let view = crate::observe::launch(
         registry,
-        crate::observe::alerts::Limits {
-            max_report_age: registry.policy.max_report_age.as_secs(),
-            min_fee_rounds: 1,
-            signer_horizon: 86_400,
-        },
+        // The demo's hub is funded for a demo, not for 48 rounds.
+        crate::cli::status::LimitArgs { min_fee_rounds: 1, ..Default::default() }.limits(registry),
         Duration::from_secs(5),
         true,
         Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),

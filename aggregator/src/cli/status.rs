@@ -37,11 +37,17 @@ pub struct StatusArgs {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct LimitArgs {
     /// Alert when the hub's fee balance pays for fewer rounds than this.
-    #[arg(long, default_value_t = 48, value_name = "ROUNDS")]
+    #[arg(long, default_value_t = LimitArgs::default().min_fee_rounds, value_name = "ROUNDS")]
     pub min_fee_rounds: u64,
     /// Alert when, within this many seconds, fewer than k signers would stay registered.
-    #[arg(long, default_value_t = 86_400, value_name = "SECS")]
+    #[arg(long, default_value_t = LimitArgs::default().signer_horizon_secs, value_name = "SECS")]
     pub signer_horizon_secs: u64,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self { min_fee_rounds: 48, signer_horizon_secs: 86_400 }
+    }
 }
 
 impl LimitArgs {

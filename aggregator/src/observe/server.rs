@@ -120,14 +120,16 @@ struct WithdrawalBody {
     request: alloy::primitives::Bytes,
 }
 
+/// `{"error": text}` with `code`.
+fn refused(code: StatusCode, text: impl std::fmt::Display) -> Response {
+    (code, Json(serde_json::json!({ "error": text.to_string() }))).into_response()
+}
+
 fn no_withdrawals() -> Response {
-    (
+    refused(
         StatusCode::NOT_FOUND,
-        Json(serde_json::json!({
-            "error": "this server takes no withdrawal requests: send them to the aggregator's (solvency run --http)"
-        })),
+        "this server takes no withdrawal requests: send them to the aggregator's (solvency run --http)",
     )
-        .into_response()
 }
 
 async fn submit_withdrawal(
@@ -136,22 +138,19 @@ async fn submit_withdrawal(
 ) -> Response {
     let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
     let Ok(Json(body)) = body else {
-        return (
+        return refused(
             StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": "expected {\"request\": \"0x…\"} (the sealed request in hex)" })),
-        )
-            .into_response();
+            "expected {\"request\": \"0x…\"} (the sealed request in hex)",
+        );
     };
     match withdrawals.submit(body.request) {
         Ok(handle) => {
             (StatusCode::ACCEPTED, Json(serde_json::json!({ "handle": handle }))).into_response()
         }
         Err(e @ crate::orchestrator::withdrawals::SubmitError::Full) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": e.to_string() })))
-                .into_response()
+            refused(StatusCode::SERVICE_UNAVAILABLE, e)
         }
-        Err(e) => (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.to_string() })))
-            .into_response(),
+        Err(e) => refused(StatusCode::BAD_REQUEST, e),
     }
 }
 
@@ -161,21 +160,14 @@ async fn withdrawal(
 ) -> Response {
     let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
     let Ok(handle) = handle.parse::<alloy::primitives::B256>() else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": "a handle is 0x + 64 hex digits" })),
-        )
-            .into_response();
+        return refused(StatusCode::BAD_REQUEST, "a handle is 0x + 64 hex digits");
     };
     match withdrawals.state(&handle) {
         Some(state) => Json(state).into_response(),
-        None => (
+        None => refused(
             StatusCode::NOT_FOUND,
-            Json(serde_json::json!({
-                "error": "unknown request: never sent, forgotten, or sent before the aggregator restarted — send it again"
-            })),
-        )
-            .into_response(),
+            "unknown request: never sent, forgotten, or sent before the aggregator restarted — send it again",
+        ),
     }
 }
 
@@ -185,22 +177,15 @@ async fn statement(
 ) -> Response {
     let Some(withdrawals) = view.withdrawals() else { return no_withdrawals() };
     let Ok(owner) = owner.parse::<alloy::primitives::Address>() else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": "an owner is 0x + 40 hex digits" })),
-        )
-            .into_response();
+        return refused(StatusCode::BAD_REQUEST, "an owner is 0x + 40 hex digits");
     };
     match withdrawals.statement(&owner) {
         Some((epoch, statement)) => {
             Json(serde_json::json!({ "epoch": epoch, "statement": statement })).into_response()
         }
-        None => (
+        None => refused(
             StatusCode::NOT_FOUND,
-            Json(serde_json::json!({
-                "error": "no statement for this owner since the aggregator started: subscribe (solvency maker subscribe) and wait for an epoch"
-            })),
-        )
-            .into_response(),
+            "no statement for this owner since the aggregator started: subscribe (solvency maker subscribe) and wait for an epoch",
+        ),
     }
 }
