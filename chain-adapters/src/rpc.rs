@@ -45,11 +45,39 @@ pub async fn confirm(
     pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
 ) -> Result<TransactionReceipt, ConfirmError> {
     let tx_hash = *pending.tx_hash();
-    let receipt = pending
-        .with_timeout(Some(RECEIPT_TIMEOUT))
-        .get_receipt()
-        .await
-        .map_err(|source| ConfirmError::Pending { tx_hash, source: Box::new(source) })?;
+    let provider = pending.provider().clone();
+    let receipt = match pending.with_timeout(Some(RECEIPT_TIMEOUT)).get_receipt().await {
+        Ok(receipt) => receipt,
+        // The transaction was sent; a request that failed on the way (a connection refused or
+        // reset, a node busy for a moment) says nothing about it. Ask for its receipt again
+        // rather than report a transaction as failed that may well be mined.
+        Err(alloy::providers::PendingTransactionError::TransportError(error))
+            if is_transient(&error) =>
+        {
+            crate::Backoff::default()
+                .retry(
+                    || async {
+                        match provider.get_transaction_receipt(tx_hash).await {
+                            Ok(Some(receipt)) => Ok(receipt),
+                            Ok(None) => Err(alloy::providers::PendingTransactionError::TxWatcher(
+                                alloy::providers::WatchTxError::Timeout,
+                            )),
+                            Err(e) => Err(e.into()),
+                        }
+                    },
+                    |e| match e {
+                        alloy::providers::PendingTransactionError::TransportError(t) => {
+                            is_transient(t)
+                        }
+                        alloy::providers::PendingTransactionError::TxWatcher(_) => true,
+                        _ => false,
+                    },
+                )
+                .await
+                .map_err(|source| ConfirmError::Pending { tx_hash, source: Box::new(source) })?
+        }
+        Err(source) => return Err(ConfirmError::Pending { tx_hash, source: Box::new(source) }),
+    };
     if !receipt.status() {
         return Err(ConfirmError::Reverted(tx_hash));
     }
