@@ -81,13 +81,13 @@ impl Withdrawal<'_> {
         };
         let enclave = network.enclave.hpke_public_key;
         let (http, base) = client(&self.aggregator)?;
-        let handle =
-            send_request(self.registry, &request, &self.account, &reply_key, &http, &base).await?;
+        let sent =
+            Sent::new(self.registry, &request, &self.account, &reply_key, &http, &base).await?;
         let id = request.id();
         info!(target: "maker", %id, chain = %chain.name, "withdrawal requested; waiting for an epoch to authorize it");
 
         let latest = || async {
-            let state = fetch(&http, &base, &handle).await?;
+            let state = sent.state(&http, &base).await?;
             match state {
                 WithdrawalState::Authorized { epoch, reply, .. } => {
                     let reply =
@@ -225,24 +225,63 @@ fn client(aggregator: &url::Url) -> anyhow::Result<(reqwest::Client, String)> {
     Ok((http, aggregator.as_str().trim_end_matches('/').to_owned()))
 }
 
-/// Signs `request` with the owner's account, seals it from `reply_key` to the registry's
-/// enclave and hands it to the aggregator; returns its handle.
-async fn send_request(
-    registry: &Registry,
-    request: &WithdrawalRequest,
-    account: &PrivateKeySigner,
-    reply_key: &X25519KeyPair,
+/// A request handed to the aggregator: its sealed bytes and its handle.
+struct Sent {
+    sealed: alloy::primitives::Bytes,
+    handle: B256,
+}
+
+impl Sent {
+    /// Signs `request` with the owner's account, seals it from `reply_key` to the registry's
+    /// enclave and hands it to the aggregator.
+    async fn new(
+        registry: &Registry,
+        request: &WithdrawalRequest,
+        account: &PrivateKeySigner,
+        reply_key: &X25519KeyPair,
+        http: &reqwest::Client,
+        base: &str,
+    ) -> anyhow::Result<Self> {
+        let signature = account.sign_hash_sync(&request.digest())?.as_bytes();
+        let sealed = seal_request(
+            request,
+            &signature,
+            &registry.deployment_id,
+            reply_key,
+            &registry.network()?.enclave.hpke_public_key,
+        )?;
+        let handle = post(http, base, &sealed).await?;
+        Ok(Self { sealed, handle })
+    }
+
+    /// Where the request stands. An aggregator that no longer knows it (it restarted: requests
+    /// live in its memory) is given the very same bytes again: the same request, so the same
+    /// authorization, never a second one.
+    async fn state(&self, http: &reqwest::Client, base: &str) -> anyhow::Result<WithdrawalState> {
+        let response = http
+            .get(format!("{base}/api/v1/withdrawals/{}", self.handle))
+            .send()
+            .await
+            .context("asking the aggregator")?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            post(http, base, &self.sealed).await?;
+            return Ok(WithdrawalState::Queued);
+        }
+        response
+            .error_for_status()
+            .context("the aggregator's answer")?
+            .json()
+            .await
+            .context("reading the aggregator's answer")
+    }
+}
+
+/// Hands sealed request bytes to the aggregator; returns their handle.
+async fn post(
     http: &reqwest::Client,
     base: &str,
+    sealed: &alloy::primitives::Bytes,
 ) -> anyhow::Result<B256> {
-    let signature = account.sign_hash_sync(&request.digest())?.as_bytes();
-    let sealed = seal_request(
-        request,
-        &signature,
-        &registry.deployment_id,
-        reply_key,
-        &registry.network()?.enclave.hpke_public_key,
-    )?;
     let answer: serde_json::Value = http
         .post(format!("{base}/api/v1/withdrawals"))
         .json(&serde_json::json!({ "request": sealed }))
@@ -297,10 +336,10 @@ impl Subscription<'_> {
         let enclave = network.enclave.hpke_public_key;
         let deployment = self.registry.deployment_id;
         let (http, base) = client(&self.aggregator)?;
-        let handle =
-            send_request(self.registry, &request, &self.account, self.key, &http, &base).await?;
+        let sent =
+            Sent::new(self.registry, &request, &self.account, self.key, &http, &base).await?;
         loop {
-            match fetch(&http, &base, &handle).await? {
+            match sent.state(&http, &base).await? {
                 WithdrawalState::Authorized { epoch, reply, .. } => {
                     let ack = open_reply(&reply, &deployment, self.key, &enclave)
                         .context("the acknowledgement does not open with the statement key")?;
@@ -399,29 +438,6 @@ async fn statement_once(
         }
     }
     Ok(None)
-}
-
-async fn fetch(
-    http: &reqwest::Client,
-    base: &str,
-    handle: &B256,
-) -> anyhow::Result<WithdrawalState> {
-    let response = http
-        .get(format!("{base}/api/v1/withdrawals/{handle}"))
-        .send()
-        .await
-        .context("asking the aggregator")?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        bail!(
-            "the aggregator no longer knows the request (it restarted?): run the command again with a new --nonce"
-        );
-    }
-    response
-        .error_for_status()
-        .context("the aggregator's answer")?
-        .json()
-        .await
-        .context("reading the aggregator's answer")
 }
 
 async fn chain_time(provider: &impl Provider) -> anyhow::Result<u64> {

@@ -570,8 +570,12 @@ impl Enclave {
         // The hub's root was signed at the epoch below the one asked for (the aggregator asks
         // one above the hub's).
         let base = self.ownership_for(parent_ledger_root, epoch.saturating_sub(1))?;
-        // Requests the hub's ledger already authorized are done with.
-        self.incoming.retain(|_, r| r.request.nonce > base.nonce(r.request.owner));
+        // Requests the hub's ledger already authorized are done with — but for one that asks
+        // for an authorized, unpaid withdrawal again from another reply key (its owner lost the
+        // first: a killed command), which moves the replies to the new key.
+        self.incoming.retain(|&id, r| {
+            r.request.nonce > base.nonce(r.request.owner) || base.renews_reply_key(id, &r.request)
+        });
         let mut credited = self.next_ownership(&base);
         let mut requests: Vec<_> = self.incoming.iter().collect();
         requests.sort_by_key(|(_, r)| (r.request.owner, r.request.nonce));
@@ -580,6 +584,9 @@ impl Enclave {
         let mut subscribed = Vec::new();
         for (&id, checked) in requests {
             let r = &checked.request;
+            if credited.renew_reply_key(id, r) {
+                continue;
+            }
             if r.amount.is_zero() {
                 if credited.subscribe(r.owner, r.nonce, r.replyKey) {
                     subscribed.push((

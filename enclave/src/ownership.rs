@@ -422,6 +422,37 @@ impl Ownership {
         true
     }
 
+    /// Whether `request` asks again for the authorized, unpaid withdrawal `id` (same owner and
+    /// amount) from another reply key.
+    pub fn renews_reply_key(
+        &self,
+        id: B256,
+        request: &crate::withdrawal::WithdrawalRequest,
+    ) -> bool {
+        self.pending.get(&id).is_some_and(|p| {
+            p.owner == request.owner
+                && p.amount == request.amount
+                && p.chain_selector == request.chainSelector
+                && p.reply_key != request.replyKey
+        })
+    }
+
+    /// Sends the replies of the authorized, unpaid withdrawal `id` to `request`'s reply key, if
+    /// [`Ownership::renews_reply_key`]; returns whether it did.
+    pub(crate) fn renew_reply_key(
+        &mut self,
+        id: B256,
+        request: &crate::withdrawal::WithdrawalRequest,
+    ) -> bool {
+        if !self.renews_reply_key(id, request) {
+            return false;
+        }
+        if let Some(pending) = self.pending.get_mut(&id) {
+            pending.reply_key = request.replyKey;
+        }
+        true
+    }
+
     /// Sets an owner's statement key, if `nonce` is new for the owner; returns whether it did.
     pub(crate) fn subscribe(&mut self, owner: Address, nonce: u64, key: B256) -> bool {
         if nonce <= self.nonce(owner) {

@@ -565,3 +565,39 @@ fn every_subscribed_owner_gets_a_statement_that_proves_under_the_ledger_root() {
     forged.entries[0].balance += U256::from(1);
     assert!(!forged.verifies(short.attestation.ledgerRoot));
 }
+
+#[test]
+fn an_owner_who_lost_its_reply_key_asks_again_and_the_replies_follow() {
+    let world = World::new();
+    let mut enclave = world.enclave(EnclaveState::default());
+    let mut maker = Maker::new("maker");
+    let (entries, head) = log(&[(EntryKind::Deposit, maker.address(), 5_000)]);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 1, 2_000, 1_000, head);
+    world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default());
+    let first = enclave.attest(NOW, 0, B256::ZERO).unwrap();
+    let request = maker.request(&world, &enclave, 1_000);
+    let id = enclave.take_withdrawal(&request).unwrap();
+    let authorized = enclave.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    assert_eq!(maker.replies(&world, &enclave, &authorized).len(), 1);
+
+    // Its command was killed with the reply key: the same account asks for the same withdrawal
+    // (same nonce, same amount) from a new reply key. The one authorization now answers there.
+    let mut again = Maker::new("maker");
+    let renewed = again.request(&world, &enclave, 1_000);
+    assert_eq!(enclave.take_withdrawal(&renewed).unwrap(), id);
+    let next = enclave.attest(NOW, 2, authorized.attestation.ledgerRoot).unwrap();
+    let replies = again.replies(&world, &enclave, &next);
+    assert_eq!(replies.len(), 1);
+    assert_eq!((replies[0].authorization.id, replies[0].authorization.amount), (id, usdc(1_000)));
+    assert!(maker.replies(&world, &enclave, &next).is_empty(), "the lost key reads nothing now");
+    assert_eq!(next.replies.len(), 1, "still one authorization");
+
+    // Another amount under the same nonce is not the same withdrawal: nothing moves.
+    let mut other = Maker::new("maker");
+    let different = other.request(&world, &enclave, 999);
+    enclave.take_withdrawal(&different).unwrap();
+    let last = enclave.attest(NOW, 3, next.attestation.ledgerRoot).unwrap();
+    assert!(other.replies(&world, &enclave, &last).is_empty());
+    assert_eq!(again.replies(&world, &enclave, &last).len(), 1);
+}
