@@ -270,11 +270,16 @@ pub struct WithdrawArgs {
 async fn withdraw(args: WithdrawArgs) -> anyhow::Result<()> {
     let registry = args.what.config.load()?;
     let account = args.account.signer()?;
+    let nonce = args.nonce.unwrap_or_else(crate::maker::default_nonce);
+    // Said before anything can go wrong: the same nonce resumes this very withdrawal.
+    eprintln!(
+        "withdrawal nonce {nonce} (if this command is interrupted, run it again with --nonce {nonce})"
+    );
     let outcome = crate::maker::Withdrawal {
         registry: &registry,
         chain: &args.what.chain,
         amount: args.what.amount,
-        nonce: args.nonce.unwrap_or_else(crate::maker::default_nonce),
+        nonce,
         account,
         aggregator: args.api.aggregator,
         queue_only: args.queue_only,
