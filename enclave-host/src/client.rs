@@ -5,8 +5,8 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::primitives::{B256, Bytes};
 use solvency_enclave::{
-    Accepted, DeliveredReport, EnclavePublic, Evidence, Readiness, SignedAttestation, X25519Public,
-    ownership::VaultEntry,
+    Accepted, DeliveredReport, EnclavePublic, Evidence, LedgerKeyRelease, Readiness,
+    SignedAttestation, X25519Public, ownership::VaultEntry,
 };
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -211,6 +211,40 @@ impl EnclaveClient {
     /// Evidence binding its keys and `nonce`.
     pub async fn evidence(&self, nonce: Bytes) -> Result<Evidence, CallError> {
         expect!(self, Request::Evidence { nonce }, Response::Evidence { evidence } => *evidence)
+    }
+
+    /// Starts a ledger key request: its evidence, for an instance that holds the key.
+    pub async fn request_ledger_key(&self) -> Result<Evidence, CallError> {
+        expect!(self, Request::RequestLedgerKey, Response::Evidence { evidence } => *evidence)
+    }
+
+    /// Asks this instance (which holds the ledger key) to answer another's request.
+    pub async fn release_ledger_key(
+        &self,
+        evidence: Evidence,
+    ) -> Result<LedgerKeyRelease, CallError> {
+        expect!(
+            self,
+            Request::ReleaseLedgerKey { evidence: Box::new(evidence) },
+            Response::LedgerKeyReleased { release } => release
+        )
+    }
+
+    /// Gives this instance the answer to its request; returns how many checkpoints it took.
+    pub async fn accept_ledger_key(&self, release: LedgerKeyRelease) -> Result<usize, CallError> {
+        expect!(
+            self,
+            Request::AcceptLedgerKey { release },
+            Response::LedgerKeyAccepted { checkpoints } => checkpoints
+        )
+    }
+
+    /// Asks `holder` for the ledger key on this instance's behalf: a request from this one,
+    /// released by `holder`, taken by this one. Returns how many checkpoints it took.
+    pub async fn join(&self, holder: &EnclaveClient) -> Result<usize, CallError> {
+        let evidence = self.request_ledger_key().await?;
+        let release = holder.release_ledger_key(evidence).await?;
+        self.accept_ledger_key(release).await
     }
 
     /// Rotates its HPKE key.

@@ -85,6 +85,23 @@ impl Host {
                 Ok(id) => Response::WithdrawalTaken { id },
                 Err(error) => refused(Refusal::Withdrawal { error }),
             },
+            Request::RequestLedgerKey => {
+                match enclave.request_ledger_key(self.attestor.as_ref(), local) {
+                    Ok(evidence) => Response::Evidence { evidence: Box::new(evidence) },
+                    Err(error) => refused(Refusal::KeyRelease { error }),
+                }
+            }
+            // Evidence is judged by this instance's clock, never the caller's.
+            Request::ReleaseLedgerKey { evidence } => {
+                match enclave.release_ledger_key(&evidence, local) {
+                    Ok(release) => Response::LedgerKeyReleased { release },
+                    Err(error) => refused(Refusal::KeyRelease { error }),
+                }
+            }
+            Request::AcceptLedgerKey { release } => match enclave.accept_ledger_key(&release) {
+                Ok(checkpoints) => Response::LedgerKeyAccepted { checkpoints },
+                Err(error) => refused(Refusal::KeyRelease { error }),
+            },
             Request::Attest { now, epoch, parent_ledger_root } => {
                 match enclave.attest_epoch(now, epoch, parent_ledger_root) {
                     Ok(signed) => Response::Attested { signed: Box::new(signed) },
@@ -94,7 +111,10 @@ impl Host {
         };
         let changed = matches!(
             response,
-            Response::Accepted { .. } | Response::Attested { .. } | Response::Rotated { .. }
+            Response::Accepted { .. }
+                | Response::Attested { .. }
+                | Response::Rotated { .. }
+                | Response::LedgerKeyAccepted { .. }
         );
         if changed && let Err(e) = self.store.save(&enclave) {
             enclave.rollback(checkpoint);

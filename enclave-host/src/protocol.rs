@@ -6,7 +6,7 @@ use alloy::primitives::{B256, Bytes};
 use serde::{Deserialize, Serialize};
 use solvency_enclave::{
     Accepted, AssessError, AttestError, DeliveredReport, EnclavePublic, Evidence, IngestError,
-    Readiness, SignedAttestation, X25519Public,
+    KeyReleaseError, LedgerKeyRelease, Readiness, SignedAttestation, X25519Public,
     ownership::{OwnershipError, VaultEntry},
 };
 
@@ -49,6 +49,19 @@ pub enum Request {
     Withdraw {
         /// `replyKey || sealed`.
         request: Bytes,
+    },
+    /// Start a ledger key request: evidence whose nonce carries a fresh ephemeral key
+    /// (`solvency_enclave::key_release`), for an instance that holds the key.
+    RequestLedgerKey,
+    /// Answer another instance's ledger key request.
+    ReleaseLedgerKey {
+        /// The requester's evidence.
+        evidence: Box<Evidence>,
+    },
+    /// Take the answer to this instance's ledger key request.
+    AcceptLedgerKey {
+        /// The holder's answer.
+        release: LedgerKeyRelease,
     },
     /// Sign the attestation of `epoch` at `now`.
     Attest {
@@ -104,6 +117,16 @@ pub enum Response {
     WithdrawalTaken {
         /// Its authorization id.
         id: B256,
+    },
+    /// The ledger key, sealed to a requester.
+    LedgerKeyReleased {
+        /// The key and the holder's checkpoints.
+        release: LedgerKeyRelease,
+    },
+    /// The ledger key taken (and persisted).
+    LedgerKeyAccepted {
+        /// How many of the holder's checkpoints were new.
+        checkpoints: usize,
     },
     /// A signed attestation.
     Attested {
@@ -178,6 +201,12 @@ pub enum Refusal {
     NotPersisted {
         /// The file system's error.
         reason: String,
+    },
+    /// A ledger key request, release or answer refused.
+    #[error("{error}")]
+    KeyRelease {
+        /// Why.
+        error: KeyReleaseError,
     },
     /// Vault entries out of order, or different from those given before.
     #[error("{error}")]

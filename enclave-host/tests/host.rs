@@ -14,6 +14,7 @@ fn policy(reporter: &X25519KeyPair) -> Policy {
     Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: keccak256("host test"),
         chains: vec![ChainPolicy {
             vault: Default::default(),

@@ -87,6 +87,7 @@ impl World {
         let policy = Policy {
             protocol: Default::default(),
             recovery: Default::default(),
+            ledger: None,
             deployment_id: keccak256("self-healing-reserve/bench"),
             chains,
             max_report_age: 3_600,

@@ -27,8 +27,8 @@ pub struct LedgerCheckpoint {
     pub epoch: u64,
     /// Its `ledgerRoot`.
     pub root: B256,
-    /// The ownership ledger, HPKE-sealed to the deployment's ledger key (derived from the HPKE
-    /// key every instance of the deployment holds, [`Enclave::ledger_key`]): amounts leave the
+    /// The ownership ledger, HPKE-sealed to the deployment's ledger key (`[enclave.ledger]`,
+    /// released only to code the policy lists: [`crate::key_release`]): amounts leave the
     /// enclave only so.
     pub sealed: alloy::primitives::Bytes,
 }
@@ -123,6 +123,12 @@ pub enum AttestError {
         /// The hub's root.
         root: B256,
     },
+    /// The policy names a ledger key this instance does not hold: it could neither open a
+    /// checkpoint nor seal one.
+    #[error(
+        "this instance does not hold the deployment's ledger key: start it with --ledger-key FILE (the deployment's first instance) or --join SOCKET (an instance that holds it)"
+    )]
+    NoLedgerKey,
     /// A ledger root this enclave signed could not be rebuilt from the vault logs given.
     #[error("the ledger of root {root} cannot be rebuilt yet: {reason}")]
     LedgerNotReproduced {
@@ -181,6 +187,10 @@ pub struct Enclave {
     /// Withdrawal requests taken and not yet in the hub's ledger, by id (the host gives them
     /// again until they are).
     incoming: BTreeMap<B256, crate::withdrawal::CheckedRequest>,
+    /// The deployment's ledger key, when the policy names one and this instance holds it.
+    ledger_key: Option<crate::X25519KeyPair>,
+    /// The ephemeral key of this instance's outstanding ledger key request.
+    key_request: Option<crate::X25519KeyPair>,
 }
 
 /// `keccak256(messageId || keccak256(payload))`: one delivery of one report.
@@ -231,17 +241,110 @@ impl Enclave {
             vault_logs: VaultLogs::default(),
             ledgers: BTreeMap::new(),
             incoming: BTreeMap::new(),
+            ledger_key: None,
+            key_request: None,
         };
-        // The checkpoints that open and reproduce their roots; any other is reported when the
-        // hub's root is one of them.
-        let opened: Vec<(B256, Ownership)> = enclave
+        enclave.open_checkpoints();
+        enclave
+    }
+
+    /// Opens the checkpoints that open and reproduce their roots; any other is reported when
+    /// the hub's root is one of them.
+    fn open_checkpoints(&mut self) {
+        let opened: Vec<(B256, Ownership)> = self
             .state
             .ledger_checkpoints
             .iter()
-            .filter_map(|c| enclave.open_checkpoint(c).ok().map(|o| (c.root, o)))
+            .filter(|c| !self.ledgers.contains_key(&c.root))
+            .filter_map(|c| self.open_checkpoint(c).ok().map(|o| (c.root, o)))
             .collect();
-        enclave.ledgers.extend(opened);
-        enclave
+        self.ledgers.extend(opened);
+    }
+
+    /// Gives this instance the deployment's ledger key (the deployment's first instance, from
+    /// its key file). Refused unless it is the key `[enclave.ledger]` names.
+    pub fn set_ledger_key(
+        &mut self,
+        key: crate::X25519KeyPair,
+    ) -> Result<(), crate::KeyReleaseError> {
+        let terms = self.policy.ledger.as_ref().ok_or(crate::KeyReleaseError::NotConfigured)?;
+        crate::key_release::check_key(terms, &key)?;
+        self.ledger_key = Some(key);
+        self.open_checkpoints();
+        Ok(())
+    }
+
+    /// Whether this instance can seal and open checkpoints: it holds the ledger key the policy
+    /// names (or the policy names none, and the key is derived).
+    pub fn holds_ledger_key(&self) -> bool {
+        self.ledger_key().is_some()
+    }
+
+    /// Starts a ledger key request: evidence from `attestor` whose nonce carries a fresh
+    /// ephemeral key ([`crate::key_release`]), for an instance that holds the key to answer with
+    /// [`Enclave::release_ledger_key`]. A later request replaces this one.
+    pub fn request_ledger_key(
+        &mut self,
+        attestor: &dyn crate::Attestor,
+        now: u64,
+    ) -> Result<crate::Evidence, crate::KeyReleaseError> {
+        if self.policy.ledger.is_none() {
+            return Err(crate::KeyReleaseError::NotConfigured);
+        }
+        let ephemeral = crate::X25519KeyPair::generate();
+        let nonce = crate::key_release::request_nonce(&ephemeral.public());
+        let evidence = attestor
+            .attest(&self.keys, &nonce, now)
+            .map_err(|e| crate::KeyReleaseError::Evidence { reason: e.to_string() })?;
+        self.key_request = Some(ephemeral);
+        Ok(evidence)
+    }
+
+    /// Answers another instance's ledger key request: if its evidence verifies at `now` and
+    /// shows code `[enclave.ledger]` lists, the ledger key sealed to the key its nonce carries,
+    /// with this instance's checkpoints.
+    pub fn release_ledger_key(
+        &self,
+        evidence: &crate::Evidence,
+        now: u64,
+    ) -> Result<crate::LedgerKeyRelease, crate::KeyReleaseError> {
+        let terms = self.policy.ledger.as_ref().ok_or(crate::KeyReleaseError::NotConfigured)?;
+        let key = self.ledger_key.as_ref().ok_or(crate::KeyReleaseError::NotHeld)?;
+        crate::key_release::release(
+            terms,
+            &self.policy.deployment_id,
+            key,
+            evidence,
+            now,
+            self.state.ledger_checkpoints.clone(),
+        )
+    }
+
+    /// Takes the answer to this instance's outstanding request: the ledger key, and every
+    /// checkpoint given that opens, reproduces its root and is not known yet. Returns how many
+    /// checkpoints it took.
+    pub fn accept_ledger_key(
+        &mut self,
+        release: &crate::LedgerKeyRelease,
+    ) -> Result<usize, crate::KeyReleaseError> {
+        let terms = self.policy.ledger.as_ref().ok_or(crate::KeyReleaseError::NotConfigured)?;
+        let ephemeral = self.key_request.as_ref().ok_or(crate::KeyReleaseError::NoRequest)?;
+        let key = crate::key_release::open(terms, &self.policy.deployment_id, ephemeral, release)?;
+        self.key_request = None;
+        self.ledger_key = Some(key);
+        let mut taken = 0;
+        for checkpoint in &release.checkpoints {
+            let known = self.state.ledger_checkpoints.iter().any(|c| c.root == checkpoint.root);
+            if !known && self.open_checkpoint(checkpoint).is_ok() {
+                self.state.ledger_checkpoints.push(checkpoint.clone());
+                taken += 1;
+            }
+        }
+        self.state.ledger_checkpoints.sort_by_key(|c| c.epoch);
+        let excess = self.state.ledger_checkpoints.len().saturating_sub(MAX_LEDGER_CHECKPOINTS);
+        self.state.ledger_checkpoints.drain(..excess);
+        self.open_checkpoints();
+        Ok(taken)
     }
 
     /// Rotates the HPKE key to the next generation. Reports sealed to the key it replaces are
@@ -255,21 +358,34 @@ impl Enclave {
         self.keys.hpke.public()
     }
 
-    /// The generation-0 HPKE secret, the signing secret, the ledger and the state, for sealing.
+    /// The generation-0 HPKE secret, the signing secret, the ledger key's secret (if held and
+    /// not derived), the ledger and the state, for sealing.
     pub(crate) fn parts(
         &self,
-    ) -> (&[u8; 32], zeroize::Zeroizing<[u8; 32]>, &Ledger, &EnclaveState) {
-        (&self.base_hpke, self.keys.secrets().1, &self.ledger, &self.state)
+    ) -> (
+        &[u8; 32],
+        zeroize::Zeroizing<[u8; 32]>,
+        Option<zeroize::Zeroizing<[u8; 32]>>,
+        &Ledger,
+        &EnclaveState,
+    ) {
+        let ledger_key = self.ledger_key.as_ref().map(crate::X25519KeyPair::secret_bytes);
+        (&self.base_hpke, self.keys.secrets().1, ledger_key, &self.ledger, &self.state)
     }
 
-    /// An enclave restored from sealed parts (`keys` as in the key file: generation 0).
+    /// An enclave restored from sealed parts (`keys` as in the key file: generation 0). A
+    /// sealed ledger key that is not the policy's is dropped (the instance joins again).
     pub(crate) fn from_parts(
         keys: EnclaveKeys,
         policy: Policy,
+        ledger_key: Option<crate::X25519KeyPair>,
         ledger: Ledger,
         state: EnclaveState,
     ) -> Self {
         let mut enclave = Self::new(keys, policy, state);
+        if let Some(key) = ledger_key {
+            let _ = enclave.set_ledger_key(key);
+        }
         enclave.ledger = ledger;
         enclave
     }
@@ -446,27 +562,38 @@ impl Enclave {
         Err(AttestError::UnknownLedgerRoot { root: parent })
     }
 
-    /// The deployment's ledger key: derived from the generation-0 HPKE secret, so every
-    /// instance of the deployment (and only they) can open another's checkpoints.
-    fn ledger_key(&self) -> crate::X25519KeyPair {
+    /// The deployment's ledger key: the one `[enclave.ledger]` names, if this instance holds
+    /// it; without `[enclave.ledger]`, derived from the generation-0 HPKE secret (a dev
+    /// registry: every holder of the HPKE key file can derive it).
+    fn ledger_key(&self) -> Option<crate::X25519KeyPair> {
+        if self.policy.ledger.is_some() {
+            return self
+                .ledger_key
+                .as_ref()
+                .map(|key| crate::X25519KeyPair::from_secret_bytes(*key.secret_bytes()));
+        }
         let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/ledger-key/v1".to_vec());
         material.extend_from_slice(self.base_hpke.as_ref());
-        crate::X25519KeyPair::from_secret_bytes(keccak256(material.as_slice()).0)
+        Some(crate::X25519KeyPair::from_secret_bytes(keccak256(material.as_slice()).0))
     }
 
-    fn seal_checkpoint(&self, epoch: u64, ownership: &Ownership) -> alloy::primitives::Bytes {
+    fn seal_checkpoint(
+        &self,
+        key: &crate::X25519KeyPair,
+        epoch: u64,
+        ownership: &Ownership,
+    ) -> alloy::primitives::Bytes {
         let mut plaintext = zeroize::Zeroizing::new(Vec::new());
         ciborium::into_writer(ownership, &mut *plaintext).expect("a ledger serializes");
-        let key = self.ledger_key();
         crate::seal::seal(
             crate::Purpose::Ledger,
             &self.policy.deployment_id,
             crate::SealedHeader { chain_selector: 0, counter: epoch },
             &plaintext,
-            &key,
+            key,
             &key.public(),
         )
-        .expect("a derived X25519 key is valid")
+        .expect("a ledger key is a valid X25519 key")
         .into()
     }
 
@@ -475,7 +602,7 @@ impl Enclave {
             root: checkpoint.root,
             reason: reason.into(),
         };
-        let key = self.ledger_key();
+        let key = self.ledger_key().ok_or(AttestError::NoLedgerKey)?;
         let (_, plaintext) = crate::seal::open(
             crate::Purpose::Ledger,
             &self.policy.deployment_id,
@@ -567,6 +694,7 @@ impl Enclave {
         epoch: u64,
         parent_ledger_root: B256,
     ) -> Result<SignedAttestation, AttestError> {
+        let ledger_key = self.ledger_key().ok_or(AttestError::NoLedgerKey)?;
         // The hub's root was signed at the epoch below the one asked for (the aggregator asks
         // one above the hub's).
         let base = self.ownership_for(parent_ledger_root, epoch.saturating_sub(1))?;
@@ -738,7 +866,7 @@ impl Enclave {
             statements,
         };
         let root = signed.attestation.ledgerRoot;
-        let sealed = self.seal_checkpoint(epoch, &ownership);
+        let sealed = self.seal_checkpoint(&ledger_key, epoch, &ownership);
         self.state.ledger_checkpoints.push(LedgerCheckpoint { epoch, root, sealed });
         if self.state.ledger_checkpoints.len() > MAX_LEDGER_CHECKPOINTS {
             self.state.ledger_checkpoints.remove(0);

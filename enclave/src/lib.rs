@@ -13,6 +13,7 @@ pub mod attestation;
 pub mod attestor;
 mod enclave;
 pub mod instruction;
+pub mod key_release;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
@@ -41,6 +42,7 @@ pub use enclave::{
     AttestError, Checkpoint, Enclave, EnclaveState, LedgerCheckpoint, Readiness, SignedAttestation,
     delivery_digest,
 };
+pub use key_release::{KeyReleaseError, LedgerKeyPolicy, LedgerKeyRelease};
 pub use keys::{EnclaveKeys, EnclavePublic, KeyError, SealingKey, X25519KeyPair, X25519Public};
 pub use ledger::{Accepted, DeliveredReport, IngestError, Ledger, ReportField, VaultHead};
 pub use policy::{AssetPolicy, ChainPolicy, Policy};

@@ -26,6 +26,10 @@ alloy::sol! {
         uint32 drawPremiumBps;
         uint32 standbyFeeBpsPerYear;
         uint256 maxMovedPerEpoch;
+        bytes32 ledgerKey;
+        bytes32[] ledgerMeasurements;
+        bool ledgerAllowDev;
+        uint64 ledgerMaxEvidenceAge;
         ChainTerms[] chains;
     }
 }
@@ -52,6 +56,9 @@ pub struct Policy {
     pub protocol: Address,
     /// The recovery planner's terms.
     pub recovery: crate::planner::RecoveryTerms,
+    /// The deployment's ledger key and the code it may be released to (`[enclave.ledger]`);
+    /// none: the ledger key is derived from the generation-0 HPKE secret (a dev registry).
+    pub ledger: Option<crate::key_release::LedgerKeyPolicy>,
 }
 
 /// One registered chain.
@@ -97,8 +104,9 @@ impl Policy {
     /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
     ///
     /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
-    /// `"self-healing-reserve/policy/v3"`), chains by ascending selector, assets by ascending id;
-    /// chain and asset names are left out.
+    /// `"self-healing-reserve/policy/v4"`), chains by ascending selector, assets by ascending id;
+    /// chain and asset names are left out. Without `[enclave.ledger]` the ledger fields are
+    /// zero, empty and false.
     pub fn digest(&self) -> B256 {
         use alloy::sol_types::SolValue;
         let mut chains: Vec<ChainTerms> = self
@@ -128,8 +136,9 @@ impl Policy {
             })
             .collect();
         chains.sort_by_key(|c| c.selector);
+        let ledger = self.ledger.as_ref();
         let terms = PolicyTerms {
-            label: "self-healing-reserve/policy/v3".into(),
+            label: "self-healing-reserve/policy/v4".into(),
             deploymentId: self.deployment_id,
             maxReportAge: self.max_report_age,
             maxClockSkew: self.max_clock_skew,
@@ -142,6 +151,10 @@ impl Policy {
             drawPremiumBps: self.recovery.draw_premium_bps,
             standbyFeeBpsPerYear: self.recovery.standby_fee_bps_per_year,
             maxMovedPerEpoch: self.recovery.max_moved_per_epoch,
+            ledgerKey: ledger.map_or(B256::ZERO, |l| l.public_key.into()),
+            ledgerMeasurements: ledger.map_or_else(Vec::new, |l| l.measurements.clone()),
+            ledgerAllowDev: ledger.is_some_and(|l| l.allow_dev),
+            ledgerMaxEvidenceAge: ledger.map_or(0, |l| l.max_evidence_age),
             chains,
         };
         alloy::primitives::keccak256(terms.abi_encode_params())

@@ -54,6 +54,9 @@ pub enum Purpose {
     WithdrawalReply,
     /// An owner's statement (enclave → owner, [`crate::statement`]).
     Statement,
+    /// The deployment's ledger key, released to an instance whose evidence the policy accepts
+    /// (enclave → enclave, [`crate::key_release`]).
+    LedgerKey,
 }
 
 impl Purpose {
@@ -66,6 +69,7 @@ impl Purpose {
             Self::Withdrawal => b"self-healing-reserve/withdrawal-request/v1",
             Self::WithdrawalReply => b"self-healing-reserve/withdrawal-reply/v1",
             Self::Statement => b"self-healing-reserve/statement/v1",
+            Self::LedgerKey => b"self-healing-reserve/ledger-key-release/v1",
         }
     }
 

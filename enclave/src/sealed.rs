@@ -54,6 +54,9 @@ pub enum SealedStateError {
 struct Contents {
     hpke_secret: B256,
     signing_secret: B256,
+    /// The deployment's ledger key, when the policy names one and the instance holds it.
+    #[serde(default)]
+    ledger_secret: Option<B256>,
     state: EnclaveState,
     ledger: Vec<SealedEntry>,
 }
@@ -63,6 +66,9 @@ impl Drop for Contents {
         use zeroize::Zeroize;
         self.hpke_secret.0.zeroize();
         self.signing_secret.0.zeroize();
+        if let Some(secret) = &mut self.ledger_secret {
+            secret.0.zeroize();
+        }
         for entry in &mut self.ledger {
             for (_, reserves, liabilities) in &mut entry.positions {
                 *reserves = U256::ZERO;
@@ -93,10 +99,11 @@ fn derived_key(key: &SealingKey, measurement: &B256) -> X25519KeyPair {
 
 /// Seals an enclave's keys, ledger and state for `measurement`.
 pub fn seal_enclave(enclave: &Enclave, key: &SealingKey, measurement: &B256) -> Vec<u8> {
-    let (hpke, signing, ledger, state) = enclave.parts();
+    let (hpke, signing, ledger_secret, ledger, state) = enclave.parts();
     let contents = Contents {
         hpke_secret: B256::from(*hpke),
         signing_secret: B256::from(*signing),
+        ledger_secret: ledger_secret.map(|secret| B256::from(*secret)),
         state: state.clone(),
         ledger: ledger
             .iter()
@@ -178,5 +185,6 @@ pub fn unseal_enclave(
             },
         );
     }
-    Ok(Enclave::from_parts(keys, policy, ledger, contents.state.clone()))
+    let ledger_key = contents.ledger_secret.map(|secret| X25519KeyPair::from_secret_bytes(secret.0));
+    Ok(Enclave::from_parts(keys, policy, ledger_key, ledger, contents.state.clone()))
 }

@@ -46,6 +46,7 @@ fn policy() -> Policy {
     Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: keccak256("assess"),
         chains: vec![chain("a", A, true), chain("b", B, true), chain("c", C, false)],
         max_report_age: 300,

@@ -47,6 +47,7 @@ fn world() -> World {
     let policy = Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: deployment,
         chains: vec![chain("alpha", A, &reporters[0]), chain("beta", B, &reporters[1])],
         max_report_age: 300,

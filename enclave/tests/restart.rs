@@ -40,6 +40,7 @@ fn world() -> World {
     let policy = Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: keccak256("restart test"),
         chains: vec![chain("alpha", A, &reporters[0]), chain("beta", B, &reporters[1])],
         max_report_age: 3_600,

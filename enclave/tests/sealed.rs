@@ -15,6 +15,7 @@ fn setup() -> (Enclave, Policy) {
     let policy = Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: keccak256("sealed"),
         chains: vec![ChainPolicy {
             vault: Default::default(),

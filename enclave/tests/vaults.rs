@@ -2,12 +2,16 @@
 //! report's head vouches for its deposits; entries the vault never logged count for nothing;
 //! standby is drawn when the protocol falls short; the ledger root chains to the hub's; a
 //! restarted enclave reproduces the hub's root from its sealed checkpoint (or, for a ledger
-//! no recovery ever touched, from the public logs) before it signs; a rolled-back one refuses.
+//! no recovery ever touched, from the public logs) before it signs; a rolled-back one refuses;
+//! a new instance gets the deployment's ledger key (and the checkpoints) only by evidence of
+//! code the policy lists.
 
 use alloy::primitives::{Address, B256, U256, address, keccak256};
 use solvency_enclave::{
-    AssetPolicy, AttestError, ChainPolicy, DeliveredReport, Enclave, EnclaveKeys, EnclaveState,
-    Policy, Position, ReportV1, SignedAttestation, VaultHead, X25519KeyPair, asset_id,
+    AssetPolicy, AttestError, ChainPolicy, DevAttestor, DeliveredReport, Enclave, EnclaveKeys,
+    EnclaveState, Evidence, KeyReleaseError, LedgerKeyPolicy, LedgerKeyRelease, Policy, Position,
+    Purpose, ReportV1, SealedHeader, SealingKey, SignedAttestation, VaultHead, X25519KeyPair,
+    asset_id,
     ownership::{EntryKind, VaultEntry, next_head},
     seal_report,
     statement::{Statement, open_statement},
@@ -54,6 +58,7 @@ impl World {
         let policy = Policy {
             protocol: PROTOCOL,
             recovery: Default::default(),
+            ledger: None,
             deployment_id: keccak256("vaults"),
             chains: vec![
                 chain("a", A, &reporters[0], VAULT),
@@ -66,6 +71,17 @@ impl World {
             attestation_validity: 600,
         };
         Self { keys: keccak256("hpke").0, signer: keccak256("signer"), policy, reporters }
+    }
+
+    /// The same world with `[enclave.ledger]`: `ledger`'s key, released to `measurements`.
+    fn with_ledger(mut self, ledger: &X25519KeyPair, measurements: Vec<B256>) -> Self {
+        self.policy.ledger = Some(LedgerKeyPolicy {
+            public_key: ledger.public(),
+            measurements,
+            allow_dev: true,
+            max_evidence_age: 300,
+        });
+        self
     }
 
     fn enclave(&self, state: EnclaveState) -> Enclave {
@@ -600,4 +616,140 @@ fn an_owner_who_lost_its_reply_key_asks_again_and_the_replies_follow() {
     let last = enclave.attest(NOW, 3, next.attestation.ledgerRoot).unwrap();
     assert!(other.replies(&world, &enclave, &last).is_empty());
     assert_eq!(again.replies(&world, &enclave, &last).len(), 1);
+}
+
+/// The code the tests' policy lists, and code it does not.
+const LISTED: B256 = B256::repeat_byte(0x11);
+const UNLISTED: B256 = B256::repeat_byte(0x22);
+
+#[test]
+fn a_new_instance_gets_the_ledger_key_by_evidence_and_resumes_a_ledger_only_checkpoints_know() {
+    let ledger = X25519KeyPair::generate();
+    let world = World::new().with_ledger(&ledger, vec![LISTED]);
+    let mut holder = world.enclave(EnclaveState::default());
+    assert_eq!(holder.attest(NOW, 0, B256::ZERO).map(|_| ()), Err(AttestError::NoLedgerKey));
+    holder.set_ledger_key(X25519KeyPair::from_secret_bytes(keccak256("not it").0)).unwrap_err();
+    holder.set_ledger_key(ledger).unwrap();
+    // A draw the public logs do not show, as in the restart test: only a checkpoint knows it.
+    let (entries, head) = log(&[(EntryKind::Deposit, MAKER, 5_000)]);
+    holder.feed_vault(A, &entries).unwrap();
+    let reports = [
+        world.report(&mut holder, 0, 1, 900, 1_100, head),
+        world.report(&mut holder, 1, 1, 100, 0, VaultHead::default()),
+    ];
+    let first = holder.attest(NOW, 0, B256::ZERO).unwrap();
+    let hub = holder.attest(NOW, 1, first.attestation.ledgerRoot).unwrap();
+    let hub_root = hub.attestation.ledgerRoot;
+
+    let mut newcomer = world.enclave(EnclaveState::default());
+    newcomer.feed_vault(A, &entries).unwrap();
+    for report in &reports {
+        newcomer.ingest(report, NOW).unwrap();
+    }
+    assert_eq!(newcomer.attest(NOW, 2, hub_root).map(|_| ()), Err(AttestError::NoLedgerKey));
+    let evidence = newcomer.request_ledger_key(&DevAttestor::with_measurement(LISTED), NOW).unwrap();
+    let release = holder.release_ledger_key(&evidence, NOW).unwrap();
+    assert_eq!(newcomer.accept_ledger_key(&release), Ok(2), "both checkpoints taken");
+    assert!(newcomer.holds_ledger_key());
+    // The release answers one request once.
+    assert_eq!(newcomer.accept_ledger_key(&release), Err(KeyReleaseError::NoRequest));
+
+    // It now builds on the hub's root — a ledger the public logs could not give it — and signs
+    // what the holder signs.
+    let joined = newcomer.attest(NOW, 2, hub_root).unwrap();
+    let held = holder.attest(NOW, 2, hub_root).unwrap();
+    assert_eq!(joined.attestation, held.attestation);
+    assert!(joined.attestation.solvent, "the draw came with the checkpoint");
+
+    // Sealed, it keeps the key across a restart (no need to join again).
+    let sealing = SealingKey::generate();
+    let blob = solvency_enclave::seal_enclave(&newcomer, &sealing, &LISTED);
+    let restarted =
+        solvency_enclave::unseal_enclave(&blob, &sealing, &LISTED, world.policy.clone()).unwrap();
+    assert!(restarted.holds_ledger_key());
+}
+
+#[test]
+fn the_ledger_key_goes_only_to_listed_code_and_only_to_the_requester() {
+    let ledger = X25519KeyPair::generate();
+    let ledger_public = ledger.public();
+    let world = World::new().with_ledger(&ledger, vec![LISTED]);
+    let listed = DevAttestor::with_measurement(LISTED);
+    let mut holder = world.enclave(EnclaveState::default());
+    let mut newcomer = world.enclave(EnclaveState::default());
+    let evidence = newcomer.request_ledger_key(&listed, NOW).unwrap();
+    assert_eq!(holder.release_ledger_key(&evidence, NOW), Err(KeyReleaseError::NotHeld));
+    holder.set_ledger_key(ledger).unwrap();
+
+    // Code the policy does not list.
+    let mut stranger = world.enclave(EnclaveState::default());
+    let foreign = stranger.request_ledger_key(&DevAttestor::with_measurement(UNLISTED), NOW).unwrap();
+    assert_eq!(
+        holder.release_ledger_key(&foreign, NOW),
+        Err(KeyReleaseError::NotListed { measurement: UNLISTED })
+    );
+    // Evidence that does not ask for the key (its nonce carries no key of the requester's).
+    let plain = newcomer.evidence(&listed, b"a registration nonce", NOW).unwrap();
+    assert_eq!(holder.release_ledger_key(&plain, NOW), Err(KeyReleaseError::NotARequest));
+    // Stale evidence.
+    assert!(matches!(
+        holder.release_ledger_key(&evidence, NOW + 301),
+        Err(KeyReleaseError::Evidence { .. })
+    ));
+    // Dev evidence, where the policy does not allow it.
+    let strict_key = X25519KeyPair::generate();
+    let mut strict = World::new().with_ledger(&strict_key, vec![LISTED]);
+    strict.policy.ledger.as_mut().unwrap().allow_dev = false;
+    let mut strict_holder = strict.enclave(EnclaveState::default());
+    strict_holder.set_ledger_key(strict_key).unwrap();
+    assert!(matches!(
+        strict_holder.release_ledger_key(&evidence, NOW),
+        Err(KeyReleaseError::Evidence { reason }) if reason.contains("dev")
+    ));
+
+    // A release meant for another request does not open for this one.
+    let mut other = world.enclave(EnclaveState::default());
+    let other_evidence = other.request_ledger_key(&listed, NOW).unwrap();
+    let for_other = holder.release_ledger_key(&other_evidence, NOW).unwrap();
+    assert_eq!(newcomer.accept_ledger_key(&for_other), Err(KeyReleaseError::DoesNotOpen));
+    // Nor does one a host forges: sealed to the requester's key from a key of its own.
+    let Evidence::Dev(dev) = &evidence else { panic!("dev evidence") };
+    let ephemeral = solvency_enclave::X25519Public(dev.nonce[26..].try_into().unwrap());
+    let impostor = X25519KeyPair::generate();
+    let forged = LedgerKeyRelease {
+        sealed_key: solvency_enclave::seal::seal(
+            Purpose::LedgerKey,
+            &world.policy.deployment_id,
+            SealedHeader { chain_selector: 0, counter: 0 },
+            &[7u8; 32],
+            &impostor,
+            &ephemeral,
+        )
+        .unwrap()
+        .into(),
+        checkpoints: Vec::new(),
+    };
+    assert_eq!(newcomer.accept_ledger_key(&forged), Err(KeyReleaseError::DoesNotOpen));
+    assert!(!newcomer.holds_ledger_key(), "nothing refused was taken");
+    // The genuine answer still opens: refusals consumed nothing.
+    let release = holder.release_ledger_key(&evidence, NOW).unwrap();
+    assert_eq!(newcomer.accept_ledger_key(&release), Ok(0));
+    assert!(newcomer.holds_ledger_key());
+
+    // The key and the code it may go to are in the policy digest: the contracts' owner decides.
+    let mut widened = world.policy.clone();
+    widened.ledger.as_mut().unwrap().measurements.push(UNLISTED);
+    assert_ne!(widened.digest(), world.policy.digest());
+    let mut rekeyed = world.policy.clone();
+    rekeyed.ledger.as_mut().unwrap().public_key = X25519KeyPair::generate().public();
+    assert_ne!(rekeyed.digest(), world.policy.digest());
+    assert_ne!(ledger_public, rekeyed.ledger.unwrap().public_key);
+
+    // Without [enclave.ledger] nothing is released: the key is derived from the HPKE key.
+    let mut derived = World::new().enclave(EnclaveState::default());
+    assert!(derived.holds_ledger_key());
+    assert_eq!(
+        derived.request_ledger_key(&listed, NOW).map(|_| ()),
+        Err(KeyReleaseError::NotConfigured)
+    );
 }

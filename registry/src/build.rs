@@ -19,7 +19,8 @@ use crate::{
     },
     types::{
         AggregatorConfig, AssetSources, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig,
-        EnclaveMode, EvidenceConfig, PolicySettings, Reporting, RpcUrl, Source, SourceKind,
+        EnclaveMode, EvidenceConfig, LedgerConfig, PolicySettings, Reporting, RpcUrl, Source,
+        SourceKind,
     },
 };
 
@@ -99,6 +100,7 @@ pub(crate) fn build(file: NetworksFile, path: &str) -> Result<Registry, ConfigEr
             let policy = Policy {
                 protocol: policy.protocol.unwrap_or_default(),
                 recovery: policy.recovery.clone(),
+                ledger: enclave.ledger.as_ref().map(|l| l.policy.clone()),
                 deployment_id,
                 chains: chains
                     .iter()
@@ -762,10 +764,44 @@ fn enclave_config(b: &Builder<'_>, e: &EnclaveSection) -> Result<EnclaveConfig, 
     }
     b.at_least_one("enclave.evidence.max_age_secs", e.evidence.max_age_secs)?;
     b.at_least_one("enclave.evidence.registration_ttl_secs", e.evidence.registration_ttl_secs)?;
+    let ledger = match &e.ledger {
+        None => None,
+        Some(l) => {
+            let public_key = b.x25519("enclave.ledger.public_key", &l.public_key)?;
+            if l.measurements.is_empty() {
+                return Err(b.invalid(
+                    "enclave.ledger.measurements",
+                    "list at least one measurement of code that may hold the ledger key",
+                ));
+            }
+            let mut measurements = Vec::with_capacity(l.measurements.len());
+            for (i, text) in l.measurements.iter().enumerate() {
+                let key = format!("enclave.ledger.measurements[{i}]");
+                let m: B256 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| b.invalid(&key, "is not a measurement (0x + 64 hex digits)"))?;
+                if measurements.contains(&m) {
+                    return Err(b.invalid(&key, "is listed twice"));
+                }
+                measurements.push(m);
+            }
+            Some(LedgerConfig {
+                policy: solvency_enclave::LedgerKeyPolicy {
+                    public_key,
+                    measurements,
+                    allow_dev: e.evidence.allow_dev,
+                    max_evidence_age: e.evidence.max_age_secs,
+                },
+                key_file: l.key_file.as_deref().map(|p| b.resolve(p)),
+            })
+        }
+    };
     Ok(EnclaveConfig {
         hpke_public_key,
         signers,
         mode,
+        ledger,
         evidence: EvidenceConfig {
             policy: EvidencePolicy {
                 allow_dev: e.evidence.allow_dev,

@@ -30,7 +30,8 @@ pub use error::ConfigError;
 pub use schema::NetworksFile;
 pub use types::{
     AggregatorConfig, AssetSources, ChainConfig, ChainRole, DevnetSettings, EnclaveConfig,
-    EnclaveMode, EvidenceConfig, PolicySettings, Reporting, RpcUrl, Source, SourceKind,
+    EnclaveMode, EvidenceConfig, LedgerConfig, PolicySettings, Reporting, RpcUrl, Source,
+    SourceKind,
 };
 
 /// A validated `networks.toml`.

@@ -110,6 +110,27 @@ pub struct EnclaveSection {
     /// What evidence an enclave must show to be registered.
     #[serde(default)]
     pub evidence: EvidenceSection,
+    /// The deployment's ledger key and the code it may be released to. Without it the ledger
+    /// key is derived from the HPKE key (a dev registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerSection>,
+}
+
+/// `[enclave.ledger]`: the key the ownership ledger's checkpoints are sealed to. Instances get
+/// it from an instance that holds it (`solvency enclave serve --join`), by evidence of code
+/// `measurements` lists, checked against `[enclave.evidence]`'s `allow_dev` and `max_age_secs`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSection {
+    /// Its X25519 public key (0x + 64 hex digits).
+    pub public_key: String,
+    /// Measurements of the code it may be released to (0x + 64 hex digits each): dev evidence,
+    /// the binary's SHA-256; Nitro, `keccak256(PCR0 || PCR1 || PCR2)`.
+    pub measurements: Vec<String>,
+    /// The key's file, for the instance that starts the deployment (`solvency keys generate`
+    /// makes `ledger.key`) and for an in-process enclave. Others join instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
 }
 
 fn one() -> u8 {

@@ -288,6 +288,17 @@ pub struct EnclaveConfig {
     pub mode: Option<EnclaveMode>,
     /// What evidence registration requires.
     pub evidence: EvidenceConfig,
+    /// `[enclave.ledger]`, if the file has it.
+    pub ledger: Option<LedgerConfig>,
+}
+
+/// `[enclave.ledger]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// What the policy (and its digest) says of the ledger key.
+    pub policy: solvency_enclave::LedgerKeyPolicy,
+    /// The key's file, if the file names one (resolved against the registry's directory).
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[enclave.evidence]`

@@ -78,6 +78,7 @@ fn policy() -> Policy {
     Policy {
         protocol: Default::default(),
         recovery: Default::default(),
+        ledger: None,
         deployment_id: deployment(),
         chains: vec![chain("alpha", A, 0xa2), chain("beta", B, 0xb2)],
         max_report_age: 3_600,
