@@ -1,6 +1,6 @@
 //! Key files of a deployment (dev keys: `solvency keys generate`, the devnet): the enclave key,
-//! quorum instances' keys, and a reporter and a treasury key per chain, all created `0600` and
-//! never overwritten.
+//! the ledger key, quorum instances' keys, and a reporter and a treasury key per chain, all
+//! created `0600` and never overwritten.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,9 @@ pub struct KeyDir {
     pub dir: PathBuf,
     /// The enclave.
     pub enclave: EnclaveKeys,
+    /// The deployment's ledger key (`[enclave.ledger]`): the first instance's, released by
+    /// evidence to the others.
+    pub ledger: X25519KeyPair,
     /// One reporter key per chain, in chain order.
     pub reporters: Vec<X25519KeyPair>,
     /// One treasury key per chain, in chain order.
@@ -22,6 +25,22 @@ pub struct KeyDir {
 /// The enclave key file in a keys directory.
 pub fn enclave_key_file(dir: &Path) -> PathBuf {
     dir.join("enclave.key")
+}
+
+/// The ledger key file in a keys directory.
+pub fn ledger_key_file(dir: &Path) -> PathBuf {
+    dir.join("ledger.key")
+}
+
+/// The kind tag of a ledger key file.
+pub const LEDGER_KIND: &str = "ledger";
+
+/// Gives `enclave` the ledger key in `file` (the deployment's first instance, or an in-process
+/// enclave), refusing a file whose key is not the one `[enclave.ledger]` names.
+pub fn give_ledger_key(enclave: &mut solvency_enclave::Enclave, file: &Path) -> anyhow::Result<()> {
+    let key = X25519KeyPair::load(file, LEDGER_KIND)?;
+    enclave.set_ledger_key(key).with_context(|| format!("{}", file.display()))?;
+    Ok(())
 }
 
 /// The key file of quorum instance `i`.
@@ -93,6 +112,7 @@ pub fn prepare_keys(dir: &Path, chain_names: &[String]) -> anyhow::Result<KeyDir
             Err(e) => Err(e.into()),
         }
     };
+    let ledger = load_or_generate(ledger_key_file(dir), LEDGER_KIND)?;
     let reporters = chain_names
         .iter()
         .map(|name| load_or_generate(reporter_key_file(dir, name), "reporter"))
@@ -101,5 +121,5 @@ pub fn prepare_keys(dir: &Path, chain_names: &[String]) -> anyhow::Result<KeyDir
         .iter()
         .map(|name| load_or_generate(treasury_key_file(dir, name), "treasury"))
         .collect::<anyhow::Result<_>>()?;
-    Ok(KeyDir { dir: dir.to_owned(), enclave, reporters, treasuries })
+    Ok(KeyDir { dir: dir.to_owned(), enclave, ledger, reporters, treasuries })
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use anyhow::Context;
 use solvency_chain_adapters::{Backoff, ChainClient, OracleOwner};
 use solvency_devnet::{DevAccount, Devnet, DevnetConfig};
@@ -13,7 +13,8 @@ use solvency_enclave::EnclaveKeys;
 use solvency_registry::{
     Registry,
     schema::{
-        AggregatorSection, ChainSection, EnclaveSection, EvidenceSection, PolicySection, Secret,
+        AggregatorSection, ChainSection, EnclaveSection, EvidenceSection, LedgerSection,
+        PolicySection, Secret,
     },
 };
 
@@ -46,6 +47,9 @@ pub struct WiredOptions {
     pub policy: Option<PolicySection>,
     /// Run the relayer as a process of its own (`solvency devnet relay`) instead of in this one.
     pub external_relayer: bool,
+    /// The code the ledger key may be released to (default: this program, as its dev
+    /// attestor measures it).
+    pub ledger_measurements: Vec<B256>,
 }
 
 /// A running devnet with the round wired. Dropping it stops the devnet.
@@ -149,6 +153,11 @@ impl WiredDevnet {
             std::fs::remove_dir_all(&aggregator_dir)
                 .with_context(|| format!("removing the old {}", aggregator_dir.display()))?;
         }
+        let measurements = if options.ledger_measurements.is_empty() {
+            vec![solvency_enclave::DevAttestor::from_current_exe()?.measurement()]
+        } else {
+            options.ledger_measurements.clone()
+        };
         let mut file = base.source().clone();
         file.deployment_id = devnet.deployment().deployment_id.to_string();
         if let Some(policy) = options.policy {
@@ -168,6 +177,13 @@ impl WiredDevnet {
             threshold: if instance_keys.is_empty() { 1 } else { threshold },
             // A devnet has no TEE: it registers enclaves on insecure dev evidence.
             evidence: EvidenceSection { allow_dev: true, ..Default::default() },
+            // The first instance (or the in-process enclave) starts from the key file; the
+            // others join by evidence.
+            ledger: Some(LedgerSection {
+                public_key: keys.ledger.public().to_string(),
+                measurements: measurements.iter().map(ToString::to_string).collect(),
+                key_file: Some(keyfiles::ledger_key_file(&keys_dir)),
+            }),
         });
         file.aggregator = AggregatorSection {
             state_dir: aggregator_dir,

@@ -1,6 +1,7 @@
 //! `solvency enclave serve` as a separate process: it answers on its socket, keeps keys, ledger
 //! and epochs sealed across a restart, refuses state sealed by other code, and owns its state
-//! and socket alone.
+//! and socket alone; a second instance gets the ledger key by evidence of listed code, and
+//! other code is refused.
 
 use std::{
     path::{Path, PathBuf},
@@ -177,13 +178,98 @@ async fn a_served_instance_resumes_from_sealed_state_and_other_code_cannot() {
     drop(second);
 
     // Another build (another measurement) may not read it.
-    let other = dir.path().join("solvency-other");
-    let mut bytes = std::fs::read(&binary).unwrap();
-    bytes.push(0);
-    std::fs::write(&other, bytes).unwrap();
-    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let other = other_build(&binary, dir.path());
     let out = serve_command(&other, dir.path(), "e.sock").output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sealed by code with measurement"), "{err}");
+}
+
+/// The same program with one byte more: another build, so another measurement.
+fn other_build(binary: &Path, dir: &Path) -> PathBuf {
+    let other = dir.join("solvency-other");
+    let mut bytes = std::fs::read(binary).unwrap();
+    bytes.push(0);
+    std::fs::write(&other, bytes).unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    other
+}
+
+/// `enclave serve` of `binary` on `socket` with its own state file, and `extra` arguments.
+fn instance(binary: &Path, dir: &Path, socket: &str, extra: &[&std::ffi::OsStr]) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["enclave", "serve", "--config"])
+        .arg(dir.join("networks.toml"))
+        .arg("--key")
+        .arg(dir.join("enclave.key"))
+        .arg("--socket")
+        .arg(dir.join(socket))
+        .arg("--state")
+        .arg(dir.join(format!("{socket}.state.json")))
+        .args(extra);
+    command
+}
+
+fn wait_for(path: &Path, process: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(process.try_wait().unwrap().is_none(), "the instance exited");
+        assert!(Instant::now() < deadline, "the instance did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[tokio::test]
+async fn a_second_instance_joins_by_evidence_of_listed_code_and_other_code_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    setup(dir);
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_solvency"));
+    let ledger = X25519KeyPair::load(&dir.join("ledger.key"), "ledger").unwrap();
+    let measurement = solvency_enclave::attestor::measure_file(&binary).unwrap();
+    let mut registry = std::fs::read_to_string(dir.join("networks.toml")).unwrap();
+    registry.push_str(&format!(
+        "\n[enclave.evidence]\nallow_dev = true\n\n[enclave.ledger]\npublic_key = \"{}\"\nmeasurements = [\"{measurement}\"]\n",
+        ledger.public()
+    ));
+    std::fs::write(dir.join("networks.toml"), registry).unwrap();
+
+    // Neither the key nor a holder to ask: refused at start, saying what to give.
+    let out = instance(&binary, dir, "lone.sock", &[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--ledger-key") && err.contains("--join"), "{err}");
+
+    // The joiner may start first: it waits for the holder to answer.
+    let holder_socket = dir.join("a.sock");
+    let join = [std::ffi::OsStr::new("--join"), holder_socket.as_os_str()];
+    let mut joiner =
+        Process(instance(&binary, dir, "b.sock", &join).stderr(Stdio::null()).spawn().unwrap());
+    let key_file = dir.join("ledger.key");
+    let mut holder = Process(
+        instance(&binary, dir, "a.sock", &[std::ffi::OsStr::new("--ledger-key"), key_file.as_os_str()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(&holder_socket, &mut holder.0);
+    wait_for(&dir.join("b.sock"), &mut joiner.0);
+    // It holds the ledger key: asked to attest, it lacks reports — not the key.
+    for socket in ["a.sock", "b.sock"] {
+        let refused = EnclaveClient::remote(dir.join(socket)).attest(now(), 1, B256::ZERO).await;
+        let refusal = refused.as_ref().err().and_then(|e| e.refusal());
+        assert!(matches!(refusal, Some(Refusal::NotReady { .. })), "{socket}: {refused:?}");
+    }
+
+    // Other code is refused by the holder, and says why.
+    let other = other_build(&binary, dir);
+    let out = instance(&other, dir, "c.sock", &join).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("measurement") && err.contains("does not list"),
+        "{err}"
+    );
+    assert!(!dir.join("c.sock").exists());
 }

@@ -20,7 +20,7 @@ use solvency_aggregator::{
 use solvency_chain_adapters::{Backoff, OracleState, read_all};
 use solvency_devnet::DevAccount;
 use solvency_enclave::{EnclaveKeys, Position, ReportV1, X25519Public};
-use solvency_enclave_host::{Host, Store};
+use solvency_enclave_host::{EnclaveClient, Host, Store};
 use solvency_registry::{Registry, schema::PolicySection};
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -140,6 +140,8 @@ impl Round {
                 chains: Some(chains),
                 instances: members.len(),
                 threshold: (!members.is_empty()).then_some(k),
+                // The instances' dev attestor below.
+                ledger_measurements: vec![B256::ZERO],
                 ..WiredOptions::default()
             },
         )
@@ -149,6 +151,7 @@ impl Round {
         let network = registry.network().unwrap();
         let enclave_public = network.enclave.hpke_public_key;
         let mut instances = Vec::new();
+        let mut holder: Option<EnclaveClient> = None;
         for (i, member) in members.iter().enumerate() {
             let key_file = solvency_aggregator::keyfiles::instance_key_file(&wired.keys.dir, i);
             let keys = EnclaveKeys::load(&key_file).unwrap();
@@ -156,14 +159,26 @@ impl Round {
             let liar_key =
                 (*member == Member::Liar).then(|| EnclaveKeys::load(&key_file).unwrap().signer);
             let socket = wired.dir().join(format!("enclave-{i}.sock"));
-            let (store, enclave) = Store::open_state_file(
+            let (store, mut enclave) = Store::open_state_file(
                 &wired.dir().join(format!("enclave-{i}.state.json")),
                 keys,
                 network.policy.clone(),
             )
             .unwrap();
+            if i == 0 {
+                // The first instance starts the deployment from the ledger key file …
+                let file = solvency_aggregator::keyfiles::ledger_key_file(&wired.keys.dir);
+                solvency_aggregator::keyfiles::give_ledger_key(&mut enclave, &file).unwrap();
+            }
             let attestor = Box::new(solvency_enclave::DevAttestor::with_measurement(B256::ZERO));
             let host = Arc::new(Host::new(enclave, attestor, store));
+            // … and the others get it from it by evidence, as `enclave serve --join` does.
+            match &holder {
+                None => holder = Some(EnclaveClient::local(host.clone())),
+                Some(holder) => {
+                    EnclaveClient::local(host.clone()).join(holder).await.expect("joins");
+                }
+            }
             let cancel = CancellationToken::new();
             let task = match liar_key {
                 Some(liar) => crate::liar::serve_lying(host, liar, socket.clone(), cancel.clone()),

@@ -9,7 +9,8 @@ use crate::keyfiles;
 /// `solvency keys …`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Generate the enclave key and, per chain, reporter and treasury keys (files 0600).
+    /// Generate the enclave key, the ledger key and, per chain, reporter and treasury keys
+    /// (files 0600).
     ///
     /// Example: `solvency keys generate --out keys --chain base --chain arbitrum`
     Generate(GenerateArgs),
@@ -92,6 +93,10 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
                 "hpke_public_key": public.hpke_public_key,
                 "signer": public.signer,
             },
+            "ledger": {
+                "key_file": keyfiles::ledger_key_file(out),
+                "public_key": keys.ledger.public(),
+            },
             "instances": instances,
             "chains": chains,
         });
@@ -109,6 +114,8 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     println!("enclave key      {}", keyfiles::enclave_key_file(out).display());
     println!("  hpke_public_key {}", public.hpke_public_key);
     println!("  signer          {}", public.signer);
+    println!("ledger key       {}", keyfiles::ledger_key_file(out).display());
+    println!("  public_key      {} ([enclave.ledger] public_key)", keys.ledger.public());
     for (i, chain) in args.chains.iter().enumerate() {
         println!(
             "{chain}: reporter {} ({}), treasury {} ({})",

@@ -303,6 +303,7 @@ fn refusal_rule(refusal: &solvency_enclave_host::Refusal) -> String {
         Refusal::Attest { .. } => "attest".into(),
         Refusal::Clock { .. } => "clock".into(),
         Refusal::Evidence { .. } => "evidence".into(),
+        Refusal::KeyRelease { .. } => "key_release".into(),
         Refusal::NotPersisted { .. } => "not_persisted".into(),
         Refusal::Vault { .. } => "vault".into(),
         Refusal::Withdrawal { .. } => "withdrawal".into(),

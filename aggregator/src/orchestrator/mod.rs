@@ -212,11 +212,20 @@ impl Setup {
             );
         }
         let lock = lock_state_dir(&registry)?;
-        let (store, enclave) = Store::open_state_file(
+        let (store, mut enclave) = Store::open_state_file(
             &registry.aggregator.state_dir.join(ENCLAVE_STATE),
             keys,
             network.policy.clone(),
         )?;
+        if let Some(ledger) = &network.enclave.ledger {
+            let file = ledger.key_file.as_deref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: [enclave.ledger] has no key_file: an in-process enclave seals its ledger with that key",
+                    registry.path().display()
+                )
+            })?;
+            crate::keyfiles::give_ledger_key(&mut enclave, file)?;
+        }
         let attestor = solvency_enclave::DevAttestor::from_current_exe()?;
         let host = Arc::new(Host::new(enclave, Box::new(attestor), store));
         Ok(Self {

@@ -243,6 +243,15 @@ impl World {
         for i in 0..INSTANCES {
             let key = dir.join(format!("keys/enclave-{i}.key"));
             let socket = dir.join(format!("enclave-{i}.sock"));
+            // The first instance holds the deployment's ledger key; the others (also when
+            // restarted) get it from it by evidence.
+            let ledger_key = dir.join("keys/ledger.key");
+            let first = dir.join("enclave-0.sock");
+            let ledger = if i == 0 {
+                ["--ledger-key", ledger_key.to_str().unwrap()]
+            } else {
+                ["--join", first.to_str().unwrap()]
+            };
             let mut instance = Proc::new(
                 &format!("enclave-{i}"),
                 &[
@@ -254,6 +263,8 @@ impl World {
                     key.to_str().unwrap(),
                     "--socket",
                     socket.to_str().unwrap(),
+                    ledger[0],
+                    ledger[1],
                 ],
                 dir,
             );
