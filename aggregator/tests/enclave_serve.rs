@@ -248,10 +248,15 @@ async fn a_second_instance_joins_by_evidence_of_listed_code_and_other_code_is_re
         Process(instance(&binary, dir, "b.sock", &join).stderr(Stdio::null()).spawn().unwrap());
     let key_file = dir.join("ledger.key");
     let mut holder = Process(
-        instance(&binary, dir, "a.sock", &[std::ffi::OsStr::new("--ledger-key"), key_file.as_os_str()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        instance(
+            &binary,
+            dir,
+            "a.sock",
+            &[std::ffi::OsStr::new("--ledger-key"), key_file.as_os_str()],
+        )
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     wait_for(&holder_socket, &mut holder.0);
     wait_for(&dir.join("b.sock"), &mut joiner.0);
@@ -267,9 +272,6 @@ async fn a_second_instance_joins_by_evidence_of_listed_code_and_other_code_is_re
     let out = instance(&other, dir, "c.sock", &join).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("measurement") && err.contains("does not list"),
-        "{err}"
-    );
+    assert!(err.contains("measurement") && err.contains("does not list"), "{err}");
     assert!(!dir.join("c.sock").exists());
 }

@@ -169,6 +169,20 @@ impl std::fmt::Debug for Checkpoint {
     }
 }
 
+/// An enclave's secrets, ledger and state, as sealed state holds them.
+pub(crate) struct Parts<'a> {
+    /// The generation-0 HPKE secret.
+    pub base_hpke: &'a [u8; 32],
+    /// The signing secret.
+    pub signing: zeroize::Zeroizing<[u8; 32]>,
+    /// The ledger key's secret, if held (and not derived).
+    pub ledger_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+    /// The report ledger.
+    pub ledger: &'a Ledger,
+    /// The state.
+    pub state: &'a EnclaveState,
+}
+
 /// The trusted core.
 pub struct Enclave {
     /// `keys.hpke` is the key in force (generation `state.hpke_generation`).
@@ -358,19 +372,15 @@ impl Enclave {
         self.keys.hpke.public()
     }
 
-    /// The generation-0 HPKE secret, the signing secret, the ledger key's secret (if held and
-    /// not derived), the ledger and the state, for sealing.
-    pub(crate) fn parts(
-        &self,
-    ) -> (
-        &[u8; 32],
-        zeroize::Zeroizing<[u8; 32]>,
-        Option<zeroize::Zeroizing<[u8; 32]>>,
-        &Ledger,
-        &EnclaveState,
-    ) {
-        let ledger_key = self.ledger_key.as_ref().map(crate::X25519KeyPair::secret_bytes);
-        (&self.base_hpke, self.keys.secrets().1, ledger_key, &self.ledger, &self.state)
+    /// What sealed state holds, for sealing.
+    pub(crate) fn parts(&self) -> Parts<'_> {
+        Parts {
+            base_hpke: &self.base_hpke,
+            signing: self.keys.secrets().1,
+            ledger_key: self.ledger_key.as_ref().map(crate::X25519KeyPair::secret_bytes),
+            ledger: &self.ledger,
+            state: &self.state,
+        }
     }
 
     /// An enclave restored from sealed parts (`keys` as in the key file: generation 0). A

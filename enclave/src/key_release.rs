@@ -95,7 +95,9 @@ pub enum KeyReleaseError {
         measurement: B256,
     },
     /// The evidence's nonce is not a key request.
-    #[error("the evidence's nonce is not a ledger key request (shr-ledger-key-request-v1: and a usable X25519 key)")]
+    #[error(
+        "the evidence's nonce is not a ledger key request (shr-ledger-key-request-v1: and a usable X25519 key)"
+    )]
     NotARequest,
     /// This instance has no key request outstanding.
     #[error("this instance asked for no ledger key (or took one already): ask for a new request")]
@@ -173,8 +175,7 @@ pub(crate) fn release(
     if !terms.measurements.contains(&measurement) {
         return Err(KeyReleaseError::NotListed { measurement });
     }
-    let ephemeral =
-        nonce_of(&facts).and_then(requested_key).ok_or(KeyReleaseError::NotARequest)?;
+    let ephemeral = nonce_of(&facts).and_then(requested_key).ok_or(KeyReleaseError::NotARequest)?;
     let secret = ledger_key.secret_bytes();
     let sealed = seal::seal(
         Purpose::LedgerKey,
@@ -195,9 +196,14 @@ pub(crate) fn open(
     ephemeral: &X25519KeyPair,
     release: &LedgerKeyRelease,
 ) -> Result<X25519KeyPair, KeyReleaseError> {
-    let (_, secret) =
-        seal::open(Purpose::LedgerKey, deployment_id, &release.sealed_key, ephemeral, &terms.public_key)
-            .map_err(|_| KeyReleaseError::DoesNotOpen)?;
+    let (_, secret) = seal::open(
+        Purpose::LedgerKey,
+        deployment_id,
+        &release.sealed_key,
+        ephemeral,
+        &terms.public_key,
+    )
+    .map_err(|_| KeyReleaseError::DoesNotOpen)?;
     let secret = zeroize::Zeroizing::new(
         <[u8; 32]>::try_from(secret.as_slice()).map_err(|_| KeyReleaseError::DoesNotOpen)?,
     );
@@ -207,7 +213,10 @@ pub(crate) fn open(
 }
 
 /// Checks that `key` is the policy's ledger key.
-pub(crate) fn check_key(terms: &LedgerKeyPolicy, key: &X25519KeyPair) -> Result<(), KeyReleaseError> {
+pub(crate) fn check_key(
+    terms: &LedgerKeyPolicy,
+    key: &X25519KeyPair,
+) -> Result<(), KeyReleaseError> {
     if key.public() != terms.public_key {
         return Err(KeyReleaseError::WrongKey { expected: terms.public_key, found: key.public() });
     }

@@ -99,11 +99,11 @@ fn derived_key(key: &SealingKey, measurement: &B256) -> X25519KeyPair {
 
 /// Seals an enclave's keys, ledger and state for `measurement`.
 pub fn seal_enclave(enclave: &Enclave, key: &SealingKey, measurement: &B256) -> Vec<u8> {
-    let (hpke, signing, ledger_secret, ledger, state) = enclave.parts();
+    let crate::enclave::Parts { base_hpke, signing, ledger_key, ledger, state } = enclave.parts();
     let contents = Contents {
-        hpke_secret: B256::from(*hpke),
+        hpke_secret: B256::from(*base_hpke),
         signing_secret: B256::from(*signing),
-        ledger_secret: ledger_secret.map(|secret| B256::from(*secret)),
+        ledger_secret: ledger_key.map(|secret| B256::from(*secret)),
         state: state.clone(),
         ledger: ledger
             .iter()
@@ -185,6 +185,7 @@ pub fn unseal_enclave(
             },
         );
     }
-    let ledger_key = contents.ledger_secret.map(|secret| X25519KeyPair::from_secret_bytes(secret.0));
+    let ledger_key =
+        contents.ledger_secret.map(|secret| X25519KeyPair::from_secret_bytes(secret.0));
     Ok(Enclave::from_parts(keys, policy, ledger_key, ledger, contents.state.clone()))
 }

@@ -8,7 +8,7 @@
 
 use alloy::primitives::{Address, B256, U256, address, keccak256};
 use solvency_enclave::{
-    AssetPolicy, AttestError, ChainPolicy, DevAttestor, DeliveredReport, Enclave, EnclaveKeys,
+    AssetPolicy, AttestError, ChainPolicy, DeliveredReport, DevAttestor, Enclave, EnclaveKeys,
     EnclaveState, Evidence, KeyReleaseError, LedgerKeyPolicy, LedgerKeyRelease, Policy, Position,
     Purpose, ReportV1, SealedHeader, SealingKey, SignedAttestation, VaultHead, X25519KeyPair,
     asset_id,
@@ -647,7 +647,8 @@ fn a_new_instance_gets_the_ledger_key_by_evidence_and_resumes_a_ledger_only_chec
         newcomer.ingest(report, NOW).unwrap();
     }
     assert_eq!(newcomer.attest(NOW, 2, hub_root).map(|_| ()), Err(AttestError::NoLedgerKey));
-    let evidence = newcomer.request_ledger_key(&DevAttestor::with_measurement(LISTED), NOW).unwrap();
+    let evidence =
+        newcomer.request_ledger_key(&DevAttestor::with_measurement(LISTED), NOW).unwrap();
     let release = holder.release_ledger_key(&evidence, NOW).unwrap();
     assert_eq!(newcomer.accept_ledger_key(&release), Ok(2), "both checkpoints taken");
     assert!(newcomer.holds_ledger_key());
@@ -683,7 +684,8 @@ fn the_ledger_key_goes_only_to_listed_code_and_only_to_the_requester() {
 
     // Code the policy does not list.
     let mut stranger = world.enclave(EnclaveState::default());
-    let foreign = stranger.request_ledger_key(&DevAttestor::with_measurement(UNLISTED), NOW).unwrap();
+    let foreign =
+        stranger.request_ledger_key(&DevAttestor::with_measurement(UNLISTED), NOW).unwrap();
     assert_eq!(
         holder.release_ledger_key(&foreign, NOW),
         Err(KeyReleaseError::NotListed { measurement: UNLISTED })

@@ -127,7 +127,9 @@ async fn join(host: &Arc<Host>, holder: &std::path::Path) -> anyhow::Result<()> 
                 );
                 return Ok(());
             }
-            Err(CallError::Unavailable { reason, .. }) if tokio::time::Instant::now() < deadline => {
+            Err(CallError::Unavailable { reason, .. })
+                if tokio::time::Instant::now() < deadline =>
+            {
                 tracing::debug!(target: "enclave", %reason, "the holder does not answer yet");
                 tokio::select! {
                     _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
