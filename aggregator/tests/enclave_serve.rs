@@ -99,7 +99,7 @@ signers = ["{signer}"]
 
 [[chains]]
 name = "alpha"
-chain_id = 1
+chain_id = 7001
 selector = 7
 rpc_url = "http://127.0.0.1:1"
 router = "0x0000000000000000000000000000000000000001"

@@ -636,6 +636,30 @@ fn chains(
         if chain.chain_id == 0 {
             return Err(b.invalid(key("chain_id"), "0 is not an EVM chain id"));
         }
+        // CCIP delivers by selector: one that is not the chain's own would send every message
+        // to another chain, or nowhere.
+        if let Some(official) = crate::selectors::by_chain_id(chain.chain_id)
+            && official.selector != chain.selector
+        {
+            return Err(b.invalid(
+                key("selector"),
+                format!(
+                    "{} is not the CCIP selector of chain id {} ({}), which is {}",
+                    chain.selector, chain.chain_id, official.name, official.selector
+                ),
+            ));
+        }
+        if let Some(official) = crate::selectors::by_selector(chain.selector)
+            && official.chain_id != chain.chain_id
+        {
+            return Err(b.invalid(
+                key("selector"),
+                format!(
+                    "{} is the CCIP selector of chain id {} ({}), not of {}",
+                    chain.selector, official.chain_id, official.name, chain.chain_id
+                ),
+            ));
+        }
         if let Some(other) = out.iter().find(|c| c.chain_id == chain.chain_id) {
             return Err(b.invalid(
                 key("chain_id"),

@@ -15,6 +15,7 @@ pub mod edit;
 mod error;
 mod interpolate;
 pub mod schema;
+pub mod selectors;
 mod types;
 
 use std::path::{Path, PathBuf};

@@ -93,7 +93,7 @@ key_file = "keys/enclave.key"
 
 [[chains]]
 name = "hub"
-chain_id = 1
+chain_id = 7001
 selector = 11
 rpc_url = "${{HUB_RPC:-http://127.0.0.1:8545}}"
 router = "0x0000000000000000000000000000000000000001"
@@ -104,7 +104,7 @@ assets = [{{ symbol = "USDC", decimals = 6, price_usd = "1" }}]
 
 [[chains]]
 name = "spoke"
-chain_id = 2
+chain_id = 7002
 selector = 22
 rpc_url = "http://127.0.0.1:8546"
 router = "0x0000000000000000000000000000000000000001"
@@ -163,7 +163,10 @@ fn registry_mistakes_are_named() {
     for (edit, key) in [
         (("selector = 22", "selector = 11"), "chains[1].selector"),
         (("selector = 22", "selector = 0"), "chains[1].selector"),
-        (("chain_id = 2", "chain_id = 1"), "chains[1].chain_id"),
+        (("chain_id = 7002", "chain_id = 7001"), "chains[1].chain_id"),
+        // Not the official selector of chain id 1, nor of the official selector's chain.
+        (("chain_id = 7002", "chain_id = 1"), "chains[1].selector"),
+        (("selector = 22", "selector = 5009297550715157269"), "chains[1].selector"),
         (("name = \"spoke\"", "name = \"hub\""), "chains[1].name"),
         (
             (
@@ -256,23 +259,33 @@ fn pcrs_are_parsed_by_index() {
 
 #[test]
 fn every_official_selector_loads_as_an_integer_or_a_string() {
-    let table = include_str!("../tests/data/ccip-chain-selectors.yml");
+    let table = include_str!("../data/ccip-chain-selectors.yml");
     let selectors: Vec<u64> = table
         .lines()
         .filter_map(|l| l.trim().strip_prefix("selector: "))
         .map(|s| s.trim().parse().unwrap())
         .collect();
+    // Each on its own chain id (a selector must be its chain's).
+    let with_chains = |_: &str| with_chains("").replace("chain_id = 7002", "chain_id = CHAIN_ID");
+    let on_its_chain = |text: String, selector: u64| {
+        let chain_id = crate::selectors::by_selector(selector).unwrap().chain_id;
+        text.replace("CHAIN_ID", &chain_id.to_string())
+    };
     assert!(selectors.len() > 200, "the table has {} selectors", selectors.len());
     let above_i64 = selectors.iter().filter(|s| **s > i64::MAX as u64).count();
     assert!(above_i64 > 50, "{above_i64} selectors need the string form");
     for selector in selectors {
-        let as_string =
-            with_chains("").replace("selector = 22", &format!("selector = \"{selector}\""));
+        let as_string = on_its_chain(
+            with_chains("").replace("selector = 22", &format!("selector = \"{selector}\"")),
+            selector,
+        );
         let registry = parse(&as_string).unwrap_or_else(|e| panic!("{selector}: {e}"));
         assert_eq!(registry.network().unwrap().chains[1].selector, selector);
         if let Ok(small) = i64::try_from(selector) {
-            let as_integer =
-                with_chains("").replace("selector = 22", &format!("selector = {small}"));
+            let as_integer = on_its_chain(
+                with_chains("").replace("selector = 22", &format!("selector = {small}")),
+                selector,
+            );
             assert_eq!(parse(&as_integer).unwrap().network().unwrap().chains[1].selector, selector);
         }
         // Written back (as a derived registry is), it loads again.
