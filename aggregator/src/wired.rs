@@ -215,6 +215,7 @@ impl WiredDevnet {
                 treasury_public_key: keys.treasuries[i].public().to_string(),
                 assets: file.devnet.assets.clone(),
                 reporting: Default::default(),
+                ccip_latency_secs: None,
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);

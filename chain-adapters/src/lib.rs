@@ -6,6 +6,7 @@
 //! - [`hub`]: the hub's `ReportDelivered` logs, page by page past confirmations, from a
 //!   position the caller keeps.
 //! - [`oracle`]: every chain's `isSolvent()` and latest attestation, and the owner's setters.
+//! - [`preflight`]: what must hold on every chain before the round runs (`solvency check`).
 //! - [`publish`]: quote, check the hub can pay, publish; returns once mined.
 //! - [`watch`]: delivery on each spoke, from its events, without blocking anything.
 //! - [`report`]: a reporter's `submitReport`.
@@ -22,6 +23,7 @@ mod follow;
 pub mod hub;
 pub mod instructions;
 pub mod oracle;
+pub mod preflight;
 pub mod publish;
 pub mod report;
 pub mod retry;

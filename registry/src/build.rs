@@ -688,7 +688,14 @@ fn chains(
         if chain.assets.is_empty() {
             return Err(b.invalid(key("assets"), "register at least one asset"));
         }
+        let ccip_latency = Duration::from_secs(chain.ccip_latency_secs.unwrap_or_else(|| {
+            match crate::selectors::by_chain_id(chain.chain_id) {
+                Some(official) if !official.test => DEFAULT_CCIP_LATENCY_SECS,
+                _ => 0,
+            }
+        }));
         out.push(ChainConfig {
+            ccip_latency,
             name: name.to_owned(),
             chain_id: chain.chain_id,
             selector: chain.selector,
@@ -837,6 +844,9 @@ fn enclave_config(b: &Builder<'_>, e: &EnclaveSection) -> Result<EnclaveConfig, 
         },
     })
 }
+
+/// CCIP's delivery latency from a chain of the official table, unless the registry says.
+pub const DEFAULT_CCIP_LATENCY_SECS: u64 = 1_200;
 
 /// "3000.25" → 3000.25 × 10^18, exactly; at most 18 decimals.
 pub fn parse_price_e18(text: &str) -> Result<U256, String> {

@@ -258,6 +258,13 @@ pub struct ChainSection {
     /// How `solvency reporter run` reports this chain (every key has a default).
     #[serde(default, skip_serializing_if = "ReportingSection::is_default")]
     pub reporting: ReportingSection,
+    /// How long CCIP takes to deliver a message sent from this chain, in seconds: its source
+    /// finality and the network's commit and execution. Default: 1,200 for a chain in the
+    /// official selector table (Ethereum and OP-stack L2s finalize in about 15–20 minutes),
+    /// 0 for test chains and chains the table does not know. `solvency check` warns when a
+    /// freshness window is shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ccip_latency_secs: Option<u64>,
 }
 
 /// `[chains.reporting]`: when the chain's reporter daemon reports.

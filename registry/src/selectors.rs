@@ -20,14 +20,20 @@ pub struct OfficialChain {
     pub selector: u64,
     /// Its name in the table (empty for test chains that have none).
     pub name: &'static str,
+    /// A test chain (the test table, or a local devnet chain id such as anvil's 31337).
+    pub test: bool,
 }
+
+/// Chain ids of local devnets the main table lists (anvil, hardhat, geth dev).
+const LOCAL_DEVNET_IDS: [u64; 2] = [31337, 1337];
 
 fn table() -> &'static BTreeMap<u64, OfficialChain> {
     static TABLE: OnceLock<BTreeMap<u64, OfficialChain>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut table = BTreeMap::new();
-        for text in [MAINNETS_AND_TESTNETS, TEST_CHAINS] {
-            for chain in parse(text) {
+        for (text, test) in [(MAINNETS_AND_TESTNETS, false), (TEST_CHAINS, true)] {
+            for mut chain in parse(text) {
+                chain.test = test || LOCAL_DEVNET_IDS.contains(&chain.chain_id);
                 table.insert(chain.chain_id, chain);
             }
         }
@@ -48,7 +54,7 @@ fn parse(text: &'static str) -> Vec<OfficialChain> {
             && let Some(id) = trimmed.strip_suffix(':')
             && let Ok(chain_id) = id.parse()
         {
-            out.push(OfficialChain { chain_id, selector: 0, name: "" });
+            out.push(OfficialChain { chain_id, selector: 0, name: "", test: false });
         } else if indent == 4
             && let Some(last) = out.last_mut()
         {

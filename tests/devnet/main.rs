@@ -2,6 +2,7 @@
 //! the solvency contracts and the relayer.
 
 mod adapters;
+mod check;
 mod indistinguishable;
 mod quorum;
 mod relay;

@@ -341,21 +341,19 @@ async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_onc
 }
 
 #[tokio::test]
-async fn an_aggregator_running_an_edited_policy_cannot_publish() {
+async fn an_aggregator_given_an_edited_policy_refuses_to_start() {
     let mut round = Round::start(2, PolicySection::default()).await;
     round.honest_round(1, |_| healthy()).await;
     // The operator lowers the ratio in networks.toml to call a sinking deployment solvent. The
-    // enclave signs what it is given, but the contracts' owner set the policy digest.
+    // contracts' owner set the policy digest: the aggregator says so and does not start (and
+    // were it to, the hub would refuse every attestation — the contracts' tests show that).
     round.restart_with_policy(|p| p.solvency_ratio_bps = 1).await;
-    round.submit_all(2, |i| if i == 1 { sinking() } else { healthy() }).await;
-    round
-        .next_event(|e| {
-            matches!(e, Event::PublishFailed { error: PublishError::Rejected { reason, .. } }
-                if reason.contains("PolicyMismatch"))
-        })
-        .await;
-    assert_eq!(round.hub_epoch().await, 1, "nothing was published");
-    assert!(round.oracles().await.iter().all(|o| o.attestation.epoch == 1));
+    let refused = round.aggregator_exit().await.unwrap_err().to_string();
+    assert!(
+        refused.contains("refusing to start") && refused.contains("policy digest"),
+        "{refused}"
+    );
+    assert!(round.oracles().await.iter().all(|o| o.attestation.epoch == 1), "nothing published");
     round.stop().await;
 }
 

@@ -281,6 +281,12 @@ impl Round {
         self.spawn_aggregator();
     }
 
+    /// How the aggregator's task ended (it ends on its own only when it refuses to go on).
+    pub async fn aggregator_exit(&mut self) -> anyhow::Result<()> {
+        let task = self.task.take().expect("the aggregator was started");
+        tokio::time::timeout(crate::WAIT, task).await.expect("the aggregator ends").unwrap()
+    }
+
     /// Stops the aggregator (the devnet keeps running).
     pub async fn stop_aggregator(&mut self) {
         self.cancel.cancel();

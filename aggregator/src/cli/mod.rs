@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod attestation;
+pub mod check;
 pub mod dashboard;
 pub mod demo;
 pub mod devnet;
@@ -66,6 +67,12 @@ pub enum Command {
     ///
     /// Example: `solvency run --config .devnet/networks.toml`
     Run(run::RunArgs),
+    /// Check a registry against its chains before running: each RPC's chain id, the contracts
+    /// and their wiring, the policy digest, the enclave's signers, the hub's fee balance, and
+    /// the freshness windows against each lane's CCIP latency. Exits 1 on an error.
+    ///
+    /// Example: `solvency check --config .devnet/networks.toml`
+    Check(check::CheckArgs),
     /// A read-only web dashboard, HTTP API and metrics from chain reads alone (no keys): anyone
     /// can watch a deployment's solvency without trusting its operator.
     ///
@@ -106,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Devnet(command) => command.run().await,
         Command::Run(args) => run::run(args).await,
+        Command::Check(args) => check::run(args).await,
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,

@@ -272,6 +272,32 @@ impl Setup {
     }
 }
 
+/// `solvency check`'s findings at start: any error but an unreachable spoke refuses the start,
+/// naming every one; warnings (and unreachable spokes: a spoke down must not stop the other
+/// chains) are logged.
+async fn preflight(registry: &Registry) -> anyhow::Result<()> {
+    use solvency_chain_adapters::preflight::{Check, Severity};
+    let hub = registry.network()?.hub().name.clone();
+    let mut errors = Vec::new();
+    for finding in solvency_chain_adapters::preflight::preflight(registry).await? {
+        let spoke_down = finding.check == Check::Rpc && finding.chain != hub;
+        if finding.severity == Severity::Error && !spoke_down {
+            errors.push(finding.to_string());
+        } else {
+            warn!(target: "aggregator", chain = %finding.chain, check = ?finding.check,
+                "{}", finding.message);
+        }
+    }
+    if !errors.is_empty() {
+        bail!(
+            "refusing to start ({} problem(s); `solvency check` lists them too):\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 /// The clock the enclave's `now` comes from.
 fn now() -> u64 {
     solvency_enclave_host::unix_now()
@@ -310,16 +336,7 @@ pub async fn run(
         hub: hub.oracle(),
     };
     let mut state = StateFile::open(&registry.aggregator.state_dir, identity, hub.from_block)?;
-    for spoke in network.spokes() {
-        let client = ChainClient::new(spoke, Backoff { attempts: 2, ..Backoff::default() });
-        match client.check_chain_id(spoke.chain_id).await {
-            Ok(()) => {}
-            Err(e @ solvency_chain_adapters::Error::WrongChain { .. }) => return Err(e.into()),
-            Err(e) => {
-                warn!(target: "aggregator", chain = %spoke.name, error = %e, "spoke unreachable at start; going on")
-            }
-        }
-    }
+    preflight(&registry).await?;
     let reader = HubReader::new(hub_client, hub.oracle(), hub.confirmations, hub.log_page_blocks);
     let vaults = network
         .chains

@@ -1,0 +1,92 @@
+//! `solvency check` on the devnet: a wired devnet passes; a wrong chain id, a missing contract,
+//! a wrong policy digest, an unregistered signer and an unfunded hub are each named; a window
+//! shorter than a lane's CCIP latency is a warning, not an error.
+
+use alloy::{primitives::Address, providers::Provider};
+use solvency_ccip::bindings::hub::SolvencyHub;
+use solvency_chain_adapters::preflight::{Check, Finding, Severity, has_errors, preflight};
+use solvency_registry::{Registry, schema::NetworksFile};
+use solvency_tests::{as_account, round::Round};
+
+fn names(findings: &[Finding], chain: &str, check: Check) -> bool {
+    findings.iter().any(|f| f.chain == chain && f.check == check && f.severity == Severity::Error)
+}
+
+#[tokio::test]
+async fn check_names_each_thing_wrong_with_a_registry() {
+    let round = Round::start(3, Default::default()).await;
+    let passed = preflight(&round.registry).await.unwrap();
+    assert!(passed.is_empty(), "a wired devnet passes: {passed:#?}");
+    let names_of: Vec<String> =
+        round.registry.network().unwrap().chains.iter().map(|c| c.name.clone()).collect();
+    let edited = |edit: &dyn Fn(&mut NetworksFile)| {
+        let mut file = round.registry.source().clone();
+        edit(&mut file);
+        Registry::from_source(file, &round.registry.path().display().to_string()).unwrap()
+    };
+
+    // The second chain's RPC is the third chain's endpoint.
+    let registry = edited(&|f| f.chains[1].rpc_url = f.chains[2].rpc_url.clone());
+    let found = preflight(&registry).await.unwrap();
+    assert!(names(&found, &names_of[1], Check::ChainId), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .find(|f| f.check == Check::ChainId)
+            .unwrap()
+            .message
+            .contains("serves chain id")
+    );
+
+    // A spoke address with no contract.
+    let nowhere = Address::repeat_byte(0x5a);
+    let registry = edited(&|f| f.chains[2].spoke = Some(nowhere.to_string()));
+    let found = preflight(&registry).await.unwrap();
+    assert!(names(&found, &names_of[2], Check::Contract), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.check == Check::Contract && f.message.contains(&nowhere.to_string()))
+    );
+    assert!(names(&found, &names_of[0], Check::Wiring), "the hub sends elsewhere: {found:#?}");
+
+    // An edited policy: every chain holds another digest.
+    let registry = edited(&|f| f.policy.solvency_ratio_bps = 1);
+    let found = preflight(&registry).await.unwrap();
+    for name in &names_of {
+        assert!(names(&found, name, Check::PolicyDigest), "{name}: {found:#?}");
+    }
+
+    // A signer nobody registered.
+    let stranger = Address::repeat_byte(0x77);
+    let registry = edited(&|f| f.enclave.as_mut().unwrap().signers.push(stranger.to_string()));
+    let found = preflight(&registry).await.unwrap();
+    assert!(names(&found, &names_of[1], Check::Signers), "{found:#?}");
+    assert!(found.iter().any(|f| f.message.contains(&stranger.to_string())));
+
+    // Lanes slower than the windows: warnings only.
+    let registry = edited(&|f| f.chains[0].ccip_latency_secs = Some(100_000));
+    let found = preflight(&registry).await.unwrap();
+    assert!(!has_errors(&found), "{found:#?}");
+    assert!(
+        found.iter().any(|f| f.check == Check::Timing && f.message.contains("expire on arrival"))
+    );
+
+    // The hub's fees withdrawn.
+    let hub_chain = round.devnet.hub().clone();
+    let hub = hub_chain.hub.unwrap();
+    let owner = as_account(&hub_chain, &hub_chain.deployer);
+    let balance = owner.get_balance(hub).await.unwrap();
+    SolvencyHub::new(hub, &owner)
+        .withdrawFees(hub_chain.deployer.address, balance)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let found = preflight(&round.registry).await.unwrap();
+    assert!(names(&found, &names_of[0], Check::Fees), "{found:#?}");
+    assert!(found.iter().any(|f| f.check == Check::Fees && f.message.contains("fund it")));
+    round.stop().await;
+}
