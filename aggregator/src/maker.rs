@@ -118,10 +118,8 @@ impl Withdrawal<'_> {
         let authorized_in = first.epoch;
         info!(target: "maker", %id, epoch = authorized_in, "authorized");
 
-        let wallet = solvency_chain_adapters::rpc::connect_with_signer(
-            chain.rpc_url.expose(),
-            self.account.clone(),
-        );
+        let wallet = solvency_chain_adapters::ChainClient::new(&chain, Default::default())
+            .sender(self.account.clone());
         let contract = ReserveVault::new(vault, &wallet);
         // A proof is under one epoch's leaf: if the next epoch lands first, take its reply.
         let queued_tx = with_fresh_proof(first, &latest, deadline, self.poll, |reply| {
@@ -480,7 +478,8 @@ pub async fn deposit(
         bail!("{} has no reserve vault in {}", chain.name, registry.path().display());
     };
     let owner = account.address();
-    let wallet = solvency_chain_adapters::rpc::connect_with_signer(chain.rpc_url.expose(), account);
+    let wallet =
+        solvency_chain_adapters::ChainClient::new(chain, Default::default()).sender(account);
     let contract = ReserveVault::new(vault, &wallet);
     let token = contract.getToken().call().await.context("reading the vault's collateral")?;
     let erc20 = IERC20::new(token, &wallet);

@@ -201,6 +201,7 @@ impl WiredDevnet {
                 chain_id: c.chain_id,
                 selector: c.selector,
                 rpc_url: c.rpc_url.clone(),
+                fallback_rpc_urls: Vec::new(),
                 router: c.router.to_string(),
                 hub: c.hub.map(|a| a.to_string()),
                 spoke: c.spoke.map(|a| a.to_string()),

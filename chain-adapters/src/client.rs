@@ -19,8 +19,8 @@ use crate::{
 pub struct ChainClient {
     name: String,
     selector: u64,
-    url: Url,
-    shown: String,
+    /// Every endpoint, in the order to try them, with how each may be shown.
+    urls: Vec<(Url, String)>,
     provider: DynProvider,
     backoff: Backoff,
 }
@@ -30,7 +30,7 @@ impl std::fmt::Debug for ChainClient {
         f.debug_struct("ChainClient")
             .field("name", &self.name)
             .field("selector", &self.selector)
-            .field("url", &self.shown)
+            .field("urls", &self.urls.iter().map(|(_, shown)| shown).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -38,13 +38,14 @@ impl std::fmt::Debug for ChainClient {
 impl ChainClient {
     /// A client for a registered chain (no request is made yet).
     pub fn new(chain: &ChainConfig, backoff: Backoff) -> Self {
-        let url = chain.rpc_url.expose().clone();
+        let urls: Vec<(Url, String)> =
+            chain.rpc_urls().map(|u| (u.expose().clone(), u.to_string())).collect();
+        let endpoints: Vec<Url> = urls.iter().map(|(u, _)| u.clone()).collect();
         Self {
             name: chain.name.clone(),
             selector: chain.selector,
-            provider: rpc::connect(&url),
-            shown: chain.rpc_url.to_string(),
-            url,
+            provider: rpc::connect_all(&endpoints),
+            urls,
             backoff,
         }
     }
@@ -61,8 +62,7 @@ impl ChainClient {
             name: name.to_owned(),
             selector,
             provider: rpc::connect(&url),
-            shown: url.to_string(),
-            url,
+            urls: vec![(url.clone(), url.to_string())],
             backoff,
         })
     }
@@ -84,7 +84,8 @@ impl ChainClient {
 
     /// A provider that sends transactions from `signer`.
     pub fn sender(&self, signer: PrivateKeySigner) -> DynProvider {
-        rpc::connect_with_signer(&self.url, signer)
+        let endpoints: Vec<Url> = self.urls.iter().map(|(u, _)| u.clone()).collect();
+        rpc::connect_all_with_signer(&endpoints, signer)
     }
 
     /// An RPC error, with the URL redacted.
@@ -93,11 +94,7 @@ impl ChainClient {
         action: impl Into<String>,
         error: &impl std::fmt::Display,
     ) -> Error {
-        Error::Rpc {
-            chain: self.name.clone(),
-            action: action.into(),
-            reason: rpc::redact(error, &self.url, &self.shown),
-        }
+        Error::Rpc { chain: self.name.clone(), action: action.into(), reason: self.redact(error) }
     }
 
     /// A contract error: a refusal (decoded) or a transport failure (redacted).
@@ -114,9 +111,16 @@ impl ChainClient {
             _ => Error::Refused {
                 chain: self.name.clone(),
                 action,
-                reason: rpc::redact(&decode_revert(error), &self.url, &self.shown),
+                reason: self.redact(&decode_revert(error)),
             },
         }
+    }
+
+    /// An error's text with every endpoint's URL shown without its secrets.
+    fn redact(&self, error: &impl std::fmt::Display) -> String {
+        self.urls
+            .iter()
+            .fold(error.to_string(), |text, (url, shown)| rpc::redact(&text, url, shown))
     }
 
     /// A confirmation failure.

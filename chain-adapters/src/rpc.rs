@@ -97,19 +97,115 @@ pub fn parse_url(url: &str) -> Result<Url, InvalidRpcUrl> {
     Url::parse(url).map_err(|e| InvalidRpcUrl { reason: e.to_string() })
 }
 
-fn client(url: &Url) -> alloy::rpc::client::RpcClient {
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+/// How often a rate-limited request (HTTP 429 or 503, or a JSON-RPC rate-limit error) is
+/// asked again, after the wait the endpoint asks for (`Retry-After`, at most five minutes) or
+/// [`RATE_LIMIT_BACKOFF_MS`].
+pub const RATE_LIMIT_RETRIES: u32 = 10;
+/// The wait before asking a rate-limited request again when the endpoint names none.
+pub const RATE_LIMIT_BACKOFF_MS: u64 = 1_000;
+
+fn client(urls: &[Url]) -> alloy::rpc::client::RpcClient {
+    assert!(!urls.is_empty(), "a chain has at least one RPC endpoint");
+    let local =
+        urls.iter().all(|url| matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")));
     let http = alloy::transports::http::reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()
-        .expect("a plain HTTP client builds");
-    let client = ClientBuilder::default().http_with_client(http, url.clone());
+        .expect("an HTTP client builds");
+    let transports = urls
+        .iter()
+        .map(|url| {
+            alloy::transports::BoxTransport::new(alloy::transports::http::Http::with_client(
+                http.clone(),
+                url.clone(),
+            ))
+        })
+        .collect();
+    // Rate limits are honoured by alloy's retry layer (its compute-unit budget left
+    // unbounded: endpoints say when they are busy); endpoint failures fall over in order.
+    let client = ClientBuilder::default()
+        .layer(alloy::transports::layers::RetryBackoffLayer::new(
+            RATE_LIMIT_RETRIES,
+            RATE_LIMIT_BACKOFF_MS,
+            u64::MAX,
+        ))
+        .transport(Failover::new(transports), local);
     if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
+}
+
+/// Endpoints of one chain tried in order: a request goes to the endpoint in use, and one that
+/// fails at the transport (refused, reset, timed out, an HTTP error status) is sent to the next
+/// endpoint, which stays in use from then on. A JSON-RPC error answer (a revert, an unknown
+/// method) is an answer, not a failure: every endpoint would give it.
+///
+/// Written here because alloy's `FallbackLayer` does not fit: it ranks endpoints by a score in
+/// which one never used ranks below one that failed after earlier successes, so with one active
+/// endpoint it never falls over, and with several it sends every request to all of them —
+/// multiplying the load on rate-limited providers.
+#[derive(Clone)]
+pub struct Failover {
+    transports: std::sync::Arc<[alloy::transports::BoxTransport]>,
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Failover {
+    /// Endpoints in the order to try them.
+    pub fn new(transports: Vec<alloy::transports::BoxTransport>) -> Self {
+        Self { transports: transports.into(), current: Default::default() }
+    }
+}
+
+impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
+    type Response = alloy::rpc::json_rpc::ResponsePacket;
+    type Error = alloy::transports::TransportError;
+    type Future = alloy::transports::TransportFut<'static>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: alloy::rpc::json_rpc::RequestPacket) -> Self::Future {
+        use std::sync::atomic::Ordering;
+        let this = self.clone();
+        Box::pin(async move {
+            let n = this.transports.len();
+            let first = this.current.load(Ordering::Relaxed) % n;
+            let mut last = None;
+            for step in 0..n {
+                let index = (first + step) % n;
+                let mut transport = this.transports[index].clone();
+                match tower::Service::call(&mut transport, request.clone()).await {
+                    Ok(response) => {
+                        if step > 0 {
+                            // Only the position: an endpoint's URL may carry a key.
+                            tracing::warn!(target: "adapters::rpc", endpoint = index + 1,
+                                of = n, "an RPC endpoint failed; using the next one");
+                            this.current.store(index, Ordering::Relaxed);
+                        }
+                        return Ok(response);
+                    }
+                    Err(alloy::transports::RpcError::Transport(kind)) => {
+                        last = Some(alloy::transports::RpcError::Transport(kind));
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            Err(last.expect("at least one endpoint was tried"))
+        })
+    }
+}
+
+/// A read-only provider over a chain's endpoints (in the order to try them).
+pub fn connect_all(urls: &[Url]) -> DynProvider {
+    ProviderBuilder::new().connect_client(client(urls)).erased()
 }
 
 /// A read-only provider.
 pub fn connect(url: &Url) -> DynProvider {
-    ProviderBuilder::new().connect_client(client(url)).erased()
+    connect_all(std::slice::from_ref(url))
 }
 
 /// A provider that signs and sends transactions from `signer` (nonce, gas and chain id filled).
@@ -119,13 +215,18 @@ pub fn connect(url: &Url) -> DynProvider {
 /// reverts (a refused `publish`, a replayed registration) would leave a gap, and every later
 /// transaction from the account would wait forever behind it.
 pub fn connect_with_signer(url: &Url, signer: PrivateKeySigner) -> DynProvider {
+    connect_all_with_signer(std::slice::from_ref(url), signer)
+}
+
+/// [`connect_with_signer`] over a chain's endpoints (in the order to try them).
+pub fn connect_all_with_signer(urls: &[Url], signer: PrivateKeySigner) -> DynProvider {
     ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_gas_estimation()
         .with_simple_nonce_management()
         .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
-        .connect_client(client(url))
+        .connect_client(client(urls))
         .erased()
 }
 

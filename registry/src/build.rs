@@ -667,6 +667,15 @@ fn chains(
             ));
         }
         let rpc_url = RpcUrl::parse(&chain.rpc_url).map_err(|p| b.invalid(key("rpc_url"), p))?;
+        let mut fallback_rpc_urls = Vec::with_capacity(chain.fallback_rpc_urls.len());
+        for (j, text) in chain.fallback_rpc_urls.iter().enumerate() {
+            let field = key(&format!("fallback_rpc_urls[{j}]"));
+            let url = RpcUrl::parse(text).map_err(|p| b.invalid(&field, p))?;
+            if url == rpc_url || fallback_rpc_urls.contains(&url) {
+                return Err(b.invalid(field, "is listed twice"));
+            }
+            fallback_rpc_urls.push(url);
+        }
         let role = match (&chain.hub, &chain.spoke) {
             (Some(hub), None) => ChainRole::Hub(b.address(&key("hub"), hub)?),
             (None, Some(spoke)) => ChainRole::Spoke(b.address(&key("spoke"), spoke)?),
@@ -696,6 +705,7 @@ fn chains(
         }));
         out.push(ChainConfig {
             ccip_latency,
+            fallback_rpc_urls,
             name: name.to_owned(),
             chain_id: chain.chain_id,
             selector: chain.selector,

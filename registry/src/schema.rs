@@ -222,6 +222,9 @@ pub struct ChainSection {
     pub selector: u64,
     /// JSON-RPC endpoint.
     pub rpc_url: String,
+    /// More endpoints of the same chain, tried in order when the one in use fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_rpc_urls: Vec<String>,
     /// The chain's CCIP router.
     pub router: String,
     /// The `SolvencyHub`, on the hub chain only.

@@ -126,6 +126,8 @@ pub struct ChainConfig {
     pub selector: u64,
     /// JSON-RPC endpoint.
     pub rpc_url: RpcUrl,
+    /// More endpoints of the chain (`fallback_rpc_urls`), tried in order after `rpc_url`.
+    pub fallback_rpc_urls: Vec<RpcUrl>,
     /// The chain's CCIP router.
     pub router: Address,
     /// Hub or spoke, with the contract's address.
@@ -241,6 +243,11 @@ impl SourceKind {
 }
 
 impl ChainConfig {
+    /// Every endpoint of the chain, in the order to try them.
+    pub fn rpc_urls(&self) -> impl Iterator<Item = &RpcUrl> {
+        std::iter::once(&self.rpc_url).chain(&self.fallback_rpc_urls)
+    }
+
     /// The chain's `ISolvencyOracle` (hub or spoke).
     pub fn oracle(&self) -> Address {
         self.role.oracle()

@@ -3,6 +3,7 @@
 
 mod adapters;
 mod check;
+mod fallback;
 mod indistinguishable;
 mod quorum;
 mod relay;

@@ -265,6 +265,15 @@ impl Round {
         self.restart_aggregator(false).await;
     }
 
+    /// Restarts the aggregator with a registry edited by `edit` (endpoints, timing …).
+    pub async fn restart_with(&mut self, edit: impl FnOnce(&mut solvency_registry::NetworksFile)) {
+        let mut file = self.registry.source().clone();
+        edit(&mut file);
+        self.registry =
+            Registry::from_source(file, &self.registry.path().display().to_string()).unwrap();
+        self.restart_aggregator(false).await;
+    }
+
     /// The enclave's keys, loaded again from their file (to sign things in tests).
     pub fn enclave_keys(&self) -> EnclaveKeys {
         EnclaveKeys::load(&solvency_aggregator::keyfiles::enclave_key_file(&self.keys.dir)).unwrap()
