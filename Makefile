@@ -45,13 +45,17 @@ lint: $(ARTIFACTS_STAMP)
 test-rust: $(ARTIFACTS_STAMP) browser
 	cargo test --workspace
 
-# The dashboard's browser test drives headless Chromium: Debian's package, installed when
-# missing (as root, or through sudo).
+# The dashboard's browser test drives headless Chromium, and the HTTPS test makes its
+# certificates with the openssl command: Debian's packages, installed when missing (as root, or
+# through sudo).
 browser:
-	@command -v chromium >/dev/null || { \
-		echo "installing Debian's chromium package for the browser test"; \
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	[ -z "$$missing" ] || { \
+		echo "installing Debian's$$missing package(s) for the browser and HTTPS tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; }
 
 # Refresh the committed gas snapshots after an intended change.
 snapshot: $(ARTIFACTS_STAMP)

@@ -92,9 +92,20 @@ impl ChainClient {
     pub(crate) fn rpc_error(
         &self,
         action: impl Into<String>,
-        error: &impl std::fmt::Display,
+        error: &(dyn std::error::Error + 'static),
     ) -> Error {
-        Error::Rpc { chain: self.name.clone(), action: action.into(), reason: self.redact(error) }
+        // The causes too: "error sending request" alone does not say that a certificate was
+        // refused or a connection reset.
+        let mut reason = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !reason.contains(&text) {
+                reason = format!("{reason}: {text}");
+            }
+            source = cause.source();
+        }
+        Error::Rpc { chain: self.name.clone(), action: action.into(), reason: self.redact(&reason) }
     }
 
     /// A contract error: a refusal (decoded) or a transport failure (redacted).

@@ -68,21 +68,24 @@ impl ChainRole {
 pub struct RpcUrl(url::Url);
 
 impl RpcUrl {
-    /// Parses and checks an endpoint: `http://host[:port][/path]`.
+    /// Parses and checks an endpoint: `http[s]://host[:port][/path]`. HTTPS is verified
+    /// against the system's roots (`SSL_CERT_FILE` or `SSL_CERT_DIR` add others).
     pub fn parse(text: &str) -> Result<Self, String> {
         let url = url::Url::parse(text).map_err(|e| {
-            format!("is not a URL ({e}); give a full URL such as http://127.0.0.1:8545")
+            format!("is not a URL ({e}); give a full URL such as https://rpc.example or http://127.0.0.1:8545")
         })?;
         match url.scheme() {
-            "http" => {}
-            "https" | "wss" | "ws" => {
+            "http" | "https" => {}
+            "wss" | "ws" => {
                 return Err(format!(
-                    "{}:// is not supported by this build, which speaks plain HTTP only; use an \
-                     http:// endpoint (a node on this host, or a TLS-terminating proxy on loopback)",
+                    "{}:// (WebSocket) is not supported by this build; give the provider's \
+                     https:// endpoint",
                     url.scheme()
                 ));
             }
-            other => return Err(format!("{other}:// is not a JSON-RPC transport; use http://")),
+            other => {
+                return Err(format!("{other}:// is not a JSON-RPC transport; use https://"));
+            }
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err("has no host; give a full URL such as http://127.0.0.1:8545".into());
