@@ -9,6 +9,7 @@
 //! they reach it and only the enclave opens them (the one exception is `solvency enclave open`,
 //! a development command that says so).
 
+pub mod accounts;
 pub mod cli;
 pub mod keyfiles;
 pub mod maker;

@@ -194,3 +194,52 @@ fn a_placeholder_key_says_what_a_key_looks_like() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("expected a secp256k1 secret key: 0x followed by 64 hex digits"), "{err}");
 }
+
+#[test]
+fn a_keystore_opens_with_its_password_only_and_says_so_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("publisher.json");
+    let path = file.to_str().unwrap();
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let with = |password: Option<&str>, args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_solvency"));
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .env("THE_KEY", key)
+            .env_remove("SOLVENCY_KEYSTORE_PASSWORD")
+            .env_remove("SOLVENCY_KEYSTORE_PASSWORD_FILE");
+        if let Some(password) = password {
+            command.env("SOLVENCY_KEYSTORE_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    // The key's address (the devnet's well-known first test key).
+    let address = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23";
+    let made =
+        with(Some("right horse"), &["keys", "keystore", "--out", path, "--from-env", "THE_KEY"]);
+    assert_eq!(stdout(&made).trim(), address);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(&key[2..]), "the key is stored encrypted");
+    let opened = with(Some("right horse"), &["keys", "address", "--keystore", path]);
+    assert_eq!(stdout(&opened).trim(), address);
+
+    // A wrong password, or none: refused, saying what to do, never echoing a secret.
+    for (password, says) in
+        [(Some("wrong horse"), "wrong password"), (None, "SOLVENCY_KEYSTORE_PASSWORD")]
+    {
+        for args in [
+            &["keys", "address", "--keystore", path][..],
+            &["run", "--config", "../networks.toml", "--publisher-keystore", path][..],
+        ] {
+            let out = with(password, args);
+            assert!(!out.status.success(), "{args:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(!err.contains("horse") && !err.contains(&key[2..]), "{err}");
+        }
+    }
+    // Never overwritten.
+    let again = with(Some("right horse"), &["keys", "keystore", "--out", path]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

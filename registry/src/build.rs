@@ -245,6 +245,25 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
 
 fn aggregator(b: &Builder<'_>, file: &NetworksFile) -> Result<AggregatorConfig, ConfigError> {
     let a = &file.aggregator;
+    // A key in the file itself is for devnets only: on a real chain it would sit in a file that
+    // is copied, committed and shared.
+    let devnet = !file.chains.is_empty()
+        && file.chains.iter().all(|c| {
+            crate::selectors::by_chain_id(c.chain_id).is_some_and(|official| official.test)
+        });
+    if a.publisher_key_literal && a.publisher_key.is_some() && !file.chains.is_empty() && !devnet {
+        return Err(b.invalid(
+            "aggregator.publisher_key",
+            "is a secret key written in the file, and these are not devnet chains: give it as \
+             \"${VAR}\" (an environment variable), SOLVENCY_PUBLISHER_KEY, or publisher_keystore",
+        ));
+    }
+    if a.publisher_key.is_some() && a.publisher_keystore.is_some() {
+        return Err(b.invalid(
+            "aggregator.publisher_keystore",
+            "give publisher_key or publisher_keystore, not both",
+        ));
+    }
     let publisher = match &a.publisher_key {
         None => None,
         Some(secret) => Some(
@@ -277,6 +296,7 @@ fn aggregator(b: &Builder<'_>, file: &NetworksFile) -> Result<AggregatorConfig, 
         state_dir: b.resolve(&a.state_dir),
         publisher,
         publisher_unset: a.publisher_unset.clone(),
+        publisher_keystore: a.publisher_keystore.as_deref().map(|p| b.resolve(p)),
         poll_interval: Duration::from_millis(a.poll_interval_ms),
         delivery_timeout: Duration::from_secs(a.delivery_timeout_secs),
     })

@@ -158,8 +158,10 @@ pub fn read_source(
         .and_then(|aggregator| aggregator.remove("publisher_key"));
     interpolate::interpolate(&mut value, path, "", env)?;
     let mut publisher_unset = None;
+    let mut publisher_key_literal = false;
     match publisher {
         Some(toml::Value::String(template)) => {
+            publisher_key_literal = !template.contains("${");
             match interpolate::expand(&template, path, "aggregator.publisher_key", env) {
                 Ok(key) => {
                     let aggregator =
@@ -191,6 +193,7 @@ pub fn read_source(
         }
     })?;
     file.aggregator.publisher_unset = publisher_unset;
+    file.aggregator.publisher_key_literal = publisher_key_literal;
     Ok(file)
 }
 

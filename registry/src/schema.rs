@@ -171,9 +171,14 @@ pub struct AggregatorSection {
     /// Where the aggregator keeps its cursor and the in-process enclave's state.
     pub state_dir: PathBuf,
     /// Hex secret key of the account that sends `publish` (pays gas; fees come from the hub).
-    /// Better left out and given as `SOLVENCY_PUBLISHER_KEY`.
+    /// Outside a devnet only as `${VAR}` (or left out and given as `SOLVENCY_PUBLISHER_KEY`):
+    /// a registry whose chains are not all test chains refuses a key written in the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publisher_key: Option<Secret>,
+    /// The publisher's encrypted keystore (password from `SOLVENCY_KEYSTORE_PASSWORD` or
+    /// `SOLVENCY_KEYSTORE_PASSWORD_FILE`), instead of `publisher_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher_keystore: Option<PathBuf>,
     /// How often chains are polled for new logs, in milliseconds. Default 1000.
     pub poll_interval_ms: u64,
     /// After this long without an attestation landing on a spoke, the aggregator says so
@@ -183,6 +188,9 @@ pub struct AggregatorSection {
     /// command that needs the key, and for no other.
     #[serde(skip)]
     pub publisher_unset: Option<String>,
+    /// Whether `publisher_key` is written in the file itself rather than `${VAR}`.
+    #[serde(skip)]
+    pub publisher_key_literal: bool,
 }
 
 impl Default for AggregatorSection {
@@ -190,9 +198,11 @@ impl Default for AggregatorSection {
         Self {
             state_dir: PathBuf::from(".solvency"),
             publisher_key: None,
+            publisher_keystore: None,
             poll_interval_ms: 1_000,
             delivery_timeout_secs: 3_600,
             publisher_unset: None,
+            publisher_key_literal: false,
         }
     }
 }

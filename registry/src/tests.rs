@@ -316,7 +316,7 @@ fn rpc_urls_never_show_their_secrets() {
 #[test]
 fn debug_of_a_registry_shows_no_secret() {
     let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-    let text = with_chains(&format!("[aggregator]\npublisher_key = \"{key}\""))
+    let text = with_chains(&format!("[aggregator]\npublisher_key = \"${{NOT_SET_HERE:-{key}}}\""))
         .replace("http://127.0.0.1:8546", "http://127.0.0.1:8546/v2/RPCSECRET?key=RPCSECRET");
     let registry = parse(&text).unwrap();
     let shown = format!("{registry:?}");
@@ -584,4 +584,36 @@ fn source_and_reporting_mistakes_are_named() {
         "{}",
         error(&devnet)
     );
+}
+
+#[test]
+fn a_secret_key_written_in_a_registry_is_refused_outside_a_devnet() {
+    let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let written = with_chains(&format!("[aggregator]\npublisher_key = \"{key}\""));
+    let err = parse(&written).unwrap_err().to_string();
+    assert!(err.contains("aggregator.publisher_key") && err.contains("${VAR}"), "{err}");
+    assert!(!err.contains(&key[2..]), "the message shows the key: {err}");
+    // From the environment, it is taken.
+    let templated = with_chains("[aggregator]\npublisher_key = \"${PUBLISHER}\"");
+    let env = |var: &str| (var == "PUBLISHER").then(|| key.to_owned());
+    assert!(Registry::parse(&templated, "n.toml", &env).unwrap().aggregator.publisher.is_some());
+    // On the official test chains (a devnet), written keys are fine.
+    let devnet = written
+        .replace(
+            "chain_id = 7001\nselector = 11",
+            "chain_id = 90000001\nselector = 909606746561742123",
+        )
+        .replace(
+            "chain_id = 7002\nselector = 22",
+            "chain_id = 90000002\nselector = 5548718428018410741",
+        );
+    assert!(parse(&devnet).unwrap().aggregator.publisher.is_some());
+    // A keystore instead; not both.
+    let both = with_chains(
+        "[aggregator]\npublisher_key = \"${P:-0x01}\"\npublisher_keystore = \"k.json\"",
+    );
+    assert!(parse(&both).unwrap_err().to_string().contains("not both"));
+    let keystore =
+        parse(&with_chains("[aggregator]\npublisher_keystore = \"keys/p.json\"")).unwrap();
+    assert_eq!(keystore.aggregator.publisher_keystore, Some(PathBuf::from("keys/p.json")));
 }

@@ -331,6 +331,8 @@ pub struct AggregatorConfig {
     pub publisher: Option<PrivateKeySigner>,
     /// Why the file's `publisher_key` is not available (its `${VAR}` is unset), if so.
     pub publisher_unset: Option<String>,
+    /// The publisher's encrypted keystore (resolved against the registry's directory).
+    pub publisher_keystore: Option<PathBuf>,
     /// How often chains are polled.
     pub poll_interval: Duration,
     /// When a delivery counts as late (it goes on being watched).

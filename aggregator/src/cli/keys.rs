@@ -20,6 +20,25 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write an EVM account (publisher, reporter, maker, owner) to an encrypted keystore, the
+    /// format geth and foundry use; the password comes from SOLVENCY_KEYSTORE_PASSWORD or
+    /// SOLVENCY_KEYSTORE_PASSWORD_FILE. Prints the address.
+    ///
+    /// Example: `SOLVENCY_KEYSTORE_PASSWORD=… solvency keys keystore --out publisher.json`
+    Keystore {
+        /// The file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Encrypt the secret key this environment variable holds instead of a new random one.
+        #[arg(long, value_name = "VAR")]
+        from_env: Option<String>,
+    },
+    /// Print the address of a keystore's account (checks its password).
+    Address {
+        /// The keystore.
+        #[arg(long)]
+        keystore: PathBuf,
+    },
 }
 
 /// `solvency keys generate`
@@ -51,6 +70,27 @@ impl KeysCommand {
                 Ok(())
             }
             Self::Generate(args) => generate(args),
+            Self::Keystore { out, from_env } => {
+                let key = match from_env {
+                    Some(var) => {
+                        let text = std::env::var(&var)
+                            .map_err(|_| anyhow::anyhow!("${var} is not set"))?;
+                        Some(
+                            crate::cli::args::secret_key(&text)
+                                .map_err(|e| anyhow::anyhow!("${var}: {e}"))?,
+                        )
+                    }
+                    None => None,
+                };
+                let address = crate::accounts::create_keystore(&out, key)?;
+                println!("{address}");
+                eprintln!("keystore written to {}", out.display());
+                Ok(())
+            }
+            Self::Address { keystore } => {
+                println!("{}", crate::accounts::from_keystore(&keystore)?.address());
+                Ok(())
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ use alloy::{
     primitives::{B256, U256},
     signers::local::PrivateKeySigner,
 };
-use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::cli::args::ConfigArgs;
@@ -203,7 +202,7 @@ async fn statement(args: StatementArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The owner's account, from `--account-key` or `SOLVENCY_MAKER_KEY`.
+/// The owner's account, from `--account-keystore`, `--account-key` or `SOLVENCY_MAKER_KEY`.
 #[derive(Debug, Args)]
 pub struct MakerAccount {
     /// The owner's account (its vault address): signs requests, pays gas where there is any.
@@ -211,15 +210,20 @@ pub struct MakerAccount {
         long,
         env = "SOLVENCY_MAKER_KEY",
         hide_env_values = true,
-        value_parser = crate::cli::args::secret_key
+        value_parser = crate::cli::args::secret_key,
+        required_unless_present = "account_keystore"
     )]
-    account_key: B256,
+    account_key: Option<B256>,
+    /// The owner's account from an encrypted keystore instead (password from
+    /// SOLVENCY_KEYSTORE_PASSWORD or SOLVENCY_KEYSTORE_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "account_key")]
+    account_keystore: Option<std::path::PathBuf>,
 }
 
 impl MakerAccount {
     fn signer(&self) -> anyhow::Result<PrivateKeySigner> {
-        PrivateKeySigner::from_bytes(&self.account_key)
-            .context("the account key is not a valid secp256k1 key")
+        crate::accounts::account(self.account_key, self.account_keystore.as_deref())?
+            .ok_or_else(|| anyhow::anyhow!("give --account-keystore FILE or --account-key"))
     }
 }
 
@@ -344,6 +348,9 @@ pub struct MakerRunArgs {
         value_parser = crate::cli::args::secret_key
     )]
     account_key: Option<B256>,
+    /// The owner's account from an encrypted keystore instead, for --standby.
+    #[arg(long, value_name = "FILE", conflicts_with = "account_key")]
+    account_keystore: Option<std::path::PathBuf>,
 }
 
 /// `CHAIN=UNITS`: the standby to keep available in a chain's vault.
@@ -386,18 +393,21 @@ enum Standby {
 async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     let (registry, key) = args.reader.load()?;
     let owner = args.reader.owner;
-    let account = match (&args.account_key, args.standby.is_empty()) {
+    let given = if args.standby.is_empty() {
+        None
+    } else {
+        crate::accounts::account(args.account_key, args.account_keystore.as_deref())?
+    };
+    let account = match (given, args.standby.is_empty()) {
         (_, true) => None,
-        (Some(secret), false) => {
-            let account = PrivateKeySigner::from_bytes(secret)
-                .context("the account key is not a valid secp256k1 key")?;
+        (Some(account), false) => {
             if account.address() != owner {
                 anyhow::bail!("--account-key is {}'s, not the owner {owner}'s", account.address());
             }
             Some(account)
         }
         (None, false) => anyhow::bail!(
-            "--standby needs the owner's account (--account-key or SOLVENCY_MAKER_KEY)"
+            "--standby needs the owner's account (--account-keystore, --account-key or SOLVENCY_MAKER_KEY)"
         ),
     };
     let network = registry.network()?;

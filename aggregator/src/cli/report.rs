@@ -86,6 +86,10 @@ pub struct ReporterIdentity {
         value_parser = crate::cli::args::secret_key
     )]
     account_key: Option<B256>,
+    /// The reporter account from an encrypted keystore instead (password from
+    /// SOLVENCY_KEYSTORE_PASSWORD or SOLVENCY_KEYSTORE_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "account_key")]
+    account_keystore: Option<std::path::PathBuf>,
 }
 
 /// A chain's reporter, checked against the registry and the chain.
@@ -122,16 +126,18 @@ impl ReporterIdentity {
                 chain.name
             );
         }
-        let account = match (self.account_key, &deployment) {
-            (Some(secret), _) => PrivateKeySigner::from_bytes(&secret)
-                .context("the account key is not a valid secp256k1 key")?,
+        let given = crate::accounts::account(self.account_key, self.account_keystore.as_deref())?;
+        let account = match (given, &deployment) {
+            (Some(account), _) => account,
             (None, Some(deployment)) => deployment
                 .chain_by_name(&chain.name)
                 .with_context(|| format!("{} is not a chain of the devnet", chain.name))?
                 .reporter
                 .signer(),
             (None, None) => {
-                bail!("give --account-key (or SOLVENCY_REPORTER_ACCOUNT_KEY, or --devnet DIR)")
+                bail!(
+                    "give --account-keystore FILE, --account-key (or SOLVENCY_REPORTER_ACCOUNT_KEY), or --devnet DIR"
+                )
             }
         };
         // Only the chain's reporter account may submit: say so before paying for a transaction

@@ -1,6 +1,6 @@
 //! `solvency run`: the aggregator daemon.
 
-use alloy::{primitives::B256, signers::local::PrivateKeySigner};
+use alloy::primitives::B256;
 use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +20,11 @@ pub struct RunArgs {
     /// Overrides `[aggregator] publisher_key`.
     #[arg(long, env = "SOLVENCY_PUBLISHER_KEY", hide_env_values = true, value_parser = crate::cli::args::secret_key)]
     publisher_key: Option<B256>,
+    /// The publisher from an encrypted keystore instead (password from
+    /// SOLVENCY_KEYSTORE_PASSWORD or SOLVENCY_KEYSTORE_PASSWORD_FILE). Overrides
+    /// `[aggregator] publisher_keystore`.
+    #[arg(long, value_name = "FILE", conflicts_with = "publisher_key")]
+    publisher_keystore: Option<std::path::PathBuf>,
     /// Serve the operator's view (web page, `/api/v1/*`, `/metrics`, `/healthz`, `/readyz`) on
     /// this address, e.g. `127.0.0.1:8645`. Without it, alerts are still logged.
     #[arg(long, value_name = "ADDR")]
@@ -30,14 +35,16 @@ pub struct RunArgs {
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
-    let publisher = match args.publisher_key {
-        Some(key) => PrivateKeySigner::from_bytes(&key)
-            .context("the publisher key is not a secp256k1 key")?,
+    let keystore = args.publisher_keystore.as_deref().or((args.publisher_key.is_none())
+        .then_some(registry.aggregator.publisher_keystore.as_deref())
+        .flatten());
+    let publisher = match crate::accounts::account(args.publisher_key, keystore)? {
+        Some(publisher) => publisher,
         None => match (&registry.aggregator.publisher, &registry.aggregator.publisher_unset) {
             (Some(publisher), _) => publisher.clone(),
             (None, Some(problem)) => anyhow::bail!("{problem}; or give --publisher-key"),
             (None, None) => anyhow::bail!(
-                "give the account that sends publish: --publisher-key, SOLVENCY_PUBLISHER_KEY or [aggregator] publisher_key"
+                "give the account that sends publish: --publisher-keystore, --publisher-key, SOLVENCY_PUBLISHER_KEY, or [aggregator] publisher_keystore"
             ),
         },
     };

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use alloy::{primitives::B256, signers::local::PrivateKeySigner};
+use alloy::primitives::B256;
 use anyhow::{Context, bail};
 use clap::Args;
 
@@ -19,6 +19,10 @@ pub struct RegisterArgs {
     /// Secret key of the contracts' owner on every chain.
     #[arg(long, env = "SOLVENCY_OWNER_KEY", hide_env_values = true, conflicts_with = "devnet", value_parser = crate::cli::args::secret_key)]
     owner_key: Option<B256>,
+    /// The owner's account from an encrypted keystore instead (password from
+    /// SOLVENCY_KEYSTORE_PASSWORD or SOLVENCY_KEYSTORE_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["owner_key", "devnet"])]
+    owner_keystore: Option<PathBuf>,
     /// A devnet state directory: each chain's owner is its deployer (deployment.json).
     #[arg(long)]
     devnet: Option<PathBuf>,
@@ -30,14 +34,19 @@ pub struct RegisterArgs {
 pub(super) async fn run(args: RegisterArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
     let deployment = args.devnet.as_deref().map(solvency_devnet::Deployment::read).transpose()?;
-    let registrar = Registrar::new(&registry, |chain| match (&deployment, args.owner_key) {
+    let owner = crate::accounts::account(args.owner_key, args.owner_keystore.as_deref())?;
+    let registrar = Registrar::new(&registry, |chain| match (&deployment, &owner) {
         (Some(d), _) => Ok(d
             .chain_by_name(chain)
             .with_context(|| format!("{chain} is not in the devnet"))?
             .deployer
             .signer()),
-        (None, Some(key)) => Ok(PrivateKeySigner::from_bytes(&key)?),
-        (None, None) => bail!("give --owner-key (or SOLVENCY_OWNER_KEY), or --devnet DIR"),
+        (None, Some(owner)) => Ok(owner.clone()),
+        (None, None) => {
+            bail!(
+                "give --owner-keystore FILE, --owner-key (or SOLVENCY_OWNER_KEY), or --devnet DIR"
+            )
+        }
     })?;
     loop {
         let nonce = Registrar::nonce();
