@@ -217,6 +217,7 @@ impl WiredDevnet {
                 assets: file.devnet.assets.clone(),
                 reporting: Default::default(),
                 ccip_latency_secs: None,
+                reporter_account: None,
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);

@@ -3,6 +3,7 @@
 //!
 //! - [`ChainClient`]: one registered chain's endpoint, with retries ([`Backoff`]) and errors that
 //!   name the chain and never an RPC URL's secrets; [`rpc`] has the providers underneath.
+//! - [`admin`]: the owner's operations, planned from the registry, sent or batched for a Safe.
 //! - [`hub`]: the hub's `ReportDelivered` logs, page by page past confirmations, from a
 //!   position the caller keeps.
 //! - [`oracle`]: every chain's `isSolvent()` and latest attestation, and the owner's setters.
@@ -17,6 +18,7 @@
 //! Adapters only move ciphertexts and public state; they never hold an enclave key or see an
 //! amount. The only keys they use are accounts that pay gas.
 
+pub mod admin;
 mod client;
 mod error;
 mod follow;

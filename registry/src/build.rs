@@ -696,6 +696,16 @@ fn chains(
             }
             fallback_rpc_urls.push(url);
         }
+        for (field, value) in
+            [("hub", &chain.hub), ("spoke", &chain.spoke), ("vault", &chain.vault)]
+        {
+            if value.as_deref().map(str::trim) == Some(DEPLOY) {
+                return Err(b.invalid(
+                    key(field),
+                    "is \"deploy\": run `solvency deploy --config FILE` to deploy it and write its address here",
+                ));
+            }
+        }
         let role = match (&chain.hub, &chain.spoke) {
             (Some(hub), None) => ChainRole::Hub(b.address(&key("hub"), hub)?),
             (None, Some(spoke)) => ChainRole::Spoke(b.address(&key("spoke"), spoke)?),
@@ -723,7 +733,13 @@ fn chains(
                 _ => 0,
             }
         }));
+        let reporter_account = chain
+            .reporter_account
+            .as_deref()
+            .map(|a| b.address(&key("reporter_account"), a))
+            .transpose()?;
         out.push(ChainConfig {
+            reporter_account,
             ccip_latency,
             fallback_rpc_urls,
             name: name.to_owned(),
@@ -874,6 +890,9 @@ fn enclave_config(b: &Builder<'_>, e: &EnclaveSection) -> Result<EnclaveConfig, 
         },
     })
 }
+
+/// What `hub` or `spoke` says in a registry whose contract `solvency deploy` is to deploy.
+pub const DEPLOY: &str = "deploy";
 
 /// CCIP's delivery latency from a chain of the official table, unless the registry says.
 pub const DEFAULT_CCIP_LATENCY_SECS: u64 = 1_200;

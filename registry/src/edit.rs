@@ -73,6 +73,59 @@ impl RegistryEdit {
         Ok(())
     }
 
+    /// Sets `key` of the `[[chains]]` entry named `chain`, as [`RegistryEdit::set`] does.
+    pub fn set_chain(
+        &mut self,
+        chain: &str,
+        key: &str,
+        value: impl Into<Value>,
+    ) -> Result<(), ConfigError> {
+        let path = self.path.display().to_string();
+        let missing = || ConfigError::Invalid {
+            path: path.clone(),
+            key: "chains".into(),
+            problem: format!("no [[chains]] entry is named {chain:?}"),
+        };
+        let tables = self
+            .doc
+            .get_mut("chains")
+            .and_then(Item::as_array_of_tables_mut)
+            .ok_or_else(missing)?;
+        let table = tables
+            .iter_mut()
+            .find(|t| t.get("name").and_then(Item::as_str) == Some(chain))
+            .ok_or_else(missing)?;
+        let mut value = value.into();
+        match table.get_mut(key).and_then(Item::as_value_mut) {
+            Some(old) => {
+                *value.decor_mut() = old.decor().clone();
+                *old = value;
+            }
+            None => {
+                table.insert(key, Item::Value(value));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the file atomically after checking only that it still reads as a registry file
+    /// (not that it is complete: `solvency deploy` writes addresses one by one).
+    pub fn save_partial(self) -> Result<(), ConfigError> {
+        let text = self.text();
+        let shown = self.path.display().to_string();
+        crate::read_source(&text, &shown, &|var| std::env::var(var).ok())?;
+        self.write(&text)
+    }
+
+    fn write(&self, text: &str) -> Result<(), ConfigError> {
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&self.path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o644)
+        };
+        solvency_durable::write_atomic(&self.path, text.as_bytes(), mode)?;
+        Ok(())
+    }
+
     /// The edited text.
     pub fn text(&self) -> String {
         self.doc.to_string()
@@ -84,12 +137,7 @@ impl RegistryEdit {
         let text = self.text();
         let shown = self.path.display().to_string();
         Registry::parse(&text, &shown, &|var| std::env::var(var).ok())?;
-        let mode = {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(&self.path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o644)
-        };
-        solvency_durable::write_atomic(&self.path, text.as_bytes(), mode)?;
-        Ok(())
+        self.write(&text)
     }
 }
 

@@ -24,8 +24,8 @@ use alloy::primitives::B256;
 use solvency_enclave::Policy;
 
 pub use build::{
-    DEFAULT_CCIP_LATENCY_SECS, MAX_CONFIRMATIONS, MAX_DELIVERY_TIMEOUT_SECS, MAX_DEVNET_CHAINS,
-    check_devnet_chains, parse_price_e18,
+    DEFAULT_CCIP_LATENCY_SECS, DEPLOY, MAX_CONFIRMATIONS, MAX_DELIVERY_TIMEOUT_SECS,
+    MAX_DEVNET_CHAINS, check_devnet_chains, parse_price_e18,
 };
 pub use error::ConfigError;
 pub use schema::NetworksFile;

@@ -278,6 +278,10 @@ pub struct ChainSection {
     /// freshness window is shorter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccip_latency_secs: Option<u64>,
+    /// The account allowed to submit this chain's report (`setReporter`; `solvency admin sync`
+    /// sets it), if the registry says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter_account: Option<String>,
 }
 
 /// `[chains.reporting]`: when the chain's reporter daemon reports.

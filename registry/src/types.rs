@@ -159,6 +159,8 @@ pub struct ChainConfig {
     pub vault_asset: Option<String>,
     /// How long CCIP takes to deliver a message sent from this chain (`ccip_latency_secs`).
     pub ccip_latency: Duration,
+    /// The account allowed to submit the chain's report, if the registry names it.
+    pub reporter_account: Option<Address>,
 }
 
 /// When the reporter daemon reports.

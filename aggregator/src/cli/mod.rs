@@ -1,11 +1,13 @@
 //! The `solvency` command line: one module per command, each with its arguments type and its
 //! `run`; option groups shared between commands live in [`args`].
 
+pub mod admin;
 pub mod args;
 pub mod attestation;
 pub mod check;
 pub mod dashboard;
 pub mod demo;
+pub mod deploy;
 pub mod devnet;
 pub mod enclave;
 pub mod keys;
@@ -67,6 +69,14 @@ pub enum Command {
     ///
     /// Example: `solvency run --config .devnet/networks.toml`
     Run(run::RunArgs),
+    /// The contracts' owner: deploy a registry's contracts and wire them (idempotent,
+    /// resumable; addresses written back into the registry in place).
+    ///
+    /// Example: `solvency deploy --config networks.toml --owner-keystore owner.json`
+    Deploy(deploy::DeployArgs),
+    /// The contracts' owner: every owner operation, sent or written as Safe batches.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Check a registry against its chains before running: each RPC's chain id, the contracts
     /// and their wiring, the policy digest, the enclave's signers, the hub's fee balance, and
     /// the freshness windows against each lane's CCIP latency. Exits 1 on an error.
@@ -114,6 +124,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Devnet(command) => command.run().await,
         Command::Run(args) => run::run(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::Deploy(args) => deploy::run(args).await,
+        Command::Admin(command) => command.run().await,
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Report(command) => command.run().await,

@@ -1,0 +1,144 @@
+//! `solvency deploy`: deploys the contracts a registry marks `"deploy"` — the hub, then every
+//! spoke (each needs the hub's address) — on the chains' own CCIP routers as the registry lists
+//! them, writes each address back into the registry in place as soon as it is mined, then wires
+//! everything as `solvency admin sync` does. Idempotent and resumable: run again, it deploys
+//! only what still says `"deploy"` and sends only what still differs (nothing, once done).
+
+use alloy::primitives::Address;
+use anyhow::{Context, bail};
+use clap::Args;
+use solvency_ccip::bindings::{hub::SolvencyHub, spoke::SolvencySpoke};
+use solvency_chain_adapters::{Backoff, ChainClient, admin};
+use solvency_registry::{DEPLOY, RpcUrl, edit::RegistryEdit, schema::ChainSection};
+
+use crate::cli::{admin::OwnerAccount, args::ConfigArgs};
+
+/// `solvency deploy`
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    account: OwnerAccount,
+    /// The gas each spoke's `ccipReceive` gets for an attestation.
+    #[arg(long, default_value_t = 400_000)]
+    attestation_gas_limit: u32,
+    /// The gas the hub's `ccipReceive` gets for a report.
+    #[arg(long, default_value_t = 200_000)]
+    report_gas_limit: u32,
+}
+
+fn marked(value: &Option<String>) -> bool {
+    value.as_deref().map(str::trim) == Some(DEPLOY)
+}
+
+/// A client for a chain of the file, its chain id and router checked before anything is sent.
+async fn client(section: &ChainSection) -> anyhow::Result<ChainClient> {
+    let url = RpcUrl::parse(&section.rpc_url)
+        .map_err(|problem| anyhow::anyhow!("chain {}: rpc_url {problem}", section.name))?;
+    let client = ChainClient::from_url(
+        &section.name,
+        section.selector,
+        url.expose().as_str(),
+        Backoff::default(),
+    )?;
+    client.check_chain_id(section.chain_id).await?;
+    let router: Address = section
+        .router
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("chain {}: router is not an address", section.name))?;
+    if let Some(e) =
+        solvency_chain_adapters::oracle::no_contract(&client, router, "CCIP router").await
+    {
+        return Err(e.into());
+    }
+    Ok(client)
+}
+
+pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
+    let path = args.config.config.clone();
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {shown}"))?;
+    let file = solvency_registry::read_source(&text, &shown, &|var| std::env::var(var).ok())?;
+    let deployment_id = crate::cli::args::deployment_id(&file.deployment_id);
+    let hub = file.chains.iter().find(|c| c.hub.is_some()).ok_or_else(|| {
+        anyhow::anyhow!("{shown}: no chain is the hub (`hub = \"deploy\"` or its address)")
+    })?;
+    let mut deployed = 0;
+    let hub_address: Address = if marked(&hub.hub) {
+        let client = client(hub).await?;
+        let owner = args.account.signer_for(&hub.name)?;
+        let router = hub.router.trim().parse()?;
+        let contract = SolvencyHub::deploy(
+            client.sender(owner),
+            router,
+            hub.selector,
+            deployment_id,
+            args.attestation_gas_limit,
+        )
+        .await
+        .with_context(|| format!("deploying the hub on {}", hub.name))?;
+        let address = *contract.address();
+        write_back(&path, &hub.name, "hub", address)?;
+        println!("{}: hub deployed at {address}", hub.name);
+        deployed += 1;
+        address
+    } else {
+        hub.hub.as_deref().unwrap_or_default().trim().parse().map_err(|_| {
+            anyhow::anyhow!("chain {}: hub is neither \"deploy\" nor an address", hub.name)
+        })?
+    };
+    for spoke in file.chains.iter().filter(|c| marked(&c.spoke)) {
+        let client = client(spoke).await?;
+        let owner = args.account.signer_for(&spoke.name)?;
+        let router = spoke.router.trim().parse()?;
+        let contract = SolvencySpoke::deploy(
+            client.sender(owner),
+            router,
+            spoke.selector,
+            hub.selector,
+            hub_address,
+            deployment_id,
+            args.report_gas_limit,
+        )
+        .await
+        .with_context(|| format!("deploying the spoke on {}", spoke.name))?;
+        let address = *contract.address();
+        write_back(&path, &spoke.name, "spoke", address)?;
+        println!("{}: spoke deployed at {address}", spoke.name);
+        deployed += 1;
+    }
+    if file.chains.iter().any(|c| marked(&c.vault)) {
+        bail!(
+            "vault = \"deploy\" is not supported: deploy the chain's ReserveVault over its oracle, write its address, then `solvency admin set-vault`"
+        );
+    }
+    // Everything has an address now: wire it as the registry says.
+    let registry = args.config.load()?;
+    let network = registry.network()?;
+    let (calls, notes) =
+        admin::sync_plan(network, registry.policy.attestation_validity.as_secs(), &[]).await?;
+    if deployed == 0 && calls.is_empty() {
+        for note in &notes {
+            println!("{}: {}", note.chain, note.message);
+        }
+        println!("nothing to do: every contract is deployed and wired as {shown} says");
+        return Ok(());
+    }
+    crate::cli::admin::execute(&registry, &args.account, None, calls, notes).await
+}
+
+/// Writes a deployed address into the registry at once, so that a run stopped later resumes
+/// from it rather than deploying again.
+fn write_back(
+    path: &std::path::Path,
+    chain: &str,
+    key: &str,
+    address: Address,
+) -> anyhow::Result<()> {
+    let mut edit = RegistryEdit::open(path)?;
+    edit.set_chain(chain, key, address.to_string())?;
+    edit.save_partial()?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `solvency deploy` and `solvency admin` on a devnet's chains, as an owner would on real ones:
+//! the registry's `"deploy"` contracts deployed on the chains' routers and wired, their
+//! addresses written back in place; a second run changes nothing; a Safe batch instead of
+//! transactions with `--dry-run`; a timelocked change scheduled, then made once ready.
+
+use std::process::{Command, Output};
+
+use alloy::{
+    primitives::{Address, B256},
+    providers::{Provider, ProviderBuilder},
+};
+use solvency_aggregator::wired::{WiredDevnet, WiredOptions};
+use solvency_ccip::bindings::oracle::SolvencyOracleBase;
+use solvency_devnet::DevAccount;
+
+fn solvency(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solvency")).args(args).output().unwrap()
+}
+
+fn said(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn ok(out: Output) -> String {
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = solvency_registry::Registry::parse(
+        "deployment_id = \"deploy-test\"\n[aggregator]\npoll_interval_ms = 20",
+        "base.toml",
+        &|_| None,
+    )
+    .unwrap();
+    let devnet_dir = dir.path().join("devnet");
+    let wired = WiredDevnet::start(
+        &base,
+        WiredOptions { chains: Some(2), state_dir: Some(devnet_dir.clone()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let deployment = wired.devnet.deployment().clone();
+    // A deployment of our own on the devnet's chains and routers: contracts marked "deploy",
+    // no vaults, each chain's reporter account named.
+    let mut text = String::from("# our deployment\n");
+    for line in std::fs::read_to_string(wired.registry_path()).unwrap().lines() {
+        let key = line.split('=').next().unwrap_or_default().trim();
+        let line = match key {
+            "hub" => "hub = \"deploy\" # deployed by solvency deploy".to_owned(),
+            "spoke" => "spoke = \"deploy\"".to_owned(),
+            "vault" | "vault_asset" => continue,
+            "deployment_id" => "deployment_id = \"our-own\"".to_owned(),
+            "name" if line.contains("devnet-") => {
+                let name = line.split('"').nth(1).unwrap();
+                let chain = deployment.chain_by_name(name).unwrap();
+                let reporter = DevAccount::reporter(chain.chain_id).address;
+                format!("{line}\nreporter_account = \"{reporter}\"")
+            }
+            _ => line.to_owned(),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let registry = dir.path().join("own.toml");
+    std::fs::write(&registry, &text).unwrap();
+    let config = registry.to_str().unwrap();
+    let devnet = devnet_dir.to_str().unwrap();
+    // Not deployed yet: every other command says what to run.
+    let refused = said(&solvency(&["check", "--config", config]));
+    assert!(refused.contains("solvency deploy"), "{refused}");
+
+    let first = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    assert!(first.contains("hub deployed") && first.contains("spoke deployed"), "{first}");
+    assert!(first.contains("submit the chain's reports"), "reporters set: {first}");
+    let written = std::fs::read_to_string(&registry).unwrap();
+    assert!(!written.contains("\"deploy\""), "{written}");
+    assert!(
+        written.starts_with("# our deployment")
+            && written.contains("# deployed by solvency deploy")
+    );
+
+    // Twice: nothing sent, nothing written.
+    let nonces = || async {
+        let mut out = Vec::new();
+        for chain in &deployment.chains {
+            let provider = ProviderBuilder::new().connect_http(chain.rpc_url.parse().unwrap());
+            out.push(provider.get_transaction_count(chain.deployer.address).await.unwrap());
+        }
+        out
+    };
+    let before = nonces().await;
+    let second = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    assert!(second.contains("nothing to do"), "{second}");
+    assert_eq!(nonces().await, before, "the second run sent nothing");
+    assert_eq!(std::fs::read_to_string(&registry).unwrap(), written, "nor wrote anything");
+    // What is left is the enclave's registration and the hub's fees, and check says so.
+    let checked = said(&solvency(&["check", "--config", config]));
+    assert!(checked.contains("[signers]") && checked.contains("[fees]"), "{checked}");
+    assert!(!checked.contains("[wiring]") && !checked.contains("[policy_digest]"), "{checked}");
+    ok(solvency(&[
+        "admin",
+        "fund-hub",
+        "1000000000000000000",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+    ]));
+    assert!(!said(&solvency(&["check", "--config", config])).contains("[fees]"));
+
+    // A multisig owner: a Safe batch per chain, nothing sent.
+    let batches = dir.path().join("safe");
+    let out = ok(solvency(&[
+        "admin",
+        "set-max-validity",
+        "7200",
+        "--config",
+        config,
+        "--dry-run",
+        batches.to_str().unwrap(),
+    ]));
+    assert!(out.contains("call(s) for the owner"), "{out}");
+    // The hub's owner funded it (one transaction on the first chain, the hub's); the batch sent
+    // nothing.
+    let mut expected = before.clone();
+    expected[0] += 1;
+    assert_eq!(nonces().await, expected);
+    let own = solvency_registry::Registry::load(&registry).unwrap();
+    for chain in &own.network().unwrap().chains {
+        let batch: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(batches.join(format!("{}.json", chain.name))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(batch["chainId"], chain.chain_id.to_string());
+        let tx = &batch["transactions"][0];
+        assert_eq!(tx["to"].as_str().unwrap().parse::<Address>().unwrap(), chain.oracle());
+        assert!(tx["data"].as_str().unwrap().starts_with("0x"), "{batch}");
+    }
+
+    // Under a timelock: scheduled first, made once ready.
+    let hub = own.network().unwrap().hub().clone();
+    ok(solvency(&[
+        "admin",
+        "set-config-timelock",
+        "600",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--chain",
+        &hub.name,
+    ]));
+    let digest = B256::repeat_byte(0x42).to_string();
+    let args = [
+        "admin",
+        "set-policy-digest",
+        &digest,
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--chain",
+        &hub.name,
+    ];
+    assert!(ok(solvency(&args)).contains("schedule"));
+    assert!(ok(solvency(&args)).contains("ready at chain time"));
+    let provider = ProviderBuilder::new().connect_http(hub.rpc_url.expose().clone());
+    provider.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (601,)).await.unwrap();
+    provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.unwrap();
+    ok(solvency(&args));
+    let held =
+        SolvencyOracleBase::new(hub.oracle(), &provider).getPolicyDigest().call().await.unwrap();
+    assert_eq!(held.to_string(), digest);
+    wired.shutdown().await;
+}
