@@ -2,11 +2,10 @@
 //! a wrong policy digest, an unregistered signer and an unfunded hub are each named; a window
 //! shorter than a lane's CCIP latency is a warning, not an error.
 
-use alloy::{primitives::Address, providers::Provider};
-use solvency_ccip::bindings::hub::SolvencyHub;
+use alloy::primitives::Address;
 use solvency_chain_adapters::preflight::{Check, Finding, Severity, has_errors, preflight};
 use solvency_registry::{Registry, schema::NetworksFile};
-use solvency_tests::{as_account, round::Round};
+use solvency_tests::round::Round;
 
 fn names(findings: &[Finding], chain: &str, check: Check) -> bool {
     findings.iter().any(|f| f.chain == chain && f.check == check && f.severity == Severity::Error)
@@ -73,18 +72,7 @@ async fn check_names_each_thing_wrong_with_a_registry() {
     );
 
     // The hub's fees withdrawn.
-    let hub_chain = round.devnet.hub().clone();
-    let hub = hub_chain.hub.unwrap();
-    let owner = as_account(&hub_chain, &hub_chain.deployer);
-    let balance = owner.get_balance(hub).await.unwrap();
-    SolvencyHub::new(hub, &owner)
-        .withdrawFees(hub_chain.deployer.address, balance)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    solvency_tests::drain_hub(round.devnet.hub()).await;
     let found = preflight(&round.registry).await.unwrap();
     assert!(names(&found, &names_of[0], Check::Fees), "{found:#?}");
     assert!(found.iter().any(|f| f.check == Check::Fees && f.message.contains("fund it")));

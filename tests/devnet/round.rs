@@ -300,15 +300,7 @@ async fn a_hub_that_cannot_pay_fees_gets_a_clear_error_and_the_round_resumes_onc
     let hub_chain = round.devnet.hub().clone();
     let hub_address = hub_chain.hub.unwrap();
     let owner = as_account(&hub_chain, &hub_chain.deployer);
-    let balance = owner.get_balance(hub_address).await.unwrap();
-    SolvencyHub::new(hub_address, &owner)
-        .withdrawFees(hub_chain.deployer.address, balance)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let balance = solvency_tests::drain_hub(&hub_chain).await;
 
     round.submit_all(2, |_| healthy()).await;
     let Event::PublishFailed { error } =
@@ -365,15 +357,7 @@ async fn a_statement_signed_before_a_restart_is_the_one_published_after_it() {
     let hub_chain = round.devnet.hub().clone();
     let hub_address = hub_chain.hub.unwrap();
     let owner = as_account(&hub_chain, &hub_chain.deployer);
-    let balance = owner.get_balance(hub_address).await.unwrap();
-    SolvencyHub::new(hub_address, &owner)
-        .withdrawFees(hub_chain.deployer.address, balance)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let balance = solvency_tests::drain_hub(&hub_chain).await;
     round.submit_all(2, |_| healthy()).await;
     round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await;
     round.stop_aggregator().await;

@@ -153,3 +153,20 @@ pub async fn deposit(
         .inner
         .data
 }
+
+/// Empties the hub's fee balance to its owner (the deployer); returns what it held.
+pub async fn drain_hub(chain: &ChainDeployment) -> alloy::primitives::U256 {
+    use alloy::providers::Provider;
+    let hub = chain.hub.expect("the hub chain");
+    let owner = as_account(chain, &chain.deployer);
+    let balance = owner.get_balance(hub).await.unwrap();
+    solvency_ccip::bindings::hub::SolvencyHub::new(hub, &owner)
+        .withdrawFees(chain.deployer.address, balance)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    balance
+}
