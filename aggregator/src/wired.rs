@@ -69,7 +69,23 @@ pub struct WiredDevnet {
 impl WiredDevnet {
     /// Starts and wires a devnet from a base registry (its `[policy]`, `[aggregator]` and
     /// `[devnet]`).
+    ///
+    /// anvil (1.7) sometimes stops answering while a devnet is being deployed — requests are
+    /// accepted and never answered (foundry-rs/foundry#10452 describes such a deadlock) — and
+    /// the start then fails after its request timeouts. Such a start is made once more from
+    /// scratch (its chains are stopped first); any other failure is returned at once.
     pub async fn start(base: &Registry, options: WiredOptions) -> anyhow::Result<Self> {
+        match Self::start_once(base, options.clone()).await {
+            Err(e) if e.chain().any(|cause| cause.to_string().contains("timed out")) => {
+                tracing::warn!(target: "devnet", error = %e,
+                    "a chain stopped answering while the devnet started; starting it again");
+                Self::start_once(base, options).await
+            }
+            result => result,
+        }
+    }
+
+    async fn start_once(base: &Registry, options: WiredOptions) -> anyhow::Result<Self> {
         let chains = options.chains.unwrap_or(base.devnet.chains);
         solvency_registry::check_devnet_chains(chains)
             .map_err(|problem| anyhow::anyhow!("--chains: {problem}"))?;
