@@ -1,5 +1,5 @@
-//! HTTPS endpoints: `solvency check` reaches a hub whose RPC is behind TLS when the endpoint's
-//! certificate chains to a root it trusts (here a private CA named by `SSL_CERT_FILE`, as an
+//! HTTPS and WSS endpoints: `solvency check` reaches a hub whose RPC is behind TLS (as
+//! `https://` and as `wss://`) when the endpoint's certificate chains to a root it trusts (here a private CA named by `SSL_CERT_FILE`, as an
 //! operator would for a private node), and refuses one it does not, saying why.
 
 use std::{path::Path, process::Command, sync::Arc};
@@ -134,20 +134,36 @@ async fn check_reaches_an_https_endpoint_it_trusts_and_names_one_it_does_not() {
     let registry = dir.path().join("https.toml");
     std::fs::write(&registry, https).unwrap();
 
-    let check = |ca: Option<&Path>| {
+    let wss_registry = dir.path().join("wss.toml");
+    let check_with = |registry: &Path, ca: Option<&Path>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_solvency"));
-        command.args(["check", "--config"]).arg(&registry);
+        command.args(["check", "--config"]).arg(registry);
         command.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
         if let Some(ca) = ca {
             command.env("SSL_CERT_FILE", ca);
         }
         command.output().unwrap()
     };
+    let check = |ca: Option<&Path>| check_with(&registry, ca);
     let trusted = check(Some(&dir.path().join("ca.pem")));
     let said = String::from_utf8_lossy(&trusted.stdout).into_owned()
         + &String::from_utf8_lossy(&trusted.stderr);
     assert!(trusted.status.success(), "{said}");
     assert!(said.contains("all checks passed on 2 chain(s)"), "{said}");
+
+    // The same endpoint as a WebSocket (wss://): the node speaks both on one port.
+    std::fs::write(
+        &wss_registry,
+        text.replace(
+            &format!("rpc_url = \"{}\"", hub.rpc_url),
+            &format!("rpc_url = \"wss://localhost:{port}\""),
+        ),
+    )
+    .unwrap();
+    let over_ws = check_with(&wss_registry, Some(&dir.path().join("ca.pem")));
+    let said = String::from_utf8_lossy(&over_ws.stdout).into_owned()
+        + &String::from_utf8_lossy(&over_ws.stderr);
+    assert!(over_ws.status.success() && said.contains("all checks passed"), "{said}");
 
     let untrusted = check(None);
     let said = String::from_utf8_lossy(&untrusted.stdout).into_owned()

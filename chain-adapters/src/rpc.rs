@@ -112,15 +112,15 @@ fn client(urls: &[Url]) -> alloy::rpc::client::RpcClient {
         .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("an HTTP client builds");
-    let transports = urls
-        .iter()
-        .map(|url| {
-            alloy::transports::BoxTransport::new(alloy::transports::http::Http::with_client(
-                http.clone(),
-                url.clone(),
-            ))
-        })
-        .collect();
+    let transports =
+        urls.iter()
+            .map(|url| match url.scheme() {
+                "ws" | "wss" => alloy::transports::BoxTransport::new(LazyWs::new(url)),
+                _ => alloy::transports::BoxTransport::new(
+                    alloy::transports::http::Http::with_client(http.clone(), url.clone()),
+                ),
+            })
+            .collect();
     // Rate limits are honoured by alloy's retry layer (its compute-unit budget left
     // unbounded: endpoints say when they are busy); endpoint failures fall over in order.
     let client = ClientBuilder::default()
@@ -194,6 +194,57 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
                 }
             }
             Err(last.expect("at least one endpoint was tried"))
+        })
+    }
+}
+
+/// A WebSocket endpoint, connected at its first request (providers are built without awaiting)
+/// and again after its connection is gone for good; while it lives, alloy's pub-sub service
+/// reconnects by itself.
+#[derive(Clone)]
+struct LazyWs {
+    url: String,
+    frontend: std::sync::Arc<tokio::sync::Mutex<Option<alloy::pubsub::PubSubFrontend>>>,
+}
+
+impl LazyWs {
+    fn new(url: &Url) -> Self {
+        Self { url: url.to_string(), frontend: Default::default() }
+    }
+}
+
+impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for LazyWs {
+    type Response = alloy::rpc::json_rpc::ResponsePacket;
+    type Error = alloy::transports::TransportError;
+    type Future = alloy::transports::TransportFut<'static>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: alloy::rpc::json_rpc::RequestPacket) -> Self::Future {
+        use alloy::pubsub::PubSubConnect;
+        let this = self.clone();
+        Box::pin(async move {
+            let mut frontend = {
+                let mut guard = this.frontend.lock().await;
+                if guard.is_none() {
+                    let connect = alloy::transports::ws::WsConnect::new(this.url.clone());
+                    *guard = Some(connect.into_service().await?);
+                }
+                guard.clone().expect("connected")
+            };
+            let result = tower::Service::call(&mut frontend, request).await;
+            if let Err(alloy::transports::RpcError::Transport(
+                alloy::transports::TransportErrorKind::BackendGone,
+            )) = &result
+            {
+                *this.frontend.lock().await = None;
+            }
+            result
         })
     }
 }

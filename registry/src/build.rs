@@ -576,6 +576,12 @@ fn source(b: &Builder<'_>, key: &str, s: &SourceSection) -> Result<Source, Confi
         _ => {
             let url = RpcUrl::parse(&need("url", &s.url)?)
                 .map_err(|p| b.invalid(format!("{key}.url"), p))?;
+            if !matches!(url.expose().scheme(), "http" | "https") {
+                return Err(b.invalid(
+                    format!("{key}.url"),
+                    "an HTTP JSON source is read over http:// or https://",
+                ));
+            }
             let pointer = need("pointer", &s.pointer)?;
             if !pointer.is_empty() && !pointer.starts_with('/') {
                 return Err(b.invalid(

@@ -181,7 +181,7 @@ fn registry_mistakes_are_named() {
             "chains[1].rpc_url",
         ),
         (
-            ("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"wss://rpc.example\""),
+            ("rpc_url = \"http://127.0.0.1:8546\"", "rpc_url = \"ipc:///tmp/geth.ipc\""),
             "chains[1].rpc_url",
         ),
         (
@@ -554,7 +554,7 @@ fn source_and_reporting_mistakes_are_named() {
             "listed twice",
         ),
         ("[[chains.assets.liabilities]]\nkind = \"chainlink_feed\"\nfeed = \"0x00000000000000000000000000000000000000e3\"".into(), "liabilities[0].max_age_secs", "needs `max_age_secs`"),
-        (http.replace("http://", "wss://"), "reserves[0].url", "not supported by this build"),
+        (http.replace("http://", "wss://"), "reserves[0].url", "over http:// or https://"),
         (http.replace("pointer = \"/r\"", "pointer = \"r\""), "reserves[0].pointer", "is not a JSON pointer"),
         (format!("{http}\nunit = \"cents\""), "reserves[0].unit", "is not a unit"),
         (format!("{http}\nheaders_from_env = {{ \"Bad Header\" = \"X\" }}"), "reserves[0].headers_from_env", "not an HTTP header name"),

@@ -68,23 +68,18 @@ impl ChainRole {
 pub struct RpcUrl(url::Url);
 
 impl RpcUrl {
-    /// Parses and checks an endpoint: `http[s]://host[:port][/path]`. HTTPS is verified
-    /// against the system's roots (`SSL_CERT_FILE` or `SSL_CERT_DIR` add others).
+    /// Parses and checks an endpoint: `http[s]://` or `ws[s]://host[:port][/path]`. TLS is
+    /// verified against the system's roots (`SSL_CERT_FILE` or `SSL_CERT_DIR` add others).
     pub fn parse(text: &str) -> Result<Self, String> {
         let url = url::Url::parse(text).map_err(|e| {
             format!("is not a URL ({e}); give a full URL such as https://rpc.example or http://127.0.0.1:8545")
         })?;
         match url.scheme() {
-            "http" | "https" => {}
-            "wss" | "ws" => {
-                return Err(format!(
-                    "{}:// (WebSocket) is not supported by this build; give the provider's \
-                     https:// endpoint",
-                    url.scheme()
-                ));
-            }
+            "http" | "https" | "ws" | "wss" => {}
             other => {
-                return Err(format!("{other}:// is not a JSON-RPC transport; use https://"));
+                return Err(format!(
+                    "{other}:// is not a JSON-RPC transport; use https:// or wss://"
+                ));
             }
         }
         if url.host_str().is_none_or(str::is_empty) {
