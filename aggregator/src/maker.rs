@@ -495,3 +495,46 @@ pub async fn deposit(
     let pending = contract.deposit(amount).send().await.context("depositing")?;
     Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
 }
+
+/// How much of `owner`'s collateral is on its way into `chain`'s vault and not yet in a
+/// statement of `epoch`: its deposits the vault logged after the log count that epoch's leaf
+/// vouches for, or `None` when that cannot be told now (the chain holds another epoch, or one
+/// of the owner's transactions is still pending) — then the caller waits for the next epoch.
+///
+/// Read from the chains alone, so an agent restarted after a deposit (a kill, a crash) sees
+/// the deposit it made before and does not make it twice.
+pub async fn deposits_in_flight(
+    registry: &Registry,
+    chain: &str,
+    owner: alloy::primitives::Address,
+    epoch: u64,
+) -> anyhow::Result<Option<U256>> {
+    use solvency_ccip::bindings::oracle::SolvencyOracleBase;
+    use solvency_enclave::ownership::EntryKind;
+    let network = registry.network()?;
+    let chain = network.chain(registry, chain)?;
+    let Some(vault) = chain.vault else {
+        bail!("{} has no reserve vault in {}", chain.name, registry.path().display());
+    };
+    let client = solvency_chain_adapters::ChainClient::new(chain, Default::default());
+    let provider = client.provider();
+    let pending = provider.get_transaction_count(owner).pending().await?;
+    let mined = provider.get_transaction_count(owner).latest().await?;
+    if pending > mined {
+        return Ok(None);
+    }
+    let oracle = SolvencyOracleBase::new(chain.oracle(), provider);
+    let block = provider.get_block_number().await?;
+    let attestation = oracle.latestAttestation().block(block.into()).call().await?;
+    if attestation.epoch != epoch {
+        return Ok(None);
+    }
+    let vouched = oracle.latestLeaf().block(block.into()).call().await?.leaf.logCount;
+    let entries = solvency_chain_adapters::vault::VaultReader::new(chain, vault).read().await?;
+    Ok(Some(
+        entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Deposit && e.account == owner && e.index > vouched)
+            .fold(U256::ZERO, |sum, e| sum + e.amount),
+    ))
+}

@@ -327,17 +327,74 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
             .any(|l| l["message"] == "standby above target: withdrawing the excess")
     );
 
-    // Both stop on SIGTERM, saying so.
-    session.stop("treasury");
+    // Back up to the whole standby: the agent deposits the difference, is killed (-9) before a
+    // report vouches for it, and the agent started again sees the deposit on its way in the
+    // vault's log instead of depositing a second time.
     session.stop("maker with a target");
-    for log in ["treasury.log", "maker.log", "maker-standby.log"] {
+    let raise = ["--standby", &format!("devnet-2={STANDBY}")];
+    let raising = [&["maker", "run"][..], &reader(&owner, &api), &raise].concat();
+    let held_before =
+        runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap();
+    spawn_logged(&mut session, "maker raising", "maker-raise.log", &raising, &maker_key);
+    let deadline = Instant::now() + WAIT;
+    while runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap()
+        == held_before
+    {
+        assert!(Instant::now() < deadline, "the agent never deposited");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    session.kill("maker raising");
+    let deposited = held_before
+        - runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap();
+    assert_eq!(deposited, excess, "the difference, once");
+    spawn_logged(
+        &mut session,
+        "maker raising again",
+        "maker-raise-again.log",
+        &raising,
+        &maker_key,
+    );
+    let deadline = Instant::now() + WAIT;
+    while !json_lines(&session, "maker-raise-again.log")
+        .iter()
+        .any(|l| l["message"] == "a deposit is on its way: waiting for a report to vouch for it")
+    {
+        assert!(Instant::now() < deadline, "the restarted agent never looked at its deposit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + WAIT;
+    while units(&devnet_2_entry(&session, &owner, &api), "available")
+        != STANDBY.parse::<alloy::primitives::U256>().unwrap()
+    {
+        assert!(Instant::now() < deadline, "the deposit was never credited");
+        round_of(&session, solvency_aggregator::cli::demo::STEADY);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(
+        held_before
+            - runtime.block_on(async { token.balanceOf(maker.address).call().await }).unwrap(),
+        excess,
+        "deposited once across the kill"
+    );
+
+    // They stop on SIGTERM, saying so.
+    session.stop("maker raising again");
+    session.stop("treasury");
+    for log in ["treasury.log", "maker.log", "maker-standby.log", "maker-raise-again.log"] {
         assert!(
             json_lines(&session, log).iter().any(|l| l["message"] == "stopped"),
             "{log} says it stopped"
         );
     }
     // No balance in any log: the standby, what is left of it, what was drawn.
-    for log in ["treasury.log", "maker.log", "maker-standby.log", "aggregator.log"] {
+    for log in [
+        "treasury.log",
+        "maker.log",
+        "maker-standby.log",
+        "maker-raise.log",
+        "maker-raise-again.log",
+        "aggregator.log",
+    ] {
         let text = std::fs::read_to_string(session.path(&format!(".devnet/{log}"))).unwrap();
         for figure in [held("balance"), held("drawn")] {
             if figure.is_zero() {

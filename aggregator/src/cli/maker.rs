@@ -511,6 +511,21 @@ async fn keep_standby(
     *state = Standby::Idle;
     let available = entry.available;
     if available < target {
+        // A deposit made before (by this agent before a restart, say) that no report has
+        // vouched for yet is not made again.
+        match crate::maker::deposits_in_flight(registry, chain, account.address(), epoch).await {
+            Ok(Some(in_flight)) if in_flight.is_zero() => {}
+            Ok(Some(in_flight)) => {
+                tracing::info!(target: "maker", %chain, epoch, "a deposit is on its way: waiting for a report to vouch for it");
+                *state = Standby::Depositing { until: held + in_flight };
+                return;
+            }
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(target: "maker", %chain, error = %format!("{e:#}"), "reading the vault's log failed; deciding at the next epoch");
+                return;
+            }
+        }
         match crate::maker::deposit(registry, chain, target - available, account.clone()).await {
             Ok(tx) => {
                 tracing::info!(target: "maker", %chain, epoch, %tx, "standby below target: deposited the difference");

@@ -91,10 +91,20 @@ impl Session {
 
     /// Stops the process started as `name` with SIGTERM (SIGKILL ten seconds later).
     pub(crate) fn stop(&mut self, name: &str) {
+        self.stop_with(name, libc::SIGTERM);
+    }
+
+    /// Kills the process started as `name` at once (`kill -9`): nothing of it runs on.
+    #[allow(dead_code)]
+    pub(crate) fn kill(&mut self, name: &str) {
+        self.stop_with(name, libc::SIGKILL);
+    }
+
+    fn stop_with(&mut self, name: &str, signal: i32) {
         let at = self.started.iter().position(|s| s.name == name).expect("started");
         let mut started = self.started.remove(at);
         let pid = started.child.id() as i32;
-        stop(&mut started.child, pid, libc::SIGTERM);
+        stop(&mut started.child, pid, signal);
         if started.group {
             // SAFETY: the group of a process this test started.
             unsafe { libc::kill(-pid, libc::SIGKILL) };
