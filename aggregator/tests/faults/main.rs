@@ -19,6 +19,9 @@
 mod procs;
 mod proxy;
 
+/// The password in the proxied spoke endpoint's URL.
+const RPC_SECRET: &str = "FAULT-RPC-SECRET";
+
 use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
@@ -223,9 +226,11 @@ impl World {
         let target = spoke.rpc_url.trim_start_matches("http://").parse().unwrap();
         let proxy = Proxy::start(target).await;
         let text = std::fs::read_to_string(&registry_path).unwrap();
+        // Its URL carries a password, as provider URLs carry keys: no log may show it.
+        let with_secret = proxy.url.replace("http://", &format!("http://operator:{RPC_SECRET}@"));
         let edited = text.replace(
             &format!("rpc_url = \"{}\"", spoke.rpc_url),
-            &format!("rpc_url = \"{}\"", proxy.url),
+            &format!("rpc_url = \"{with_secret}\""),
         );
         assert_ne!(text, edited, "the spoke's endpoint is in the registry");
         std::fs::write(&registry_path, edited).unwrap();
@@ -482,6 +487,17 @@ async fn one_run(seed: u64, rounds: u64, counts: &mut Counts) {
         }
     }
     check_history(&world, &network, &submitted, rounds, seed, counts).await;
+    // No process wrote the spoke endpoint's password, whatever failed.
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log")
+            && std::fs::read_to_string(&path).unwrap_or_default().contains(RPC_SECRET)
+        {
+            counts
+                .problems
+                .push(format!("seed {seed:#x}: {} shows an RPC URL's secret", path.display()));
+        }
+    }
     counts.processes_left += world.shutdown();
     if std::env::var_os("FAULT_KEEP").is_some() {
         println!("  kept {}", dir.keep().display());
