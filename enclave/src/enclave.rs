@@ -498,6 +498,11 @@ impl Enclave {
         nonce: &[u8],
         now: u64,
     ) -> Result<crate::Evidence, crate::EvidenceError> {
+        // A key request's nonce carries a key of the requester's: given by a host, it would be
+        // the host's, and the holder would seal the ledger key to it.
+        if nonce.starts_with(crate::key_release::REQUEST_NONCE_PREFIX) {
+            return Err(crate::EvidenceError::ReservedNonce);
+        }
         attestor.attest(&self.keys, nonce, now)
     }
 

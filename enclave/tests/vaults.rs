@@ -693,6 +693,14 @@ fn the_ledger_key_goes_only_to_listed_code_and_only_to_the_requester() {
     // Evidence that does not ask for the key (its nonce carries no key of the requester's).
     let plain = newcomer.evidence(&listed, b"a registration nonce", NOW).unwrap();
     assert_eq!(holder.release_ledger_key(&plain, NOW), Err(KeyReleaseError::NotARequest));
+    // A host cannot have listed code attest to a key request of its own: evidence for a nonce
+    // of that form is refused (else the holder would seal the key to the host's key).
+    let hosts = X25519KeyPair::generate();
+    let forged_request = solvency_enclave::key_release::request_nonce(&hosts.public());
+    assert!(matches!(
+        newcomer.evidence(&listed, &forged_request, NOW),
+        Err(solvency_enclave::EvidenceError::ReservedNonce)
+    ));
     // Stale evidence.
     assert!(matches!(
         holder.release_ledger_key(&evidence, NOW + 301),
