@@ -52,7 +52,7 @@ fn init_logging(cli: &solvency_aggregator::Cli) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // The HTTP stacks underneath are chatty at debug; their lines are for `RUST_LOG`.
         EnvFilter::new(format!(
-            "{level},hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,tower=warn"
+            "{level},hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,tower=warn,alloy_transport_http=info,alloy_transport_ws=info,alloy_pubsub=info,alloy_rpc_client=info"
         ))
     });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

@@ -63,6 +63,11 @@ pub struct Outcome {
 impl Withdrawal<'_> {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<Outcome> {
+        let registry = self.registry;
+        self.run_inner().await.map_err(|e| redacted(registry, e))
+    }
+
+    async fn run_inner(self) -> anyhow::Result<Outcome> {
         let deadline = Instant::now() + self.timeout;
         let network = self.registry.network()?;
         let chain = network.chain(self.registry, self.chain)?.clone();
@@ -317,6 +322,11 @@ pub struct Subscription<'a> {
 impl Subscription<'_> {
     /// Runs it: returns the epoch that took the subscription (statements come from it on).
     pub async fn run(self) -> anyhow::Result<u64> {
+        let registry = self.registry;
+        self.run_inner().await.map_err(|e| redacted(registry, e))
+    }
+
+    async fn run_inner(self) -> anyhow::Result<u64> {
         let deadline = Instant::now() + self.timeout;
         let network = self.registry.network()?;
         // Any vault names the request; a subscription covers every vault.
@@ -365,6 +375,15 @@ impl Subscription<'_> {
 /// root a chain holds for the statement's epoch. Returns the statement and the chain that
 /// vouched for it.
 pub async fn statement(
+    registry: &Registry,
+    owner: alloy::primitives::Address,
+    key: &X25519KeyPair,
+    aggregator: &url::Url,
+) -> anyhow::Result<(solvency_enclave::statement::Statement, String)> {
+    statement_inner(registry, owner, key, aggregator).await.map_err(|e| redacted(registry, e))
+}
+
+async fn statement_inner(
     registry: &Registry,
     owner: alloy::primitives::Address,
     key: &X25519KeyPair,
@@ -471,6 +490,15 @@ pub async fn deposit(
     amount: U256,
     account: PrivateKeySigner,
 ) -> anyhow::Result<B256> {
+    deposit_inner(registry, chain, amount, account).await.map_err(|e| redacted(registry, e))
+}
+
+async fn deposit_inner(
+    registry: &Registry,
+    chain: &str,
+    amount: U256,
+    account: PrivateKeySigner,
+) -> anyhow::Result<B256> {
     use solvency_ccip::bindings::erc20::IERC20;
     let network = registry.network()?;
     let chain = network.chain(registry, chain)?;
@@ -509,6 +537,15 @@ pub async fn deposits_in_flight(
     owner: alloy::primitives::Address,
     epoch: u64,
 ) -> anyhow::Result<Option<U256>> {
+    in_flight(registry, chain, owner, epoch).await.map_err(|e| redacted(registry, e))
+}
+
+async fn in_flight(
+    registry: &Registry,
+    chain: &str,
+    owner: alloy::primitives::Address,
+    epoch: u64,
+) -> anyhow::Result<Option<U256>> {
     use solvency_ccip::bindings::oracle::SolvencyOracleBase;
     use solvency_enclave::ownership::EntryKind;
     let network = registry.network()?;
@@ -530,11 +567,27 @@ pub async fn deposits_in_flight(
         return Ok(None);
     }
     let vouched = oracle.latestLeaf().block(block.into()).call().await?.leaf.logCount;
-    let entries = solvency_chain_adapters::vault::VaultReader::new(chain, vault).read().await?;
+    // Up to the latest block: a deposit mined but not yet past the chain's confirmations is on
+    // its way too.
+    let mut latest = chain.clone();
+    latest.confirmations = 0;
+    let entries = solvency_chain_adapters::vault::VaultReader::new(&latest, vault).read().await?;
     Ok(Some(
         entries
             .iter()
             .filter(|e| e.kind == EntryKind::Deposit && e.account == owner && e.index > vouched)
             .fold(U256::ZERO, |sum, e| sum + e.amount),
     ))
+}
+
+/// `error` with every endpoint URL of the registry's chains shown without its secrets: the
+/// calls here go through providers directly, and transport errors quote the URL they used.
+fn redacted(registry: &Registry, error: anyhow::Error) -> anyhow::Error {
+    let mut text = format!("{error:#}");
+    if let Ok(network) = registry.network() {
+        for url in network.chains.iter().flat_map(|c| c.rpc_urls()) {
+            text = solvency_chain_adapters::rpc::redact(&text, url.expose(), &url.to_string());
+        }
+    }
+    anyhow::anyhow!(text)
 }

@@ -235,6 +235,12 @@ pub async fn under_timelock(client: &ChainClient, call: OwnerCall) -> Result<Ste
     if timelock == 0 {
         return Ok(Step::Call(call));
     }
+    // A longer timelock takes effect at once (owners only gain time): only a shorter one waits.
+    if let Ok(longer) = SolvencyOracleBase::setConfigTimelockCall::abi_decode(&call.data)
+        && longer.timelock >= timelock
+    {
+        return Ok(Step::Call(call));
+    }
     let id = keccak256(&call.data);
     let ready_at = client
         .call("call getScheduledChange()", || async { oracle.getScheduledChange(id).call().await })

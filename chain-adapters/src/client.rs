@@ -19,6 +19,8 @@ use crate::{
 pub struct ChainClient {
     name: String,
     selector: u64,
+    /// The chain id every endpoint must serve (a registered chain's).
+    chain_id: Option<u64>,
     /// Every endpoint, in the order to try them, with how each may be shown.
     urls: Vec<(Url, String)>,
     provider: DynProvider,
@@ -44,10 +46,27 @@ impl ChainClient {
         Self {
             name: chain.name.clone(),
             selector: chain.selector,
-            provider: rpc::connect_all(&endpoints),
+            provider: rpc::connect_all(&endpoints, Some(chain.chain_id)),
+            chain_id: Some(chain.chain_id),
             urls,
             backoff,
         }
+    }
+
+    /// A client for one of a registered chain's endpoints alone (`index` into
+    /// [`ChainConfig::rpc_urls`]), not checked to serve the chain: for asking it which chain it
+    /// serves.
+    pub fn endpoint(chain: &ChainConfig, index: usize, backoff: Backoff) -> Option<Self> {
+        let url = chain.rpc_urls().nth(index)?;
+        let (exposed, shown) = (url.expose().clone(), url.to_string());
+        Some(Self {
+            name: chain.name.clone(),
+            selector: chain.selector,
+            provider: rpc::connect(&exposed),
+            chain_id: None,
+            urls: vec![(exposed, shown)],
+            backoff,
+        })
     }
 
     /// A client for an endpoint given as text (devnet chains and tests).
@@ -62,6 +81,7 @@ impl ChainClient {
             name: name.to_owned(),
             selector,
             provider: rpc::connect(&url),
+            chain_id: None,
             urls: vec![(url.clone(), url.to_string())],
             backoff,
         })
@@ -85,7 +105,7 @@ impl ChainClient {
     /// A provider that sends transactions from `signer`.
     pub fn sender(&self, signer: PrivateKeySigner) -> DynProvider {
         let endpoints: Vec<Url> = self.urls.iter().map(|(u, _)| u.clone()).collect();
-        rpc::connect_all_with_signer(&endpoints, signer)
+        rpc::connect_all_with_signer(&endpoints, self.chain_id, signer)
     }
 
     /// An RPC error, with the URL redacted.
@@ -127,8 +147,9 @@ impl ChainClient {
         }
     }
 
-    /// An error's text with every endpoint's URL shown without its secrets.
-    fn redact(&self, error: &impl std::fmt::Display) -> String {
+    /// An error's text with every endpoint's URL shown without its secrets: for errors of calls
+    /// made through [`ChainClient::provider`] or [`ChainClient::sender`] directly.
+    pub fn redact(&self, error: &impl std::fmt::Display) -> String {
         self.urls
             .iter()
             .fold(error.to_string(), |text, (url, shown)| rpc::redact(&text, url, shown))

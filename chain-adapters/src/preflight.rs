@@ -152,23 +152,39 @@ async fn check_chain(registry: &Registry, chain: &ChainConfig) -> Vec<Finding> {
         message,
     };
     let error = |check, message| finding(check, Severity::Error, message);
-    let client = ChainClient::new(chain, Backoff { attempts: 2, ..Backoff::default() });
-    let actual = match client.read("read the chain id", || client.provider().get_chain_id()).await {
-        Ok(id) => id,
-        Err(e) => return vec![error(Check::Rpc, format!("{e}; is the endpoint right and up?"))],
-    };
-    if actual != chain.chain_id {
-        let serves = solvency_registry::selectors::by_chain_id(actual)
-            .map_or_else(String::new, |c| format!(" ({})", c.name));
-        out.push(error(
-            Check::ChainId,
-            format!(
-                "the RPC endpoint serves chain id {actual}{serves}, the registry says {}; fix its rpc_url or chain_id",
-                chain.chain_id
-            ),
-        ));
+    let backoff = Backoff { attempts: 2, ..Backoff::default() };
+    // Every endpoint, each alone: a fallback of another network would be read from and signed
+    // for (the clients below refuse to use it).
+    let mut answered = 0;
+    for (index, url) in chain.rpc_urls().enumerate() {
+        let which = if index == 0 {
+            "rpc_url".to_owned()
+        } else {
+            format!("fallback_rpc_urls[{}]", index - 1)
+        };
+        let alone = ChainClient::endpoint(chain, index, backoff).expect("the endpoint exists");
+        match alone.read("read the chain id", || alone.provider().get_chain_id()).await {
+            Ok(actual) if actual == chain.chain_id => answered += 1,
+            Ok(actual) => {
+                let serves = solvency_registry::selectors::by_chain_id(actual)
+                    .map_or_else(String::new, |c| format!(" ({})", c.name));
+                out.push(error(
+                    Check::ChainId,
+                    format!(
+                        "{which} ({url}) serves chain id {actual}{serves}, the registry says {}; fix the endpoint or chain_id",
+                        chain.chain_id
+                    ),
+                ));
+            }
+            Err(e) => {
+                out.push(error(Check::Rpc, format!("{which}: {e}; is the endpoint right and up?")))
+            }
+        }
+    }
+    if answered == 0 {
         return out;
     }
+    let client = ChainClient::new(chain, backoff);
     // Code at every address the registry gives.
     let role = if chain.role.is_hub() { "hub" } else { "spoke" };
     let mut addresses = vec![("router", chain.router), (role, chain.oracle())];
@@ -197,6 +213,15 @@ async fn check_chain(registry: &Registry, chain: &ChainConfig) -> Vec<Finding> {
     }
     match oracle_findings(registry, chain, &client).await {
         Ok(found) => out.extend(found.into_iter().map(|(check, message)| error(check, message))),
+        // The contract there does not answer as this project's oracle does: the wrong contract
+        // (not an endpoint that is down, which `run` tolerates on a spoke).
+        Err(e @ Error::Refused { .. }) => out.push(error(
+            Check::Contract,
+            format!(
+                "the contract at {} is not a solvency oracle of this build: {e}",
+                chain.oracle()
+            ),
+        )),
         Err(e) => out.push(error(Check::Rpc, e.to_string())),
     }
     if chain.role.is_hub() {

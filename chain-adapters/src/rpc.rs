@@ -104,7 +104,7 @@ pub const RATE_LIMIT_RETRIES: u32 = 10;
 /// The wait before asking a rate-limited request again when the endpoint names none.
 pub const RATE_LIMIT_BACKOFF_MS: u64 = 1_000;
 
-fn client(urls: &[Url]) -> alloy::rpc::client::RpcClient {
+fn client(urls: &[Url], chain_id: Option<u64>) -> alloy::rpc::client::RpcClient {
     assert!(!urls.is_empty(), "a chain has at least one RPC endpoint");
     let local =
         urls.iter().all(|url| matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")));
@@ -129,7 +129,7 @@ fn client(urls: &[Url]) -> alloy::rpc::client::RpcClient {
             RATE_LIMIT_BACKOFF_MS,
             u64::MAX,
         ))
-        .transport(Failover::new(transports), local);
+        .transport(Failover::new(transports, chain_id), local);
     if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
 }
 
@@ -142,16 +142,72 @@ fn client(urls: &[Url]) -> alloy::rpc::client::RpcClient {
 /// which one never used ranks below one that failed after earlier successes, so with one active
 /// endpoint it never falls over, and with several it sends every request to all of them —
 /// multiplying the load on rate-limited providers.
+///
+/// With `chain_id`, each endpoint's `eth_chainId` is checked before its first use: one that
+/// serves another chain (a fallback URL of the wrong network) is never used, so nothing is
+/// read from or signed for the wrong chain.
 #[derive(Clone)]
 pub struct Failover {
     transports: std::sync::Arc<[alloy::transports::BoxTransport]>,
     current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    chain_id: Option<u64>,
+    /// Per endpoint, once checked: whether it serves `chain_id`.
+    serves: std::sync::Arc<[tokio::sync::OnceCell<bool>]>,
 }
 
 impl Failover {
-    /// Endpoints in the order to try them.
-    pub fn new(transports: Vec<alloy::transports::BoxTransport>) -> Self {
-        Self { transports: transports.into(), current: Default::default() }
+    /// Endpoints in the order to try them, of the chain `chain_id` if given.
+    pub fn new(transports: Vec<alloy::transports::BoxTransport>, chain_id: Option<u64>) -> Self {
+        let serves = transports.iter().map(|_| tokio::sync::OnceCell::new()).collect();
+        Self { transports: transports.into(), current: Default::default(), chain_id, serves }
+    }
+
+    /// Whether endpoint `index` serves the expected chain (asked once; an endpoint that does
+    /// not answer is asked again next time).
+    async fn serves_chain(&self, index: usize) -> Result<bool, alloy::transports::TransportError> {
+        let Some(expected) = self.chain_id else { return Ok(true) };
+        let transport = self.transports[index].clone();
+        self.serves[index]
+            .get_or_try_init(|| async move {
+                let request = alloy::rpc::json_rpc::Request::new(
+                    "eth_chainId",
+                    alloy::rpc::json_rpc::Id::Number(0),
+                    (),
+                )
+                .serialize()
+                .map_err(alloy::transports::TransportError::ser_err)?;
+                let mut transport = transport;
+                let answer = tokio::time::timeout(
+                    REQUEST_TIMEOUT,
+                    tower::Service::call(
+                        &mut transport,
+                        alloy::rpc::json_rpc::RequestPacket::Single(request),
+                    ),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(alloy::transports::TransportErrorKind::custom_str("no answer in time"))
+                })?;
+                let served = match answer {
+                    alloy::rpc::json_rpc::ResponsePacket::Single(
+                        alloy::rpc::json_rpc::Response {
+                            payload: alloy::rpc::json_rpc::ResponsePayload::Success(raw),
+                            ..
+                        },
+                    ) => serde_json::from_str::<alloy::primitives::U64>(raw.get())
+                        .ok()
+                        .map(|id| id.to::<u64>()),
+                    _ => None,
+                };
+                if served != Some(expected) {
+                    tracing::warn!(target: "adapters::rpc", endpoint = index + 1,
+                        served = ?served, expected,
+                        "an RPC endpoint serves another chain; it is not used");
+                }
+                Ok(served == Some(expected))
+            })
+            .await
+            .copied()
     }
 }
 
@@ -176,8 +232,33 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
             let mut last = None;
             for step in 0..n {
                 let index = (first + step) % n;
+                match this.serves_chain(index).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        last = Some(alloy::transports::TransportErrorKind::custom_str(&format!(
+                            "endpoint {} of {n} serves another chain than chain id {}",
+                            index + 1,
+                            this.chain_id.unwrap_or_default()
+                        )));
+                        continue;
+                    }
+                    Err(e) => {
+                        last = Some(e);
+                        continue;
+                    }
+                }
                 let mut transport = this.transports[index].clone();
-                match tower::Service::call(&mut transport, request.clone()).await {
+                // Bounded here too: a WebSocket request has no timeout of its own, and an
+                // endpoint that takes a request and never answers must not hold the chain up.
+                let answer = tokio::time::timeout(
+                    REQUEST_TIMEOUT,
+                    tower::Service::call(&mut transport, request.clone()),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(alloy::transports::TransportErrorKind::custom_str("no answer in time"))
+                });
+                match answer {
                     Ok(response) => {
                         if step > 0 {
                             // Only the position: an endpoint's URL may carry a key.
@@ -233,7 +314,14 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for LazyWs {
                 let mut guard = this.frontend.lock().await;
                 if guard.is_none() {
                     let connect = alloy::transports::ws::WsConnect::new(this.url.clone());
-                    *guard = Some(connect.into_service().await?);
+                    let connected = tokio::time::timeout(REQUEST_TIMEOUT, connect.into_service())
+                        .await
+                        .map_err(|_| {
+                            alloy::transports::TransportErrorKind::custom_str(
+                                "the WebSocket did not connect in time",
+                            )
+                        })??;
+                    *guard = Some(connected);
                 }
                 guard.clone().expect("connected")
             };
@@ -250,13 +338,13 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for LazyWs {
 }
 
 /// A read-only provider over a chain's endpoints (in the order to try them).
-pub fn connect_all(urls: &[Url]) -> DynProvider {
-    ProviderBuilder::new().connect_client(client(urls)).erased()
+pub fn connect_all(urls: &[Url], chain_id: Option<u64>) -> DynProvider {
+    ProviderBuilder::new().connect_client(client(urls, chain_id)).erased()
 }
 
 /// A read-only provider.
 pub fn connect(url: &Url) -> DynProvider {
-    connect_all(std::slice::from_ref(url))
+    connect_all(std::slice::from_ref(url), None)
 }
 
 /// A provider that signs and sends transactions from `signer` (nonce, gas and chain id filled).
@@ -266,18 +354,23 @@ pub fn connect(url: &Url) -> DynProvider {
 /// reverts (a refused `publish`, a replayed registration) would leave a gap, and every later
 /// transaction from the account would wait forever behind it.
 pub fn connect_with_signer(url: &Url, signer: PrivateKeySigner) -> DynProvider {
-    connect_all_with_signer(std::slice::from_ref(url), signer)
+    connect_all_with_signer(std::slice::from_ref(url), None, signer)
 }
 
-/// [`connect_with_signer`] over a chain's endpoints (in the order to try them).
-pub fn connect_all_with_signer(urls: &[Url], signer: PrivateKeySigner) -> DynProvider {
+/// [`connect_with_signer`] over a chain's endpoints (in the order to try them), each checked to
+/// serve `chain_id` if given.
+pub fn connect_all_with_signer(
+    urls: &[Url],
+    chain_id: Option<u64>,
+    signer: PrivateKeySigner,
+) -> DynProvider {
     ProviderBuilder::new()
         .disable_recommended_fillers()
         .with_gas_estimation()
         .with_simple_nonce_management()
         .fetch_chain_id()
         .wallet(EthereumWallet::from(signer))
-        .connect_client(client(urls))
+        .connect_client(client(urls, chain_id))
         .erased()
 }
 
@@ -290,8 +383,15 @@ pub fn is_transient(error: &alloy::transports::TransportError) -> bool {
 /// An error's text with the endpoint's full URL (which may carry an API key: reqwest puts the
 /// URL in its messages) replaced by `shown`.
 pub fn redact(error: &impl std::fmt::Display, url: &Url, shown: &str) -> String {
-    let full = url.as_str();
-    error.to_string().replace(full, shown).replace(full.trim_end_matches('/'), shown)
+    // reqwest shows the URL without its user part: both forms are replaced.
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    let mut text = error.to_string();
+    for form in [url.as_str(), bare.as_str()] {
+        text = text.replace(form, shown).replace(form.trim_end_matches('/'), shown);
+    }
+    text
 }
 
 /// A read-only provider for an endpoint given as text (devnet chains and tests).
@@ -305,4 +405,21 @@ pub fn connect_str_with_signer(
     signer: PrivateKeySigner,
 ) -> Result<DynProvider, InvalidRpcUrl> {
     Ok(connect_with_signer(&parse_url(url)?, signer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_covers_the_url_with_and_without_its_user_part() {
+        let url = parse_url("https://operator:PASSWORD@rpc.example/v3/APIKEY").unwrap();
+        let shown = "https://rpc.example/…";
+        // As reqwest quotes it (without the user part), and whole.
+        for quoted in ["https://rpc.example/v3/APIKEY", url.as_str()] {
+            let text = redact(&format!("error sending request for url ({quoted})"), &url, shown);
+            assert!(!text.contains("APIKEY") && !text.contains("PASSWORD"), "{text}");
+            assert!(text.contains(shown), "{text}");
+        }
+    }
 }

@@ -161,6 +161,9 @@ pub struct Readiness {
 pub struct Checkpoint {
     state: EnclaveState,
     ledger: Ledger,
+    /// The ledger key's and the outstanding key request's secrets, if any.
+    ledger_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+    key_request: Option<zeroize::Zeroizing<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for Checkpoint {
@@ -475,7 +478,12 @@ impl Enclave {
 
     /// The mutable state as it is now.
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint { state: self.state.clone(), ledger: self.ledger.clone() }
+        Checkpoint {
+            state: self.state.clone(),
+            ledger: self.ledger.clone(),
+            ledger_key: self.ledger_key.as_ref().map(crate::X25519KeyPair::secret_bytes),
+            key_request: self.key_request.as_ref().map(crate::X25519KeyPair::secret_bytes),
+        }
     }
 
     /// Goes back to a checkpoint (a change that could not be persisted is undone, so that
@@ -489,6 +497,15 @@ impl Enclave {
         }
         self.state = checkpoint.state;
         self.ledger = checkpoint.ledger;
+        // A ledger key taken in a change that could not be persisted is given back too: the
+        // caller is told nothing changed.
+        let key = |secret: Option<zeroize::Zeroizing<[u8; 32]>>| {
+            secret.map(|s| crate::X25519KeyPair::from_secret_bytes(*s))
+        };
+        self.ledger_key = key(checkpoint.ledger_key);
+        self.key_request = key(checkpoint.key_request);
+        let kept: Vec<B256> = self.state.ledger_checkpoints.iter().map(|c| c.root).collect();
+        self.ledgers.retain(|root, _| kept.contains(root));
     }
 
     /// Evidence binding this enclave's public keys and a verifier's nonce.

@@ -37,6 +37,24 @@ async fn check_names_each_thing_wrong_with_a_registry() {
             .contains("serves chain id")
     );
 
+    // A fallback endpoint of another network: named, and never used — a client of the chain
+    // whose only endpoint serves another chain reads nothing rather than the wrong chain.
+    let registry = edited(&|f| f.chains[1].fallback_rpc_urls = vec![f.chains[2].rpc_url.clone()]);
+    let found = preflight(&registry).await.unwrap();
+    assert!(
+        found.iter().any(|f| f.chain == names_of[1]
+            && f.check == Check::ChainId
+            && f.message.contains("fallback_rpc_urls[0]")),
+        "{found:#?}"
+    );
+    let registry = edited(&|f| f.chains[1].rpc_url = f.chains[2].rpc_url.clone());
+    let wrong = solvency_chain_adapters::ChainClient::new(
+        &registry.network().unwrap().chains[1],
+        solvency_chain_adapters::Backoff { attempts: 1, ..Default::default() },
+    );
+    let refused = wrong.head().await.unwrap_err().to_string();
+    assert!(refused.contains("serves another chain"), "{refused}");
+
     // A spoke address with no contract.
     let nowhere = Address::repeat_byte(0x5a);
     let registry = edited(&|f| f.chains[2].spoke = Some(nowhere.to_string()));

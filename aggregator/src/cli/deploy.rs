@@ -78,7 +78,7 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             args.attestation_gas_limit,
         )
         .await
-        .with_context(|| format!("deploying the hub on {}", hub.name))?;
+        .map_err(|e| anyhow::anyhow!("deploying the hub on {}: {}", hub.name, client.redact(&e)))?;
         let address = *contract.address();
         write_back(&path, &hub.name, "hub", address)?;
         println!("{}: hub deployed at {address}", hub.name);
@@ -103,7 +103,9 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             args.report_gas_limit,
         )
         .await
-        .with_context(|| format!("deploying the spoke on {}", spoke.name))?;
+        .map_err(|e| {
+            anyhow::anyhow!("deploying the spoke on {}: {}", spoke.name, client.redact(&e))
+        })?;
         let address = *contract.address();
         write_back(&path, &spoke.name, "spoke", address)?;
         println!("{}: spoke deployed at {address}", spoke.name);

@@ -230,7 +230,9 @@ pub enum EvidenceError {
     /// The nonce has the form of a ledger key request, which only the enclave itself may make
     /// (`crate::key_release`): evidence with it would have the deployment's ledger key sealed
     /// to whoever chose the nonce.
-    #[error("a nonce starting with shr-ledger-key-request-v1: is reserved for the enclave's own ledger key requests; use another nonce")]
+    #[error(
+        "a nonce starting with shr-ledger-key-request-v1: is reserved for the enclave's own ledger key requests; use another nonce"
+    )]
     ReservedNonce,
     /// Nitro evidence cannot be produced here.
     #[error("cannot produce an AWS Nitro attestation document: {reason}")]
