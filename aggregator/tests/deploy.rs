@@ -175,5 +175,29 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let held =
         SolvencyOracleBase::new(hub.oracle(), &provider).getPolicyDigest().call().await.unwrap();
     assert_eq!(held.to_string(), digest);
+
+    // A run stopped after it wrote where a spoke would land and before that transaction did:
+    // the next run sends it again, to the same address (the owner's next CREATE address), and
+    // rewires the hub to it.
+    let spoke = own.network().unwrap().chains[1].clone();
+    let spoke_provider = ProviderBuilder::new().connect_http(spoke.rpc_url.expose().clone());
+    let deployer = deployment.chain_by_name(&spoke.name).unwrap().deployer.address;
+    let next = spoke_provider.get_transaction_count(deployer).await.unwrap();
+    let predicted = deployer.create(next);
+    let text = std::fs::read_to_string(&registry).unwrap();
+    let stopped = text.replace(&spoke.oracle().to_string(), &predicted.to_string());
+    assert_ne!(text, stopped);
+    std::fs::write(&registry, &stopped).unwrap();
+    let resumed = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    assert!(resumed.contains(&format!("spoke deployed at {predicted}")), "{resumed}");
+    assert!(resumed.contains("add devnet-2's spoke"), "{resumed}");
+    assert!(!spoke_provider.get_code_at(predicted).await.unwrap().is_empty());
+    // An address with no contract that no deployment of the owner's would take: refused.
+    let elsewhere = std::fs::read_to_string(&registry)
+        .unwrap()
+        .replace(&predicted.to_string(), &Address::repeat_byte(0x66).to_string());
+    std::fs::write(&registry, elsewhere).unwrap();
+    let refused = said(&solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    assert!(refused.contains("set spoke = \"deploy\""), "{refused}");
     wired.shutdown().await;
 }

@@ -66,50 +66,57 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("{shown}: no chain is the hub (`hub = \"deploy\"` or its address)")
     })?;
     let mut deployed = 0;
-    let hub_address: Address = if marked(&hub.hub) {
-        let client = client(hub).await?;
-        let owner = args.account.signer_for(&hub.name)?;
-        let router = hub.router.trim().parse()?;
-        let contract = SolvencyHub::deploy(
-            client.sender(owner),
-            router,
-            hub.selector,
-            deployment_id,
-            args.attestation_gas_limit,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("deploying the hub on {}: {}", hub.name, client.redact(&e)))?;
-        let address = *contract.address();
-        write_back(&path, &hub.name, "hub", address)?;
-        println!("{}: hub deployed at {address}", hub.name);
-        deployed += 1;
-        address
-    } else {
-        hub.hub.as_deref().unwrap_or_default().trim().parse().map_err(|_| {
-            anyhow::anyhow!("chain {}: hub is neither \"deploy\" nor an address", hub.name)
-        })?
-    };
-    for spoke in file.chains.iter().filter(|c| marked(&c.spoke)) {
+    let hub_client = client(hub).await?;
+    let hub_owner = args.account.signer_for(&hub.name)?;
+    let hub_router: Address = hub.router.trim().parse()?;
+    let hub_sender = hub_client.sender(hub_owner.clone());
+    let hub_address = ensure(
+        &path,
+        hub,
+        "hub",
+        &hub.hub,
+        &hub_client,
+        &hub_owner,
+        &hub_sender,
+        &mut deployed,
+        |sender| {
+            SolvencyHub::deploy_builder(
+                sender,
+                hub_router,
+                hub.selector,
+                deployment_id,
+                args.attestation_gas_limit,
+            )
+        },
+    )
+    .await?;
+    for spoke in file.chains.iter().filter(|c| c.spoke.is_some()) {
         let client = client(spoke).await?;
         let owner = args.account.signer_for(&spoke.name)?;
-        let router = spoke.router.trim().parse()?;
-        let contract = SolvencySpoke::deploy(
-            client.sender(owner),
-            router,
-            spoke.selector,
-            hub.selector,
-            hub_address,
-            deployment_id,
-            args.report_gas_limit,
+        let router: Address = spoke.router.trim().parse()?;
+        let sender = client.sender(owner.clone());
+        ensure(
+            &path,
+            spoke,
+            "spoke",
+            &spoke.spoke,
+            &client,
+            &owner,
+            &sender,
+            &mut deployed,
+            |sender| {
+                SolvencySpoke::deploy_builder(
+                    sender,
+                    router,
+                    spoke.selector,
+                    hub.selector,
+                    hub_address,
+                    deployment_id,
+                    args.report_gas_limit,
+                )
+            },
         )
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!("deploying the spoke on {}: {}", spoke.name, client.redact(&e))
-        })?;
-        let address = *contract.address();
-        write_back(&path, &spoke.name, "spoke", address)?;
-        println!("{}: spoke deployed at {address}", spoke.name);
-        deployed += 1;
+        .await?;
     }
     if file.chains.iter().any(|c| marked(&c.vault)) {
         bail!(
@@ -131,8 +138,70 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
     crate::cli::admin::execute(&registry, &args.account, None, calls, notes).await
 }
 
-/// Writes a deployed address into the registry at once, so that a run stopped later resumes
-/// from it rather than deploying again.
+/// The address of the chain's `key` contract, deployed if the registry says `"deploy"`.
+///
+/// The address a deployment will have — the owner's next CREATE address — is written into the
+/// registry *before* the transaction is sent: a run stopped at any point finds it there. If it
+/// has no code yet and is still the owner's next CREATE address (the transaction never landed),
+/// the same deployment is sent again with the same nonce, so it can only ever land once.
+#[allow(clippy::too_many_arguments)]
+async fn ensure<'p, F>(
+    path: &std::path::Path,
+    section: &ChainSection,
+    key: &str,
+    value: &Option<String>,
+    client: &ChainClient,
+    owner: &alloy::signers::local::PrivateKeySigner,
+    sender: &'p alloy::providers::DynProvider,
+    deployed: &mut usize,
+    builder: F,
+) -> anyhow::Result<Address>
+where
+    F: FnOnce(
+        &'p alloy::providers::DynProvider,
+    ) -> alloy::contract::RawCallBuilder<&'p alloy::providers::DynProvider>,
+{
+    use alloy::providers::Provider;
+    let name = &section.name;
+    let redact = |e: &dyn std::fmt::Display| anyhow::anyhow!("{name}: {}", client.redact(&e));
+    let next = client
+        .provider()
+        .get_transaction_count(owner.address())
+        .pending()
+        .await
+        .map_err(|e| redact(&e))?;
+    let predicted = owner.address().create(next);
+    let address = if marked(value) {
+        predicted
+    } else {
+        let address: Address =
+            value.as_deref().unwrap_or_default().trim().parse().map_err(|_| {
+                anyhow::anyhow!("chain {name}: {key} is neither \"deploy\" nor an address")
+            })?;
+        let code = client.provider().get_code_at(address).await.map_err(|e| redact(&e))?;
+        if !code.is_empty() {
+            return Ok(address);
+        }
+        if address != predicted {
+            bail!(
+                "chain {name}: no contract at {address} (the registry's {key}), and it is not where the owner's next deployment would land: set {key} = \"deploy\" to deploy it"
+            );
+        }
+        address
+    };
+    write_back(path, name, key, address)?;
+    let pending = builder(sender).nonce(next).send().await.map_err(|e| redact(&e))?;
+    let receipt = solvency_chain_adapters::rpc::confirm(pending).await.map_err(|e| redact(&e))?;
+    if receipt.contract_address != Some(address) {
+        bail!("chain {name}: the {key} landed at {:?}, not {address}", receipt.contract_address);
+    }
+    println!("{name}: {key} deployed at {address}");
+    *deployed += 1;
+    Ok(address)
+}
+
+/// Writes an address into the registry at once, so that a run stopped later resumes from it
+/// rather than deploying again.
 fn write_back(
     path: &std::path::Path,
     chain: &str,
