@@ -161,7 +161,12 @@ pub fn read_source(
     let mut publisher_key_literal = false;
     match publisher {
         Some(toml::Value::String(template)) => {
-            publisher_key_literal = !template.contains("${");
+            // Only a bare `${VAR}` keeps the key out of the file: a default or any text around
+            // the variable is written in it.
+            let inner = template.trim().strip_prefix("${").and_then(|t| t.strip_suffix('}'));
+            publisher_key_literal = !inner.is_some_and(|var| {
+                !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
             match interpolate::expand(&template, path, "aggregator.publisher_key", env) {
                 Ok(key) => {
                     let aggregator =

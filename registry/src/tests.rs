@@ -316,9 +316,9 @@ fn rpc_urls_never_show_their_secrets() {
 #[test]
 fn debug_of_a_registry_shows_no_secret() {
     let key = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-    let text = with_chains(&format!("[aggregator]\npublisher_key = \"${{NOT_SET_HERE:-{key}}}\""))
+    let text = with_chains("[aggregator]\npublisher_key = \"${PUBLISHER_KEY}\"")
         .replace("http://127.0.0.1:8546", "http://127.0.0.1:8546/v2/RPCSECRET?key=RPCSECRET");
-    let registry = parse(&text).unwrap();
+    let registry = Registry::parse(&text, "n.toml", &env(&[("PUBLISHER_KEY", key)])).unwrap();
     let shown = format!("{registry:?}");
     assert!(!shown.contains(&key[2..]), "the publisher key leaks through Debug");
     assert!(!shown.contains("RPCSECRET"), "an RPC URL's key leaks through Debug: {shown}");
@@ -373,7 +373,7 @@ fn an_edit_changes_one_value_and_keeps_comments_and_templates() {
         ),
     );
     let text = format!(
-        "{text}\n[aggregator]\n# the publisher pays gas\npublisher_key = \"${{PUBLISHER_KEY:-0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318}}\"\n"
+        "{text}\n[aggregator]\n# the publisher pays gas\npublisher_key = \"${{PUBLISHER_KEY}}\"\n"
     );
     std::fs::write(&path, &text).unwrap();
     let new = format!("0x{}", "22".repeat(32));
@@ -388,7 +388,7 @@ fn an_edit_changes_one_value_and_keeps_comments_and_templates() {
         "only the key changed"
     );
     assert!(after.contains("${HUB_RPC:-http://127.0.0.1:8545}"), "templates kept");
-    assert!(after.contains("${PUBLISHER_KEY:-"), "the secret is still a template");
+    assert!(after.contains("${PUBLISHER_KEY}"), "the secret is still a template");
     let registry = Registry::load(&path).unwrap();
     assert_eq!(registry.network().unwrap().enclave.hpke_public_key.to_string(), new);
 }
@@ -595,7 +595,11 @@ fn a_secret_key_written_in_a_registry_is_refused_outside_a_devnet() {
     assert!(!err.contains(&key[2..]), "the message shows the key: {err}");
     // From the environment, it is taken.
     let templated = with_chains("[aggregator]\npublisher_key = \"${PUBLISHER}\"");
-    let env = |var: &str| (var == "PUBLISHER").then(|| key.to_owned());
+    let env = |var: &str| match var {
+        "PUBLISHER" | "P" => Some(key.to_owned()),
+        "TAIL" => Some(key[40..].to_owned()),
+        _ => None,
+    };
     assert!(Registry::parse(&templated, "n.toml", &env).unwrap().aggregator.publisher.is_some());
     // On the official test chains (a devnet), written keys are fine.
     let devnet = written
@@ -608,11 +612,17 @@ fn a_secret_key_written_in_a_registry_is_refused_outside_a_devnet() {
             "chain_id = 90000002\nselector = 5548718428018410741",
         );
     assert!(parse(&devnet).unwrap().aggregator.publisher.is_some());
+    // A default, or text around the variable, is written in the file too.
+    let around = format!("{}${{TAIL}}", &key[..40]);
+    for written in [format!("${{PUBLISHER:-{key}}}"), around] {
+        let text = with_chains(&format!("[aggregator]\npublisher_key = \"{written}\""));
+        assert!(Registry::parse(&text, "n.toml", &env).is_err(), "{written}");
+    }
     // A keystore instead; not both.
-    let both = with_chains(
-        "[aggregator]\npublisher_key = \"${P:-0x01}\"\npublisher_keystore = \"k.json\"",
-    );
-    assert!(parse(&both).unwrap_err().to_string().contains("not both"));
+    let both =
+        with_chains("[aggregator]\npublisher_key = \"${P}\"\npublisher_keystore = \"k.json\"");
+    let err = Registry::parse(&both, "n.toml", &env).unwrap_err().to_string();
+    assert!(err.contains("not both"), "{err}");
     let keystore =
         parse(&with_chains("[aggregator]\npublisher_keystore = \"keys/p.json\"")).unwrap();
     assert_eq!(keystore.aggregator.publisher_keystore, Some(PathBuf::from("keys/p.json")));

@@ -84,7 +84,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if network.enclave.ledger.is_some() && !enclave.holds_ledger_key() && args.join.is_none() {
         anyhow::bail!(
-            "this instance does not hold the deployment's ledger key ([enclave.ledger]): give              --ledger-key FILE (the deployment's first instance) or --join SOCKET (an instance              that holds it)"
+            "this instance does not hold the deployment's ledger key ([enclave.ledger]): give --ledger-key FILE (the deployment's first instance) or --join SOCKET (an instance that holds it)"
         );
     }
     let signer = enclave.public().signer;
@@ -137,7 +137,7 @@ async fn join(host: &Arc<Host>, holder: &std::path::Path) -> anyhow::Result<()> 
                 }
             }
             Err(e) => anyhow::bail!(
-                "joining through {}: {e} (the holder must run this deployment's registry and hold                  its ledger key; this program's measurement must be in [enclave.ledger] measurements)",
+                "joining through {}: {e} (the holder must run this deployment's registry and hold its ledger key; this program's measurement must be in [enclave.ledger] measurements)",
                 holder.display()
             ),
         }
