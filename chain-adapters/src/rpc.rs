@@ -176,18 +176,9 @@ impl Failover {
                 )
                 .serialize()
                 .map_err(alloy::transports::TransportError::ser_err)?;
-                let mut transport = transport;
-                let answer = tokio::time::timeout(
-                    REQUEST_TIMEOUT,
-                    tower::Service::call(
-                        &mut transport,
-                        alloy::rpc::json_rpc::RequestPacket::Single(request),
-                    ),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err(alloy::transports::TransportErrorKind::custom_str("no answer in time"))
-                })?;
+                let answer =
+                    bounded(transport, alloy::rpc::json_rpc::RequestPacket::Single(request))
+                        .await?;
                 let served = match answer {
                     alloy::rpc::json_rpc::ResponsePacket::Single(
                         alloy::rpc::json_rpc::Response {
@@ -209,6 +200,20 @@ impl Failover {
             .await
             .copied()
     }
+}
+
+/// One request to one endpoint, bounded by [`REQUEST_TIMEOUT`] here too: a WebSocket request
+/// has no timeout of its own, and an endpoint that takes a request and never answers must not
+/// hold the chain up.
+async fn bounded(
+    mut transport: alloy::transports::BoxTransport,
+    request: alloy::rpc::json_rpc::RequestPacket,
+) -> Result<alloy::rpc::json_rpc::ResponsePacket, alloy::transports::TransportError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, tower::Service::call(&mut transport, request))
+        .await
+        .unwrap_or_else(|_| {
+            Err(alloy::transports::TransportErrorKind::custom_str("no answer in time"))
+        })
 }
 
 impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
@@ -247,18 +252,7 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
                         continue;
                     }
                 }
-                let mut transport = this.transports[index].clone();
-                // Bounded here too: a WebSocket request has no timeout of its own, and an
-                // endpoint that takes a request and never answers must not hold the chain up.
-                let answer = tokio::time::timeout(
-                    REQUEST_TIMEOUT,
-                    tower::Service::call(&mut transport, request.clone()),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err(alloy::transports::TransportErrorKind::custom_str("no answer in time"))
-                });
-                match answer {
+                match bounded(this.transports[index].clone(), request.clone()).await {
                     Ok(response) => {
                         if step > 0 {
                             // Only the position: an endpoint's URL may carry a key.
