@@ -234,6 +234,7 @@ impl WiredDevnet {
                 reporting: Default::default(),
                 ccip_latency_secs: None,
                 reporter_account: None,
+                vault_token: None,
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);

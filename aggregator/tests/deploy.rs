@@ -58,7 +58,16 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
                 let name = line.split('"').nth(1).unwrap();
                 let chain = deployment.chain_by_name(name).unwrap();
                 let reporter = DevAccount::reporter(chain.chain_id).address;
-                format!("{line}\nreporter_account = \"{reporter}\"")
+                // The hub's chain gets a vault of its own over the devnet's collateral.
+                let vault = if chain.hub.is_some() {
+                    format!(
+                        "\nvault = \"deploy\"\nvault_asset = \"USDC\"\nvault_token = \"{}\"",
+                        chain.collateral
+                    )
+                } else {
+                    String::new()
+                };
+                format!("{line}\nreporter_account = \"{reporter}\"{vault}")
             }
             _ => line.to_owned(),
         };
@@ -73,8 +82,17 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let refused = said(&solvency(&["check", "--config", config]));
     assert!(refused.contains("solvency deploy"), "{refused}");
 
-    let first = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    let first = ok(solvency(&[
+        "deploy",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--vault-outflow-limit",
+        "1000000000",
+    ]));
     assert!(first.contains("hub deployed") && first.contains("spoke deployed"), "{first}");
+    assert!(first.contains("vault deployed") && first.contains("set the chain's vault"), "{first}");
     assert!(first.contains("submit the chain's reports"), "reporters set: {first}");
     let written = std::fs::read_to_string(&registry).unwrap();
     assert!(!written.contains("\"deploy\""), "{written}");
@@ -93,7 +111,15 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         out
     };
     let before = nonces().await;
-    let second = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    let second = ok(solvency(&[
+        "deploy",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--vault-outflow-limit",
+        "1000000000",
+    ]));
     assert!(second.contains("nothing to do"), "{second}");
     assert_eq!(nonces().await, before, "the second run sent nothing");
     assert_eq!(std::fs::read_to_string(&registry).unwrap(), written, "nor wrote anything");
@@ -124,6 +150,13 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         batches.to_str().unwrap(),
     ]));
     assert!(out.contains("call(s) for the owner"), "{out}");
+    // The hub's oracle holds the vault the registry now names.
+    let own = solvency_registry::Registry::load(&registry).unwrap();
+    let hub = own.network().unwrap().hub().clone();
+    let hub_provider = ProviderBuilder::new().connect_http(hub.rpc_url.expose().clone());
+    let held =
+        SolvencyOracleBase::new(hub.oracle(), &hub_provider).getVault().call().await.unwrap();
+    assert_eq!(Some(held), hub.vault);
     // The hub's owner funded it (one transaction on the first chain, the hub's); the batch sent
     // nothing.
     let mut expected = before.clone();
@@ -188,7 +221,15 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let stopped = text.replace(&spoke.oracle().to_string(), &predicted.to_string());
     assert_ne!(text, stopped);
     std::fs::write(&registry, &stopped).unwrap();
-    let resumed = ok(solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    let resumed = ok(solvency(&[
+        "deploy",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--vault-outflow-limit",
+        "1000000000",
+    ]));
     assert!(resumed.contains(&format!("spoke deployed at {predicted}")), "{resumed}");
     assert!(resumed.contains("add devnet-2's spoke"), "{resumed}");
     assert!(!spoke_provider.get_code_at(predicted).await.unwrap().is_empty());
@@ -197,7 +238,15 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         .unwrap()
         .replace(&predicted.to_string(), &Address::repeat_byte(0x66).to_string());
     std::fs::write(&registry, elsewhere).unwrap();
-    let refused = said(&solvency(&["deploy", "--config", config, "--devnet", devnet]));
+    let refused = said(&solvency(&[
+        "deploy",
+        "--config",
+        config,
+        "--devnet",
+        devnet,
+        "--vault-outflow-limit",
+        "1000000000",
+    ]));
     assert!(refused.contains("set spoke = \"deploy\""), "{refused}");
     wired.shutdown().await;
 }

@@ -134,6 +134,25 @@ pub async fn sync_plan(
                 });
             }
         }
+        if let Some(vault) = chain.vault {
+            let held =
+                client.call("call getVault()", || async { oracle.getVault().call().await }).await?;
+            if held.is_zero() {
+                calls.push(OwnerCall::new(
+                    name,
+                    at,
+                    &SolvencyOracleBase::setVaultCall { vault },
+                    format!("set the chain's vault to {vault}"),
+                ));
+            } else if held != vault {
+                notes.push(Note {
+                    chain: name.clone(),
+                    message: format!(
+                        "the oracle's vault is {held}, the registry's {vault}: a vault is set once; fix the registry"
+                    ),
+                });
+            }
+        }
         let max_validity = client
             .call("call getMaxValidity()", || async { oracle.getMaxValidity().call().await })
             .await?;

@@ -250,6 +250,10 @@ pub struct ChainSection {
     /// The symbol of the vault's collateral, one of the chain's assets (with `vault`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault_asset: Option<String>,
+    /// The collateral's ERC-20 address, for `solvency deploy` to deploy the vault over
+    /// (`vault = "deploy"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_token: Option<String>,
     /// Blocks a `ReportDelivered` log must be under before it is read (hub only). Default 0.
     #[serde(default)]
     pub confirmations: u64,

@@ -26,6 +26,20 @@ pub struct DeployArgs {
     /// The gas the hub's `ccipReceive` gets for a report.
     #[arg(long, default_value_t = 200_000)]
     report_gas_limit: u32,
+    /// A deployed vault's withdrawal delay, in seconds (`vault = "deploy"`).
+    #[arg(long, default_value_t = 86_400)]
+    vault_withdrawal_delay: u64,
+    /// The most a deployed vault pays out per window, in the collateral's smallest unit
+    /// (needed when a vault is deployed: no default fits every collateral).
+    #[arg(long, value_name = "UNITS")]
+    vault_outflow_limit: Option<alloy::primitives::U256>,
+    /// A deployed vault's outflow window, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    vault_outflow_window: u64,
+    /// How long without a new leaf before a deployed vault's owners may exit by ledger proof,
+    /// in seconds.
+    #[arg(long, default_value_t = 14 * 86_400)]
+    vault_exodus_delay: u64,
 }
 
 fn marked(value: &Option<String>) -> bool {
@@ -90,12 +104,13 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
+    let mut oracles = vec![(hub, hub_address)];
     for spoke in file.chains.iter().filter(|c| c.spoke.is_some()) {
         let client = client(spoke).await?;
         let owner = args.account.signer_for(&spoke.name)?;
         let router: Address = spoke.router.trim().parse()?;
         let sender = client.sender(owner.clone());
-        ensure(
+        let address = ensure(
             &path,
             spoke,
             "spoke",
@@ -117,11 +132,50 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             },
         )
         .await?;
+        oracles.push((spoke, address));
     }
-    if file.chains.iter().any(|c| marked(&c.vault)) {
-        bail!(
-            "vault = \"deploy\" is not supported: deploy the chain's ReserveVault over its oracle, write its address, then `solvency admin set-vault`"
-        );
+    // Vaults, each over its chain's oracle (set on the oracle by the wiring below).
+    for (section, oracle) in oracles.into_iter().filter(|(c, _)| c.vault.is_some()) {
+        let client = client(section).await?;
+        let owner = args.account.signer_for(&section.name)?;
+        let sender = client.sender(owner.clone());
+        let token: Address = match (&section.vault_token, marked(&section.vault)) {
+            (Some(token), _) => token.trim().parse().map_err(|_| {
+                anyhow::anyhow!("chain {}: vault_token is not an address", section.name)
+            })?,
+            (None, true) => bail!(
+                "chain {}: vault = \"deploy\" needs vault_token, the collateral's ERC-20 address",
+                section.name
+            ),
+            (None, false) => continue,
+        };
+        let limit = match (args.vault_outflow_limit, marked(&section.vault)) {
+            (Some(limit), _) => limit,
+            (None, true) => bail!(
+                "chain {}: deploying a vault needs --vault-outflow-limit UNITS (the most it pays out per window)",
+                section.name
+            ),
+            // Only a vault still to be sent again (resumed) needs it; one with code does not.
+            (None, false) => alloy::primitives::U256::ZERO,
+        };
+        let (delay, window, exodus) =
+            (args.vault_withdrawal_delay, args.vault_outflow_window, args.vault_exodus_delay);
+        ensure(
+            &path,
+            section,
+            "vault",
+            &section.vault,
+            &client,
+            &owner,
+            &sender,
+            &mut deployed,
+            |sender| {
+                solvency_ccip::bindings::vault::ReserveVault::deploy_builder(
+                    sender, token, oracle, delay, limit, window, exodus,
+                )
+            },
+        )
+        .await?;
     }
     // Everything has an address now: wire it as the registry says.
     let registry = args.config.load()?;
