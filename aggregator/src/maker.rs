@@ -63,11 +63,6 @@ pub struct Outcome {
 impl Withdrawal<'_> {
     /// Runs it.
     pub async fn run(self) -> anyhow::Result<Outcome> {
-        let registry = self.registry;
-        self.run_inner().await.map_err(|e| redacted(registry, e))
-    }
-
-    async fn run_inner(self) -> anyhow::Result<Outcome> {
         let deadline = Instant::now() + self.timeout;
         let network = self.registry.network()?;
         let chain = network.chain(self.registry, self.chain)?.clone();
@@ -322,11 +317,6 @@ pub struct Subscription<'a> {
 impl Subscription<'_> {
     /// Runs it: returns the epoch that took the subscription (statements come from it on).
     pub async fn run(self) -> anyhow::Result<u64> {
-        let registry = self.registry;
-        self.run_inner().await.map_err(|e| redacted(registry, e))
-    }
-
-    async fn run_inner(self) -> anyhow::Result<u64> {
         let deadline = Instant::now() + self.timeout;
         let network = self.registry.network()?;
         // Any vault names the request; a subscription covers every vault.
@@ -375,15 +365,6 @@ impl Subscription<'_> {
 /// root a chain holds for the statement's epoch. Returns the statement and the chain that
 /// vouched for it.
 pub async fn statement(
-    registry: &Registry,
-    owner: alloy::primitives::Address,
-    key: &X25519KeyPair,
-    aggregator: &url::Url,
-) -> anyhow::Result<(solvency_enclave::statement::Statement, String)> {
-    statement_inner(registry, owner, key, aggregator).await.map_err(|e| redacted(registry, e))
-}
-
-async fn statement_inner(
     registry: &Registry,
     owner: alloy::primitives::Address,
     key: &X25519KeyPair,
@@ -490,15 +471,6 @@ pub async fn deposit(
     amount: U256,
     account: PrivateKeySigner,
 ) -> anyhow::Result<B256> {
-    deposit_inner(registry, chain, amount, account).await.map_err(|e| redacted(registry, e))
-}
-
-async fn deposit_inner(
-    registry: &Registry,
-    chain: &str,
-    amount: U256,
-    account: PrivateKeySigner,
-) -> anyhow::Result<B256> {
     use solvency_ccip::bindings::erc20::IERC20;
     let network = registry.network()?;
     let chain = network.chain(registry, chain)?;
@@ -537,15 +509,6 @@ pub async fn deposits_in_flight(
     owner: alloy::primitives::Address,
     epoch: u64,
 ) -> anyhow::Result<Option<U256>> {
-    in_flight(registry, chain, owner, epoch).await.map_err(|e| redacted(registry, e))
-}
-
-async fn in_flight(
-    registry: &Registry,
-    chain: &str,
-    owner: alloy::primitives::Address,
-    epoch: u64,
-) -> anyhow::Result<Option<U256>> {
     use solvency_ccip::bindings::oracle::SolvencyOracleBase;
     use solvency_enclave::ownership::EntryKind;
     let network = registry.network()?;
@@ -578,16 +541,4 @@ async fn in_flight(
             .filter(|e| e.kind == EntryKind::Deposit && e.account == owner && e.index > vouched)
             .fold(U256::ZERO, |sum, e| sum + e.amount),
     ))
-}
-
-/// `error` with every endpoint URL of the registry's chains shown without its secrets: the
-/// calls here go through providers directly, and transport errors quote the URL they used.
-fn redacted(registry: &Registry, error: anyhow::Error) -> anyhow::Error {
-    let mut text = format!("{error:#}");
-    if let Ok(network) = registry.network() {
-        for url in network.chains.iter().flat_map(|c| c.rpc_urls()) {
-            text = solvency_chain_adapters::rpc::redact(&text, url.expose(), &url.to_string());
-        }
-    }
-    anyhow::anyhow!(text)
 }

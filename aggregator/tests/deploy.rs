@@ -44,8 +44,8 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     .await
     .unwrap();
     let deployment = wired.devnet.deployment().clone();
-    // A deployment of our own on the devnet's chains and routers: contracts marked "deploy",
-    // no vaults, each chain's reporter account named.
+    // A deployment of our own on the devnet's chains and routers: contracts marked "deploy" —
+    // the oracles, and a vault on the hub's chain — and each chain's reporter account named.
     let mut text = String::from("# our deployment\n");
     for line in std::fs::read_to_string(wired.registry_path()).unwrap().lines() {
         let key = line.split('=').next().unwrap_or_default().trim();
@@ -78,19 +78,22 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     std::fs::write(&registry, &text).unwrap();
     let config = registry.to_str().unwrap();
     let devnet = devnet_dir.to_str().unwrap();
+    let deploy = || {
+        solvency(&[
+            "deploy",
+            "--config",
+            config,
+            "--devnet",
+            devnet,
+            "--vault-outflow-limit",
+            "1000000000",
+        ])
+    };
     // Not deployed yet: every other command says what to run.
     let refused = said(&solvency(&["check", "--config", config]));
     assert!(refused.contains("solvency deploy"), "{refused}");
 
-    let first = ok(solvency(&[
-        "deploy",
-        "--config",
-        config,
-        "--devnet",
-        devnet,
-        "--vault-outflow-limit",
-        "1000000000",
-    ]));
+    let first = ok(deploy());
     assert!(first.contains("hub deployed") && first.contains("spoke deployed"), "{first}");
     assert!(first.contains("vault deployed") && first.contains("set the chain's vault"), "{first}");
     assert!(first.contains("submit the chain's reports"), "reporters set: {first}");
@@ -111,15 +114,7 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         out
     };
     let before = nonces().await;
-    let second = ok(solvency(&[
-        "deploy",
-        "--config",
-        config,
-        "--devnet",
-        devnet,
-        "--vault-outflow-limit",
-        "1000000000",
-    ]));
+    let second = ok(deploy());
     assert!(second.contains("nothing to do"), "{second}");
     assert_eq!(nonces().await, before, "the second run sent nothing");
     assert_eq!(std::fs::read_to_string(&registry).unwrap(), written, "nor wrote anything");
@@ -221,15 +216,7 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let stopped = text.replace(&spoke.oracle().to_string(), &predicted.to_string());
     assert_ne!(text, stopped);
     std::fs::write(&registry, &stopped).unwrap();
-    let resumed = ok(solvency(&[
-        "deploy",
-        "--config",
-        config,
-        "--devnet",
-        devnet,
-        "--vault-outflow-limit",
-        "1000000000",
-    ]));
+    let resumed = ok(deploy());
     assert!(resumed.contains(&format!("spoke deployed at {predicted}")), "{resumed}");
     assert!(resumed.contains("add devnet-2's spoke"), "{resumed}");
     assert!(!spoke_provider.get_code_at(predicted).await.unwrap().is_empty());
@@ -238,15 +225,7 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         .unwrap()
         .replace(&predicted.to_string(), &Address::repeat_byte(0x66).to_string());
     std::fs::write(&registry, elsewhere).unwrap();
-    let refused = said(&solvency(&[
-        "deploy",
-        "--config",
-        config,
-        "--devnet",
-        devnet,
-        "--vault-outflow-limit",
-        "1000000000",
-    ]));
+    let refused = said(&deploy());
     assert!(refused.contains("set spoke = \"deploy\""), "{refused}");
     wired.shutdown().await;
 }

@@ -108,27 +108,17 @@ impl ChainClient {
         rpc::connect_all_with_signer(&endpoints, self.chain_id, signer)
     }
 
-    /// An RPC error, with the URL redacted.
+    /// An RPC error, with its causes (endpoint URLs are already redacted by the transport,
+    /// [`rpc::Failover`]).
     pub(crate) fn rpc_error(
         &self,
         action: impl Into<String>,
         error: &(dyn std::error::Error + 'static),
     ) -> Error {
-        // The causes too: "error sending request" alone does not say that a certificate was
-        // refused or a connection reset.
-        let mut reason = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !reason.contains(&text) {
-                reason = format!("{reason}: {text}");
-            }
-            source = cause.source();
-        }
-        Error::Rpc { chain: self.name.clone(), action: action.into(), reason: self.redact(&reason) }
+        Error::Rpc { chain: self.name.clone(), action: action.into(), reason: rpc::describe(error) }
     }
 
-    /// A contract error: a refusal (decoded) or a transport failure (redacted).
+    /// A contract error: a refusal (decoded) or a transport failure.
     pub(crate) fn contract_error(
         &self,
         action: impl Into<String>,
@@ -139,20 +129,8 @@ impl ChainClient {
             alloy::contract::Error::TransportError(t) if is_transient(t) => {
                 self.rpc_error(action, t)
             }
-            _ => Error::Refused {
-                chain: self.name.clone(),
-                action,
-                reason: self.redact(&decode_revert(error)),
-            },
+            _ => Error::Refused { chain: self.name.clone(), action, reason: decode_revert(error) },
         }
-    }
-
-    /// An error's text with every endpoint's URL shown without its secrets: for errors of calls
-    /// made through [`ChainClient::provider`] or [`ChainClient::sender`] directly.
-    pub fn redact(&self, error: &impl std::fmt::Display) -> String {
-        self.urls
-            .iter()
-            .fold(error.to_string(), |text, (url, shown)| rpc::redact(&text, url, shown))
     }
 
     /// A confirmation failure.

@@ -129,7 +129,7 @@ fn client(urls: &[Url], chain_id: Option<u64>) -> alloy::rpc::client::RpcClient 
             RATE_LIMIT_BACKOFF_MS,
             u64::MAX,
         ))
-        .transport(Failover::new(transports, chain_id), local);
+        .transport(Failover::new(transports, urls, chain_id), local);
     if local { client.with_poll_interval(Duration::from_millis(20)) } else { client }
 }
 
@@ -146,9 +146,15 @@ fn client(urls: &[Url], chain_id: Option<u64>) -> alloy::rpc::client::RpcClient 
 /// With `chain_id`, each endpoint's `eth_chainId` is checked before its first use: one that
 /// serves another chain (a fallback URL of the wrong network) is never used, so nothing is
 /// read from or signed for the wrong chain.
+///
+/// Every transport failure leaves here with its causes spelled out and each endpoint's URL
+/// shown as `scheme://host:port/…`: whoever reports it — a chain client, a command calling a
+/// provider directly, a log line — cannot show an endpoint's key.
 #[derive(Clone)]
 pub struct Failover {
     transports: std::sync::Arc<[alloy::transports::BoxTransport]>,
+    /// Per endpoint, its URL and how it may be shown.
+    urls: std::sync::Arc<[(Url, String)]>,
     current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     chain_id: Option<u64>,
     /// Per endpoint, once checked: whether it serves `chain_id`.
@@ -156,10 +162,37 @@ pub struct Failover {
 }
 
 impl Failover {
-    /// Endpoints in the order to try them, of the chain `chain_id` if given.
-    pub fn new(transports: Vec<alloy::transports::BoxTransport>, chain_id: Option<u64>) -> Self {
+    /// Endpoints (the transports of `urls`) in the order to try them, of the chain `chain_id`
+    /// if given.
+    pub fn new(
+        transports: Vec<alloy::transports::BoxTransport>,
+        urls: &[Url],
+        chain_id: Option<u64>,
+    ) -> Self {
         let serves = transports.iter().map(|_| tokio::sync::OnceCell::new()).collect();
-        Self { transports: transports.into(), current: Default::default(), chain_id, serves }
+        let urls = urls.iter().map(|url| (url.clone(), shown(url))).collect();
+        Self { transports: transports.into(), urls, current: Default::default(), chain_id, serves }
+    }
+
+    /// A transport failure of endpoint `index`, its causes spelled out and its URL redacted.
+    fn scrub(
+        &self,
+        index: usize,
+        error: alloy::transports::TransportError,
+    ) -> alloy::transports::TransportError {
+        match error {
+            alloy::transports::RpcError::Transport(
+                alloy::transports::TransportErrorKind::Custom(cause),
+            ) => {
+                let (url, shown) = &self.urls[index];
+                alloy::transports::TransportErrorKind::custom_str(&redact(
+                    &describe(cause.as_ref()),
+                    url,
+                    shown,
+                ))
+            }
+            other => other,
+        }
     }
 
     /// Whether endpoint `index` serves the expected chain (asked once; an endpoint that does
@@ -248,7 +281,7 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
                         continue;
                     }
                     Err(e) => {
-                        last = Some(e);
+                        last = Some(this.scrub(index, e));
                         continue;
                     }
                 }
@@ -262,8 +295,8 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
                         }
                         return Ok(response);
                     }
-                    Err(alloy::transports::RpcError::Transport(kind)) => {
-                        last = Some(alloy::transports::RpcError::Transport(kind));
+                    Err(e @ alloy::transports::RpcError::Transport(_)) => {
+                        last = Some(this.scrub(index, e));
                     }
                     Err(other) => return Err(other),
                 }
@@ -372,6 +405,30 @@ pub fn connect_all_with_signer(
 /// well-formed request (a revert, an unknown method) is not.
 pub fn is_transient(error: &alloy::transports::TransportError) -> bool {
     !matches!(error, alloy::transports::RpcError::ErrorResp(_))
+}
+
+/// An error and its causes, each once: "error sending request" alone does not say that a
+/// certificate was refused or a connection reset.
+pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// How an endpoint is shown: `scheme://host:port`, and `/…` when it has a path, query or user
+/// part (where keys live).
+fn shown(url: &Url) -> String {
+    solvency_registry::RpcUrl::parse(url.as_str()).map_or_else(
+        |_| format!("{}://{}", url.scheme(), url.host_str().unwrap_or("")),
+        |u| u.to_string(),
+    )
 }
 
 /// An error's text with the endpoint's full URL (which may carry an API key: reqwest puts the

@@ -278,6 +278,12 @@ impl Enclave {
         self.ledgers.extend(opened);
     }
 
+    /// Drops the opened ledgers whose checkpoints are no longer kept.
+    fn forget_dropped_ledgers(&mut self) {
+        let kept: Vec<B256> = self.state.ledger_checkpoints.iter().map(|c| c.root).collect();
+        self.ledgers.retain(|root, _| kept.contains(root));
+    }
+
     /// Gives this instance the deployment's ledger key (the deployment's first instance, from
     /// its key file). Refused unless it is the key `[enclave.ledger]` names.
     pub fn set_ledger_key(
@@ -352,7 +358,12 @@ impl Enclave {
         let mut taken = 0;
         for checkpoint in &release.checkpoints {
             let known = self.state.ledger_checkpoints.iter().any(|c| c.root == checkpoint.root);
-            if !known && self.open_checkpoint(checkpoint).is_ok() {
+            if known {
+                continue;
+            }
+            // Opened once: kept with its ledger, so `open_checkpoints` below skips it.
+            if let Ok(ownership) = self.open_checkpoint(checkpoint) {
+                self.ledgers.insert(checkpoint.root, ownership);
                 self.state.ledger_checkpoints.push(checkpoint.clone());
                 taken += 1;
             }
@@ -360,6 +371,8 @@ impl Enclave {
         self.state.ledger_checkpoints.sort_by_key(|c| c.epoch);
         let excess = self.state.ledger_checkpoints.len().saturating_sub(MAX_LEDGER_CHECKPOINTS);
         self.state.ledger_checkpoints.drain(..excess);
+        self.forget_dropped_ledgers();
+        // This instance's own checkpoints, which the key it lacked until now opens.
         self.open_checkpoints();
         Ok(taken)
     }
@@ -504,8 +517,7 @@ impl Enclave {
         };
         self.ledger_key = key(checkpoint.ledger_key);
         self.key_request = key(checkpoint.key_request);
-        let kept: Vec<B256> = self.state.ledger_checkpoints.iter().map(|c| c.root).collect();
-        self.ledgers.retain(|root, _| kept.contains(root));
+        self.forget_dropped_ledgers();
     }
 
     /// Evidence binding this enclave's public keys and a verifier's nonce.
@@ -904,8 +916,7 @@ impl Enclave {
             self.state.ledger_checkpoints.remove(0);
         }
         self.ledgers.insert(root, ownership);
-        let kept: Vec<B256> = self.state.ledger_checkpoints.iter().map(|c| c.root).collect();
-        self.ledgers.retain(|root, _| kept.contains(root));
+        self.forget_dropped_ledgers();
         self.state.last_epoch = epoch;
         self.state.last_signed = Some(signed.clone());
         Ok(signed)

@@ -217,13 +217,12 @@ where
 {
     use alloy::providers::Provider;
     let name = &section.name;
-    let redact = |e: &dyn std::fmt::Display| anyhow::anyhow!("{name}: {}", client.redact(&e));
     let next = client
         .provider()
         .get_transaction_count(owner.address())
         .pending()
         .await
-        .map_err(|e| redact(&e))?;
+        .with_context(|| format!("{name}: reading the owner's nonce"))?;
     let predicted = owner.address().create(next);
     let address = if marked(value) {
         predicted
@@ -232,7 +231,11 @@ where
             value.as_deref().unwrap_or_default().trim().parse().map_err(|_| {
                 anyhow::anyhow!("chain {name}: {key} is neither \"deploy\" nor an address")
             })?;
-        let code = client.provider().get_code_at(address).await.map_err(|e| redact(&e))?;
+        let code = client
+            .provider()
+            .get_code_at(address)
+            .await
+            .with_context(|| format!("{name}: reading the code at {address}"))?;
         if !code.is_empty() {
             return Ok(address);
         }
@@ -244,8 +247,14 @@ where
         address
     };
     write_back(path, name, key, address)?;
-    let pending = builder(sender).nonce(next).send().await.map_err(|e| redact(&e))?;
-    let receipt = solvency_chain_adapters::rpc::confirm(pending).await.map_err(|e| redact(&e))?;
+    let pending = builder(sender)
+        .nonce(next)
+        .send()
+        .await
+        .with_context(|| format!("{name}: deploying the {key}"))?;
+    let receipt = solvency_chain_adapters::rpc::confirm(pending)
+        .await
+        .with_context(|| format!("{name}: deploying the {key}"))?;
     if receipt.contract_address != Some(address) {
         bail!("chain {name}: the {key} landed at {:?}, not {address}", receipt.contract_address);
     }

@@ -326,9 +326,11 @@ pub async fn run(
         }
     };
 
+    // Every chain as `solvency check` sees it (the hub's chain id among the rest), before
+    // anything is read or written for this state directory.
+    preflight(&registry).await?;
     // The hub this state directory belongs to.
     let hub_client = ChainClient::new(&hub, Backoff::default());
-    hub_client.check_chain_id(hub.chain_id).await?;
     let identity = HubIdentity {
         deployment_id: registry.deployment_id,
         chain_id: hub.chain_id,
@@ -336,7 +338,6 @@ pub async fn run(
         hub: hub.oracle(),
     };
     let mut state = StateFile::open(&registry.aggregator.state_dir, identity, hub.from_block)?;
-    preflight(&registry).await?;
     let reader = HubReader::new(hub_client, hub.oracle(), hub.confirmations, hub.log_page_blocks);
     let vaults = network
         .chains
