@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {SolvencyHub} from "../src/SolvencyHub.sol";
 import {SolvencySpoke} from "../src/SolvencySpoke.sol";
 import {SolvencyAttestation} from "../src/libraries/SolvencyAttestation.sol";
+import {StandInRMN} from "../src/devnet/CcipStandIns.sol";
 import {BaseTest} from "./helpers/BaseTest.t.sol";
 
 import {Router} from "@chainlink/contracts-ccip/contracts/Router.sol";
@@ -88,13 +89,6 @@ contract RecordingOnRamp is IEVM2AnyOnRampClient {
   }
 }
 
-/// @notice An RMN that never curses (the Router asks before every send and delivery).
-contract NeverCursed {
-  function isCursed() external pure returns (bool) {
-    return false;
-  }
-}
-
 /// @notice The solvency contracts behind CCIP's real `Router` (contracts-ccip 1.6.2), as on a
 /// fork of a chain where CCIP runs: a spoke's report leaves through the Router to the on-ramp;
 /// delivered by an off-ramp the Router accepts, it reaches the hub; the hub's attestation leaves
@@ -115,7 +109,7 @@ contract SolvencyContracts_realRouter is BaseTest {
   function setUp() public override {
     super.setUp();
     s_weth = new WETH9();
-    s_real = new Router(address(s_weth), address(new NeverCursed()));
+    s_real = new Router(address(s_weth), address(new StandInRMN()));
     s_onRamp = new RecordingOnRamp(FEE);
     Router.OnRamp[] memory onRamps = new Router.OnRamp[](2);
     onRamps[0] = Router.OnRamp(HUB_SELECTOR, address(s_onRamp));
