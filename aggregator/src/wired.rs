@@ -50,6 +50,9 @@ pub struct WiredOptions {
     /// The code the ledger key may be released to (default: this program, as its dev
     /// attestor measures it).
     pub ledger_measurements: Vec<B256>,
+    /// Fork these chains, each with the CCIP Router deployed there, instead of starting empty
+    /// ones (`chains` does not apply; the first is the hub).
+    pub forks: Vec<solvency_devnet::ForkSpec>,
 }
 
 /// A running devnet with the round wired. Dropping it stops the devnet.
@@ -86,9 +89,15 @@ impl WiredDevnet {
     }
 
     async fn start_once(base: &Registry, options: WiredOptions) -> anyhow::Result<Self> {
-        let chains = options.chains.unwrap_or(base.devnet.chains);
-        solvency_registry::check_devnet_chains(chains)
-            .map_err(|problem| anyhow::anyhow!("--chains: {problem}"))?;
+        let chains = if options.forks.is_empty() {
+            let chains = options.chains.unwrap_or(base.devnet.chains);
+            solvency_registry::check_devnet_chains(chains)
+                .map_err(|problem| anyhow::anyhow!("--chains: {problem}"))?;
+            chains
+        } else {
+            anyhow::ensure!(options.chains.is_none(), "give --chains or --fork, not both");
+            options.forks.len()
+        };
         // Checked before anything is created or started.
         let threshold = options.threshold.unwrap_or(1);
         let signer_count = options.instances.max(1) + options.extra_signers.len();
@@ -114,12 +123,16 @@ impl WiredDevnet {
                 (temp.path().to_owned(), Some(temp))
             }
         };
-        let names: Vec<String> = (0..chains)
-            .map(|i| {
-                let chain = solvency_devnet::chains::test_chain(i).expect("count checked");
-                solvency_devnet::chain_name(chain.chain_id)
-            })
-            .collect();
+        let names: Vec<String> = if options.forks.is_empty() {
+            (0..chains)
+                .map(|i| {
+                    let chain = solvency_devnet::chains::test_chain(i).expect("count checked");
+                    solvency_devnet::chain_name(chain.chain_id)
+                })
+                .collect()
+        } else {
+            options.forks.iter().map(|f| f.name.clone()).collect()
+        };
         let keys_dir = dir.join("keys");
         let keys = keyfiles::prepare_keys(&keys_dir, &names)?;
         let instance_keys =
@@ -151,6 +164,7 @@ impl WiredDevnet {
             report_gas_limit: d.report_gas_limit,
             poll_interval: d.poll_interval,
             relay: !options.external_relayer,
+            forks: options.forks.clone(),
             ..DevnetConfig::default()
         })
         .await?;

@@ -41,6 +41,9 @@ pub struct AnvilOptions {
     pub chain_id: u64,
     /// Load state from this file if it exists, and dump to it on exit (`anvil --state`).
     pub state_file: Option<PathBuf>,
+    /// Fork this endpoint at its latest block (`anvil --fork-url`); `chain_id` must be the
+    /// endpoint's own. State is read from it as needed and never cached on disk.
+    pub fork_url: Option<String>,
 }
 
 /// A running anvil. Dropping it stops the process (SIGTERM, then SIGKILL).
@@ -139,6 +142,9 @@ fn own_anvil(
         .stderr(Stdio::null());
     if let Some(state) = &options.state_file {
         command.arg("--state").arg(state);
+    }
+    if let Some(url) = &options.fork_url {
+        command.arg("--fork-url").arg(url).arg("--no-storage-caching");
     }
     // SAFETY: prctl is async-signal-safe and touches only the child's own attributes.
     unsafe {

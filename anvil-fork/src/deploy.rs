@@ -36,6 +36,10 @@ pub(crate) struct LiveChain {
     pub(crate) chain: TestChain,
     pub(crate) url: String,
     pub(crate) pid: u32,
+    /// The CCIP Router already on the chain (a fork); `None` deploys a `MockCCIPRouter`.
+    pub(crate) router: Option<Address>,
+    /// Where a forked chain came from.
+    pub(crate) fork: Option<crate::ForkOrigin>,
 }
 
 /// Deploys and wires every chain; the first chain is the hub.
@@ -43,8 +47,14 @@ pub(crate) async fn deploy_all(
     config: &DevnetConfig,
     live: &[LiveChain],
 ) -> Result<Vec<ChainDeployment>> {
-    // Routers, on every chain at once.
-    let routers = try_join_all(live.iter().map(|chain| deploy_router(config, chain))).await?;
+    // Routers, on every chain at once (a fork's own is used as it is).
+    let routers = try_join_all(live.iter().map(|chain| async move {
+        match chain.router {
+            Some(router) => Ok(router),
+            None => deploy_router(config, chain).await,
+        }
+    }))
+    .await?;
 
     let hub_chain = &live[0];
     let hub = deploy_hub(config, hub_chain, routers[0]).await?;
@@ -58,7 +68,7 @@ pub(crate) async fn deploy_all(
     let hub_instance = SolvencyHub::new(hub, &hub_provider);
     for (chain, spoke) in live.iter().skip(1).zip(&spokes) {
         confirm(
-            hub_chain,
+            &hub_chain.name,
             "allow-list spoke",
             hub_instance.addSpoke(chain.chain.selector, *spoke).send().await,
         )
@@ -67,7 +77,7 @@ pub(crate) async fn deploy_all(
     if !config.hub_funding.is_zero() {
         let tx = alloy::rpc::types::TransactionRequest::default().to(hub).value(config.hub_funding);
         confirm(
-            hub_chain,
+            &hub_chain.name,
             "fund hub fees",
             hub_provider.send_transaction(tx).await.map_err(Into::into),
         )
@@ -101,6 +111,7 @@ pub(crate) async fn deploy_all(
             reporter: DevAccount::reporter(chain.chain.chain_id),
             relayer: DevAccount::relayer(chain.chain.chain_id),
             anvil_pid: chain.pid,
+            fork: chain.fork.clone(),
         });
     }
     check_no_shared_receivers(&deployments).await?;
@@ -156,7 +167,7 @@ async fn deploy_router(config: &DevnetConfig, chain: &LiveChain) -> Result<Addre
         source: Box::new(source),
     })?;
     if !config.ccip_fee.is_zero() {
-        confirm(chain, "set CCIP fee", router.setFee(config.ccip_fee).send().await).await?;
+        confirm(&chain.name, "set CCIP fee", router.setFee(config.ccip_fee).send().await).await?;
     }
     info!(target: "devnet::deploy", chain = %chain.name, router = %router.address(), "router deployed");
     Ok(*router.address())
@@ -246,8 +257,12 @@ async fn deploy_vault(
     .map_err(contract_error("deploy ReserveVault"))?;
     // The hub's binding covers every SolvencyOracleBase function, so it serves spokes too.
     let instance = SolvencyHub::new(oracle, &provider);
-    confirm(chain, "set the oracle's vault", instance.setVault(*vault.address()).send().await)
-        .await?;
+    confirm(
+        &chain.name,
+        "set the oracle's vault",
+        instance.setVault(*vault.address()).send().await,
+    )
+    .await?;
     info!(
         target: "devnet::deploy",
         chain = %chain.name,
@@ -290,24 +305,24 @@ async fn configure_oracle(
     let expires_at = now + config.signer_validity.as_secs();
     for signer in &config.signers {
         confirm(
-            chain,
+            &chain.name,
             "register enclave signer",
             instance.setSigner(*signer, expires_at, B256::ZERO).send().await,
         )
         .await?;
     }
     if !config.signers.is_empty() {
-        confirm(chain, "set threshold", instance.setThreshold(config.threshold).send().await)
+        confirm(&chain.name, "set threshold", instance.setThreshold(config.threshold).send().await)
             .await?;
     }
     let reporter = DevAccount::reporter(chain.chain.chain_id).address;
-    confirm(chain, "set reporter", instance.setReporter(reporter).send().await).await?;
+    confirm(&chain.name, "set reporter", instance.setReporter(reporter).send().await).await?;
     Ok(())
 }
 
 /// Waits for a sent transaction and checks it succeeded.
 pub(crate) async fn confirm(
-    chain: &LiveChain,
+    chain: &str,
     action: &str,
     sent: std::result::Result<
         PendingTransactionBuilder<alloy::network::Ethereum>,
@@ -315,17 +330,17 @@ pub(crate) async fn confirm(
     >,
 ) -> Result<()> {
     let pending = sent.map_err(|source| Error::Contract {
-        chain: chain.name.clone(),
+        chain: chain.into(),
         action: action.into(),
         source: Box::new(source),
     })?;
     match rpc::confirm(pending).await {
         Ok(_) => Ok(()),
         Err(rpc::ConfirmError::Reverted(tx_hash)) => {
-            Err(Error::Reverted { chain: chain.name.clone(), action: action.into(), tx_hash })
+            Err(Error::Reverted { chain: chain.into(), action: action.into(), tx_hash })
         }
         Err(rpc::ConfirmError::Pending { source, .. }) => {
-            Err(Error::Pending { chain: chain.name.clone(), action: action.into(), source })
+            Err(Error::Pending { chain: chain.into(), action: action.into(), source })
         }
     }
 }

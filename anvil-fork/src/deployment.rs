@@ -41,7 +41,8 @@ pub struct ChainDeployment {
     pub selector: u64,
     /// JSON-RPC endpoint.
     pub rpc_url: String,
-    /// The chainlink-local `MockCCIPRouter`.
+    /// The chain's CCIP router: a chainlink-local `MockCCIPRouter`, or on a fork the CCIP
+    /// `Router` deployed there.
     pub router: Address,
     /// The `SolvencyHub`, on the hub chain only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +70,9 @@ pub struct ChainDeployment {
     pub relayer: DevAccount,
     /// The anvil process id.
     pub anvil_pid: u32,
+    /// Where the chain was forked from; `None` for a chain started empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<crate::ForkOrigin>,
 }
 
 impl ChainDeployment {

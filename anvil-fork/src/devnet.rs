@@ -5,7 +5,10 @@ use std::{
     time::Duration,
 };
 
-use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::{
+    primitives::{Address, B256, U256, keccak256},
+    providers::Provider,
+};
 use futures::future::try_join_all;
 use tracing::info;
 
@@ -13,6 +16,7 @@ use crate::{
     AnvilOptions, AnvilProcess, ChainDeployment, Deployment, DevAccount, Error, Result,
     chains::{self, MAX_CHAINS},
     deploy::{self, LiveChain},
+    fork::{self, ForkOrigin, ForkSpec},
     relayer::{Relayer, RelayerConfig, RelayerHandle},
 };
 
@@ -54,6 +58,11 @@ pub struct DevnetConfig {
     /// Relay CCIP messages in this process. Without it, run the relayer as a process of its
     /// own (`solvency devnet relay`), which can then be stopped and restarted on its own.
     pub relay: bool,
+    /// Fork these chains instead of starting `chains` empty ones (the first is the hub): each
+    /// keeps its chain id, the devnet uses the CCIP Router found there (`ccip_fee` does not
+    /// apply: its on-ramp quotes the fee), and the relayer reads the on-ramps' events and
+    /// delivers as an off-ramp the Router accepts.
+    pub forks: Vec<ForkSpec>,
 }
 
 impl Default for DevnetConfig {
@@ -74,6 +83,7 @@ impl Default for DevnetConfig {
             signer_validity: Duration::from_secs(365 * 24 * 3600),
             users: 4,
             relay: true,
+            forks: Vec::new(),
         }
     }
 }
@@ -125,8 +135,25 @@ impl Devnet {
     /// stopped devnet in the state directory are replaced; a running one's state directory is
     /// refused.
     pub async fn start(config: DevnetConfig) -> Result<Self> {
-        if config.chains == 0 || config.chains > MAX_CHAINS {
+        if config.forks.is_empty() && (config.chains == 0 || config.chains > MAX_CHAINS) {
             return Err(Error::ChainCount { asked: config.chains, max: MAX_CHAINS });
+        }
+        // An unreachable endpoint, a chain CCIP does not run on or a chain given twice is
+        // refused before anything is started.
+        let targets = try_join_all(config.forks.iter().map(fork::resolve)).await?;
+        for (i, target) in targets.iter().enumerate() {
+            if let Some(first) = targets[..i]
+                .iter()
+                .find(|t| t.chain_id == target.chain_id || t.spec.name == target.spec.name)
+            {
+                return Err(Error::Fork {
+                    chain: target.spec.name.clone(),
+                    reason: format!(
+                        "the same chain (or name) as {} (chain id {}): fork each chain once",
+                        first.spec.name, first.chain_id
+                    ),
+                });
+            }
         }
         let (state_dir, temp_dir) = match &config.state_dir {
             Some(dir) => {
@@ -152,17 +179,30 @@ impl Devnet {
             }
         }
 
-        let anvils = spawn_anvils(&config).await?;
-        let live: Vec<LiveChain> = anvils
-            .iter()
-            .enumerate()
-            .map(|(i, anvil)| LiveChain {
-                name: chain_name(anvil.chain_id()),
-                chain: chains::test_chain(i).expect("count checked"),
-                url: anvil.url(),
-                pid: anvil.pid(),
-            })
-            .collect();
+        let (anvils, live) = if targets.is_empty() {
+            let anvils = spawn_anvils((0..config.chains).map(|i| AnvilOptions {
+                binary: config.anvil.clone(),
+                chain_id: chains::test_chain(i).expect("count checked").chain_id,
+                state_file: None,
+                fork_url: None,
+            }))
+            .await?;
+            let live = anvils
+                .iter()
+                .enumerate()
+                .map(|(i, anvil)| LiveChain {
+                    name: chain_name(anvil.chain_id()),
+                    chain: chains::test_chain(i).expect("count checked"),
+                    url: anvil.url(),
+                    pid: anvil.pid(),
+                    router: None,
+                    fork: None,
+                })
+                .collect();
+            (anvils, live)
+        } else {
+            start_forks(&config, &targets).await?
+        };
         info!(target: "devnet", chains = live.len(), "anvils listening");
 
         let users: Vec<DevAccount> = (0..config.users).map(DevAccount::user).collect();
@@ -262,16 +302,64 @@ pub fn chain_name(chain_id: u64) -> String {
     format!("devnet-{}", chain_id - 90_000_000)
 }
 
-async fn spawn_anvils(config: &DevnetConfig) -> Result<Vec<AnvilProcess>> {
-    let spawns = (0..config.chains).map(|i| {
-        let options = AnvilOptions {
-            binary: config.anvil.clone(),
-            chain_id: chains::test_chain(i).expect("count checked").chain_id,
-            state_file: None,
-        };
-        tokio::task::spawn_blocking(move || AnvilProcess::spawn(&options))
-    });
-    let mut anvils = Vec::with_capacity(config.chains);
+/// One anvil per target, forked from its endpoint; then the Routers' lanes between them are
+/// checked (an anvil started here is stopped again if they are not).
+async fn start_forks(
+    config: &DevnetConfig,
+    targets: &[fork::ForkTarget],
+) -> Result<(Vec<AnvilProcess>, Vec<LiveChain>)> {
+    let anvils = spawn_anvils(targets.iter().map(|t| AnvilOptions {
+        binary: config.anvil.clone(),
+        chain_id: t.chain_id,
+        state_file: None,
+        fork_url: Some(t.spec.url.clone()),
+    }))
+    .await?;
+    let mut live = Vec::with_capacity(targets.len());
+    for (target, anvil) in targets.iter().zip(&anvils) {
+        let provider = solvency_chain_adapters::rpc::connect_str(&anvil.url())
+            .map_err(|e| Error::Anvil { chain_id: target.chain_id, reason: e.to_string() })?;
+        let block = provider.get_block_number().await.map_err(|source| Error::Rpc {
+            chain: target.spec.name.clone(),
+            action: "read the fork's block".into(),
+            source: Box::new(source),
+        })?;
+        info!(target: "devnet", chain = %target.spec.name, upstream = %target.shown, block,
+            "forked");
+        live.push(LiveChain {
+            name: target.spec.name.clone(),
+            chain: chains::TestChain { chain_id: target.chain_id, selector: target.selector },
+            url: anvil.url(),
+            pid: anvil.pid(),
+            router: Some(target.spec.router),
+            fork: Some(ForkOrigin { upstream: target.shown.clone(), block }),
+        });
+    }
+    let selectors: Vec<u64> = live.iter().map(|c| c.chain.selector).collect();
+    let lanes = try_join_all(live.iter().map(|chain| {
+        let others: Vec<u64> =
+            selectors.iter().copied().filter(|s| *s != chain.chain.selector).collect();
+        let router = chain.router.expect("a forked chain has its Router");
+        async move { fork::Lanes::read(&chain.name, &chain.url, router, &others).await }
+    }))
+    .await?;
+    fork::check_lanes(
+        &live
+            .iter()
+            .zip(lanes)
+            .map(|(chain, lanes)| (chain.name.clone(), chain.chain.selector, lanes))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok((anvils, live))
+}
+
+pub(crate) async fn spawn_anvils(
+    options: impl Iterator<Item = AnvilOptions>,
+) -> Result<Vec<AnvilProcess>> {
+    let spawns: Vec<_> = options
+        .map(|options| tokio::task::spawn_blocking(move || AnvilProcess::spawn(&options)))
+        .collect();
+    let mut anvils = Vec::with_capacity(spawns.len());
     let mut first_error = None;
     for spawned in futures::future::join_all(spawns).await {
         match spawned.expect("anvil spawn task panicked") {

@@ -29,6 +29,15 @@ pub enum Error {
         /// The most the registry allows.
         max: usize,
     },
+    /// A chain to fork cannot be forked as asked: its endpoint, its chain id, its Router or a
+    /// CCIP lane between two forked chains.
+    #[error("fork {chain}: {reason}")]
+    Fork {
+        /// The chain's name.
+        chain: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A JSON-RPC call to a chain failed.
     #[error("chain {chain}: {action}: {source}")]
     Rpc {

@@ -16,13 +16,16 @@ mod deploy;
 mod deployment;
 mod devnet;
 mod error;
+pub mod fork;
 pub mod relayer;
+pub mod upstream;
 
 pub use accounts::DevAccount;
 pub use anvil::{AnvilOptions, AnvilProcess};
 pub use deployment::{ChainDeployment, DEPLOYMENT_FILE, Deployment};
 pub use devnet::{Devnet, DevnetConfig, RELAYER_JOURNAL, VaultConfig, chain_name};
 pub use error::Error;
+pub use fork::{ForkOrigin, ForkSpec};
 pub use relayer::{MessageState, RelayMessage, Relayer, RelayerHandle};
 
 /// The devnet's result type.

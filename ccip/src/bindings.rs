@@ -161,6 +161,56 @@ pub mod probe_receiver {
     );
 }
 
+/// CCIP's real `Router` (contracts-ccip 1.6.2): what a fork of a chain where CCIP runs has, and
+/// what a local upstream chain deploys.
+pub mod ccip_router {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        Router,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/Router.sol/Router.json")
+    );
+}
+
+/// OnRamp 1.6's `CCIPMessageSent`, as `StandInOnRamp` and the real OnRamp emit it.
+pub mod on_ramp {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        StandInOnRamp,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/CcipStandIns.sol/StandInOnRamp.json"
+        )
+    );
+}
+
+/// The rest of a local upstream chain's CCIP: an RMN that never curses, the off-ramp identity
+/// deliveries are sent as, and the canonical WETH9 the Router wraps native fees into.
+pub mod upstream {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        StandInRMN,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/CcipStandIns.sol/StandInRMN.json")
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        StandInOffRamp,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/CcipStandIns.sol/StandInOffRamp.json"
+        )
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        WETH9,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/WETH9.sol/WETH9.json")
+    );
+}
+
 /// Converts the enclave's attestation and chain leaf into one contract module's copies of them,
 /// and back.
 macro_rules! attestation_conversions {

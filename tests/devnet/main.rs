@@ -4,6 +4,7 @@
 mod adapters;
 mod check;
 mod fallback;
+mod fork;
 mod indistinguishable;
 mod quorum;
 mod relay;

@@ -121,6 +121,21 @@ impl Round {
         Self::start_with(chains, policy, &[], 1).await
     }
 
+    /// A devnet of forks of these chains (each with the CCIP Router deployed there) and an
+    /// aggregator with `policy` and one in-process enclave.
+    pub async fn start_forked(
+        forks: Vec<solvency_devnet::ForkSpec>,
+        policy: PolicySection,
+    ) -> Self {
+        Self::start_options(
+            policy,
+            &[],
+            1,
+            WiredOptions { forks, ledger_measurements: vec![B256::ZERO], ..Default::default() },
+        )
+        .await
+    }
+
     /// A devnet whose attestations need `k` of the served instances `members`.
     pub async fn start_quorum(
         chains: usize,
@@ -132,17 +147,29 @@ impl Round {
     }
 
     async fn start_with(chains: usize, policy: PolicySection, members: &[Member], k: u8) -> Self {
+        let options = WiredOptions {
+            chains: Some(chains),
+            // The instances' dev attestor below.
+            ledger_measurements: vec![B256::ZERO],
+            ..WiredOptions::default()
+        };
+        Self::start_options(policy, members, k, options).await
+    }
+
+    async fn start_options(
+        policy: PolicySection,
+        members: &[Member],
+        k: u8,
+        options: WiredOptions,
+    ) -> Self {
         crate::init_tracing();
         let base = base_registry(&policy);
         let wired = WiredDevnet::start(
             &base,
             WiredOptions {
-                chains: Some(chains),
                 instances: members.len(),
                 threshold: (!members.is_empty()).then_some(k),
-                // The instances' dev attestor below.
-                ledger_measurements: vec![B256::ZERO],
-                ..WiredOptions::default()
+                ..options
             },
         )
         .await

@@ -1,7 +1,9 @@
 //! Delivering one message: sign a `routeMessage` call on the destination router, journal it,
-//! send it, and read the outcome from the router's `MsgExecuted` event.
+//! send it, and read the outcome from the router's `MsgExecuted` event. On a fork the call is
+//! sent as the off-ramp the real Router accepts, and its outcome read from the Router's
+//! `MessageExecuted` event and the call's return value.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use alloy::{
     eips::eip2718::Encodable2718,
@@ -38,10 +40,15 @@ pub(crate) struct DeliveryContext {
     wallet: EthereumWallet,
     from: Address,
     chain_id: u64,
+    /// On a fork: the off-ramp the Router accepts for each source chain.
+    off_ramps: Option<HashMap<u64, Address>>,
 }
 
 impl DeliveryContext {
-    pub(crate) async fn connect(chain: &RelayChain) -> Result<Self> {
+    pub(crate) async fn connect(
+        chain: &RelayChain,
+        off_ramps: Option<HashMap<u64, Address>>,
+    ) -> Result<Self> {
         let provider = solvency_chain_adapters::rpc::connect_str(&chain.rpc_url)
             .map_err(|e| Error::Control { url: chain.rpc_url.clone(), reason: e.to_string() })?;
         let chain_id = provider.get_chain_id().await.map_err(|source| Error::Rpc {
@@ -55,6 +62,7 @@ impl DeliveryContext {
             wallet: EthereumWallet::from(chain.relayer.signer()),
             from: chain.relayer.address,
             chain_id,
+            off_ramps,
         })
     }
 
@@ -75,6 +83,9 @@ pub(crate) async fn deliver(
     ctx: &DeliveryContext,
     message: &RelayMessage,
 ) -> Result<()> {
+    if let Some(off_ramps) = &ctx.off_ramps {
+        return deliver_as_off_ramp(shared, ctx, off_ramps, message).await;
+    }
     let (tx_hash, raw_tx) = match &message.state {
         MessageState::InFlight { tx_hash, raw_tx } => (*tx_hash, raw_tx.clone()),
         MessageState::Pending => {
@@ -136,10 +147,8 @@ pub(crate) async fn deliver(
     shared.set_state(message.id, outcome(&ctx.chain, &receipt), false)
 }
 
-async fn sign_route_message(
-    ctx: &DeliveryContext,
-    message: &RelayMessage,
-) -> Result<(B256, Bytes)> {
+/// The `routeMessage` call that delivers a message, and the gas its transaction gets.
+fn route_message_call(message: &RelayMessage) -> (Bytes, u64) {
     let call = MockCCIPRouter::routeMessageCall {
         message: Client::Any2EVMMessage {
             messageId: message.id,
@@ -158,6 +167,14 @@ async fn sign_route_message(
         .saturating_add(ROUTE_OVERHEAD_GAS)
         .saturating_add(CALLDATA_GAS_PER_BYTE.saturating_mul(input.len() as u64))
         .min(BLOCK_GAS_LIMIT);
+    (input.into(), gas)
+}
+
+async fn sign_route_message(
+    ctx: &DeliveryContext,
+    message: &RelayMessage,
+) -> Result<(B256, Bytes)> {
+    let (input, gas) = route_message_call(message);
     let nonce = ctx
         .provider
         .get_transaction_count(ctx.from)
@@ -240,6 +257,189 @@ async fn stuck(
     Err(Error::Timeout {
         what: format!("receipt of delivery {tx_hash}"),
         seconds: RECEIPT_WAIT.as_secs(),
+    })
+}
+
+/// Balance an off-ramp is given on a fork to pay for the deliveries sent as it (100 ETH).
+const OFF_RAMP_BALANCE: u128 = 100 * 10u128.pow(18);
+
+/// On a fork: delivers as the off-ramp the destination's Router accepts for the message's source
+/// (anvil impersonation, as chainlink-local's fork simulator pranks a real OffRamp).
+///
+/// Exactly once: the off-ramp's nonce for the delivery is journaled before the transaction is
+/// sent, and only one transaction can be mined at a nonce. An attempt after a stop first asks
+/// the Router whether it executed the message already (its `MessageExecuted` events since the
+/// fork), then whether the nonce was used (the delivery reverted), and only then sends again.
+async fn deliver_as_off_ramp(
+    shared: &Shared,
+    ctx: &DeliveryContext,
+    off_ramps: &HashMap<u64, Address>,
+    message: &RelayMessage,
+) -> Result<()> {
+    let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
+        return shared.set_state(
+            message.id,
+            MessageState::Failed {
+                tx_hash: None,
+                revert_data: Bytes::new(),
+                reason: format!(
+                    "the Router on {} accepts no off-ramp for source selector {}",
+                    ctx.chain.name, message.source_chain_selector
+                ),
+            },
+            false,
+        );
+    };
+    let nonce = match &message.state {
+        MessageState::Routing { nonce, .. } => {
+            if let Some(tx_hash) = executed_in(ctx, message.id).await? {
+                return shared.set_state(message.id, routed_outcome(ctx, tx_hash).await?, false);
+            }
+            let mined = ctx
+                .provider
+                .get_transaction_count(off_ramp)
+                .await
+                .map_err(ctx.rpc("read the off-ramp's nonce"))?;
+            if mined > *nonce {
+                return shared.set_state(
+                    message.id,
+                    MessageState::Failed {
+                        tx_hash: None,
+                        revert_data: Bytes::new(),
+                        reason: "the delivery transaction was mined without executing the                                  message (it reverted); retry sends a new one"
+                            .into(),
+                    },
+                    false,
+                );
+            }
+            *nonce
+        }
+        MessageState::Pending => {
+            let nonce = ctx
+                .provider
+                .get_transaction_count(off_ramp)
+                .pending()
+                .await
+                .map_err(ctx.rpc("read the off-ramp's nonce"))?;
+            // Journal before sending: from here on, only this nonce can deliver the message.
+            shared.set_state(
+                message.id,
+                MessageState::Routing { off_ramp, nonce, tx_hash: None },
+                true,
+            )?;
+            nonce
+        }
+        _ => return Ok(()),
+    };
+    impersonate(ctx, off_ramp).await?;
+    let (input, gas) = route_message_call(message);
+    let tx = TransactionRequest::default()
+        .with_from(off_ramp)
+        .with_to(ctx.chain.router)
+        .with_input(input)
+        .with_nonce(nonce)
+        .with_gas_limit(gas);
+    // An error here ("nonce too low" after a stop, a node that went away) leaves the message
+    // ROUTING: the next attempt finds out what happened at this nonce.
+    let tx_hash: B256 = ctx
+        .provider
+        .raw_request("eth_sendTransaction".into(), (tx,))
+        .await
+        .map_err(ctx.rpc("send the delivery as the off-ramp"))?;
+    shared.set_state(
+        message.id,
+        MessageState::Routing { off_ramp, nonce, tx_hash: Some(tx_hash) },
+        false,
+    )?;
+    match wait_receipt(ctx, tx_hash).await? {
+        Some(_) => shared.set_state(message.id, routed_outcome(ctx, tx_hash).await?, false),
+        None => Err(Error::Timeout {
+            what: format!("receipt of delivery {tx_hash}"),
+            seconds: RECEIPT_WAIT.as_secs(),
+        }),
+    }
+}
+
+/// Lets the relayer send as `off_ramp` on the fork, and gives it gas money if it has little.
+async fn impersonate(ctx: &DeliveryContext, off_ramp: Address) -> Result<()> {
+    ctx.provider
+        .raw_request::<_, ()>("anvil_impersonateAccount".into(), (off_ramp,))
+        .await
+        .map_err(ctx.rpc("impersonate the off-ramp"))?;
+    let balance =
+        ctx.provider.get_balance(off_ramp).await.map_err(ctx.rpc("read the off-ramp's balance"))?;
+    if balance < alloy::primitives::U256::from(OFF_RAMP_BALANCE / 10) {
+        ctx.provider
+            .raw_request::<_, ()>(
+                "anvil_setBalance".into(),
+                (off_ramp, alloy::primitives::U256::from(OFF_RAMP_BALANCE)),
+            )
+            .await
+            .map_err(ctx.rpc("fund the off-ramp"))?;
+    }
+    Ok(())
+}
+
+/// The transaction in which the Router executed message `id` since the fork, if it did.
+async fn executed_in(ctx: &DeliveryContext, id: B256) -> Result<Option<B256>> {
+    use alloy::{rpc::types::Filter, sol_types::SolEvent};
+    use solvency_ccip::bindings::ccip_router::Router::MessageExecuted;
+    let filter = Filter::new()
+        .address(ctx.chain.router)
+        .event_signature(MessageExecuted::SIGNATURE_HASH)
+        .from_block(ctx.chain.fork_block.unwrap_or_default() + 1);
+    let logs =
+        ctx.provider.get_logs(&filter).await.map_err(ctx.rpc("read the Router's executions"))?;
+    Ok(logs.iter().find_map(|log| {
+        let executed = log.log_decode::<MessageExecuted>().ok()?;
+        (executed.inner.data.messageId == id).then_some(log.transaction_hash).flatten()
+    }))
+}
+
+/// SUCCESS or FAILED from a mined delivery: its receipt, then what `routeMessage` returned
+/// (the Router does not revert when the receiver does: it returns `success = false` and the
+/// receiver's revert data, which CCIP's off-ramp records as a failed execution).
+async fn routed_outcome(ctx: &DeliveryContext, tx_hash: B256) -> Result<MessageState> {
+    use solvency_ccip::bindings::ccip_router::Router;
+    let receipt = receipt(ctx, tx_hash).await?.ok_or_else(|| Error::Control {
+        url: ctx.chain.rpc_url.clone(),
+        reason: format!("delivery {tx_hash} has no receipt"),
+    })?;
+    if !receipt.status() {
+        return Ok(MessageState::Failed {
+            tx_hash: Some(tx_hash),
+            revert_data: Bytes::new(),
+            reason: "the delivery transaction reverted (an off-ramp the Router no longer \
+                     accepts, a cursed lane, or too little gas?)"
+                .into(),
+        });
+    }
+    let frame: super::scan::CallFrame = ctx
+        .provider
+        .raw_request(
+            "debug_traceTransaction".into(),
+            (tx_hash, serde_json::json!({ "tracer": "callTracer" })),
+        )
+        .await
+        .map_err(ctx.rpc("trace the delivery"))?;
+    let output = frame.output.unwrap_or_default();
+    let returned =
+        Router::routeMessageCall::abi_decode_returns(&output).map_err(|e| Error::Control {
+            url: ctx.chain.rpc_url.clone(),
+            reason: format!("delivery {tx_hash}: cannot read what routeMessage returned: {e}"),
+        })?;
+    Ok(if returned.success {
+        MessageState::Success { tx_hash, receiver_called: true }
+    } else {
+        MessageState::Failed {
+            tx_hash: Some(tx_hash),
+            reason: if returned.retData.is_empty() {
+                "receiver reverted without data (out of gas?)".into()
+            } else {
+                "receiver reverted".into()
+            },
+            revert_data: returned.retData,
+        }
     })
 }
 

@@ -43,7 +43,8 @@ pub struct RelayMessage {
     pub finished_at_ms: Option<u64>,
 }
 
-/// The life of a message: PENDING → IN_FLIGHT → SUCCESS | FAILED (→ PENDING on retry).
+/// The life of a message: PENDING → IN_FLIGHT (`InFlight`, or `Routing` on a fork) → SUCCESS |
+/// FAILED (→ PENDING on retry).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "state", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageState {
@@ -57,6 +58,19 @@ pub enum MessageState {
         tx_hash: B256,
         /// The signed transaction.
         raw_tx: Bytes,
+    },
+    /// On a fork: the delivery is sent as the off-ramp the destination's Router accepts (anvil
+    /// impersonation), with this nonce of the off-ramp's, journaled before sending. Only one
+    /// transaction can ever be mined at that nonce, so a restarted relayer sends it again
+    /// (never a second delivery) unless the Router already executed the message.
+    Routing {
+        /// The off-ramp the delivery is sent as.
+        off_ramp: Address,
+        /// Its nonce for this delivery.
+        nonce: u64,
+        /// The delivery transaction, once sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tx_hash: Option<B256>,
     },
     /// Delivered: the receiver ran without reverting (or has no code, as on real CCIP).
     Success {
@@ -86,7 +100,7 @@ impl MessageState {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pending => "PENDING",
-            Self::InFlight { .. } => "IN_FLIGHT",
+            Self::InFlight { .. } | Self::Routing { .. } => "IN_FLIGHT",
             Self::Success { .. } => "SUCCESS",
             Self::Failed { .. } => "FAILED",
             Self::Unroutable { .. } => "UNROUTABLE",

@@ -57,10 +57,13 @@ pub struct RelayChain {
     pub selector: u64,
     /// JSON-RPC endpoint.
     pub rpc_url: String,
-    /// The chain's `MockCCIPRouter`.
+    /// The chain's router: a `MockCCIPRouter`, or on a fork the CCIP `Router` found there.
     pub router: Address,
-    /// The account deliveries are sent from.
+    /// The account deliveries are sent from (to a `MockCCIPRouter`).
     pub relayer: DevAccount,
+    /// On a fork, the block it was taken at: sends are then read from the on-ramps' events
+    /// after it, and delivered as the off-ramp the Router accepts.
+    pub fork_block: Option<u64>,
 }
 
 /// How to run a relayer.
@@ -94,6 +97,7 @@ impl RelayerConfig {
                     rpc_url: c.rpc_url.clone(),
                     router: c.router,
                     relayer: c.relayer.clone(),
+                    fork_block: c.fork.as_ref().map(|f| f.block),
                 })
                 .collect(),
             journal: state_dir.join(crate::RELAYER_JOURNAL),
@@ -250,7 +254,9 @@ impl Shared {
         let state = self.state.lock().expect("relayer state lock poisoned");
         let mine = || state.messages.iter().filter(|m| m.dest_chain_selector == dest_selector);
         mine()
-            .find(|m| matches!(m.state, MessageState::InFlight { .. }))
+            .find(|m| {
+                matches!(m.state, MessageState::InFlight { .. } | MessageState::Routing { .. })
+            })
             .or_else(|| mine().find(|m| m.state == MessageState::Pending))
             .cloned()
     }
@@ -388,10 +394,33 @@ impl Relayer {
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
         for chain in &config.chains {
-            let ctx = deliver::DeliveryContext::connect(chain).await?;
+            // A fork's lanes to the other chains, as its Router has them.
+            let lanes = match chain.fork_block {
+                None => None,
+                Some(_) => {
+                    let others: Vec<u64> = config
+                        .chains
+                        .iter()
+                        .map(|c| c.selector)
+                        .filter(|s| *s != chain.selector)
+                        .collect();
+                    Some(
+                        crate::fork::Lanes::read(
+                            &chain.name,
+                            &chain.rpc_url,
+                            chain.router,
+                            &others,
+                        )
+                        .await?,
+                    )
+                }
+            };
+            let on_ramps = lanes.as_ref().map(|l| l.on_ramps.values().copied().collect());
+            let ctx = deliver::DeliveryContext::connect(chain, lanes.map(|l| l.off_ramps)).await?;
             tasks.push(tokio::spawn(scan_loop(
                 shared.clone(),
                 chain.clone(),
+                on_ramps,
                 config.poll_interval,
                 cancel.clone(),
             )));
@@ -440,6 +469,7 @@ impl Drop for Relayer {
 async fn scan_loop(
     shared: Arc<Shared>,
     chain: RelayChain,
+    on_ramps: Option<Vec<Address>>,
     poll_interval: Duration,
     cancel: CancellationToken,
 ) {
@@ -456,7 +486,11 @@ async fn scan_loop(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(pause) => {}
         }
-        pause = match scan_new_blocks(&shared, &chain, &provider, &cancel).await {
+        let scanned = match &on_ramps {
+            None => scan_new_blocks(&shared, &chain, &provider, &cancel).await,
+            Some(on_ramps) => scan_on_ramp_events(&shared, &chain, &provider, on_ramps).await,
+        };
+        pause = match scanned {
             Ok(()) => poll_interval,
             Err(e) => {
                 warn!(target: "devnet::relayer", chain = %chain.name, error = %e, "scan failed; retrying");
@@ -493,6 +527,55 @@ async fn scan_new_blocks(
             debug!(target: "devnet::relayer", chain = %chain.name, block, sends = sends.len(), "sends found");
         }
         shared.record_block(chain, block, sends)?;
+    }
+    Ok(())
+}
+
+/// Blocks read per `eth_getLogs` request on a fork.
+const LOG_PAGE_BLOCKS: u64 = 1_000;
+
+/// On a fork: every `CCIPMessageSent` the chain's on-ramps emitted after the fork block (or the
+/// cursor), recorded block by block, then the head as scanned.
+async fn scan_on_ramp_events(
+    shared: &Shared,
+    chain: &RelayChain,
+    provider: &alloy::providers::DynProvider,
+    on_ramps: &[Address],
+) -> Result<()> {
+    use alloy::{rpc::types::Filter, sol_types::SolEvent};
+    use solvency_ccip::bindings::on_ramp::StandInOnRamp::CCIPMessageSent;
+    let rpc = |action: String| {
+        move |source| Error::Rpc { chain: chain.name.clone(), action, source: Box::new(source) }
+    };
+    let head = provider.get_block_number().await.map_err(rpc("read block number".into()))?;
+    let fork_block = chain.fork_block.unwrap_or_default();
+    let mut from = shared.cursor(chain.selector).unwrap_or(fork_block) + 1;
+    while from <= head {
+        let to = head.min(from + LOG_PAGE_BLOCKS - 1);
+        let mut by_block: BTreeMap<u64, Vec<FoundSend>> = BTreeMap::new();
+        // No on-ramp (a chain without lanes) has nothing to read: a filter without an address
+        // would match every log.
+        if !on_ramps.is_empty() {
+            let filter = Filter::new()
+                .address(on_ramps.to_vec())
+                .event_signature(CCIPMessageSent::SIGNATURE_HASH)
+                .from_block(from)
+                .to_block(to);
+            let logs = provider
+                .get_logs(&filter)
+                .await
+                .map_err(rpc(format!("read on-ramp events of blocks {from}..={to}")))?;
+            for log in &logs {
+                if let (Some(block), Some(send)) = (log.block_number, scan::found_in_log(log)) {
+                    by_block.entry(block).or_default().push(send);
+                }
+            }
+        }
+        for (block, sends) in by_block {
+            shared.record_block(chain, block, sends)?;
+        }
+        shared.record_block(chain, to, Vec::new())?;
+        from = to + 1;
     }
     Ok(())
 }

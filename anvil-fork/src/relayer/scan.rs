@@ -139,6 +139,25 @@ fn calls_ccip_receive(frame: &CallFrame, receiver: Address) -> bool {
     })
 }
 
+/// A send read from an on-ramp's `CCIPMessageSent` (on a fork): the message id is the
+/// on-ramp's own, as CCIP's off-ramp delivers it. `None` for a log that is not one.
+pub(crate) fn found_in_log(log: &alloy::rpc::types::Log) -> Option<FoundSend> {
+    use solvency_ccip::bindings::on_ramp::StandInOnRamp::CCIPMessageSent;
+    let message = log.log_decode::<CCIPMessageSent>().ok()?.inner.data.message;
+    Some(FoundSend {
+        id: message.header.messageId,
+        dest_chain_selector: message.header.destChainSelector,
+        sender: message.sender,
+        receiver: Address::abi_decode(&message.receiver).ok(),
+        data: message.data,
+        extra_args: message.extraArgs,
+        router_message_id: message.header.messageId,
+        source_tx: log.transaction_hash.unwrap_or_default(),
+        token_transfers: message.tokenAmounts.len(),
+        delivered_on_source: false,
+    })
+}
+
 /// The gas limit a found send asks for, or why it cannot be delivered.
 pub(crate) fn gas_limit(send: &FoundSend) -> Result<alloy::primitives::U256, String> {
     ExtraArgs::decode(&send.extra_args).map(|args| args.gas_limit).map_err(|e| e.to_string())
