@@ -3,17 +3,29 @@
 //! off-ramp the Router accepts) stands in for public chains, and the devnet forks it as it would
 //! fork them.
 
-use alloy::{primitives::Address, providers::Provider, rpc::types::Filter, sol_types::SolEvent};
-use solvency_ccip::bindings::ccip_router::Router::MessageExecuted;
+use alloy::{
+    primitives::Address,
+    providers::Provider,
+    rpc::types::Filter,
+    sol_types::{SolError, SolEvent},
+};
+use solvency_ccip::bindings::{
+    ccip_router::Router::{self, MessageExecuted},
+    on_ramp::StandInOnRamp::CCIPMessageSent,
+    probe_receiver::ProbeReceiver,
+};
 use solvency_chain_adapters::rpc::connect_str;
 use solvency_devnet::{
-    MessageState,
+    DevAccount, Devnet, DevnetConfig, Error, ForkSpec, MessageState,
     upstream::{Upstream, UpstreamConfig},
 };
 use solvency_registry::schema::PolicySection;
-use solvency_tests::round::{Round, healthy};
+use solvency_tests::{
+    WAIT, as_account, deploy_probe_receiver, deploy_probe_sender, probe_send,
+    round::{Round, healthy},
+};
 
-fn reader(url: &str) -> alloy::providers::DynProvider {
+fn at(url: &str) -> alloy::providers::DynProvider {
     connect_str(url).expect("a loopback URL")
 }
 
@@ -22,7 +34,7 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
     let upstream = Upstream::start(UpstreamConfig::default()).await.expect("upstream starts");
     let mut upstream_heads = Vec::new();
     for chain in upstream.chains() {
-        upstream_heads.push(reader(&chain.url).get_block_number().await.unwrap());
+        upstream_heads.push(at(&chain.url).get_block_number().await.unwrap());
     }
     let mut round = Round::start_forked(upstream.forks(), PolicySection::default()).await;
 
@@ -52,7 +64,7 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
     }
     for (chain, up) in deployment.chains.iter().zip(upstream.chains()) {
         let fork = chain.fork.as_ref().unwrap();
-        let logs = reader(&chain.rpc_url)
+        let logs = at(&chain.rpc_url)
             .get_logs(
                 &Filter::new()
                     .address(chain.router)
@@ -76,8 +88,191 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
 
     // The upstream chains saw none of it.
     for (chain, head) in upstream.chains().iter().zip(upstream_heads) {
-        assert_eq!(reader(&chain.url).get_block_number().await.unwrap(), head, "{}", chain.name);
+        assert_eq!(at(&chain.url).get_block_number().await.unwrap(), head, "{}", chain.name);
     }
     round.stop().await;
+    upstream.shutdown().await;
+}
+
+/// Executions of message `id` by the Router on a forked chain since the fork.
+async fn executions(
+    chain: &solvency_devnet::ChainDeployment,
+    id: alloy::primitives::B256,
+) -> usize {
+    let logs = at(&chain.rpc_url)
+        .get_logs(
+            &Filter::new()
+                .address(chain.router)
+                .event_signature(MessageExecuted::SIGNATURE_HASH)
+                .from_block(chain.fork.as_ref().unwrap().block + 1),
+        )
+        .await
+        .unwrap();
+    logs.iter()
+        .filter(|l| l.log_decode::<MessageExecuted>().unwrap().inner.data.messageId == id)
+        .count()
+}
+
+/// On forks, a third party's message whose receiver reverts stays FAILED with the receiver's
+/// revert data (the Router returns it, as CCIP's off-ramp records a failed execution), and
+/// `retry` delivers it again. A message the Router already executed — a delivery sent before
+/// the relayer stopped, its outcome never journaled — is recorded as delivered, not sent again.
+#[tokio::test]
+async fn forked_deliveries_fail_are_retried_and_never_repeat() {
+    let upstream =
+        Upstream::start(UpstreamConfig { chains: 2, ..Default::default() }).await.unwrap();
+    let mut devnet =
+        Devnet::start(DevnetConfig { forks: upstream.forks(), users: 1, ..Default::default() })
+            .await
+            .expect("the fork devnet starts");
+    let (source, dest) = (devnet.chain(0).clone(), devnet.chain(1).clone());
+    let sender = deploy_probe_sender(&source).await;
+    let receiver = deploy_probe_receiver(&dest).await;
+    let probe = ProbeReceiver::new(receiver, as_account(&dest, &dest.deployer));
+    probe.setReject(true).send().await.unwrap().get_receipt().await.unwrap();
+    let user = DevAccount::user(0);
+
+    // The receiver reverts: FAILED with its revert data.
+    probe_send(&source, &user, sender, &dest, receiver, b"first", Some(200_000)).await;
+    let relayer = devnet.relayer().unwrap();
+    let seen = relayer
+        .wait_for("the first message", WAIT, |all| all.iter().any(|m| m.state.is_final()))
+        .await
+        .unwrap();
+    let first = seen.into_iter().find(|m| m.state.is_final()).unwrap();
+    match &first.state {
+        MessageState::Failed { revert_data, .. } => assert_eq!(
+            &revert_data[..4],
+            &ProbeReceiver::ProbeRejected::SELECTOR[..],
+            "the receiver's own revert"
+        ),
+        other => panic!("not failed: {other:?}"),
+    }
+    assert_eq!(probe.s_received().call().await.unwrap(), alloy::primitives::U256::ZERO);
+
+    // Fixed and retried: delivered, once more executed by the Router.
+    probe.setReject(false).send().await.unwrap().get_receipt().await.unwrap();
+    relayer.retry(first.id).unwrap();
+    let retried = relayer.wait_final(first.id, WAIT).await.unwrap();
+    assert!(matches!(retried.state, MessageState::Success { receiver_called: true, .. }));
+    assert_eq!(probe.s_lastData().call().await.unwrap().as_ref(), b"first");
+    assert_eq!(executions(&dest, first.id).await, 2, "the failed execution and the retry");
+
+    // A delivery the relayer never recorded: sent as the off-ramp while it was stopped.
+    devnet.stop_relayer().await;
+    probe_send(&source, &user, sender, &dest, receiver, b"second", Some(200_000)).await;
+    let logs = at(&source.rpc_url)
+        .get_logs(
+            &Filter::new()
+                .event_signature(CCIPMessageSent::SIGNATURE_HASH)
+                .from_block(source.fork.as_ref().unwrap().block + 1),
+        )
+        .await
+        .unwrap();
+    let sent = logs.last().unwrap().log_decode::<CCIPMessageSent>().unwrap().inner.data.message;
+    let off_ramp = upstream.chains()[1].off_ramp;
+    let by_hand = at(&dest.rpc_url);
+    by_hand.raw_request::<_, ()>("anvil_impersonateAccount".into(), (off_ramp,)).await.unwrap();
+    by_hand
+        .raw_request::<_, ()>(
+            "anvil_setBalance".into(),
+            (off_ramp, alloy::primitives::U256::from(10u128.pow(18))),
+        )
+        .await
+        .unwrap();
+    let delivered = Router::new(dest.router, &by_hand)
+        .routeMessage(
+            solvency_ccip::bindings::ccip_router::Client::Any2EVMMessage {
+                messageId: sent.header.messageId,
+                sourceChainSelector: source.selector,
+                sender: alloy::sol_types::SolValue::abi_encode(&sent.sender).into(),
+                data: sent.data.clone(),
+                destTokenAmounts: vec![],
+            },
+            5_000,
+            alloy::primitives::U256::from(200_000u64),
+            receiver,
+        )
+        .from(off_ramp)
+        .gas(1_000_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(delivered.status());
+    devnet.start_relayer().await.unwrap();
+    let second = devnet.relayer().unwrap().wait_final(sent.header.messageId, WAIT).await.unwrap();
+    assert_eq!(
+        second.state,
+        MessageState::Success { tx_hash: delivered.transaction_hash, receiver_called: true },
+        "the execution already made, not a new one"
+    );
+    assert_eq!(executions(&dest, second.id).await, 1);
+    assert_eq!(probe.s_received().call().await.unwrap(), alloy::primitives::U256::from(2u64));
+    devnet.shutdown().await;
+    upstream.shutdown().await;
+}
+
+/// What cannot be forked as asked is refused before anything is deployed, naming the chain and
+/// what to do: an endpoint that does not answer, an address that is not a Router, and two chains
+/// with no CCIP lane between them.
+#[tokio::test]
+async fn forks_without_a_router_or_a_lane_are_refused() {
+    let upstream =
+        Upstream::start(UpstreamConfig { chains: 2, ..Default::default() }).await.unwrap();
+    let start = |forks: Vec<ForkSpec>| {
+        Devnet::start(DevnetConfig { forks, users: 0, ..Default::default() })
+    };
+    let refusal = |result: Result<Devnet, Error>| match result {
+        Err(e @ Error::Fork { .. }) => e.to_string(),
+        Err(other) => panic!("not a fork refusal: {other}"),
+        Ok(_) => panic!("started"),
+    };
+
+    let mut dead = upstream.forks();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    dead[1].url = format!("http://127.0.0.1:{port}/SECRET-KEY");
+    let text = refusal(start(dead).await);
+    assert!(text.contains("fork fork-2: cannot read the chain id from http://127.0.0.1"), "{text}");
+    assert!(!text.contains("SECRET-KEY"), "the URL's path is not shown: {text}");
+
+    let mut not_a_router = upstream.forks();
+    not_a_router[0].router = upstream.chains()[0].on_ramp;
+    let text = refusal(start(not_a_router).await);
+    assert!(text.contains("does not answer as a CCIP Router"), "{text}");
+    let mut nothing = upstream.forks();
+    nothing[0].router = Address::repeat_byte(0x11);
+    let text = refusal(start(nothing).await);
+    assert!(text.contains("no contract at") && text.contains("--router fork-1="), "{text}");
+
+    // The upstream's owner removes the lane from chain 1 to chain 2.
+    let owner = DevAccount::derive(format!("upstream@{}", upstream.chains()[1].chain_id));
+    let second = &upstream.chains()[1];
+    let wallet =
+        solvency_chain_adapters::rpc::connect_str_with_signer(&second.url, owner.signer()).unwrap();
+    let removed = Router::new(second.router, &wallet)
+        .applyRampUpdates(
+            vec![],
+            vec![Router::OffRamp {
+                sourceChainSelector: upstream.chains()[0].selector,
+                offRamp: second.off_ramp,
+            }],
+            vec![],
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(removed.status());
+    let text = refusal(start(upstream.forks()).await);
+    assert!(
+        text.contains("no CCIP lane from fork-1 to fork-2")
+            && text.contains("accepts no off-ramp for messages from fork-1"),
+        "{text}"
+    );
     upstream.shutdown().await;
 }

@@ -267,9 +267,9 @@ const OFF_RAMP_BALANCE: u128 = 100 * 10u128.pow(18);
 /// (anvil impersonation, as chainlink-local's fork simulator pranks a real OffRamp).
 ///
 /// Exactly once: the off-ramp's nonce for the delivery is journaled before the transaction is
-/// sent, and only one transaction can be mined at a nonce. An attempt after a stop first asks
-/// the Router whether it executed the message already (its `MessageExecuted` events since the
-/// fork), then whether the nonce was used (the delivery reverted), and only then sends again.
+/// sent, and only one transaction can be mined at a nonce. An attempt after a stop asks whether
+/// that nonce was used — then the Router's `MessageExecuted` events since the fork tell whether
+/// it executed the message or reverted — and sends again only if it was not.
 async fn deliver_as_off_ramp(
     shared: &Shared,
     ctx: &DeliveryContext,
@@ -292,29 +292,38 @@ async fn deliver_as_off_ramp(
     };
     let nonce = match &message.state {
         MessageState::Routing { nonce, .. } => {
-            if let Some(tx_hash) = executed_in(ctx, message.id).await? {
-                return shared.set_state(message.id, routed_outcome(ctx, tx_hash).await?, false);
-            }
             let mined = ctx
                 .provider
                 .get_transaction_count(off_ramp)
                 .await
                 .map_err(ctx.rpc("read the off-ramp's nonce"))?;
             if mined > *nonce {
-                return shared.set_state(
-                    message.id,
-                    MessageState::Failed {
+                // The transaction at this nonce was mined: it executed the message, or it
+                // reverted.
+                let outcome = match executed_at(ctx, message.id, off_ramp, *nonce).await? {
+                    Some(tx_hash) => routed_outcome(ctx, tx_hash).await?,
+                    None => MessageState::Failed {
                         tx_hash: None,
                         revert_data: Bytes::new(),
-                        reason: "the delivery transaction was mined without executing the                                  message (it reverted); retry sends a new one"
+                        reason: "the delivery transaction was mined without executing the \
+                                 message (it reverted); retry sends a new one"
                             .into(),
                     },
-                    false,
-                );
+                };
+                return shared.set_state(message.id, outcome, false);
             }
             *nonce
         }
         MessageState::Pending => {
+            // Executed successfully already (by hand, or before a journal was lost): nothing
+            // to deliver. A failed execution does not count: a retry delivers again, as CCIP's
+            // manual execution does.
+            for tx_hash in executions(ctx, message.id).await? {
+                let outcome = routed_outcome(ctx, tx_hash).await?;
+                if matches!(outcome, MessageState::Success { .. }) {
+                    return shared.set_state(message.id, outcome, false);
+                }
+            }
             let nonce = ctx
                 .provider
                 .get_transaction_count(off_ramp)
@@ -380,8 +389,8 @@ async fn impersonate(ctx: &DeliveryContext, off_ramp: Address) -> Result<()> {
     Ok(())
 }
 
-/// The transaction in which the Router executed message `id` since the fork, if it did.
-async fn executed_in(ctx: &DeliveryContext, id: B256) -> Result<Option<B256>> {
+/// Every transaction in which the Router executed message `id` since the fork.
+async fn executions(ctx: &DeliveryContext, id: B256) -> Result<Vec<B256>> {
     use alloy::{rpc::types::Filter, sol_types::SolEvent};
     use solvency_ccip::bindings::ccip_router::Router::MessageExecuted;
     let filter = Filter::new()
@@ -390,10 +399,34 @@ async fn executed_in(ctx: &DeliveryContext, id: B256) -> Result<Option<B256>> {
         .from_block(ctx.chain.fork_block.unwrap_or_default() + 1);
     let logs =
         ctx.provider.get_logs(&filter).await.map_err(ctx.rpc("read the Router's executions"))?;
-    Ok(logs.iter().find_map(|log| {
-        let executed = log.log_decode::<MessageExecuted>().ok()?;
-        (executed.inner.data.messageId == id).then_some(log.transaction_hash).flatten()
-    }))
+    Ok(logs
+        .iter()
+        .filter_map(|log| {
+            let executed = log.log_decode::<MessageExecuted>().ok()?;
+            (executed.inner.data.messageId == id).then_some(log.transaction_hash).flatten()
+        })
+        .collect())
+}
+
+/// The execution of message `id` sent as `off_ramp` at `nonce`, if there is one.
+async fn executed_at(
+    ctx: &DeliveryContext,
+    id: B256,
+    off_ramp: Address,
+    nonce: u64,
+) -> Result<Option<B256>> {
+    use alloy::consensus::Transaction;
+    for tx_hash in executions(ctx, id).await? {
+        let tx = ctx
+            .provider
+            .get_transaction_by_hash(tx_hash)
+            .await
+            .map_err(ctx.rpc("read a delivery transaction"))?;
+        if tx.is_some_and(|tx| tx.inner.signer() == off_ramp && tx.nonce() == nonce) {
+            return Ok(Some(tx_hash));
+        }
+    }
+    Ok(None)
 }
 
 /// SUCCESS or FAILED from a mined delivery: its receipt, then what `routeMessage` returned
