@@ -190,6 +190,9 @@ impl WiredDevnet {
         };
         let mut file = base.source().clone();
         file.deployment_id = devnet.deployment().deployment_id.to_string();
+        // Forks keep their real chain ids; the devnet's keys written below stay allowed because
+        // every endpoint is a local anvil.
+        file.devnet.forked = !options.forks.is_empty();
         if let Some(policy) = options.policy {
             file.policy = policy;
         }

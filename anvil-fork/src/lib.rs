@@ -7,6 +7,10 @@
 //! messages between chains. Every process it starts is stopped when the handle is dropped, also
 //! when a test panics.
 //!
+//! With [`DevnetConfig::forks`] it forks chains where CCIP runs instead ([`fork`]): their own
+//! Routers are used, the relayer reads the on-ramps' events and delivers as an off-ramp the
+//! Router accepts. [`upstream`] stands in for such chains locally.
+//!
 //! This crate is for development and tests only: its keys are derived from public labels.
 
 mod accounts;

@@ -246,10 +246,18 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
 fn aggregator(b: &Builder<'_>, file: &NetworksFile) -> Result<AggregatorConfig, ConfigError> {
     let a = &file.aggregator;
     // A key in the file itself is for devnets only: on a real chain it would sit in a file that
-    // is copied, committed and shared.
+    // is copied, committed and shared. A devnet's chains are test chains, or forks of real ones
+    // that only a local anvil serves.
+    let local = |url: &str| {
+        url::Url::parse(url)
+            .is_ok_and(|u| matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")))
+    };
     let devnet = !file.chains.is_empty()
         && file.chains.iter().all(|c| {
             crate::selectors::by_chain_id(c.chain_id).is_some_and(|official| official.test)
+                || (file.devnet.forked
+                    && local(&c.rpc_url)
+                    && c.fallback_rpc_urls.iter().all(|u| local(u)))
         });
     if a.publisher_key_literal && a.publisher_key.is_some() && !file.chains.is_empty() && !devnet {
         return Err(b.invalid(

@@ -416,6 +416,11 @@ pub struct DevnetSection {
     pub report_gas_limit: u32,
     /// Assets every devnet chain registers.
     pub assets: Vec<AssetSection>,
+    /// Written by `solvency devnet up --fork`: the chains are local forks of real ones, so they
+    /// carry real chain ids while every endpoint is a local anvil. A key written in the file is
+    /// then still a devnet key — as long as every endpoint is on loopback. Default false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forked: bool,
 }
 
 impl Default for DevnetSection {
@@ -445,6 +450,7 @@ impl Default for DevnetSection {
                     liabilities: Vec::new(),
                 },
             ],
+            forked: false,
         }
     }
 }

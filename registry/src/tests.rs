@@ -612,6 +612,13 @@ fn a_secret_key_written_in_a_registry_is_refused_outside_a_devnet() {
             "chain_id = 90000002\nselector = 5548718428018410741",
         );
     assert!(parse(&devnet).unwrap().aggregator.publisher.is_some());
+    // So are they on forks of real chains that only a local anvil serves; not if an endpoint
+    // is elsewhere.
+    let forked = format!("{written}\n[devnet]\nforked = true\n");
+    let forked = forked.replace("https://", "http://");
+    assert!(parse(&forked).unwrap().aggregator.publisher.is_some(), "{forked}");
+    let remote = forked.replacen("127.0.0.1", "rpc.example", 1);
+    assert!(parse(&remote).is_err(), "{remote}");
     // A default, or text around the variable, is written in the file too.
     let around = format!("{}${{TAIL}}", &key[..40]);
     for written in [format!("${{PUBLISHER:-{key}}}"), around] {

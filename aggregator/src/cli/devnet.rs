@@ -7,8 +7,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use solvency_chain_adapters::{Backoff, read_all};
 use solvency_devnet::{
-    Deployment, RelayMessage,
+    Deployment, ForkSpec, RelayMessage,
     relayer::{ControlClient, Relayer, RelayerConfig},
+    upstream::{Upstream, UpstreamConfig},
 };
 use solvency_registry::Registry;
 
@@ -28,6 +29,17 @@ pub enum DevnetCommand {
     /// Example: `solvency devnet up --chains 3 --state-dir .devnet`, or with `--detach` to get
     /// the terminal back once the devnet is ready (stop it with `solvency devnet down`).
     Up(UpArgs),
+    /// Start local chains that stand in for public chains where CCIP runs (CCIP's real Router,
+    /// an on-ramp emitting OnRamp 1.6's events, an off-ramp it accepts, lanes between all),
+    /// print the `--fork`/`--router` arguments that fork them, and run until Ctrl-C or SIGTERM.
+    ///
+    /// Example: `solvency devnet upstream --chains 3`, then in another terminal `solvency devnet
+    /// up --state-dir .forks` with the printed arguments.
+    Upstream {
+        /// Number of chains (CCIP test chain ids 90000001..).
+        #[arg(long, default_value_t = 3)]
+        chains: usize,
+    },
     /// Stop a devnet started with `--detach` (or any devnet running in the directory).
     ///
     /// Example: `solvency devnet down --state-dir .devnet`
@@ -60,6 +72,7 @@ impl DevnetCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
             Self::Up(args) => up(args).await,
+            Self::Upstream { chains } => upstream(chains).await,
             Self::Down(dir) => down(&dir.state_dir).await,
             Self::Relay(args) => relay(args).await,
             Self::Status(args) => status(args).await,
@@ -86,8 +99,15 @@ pub struct UpArgs {
     #[command(flatten)]
     dir: DevnetDirArgs,
     /// Number of chains (default from `[devnet] chains` in the registry).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "forks")]
     chains: Option<usize>,
+    /// Fork a chain where CCIP runs instead of starting empty chains: its name in the devnet,
+    /// and the endpoint to fork (repeatable; the first is the hub). Each needs `--router`.
+    #[arg(long = "fork", value_name = "NAME=URL")]
+    forks: Vec<String>,
+    /// The CCIP Router deployed on a forked chain (from CCIP's directory of deployments).
+    #[arg(long = "router", value_name = "NAME=ADDRESS")]
+    routers: Vec<String>,
     /// Also make keys for this many served enclave instances and list their sockets in the
     /// registry, instead of one in-process enclave.
     #[arg(long, default_value_t = 0)]
@@ -113,11 +133,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         return detach(&args).await;
     }
     let base = args.config.load()?;
+    let forks = fork_specs(&args.forks, &args.routers)?;
     let started = Instant::now();
     let wired = WiredDevnet::start(
         &base,
         WiredOptions {
             chains: args.chains,
+            forks,
             state_dir: Some(args.dir.state_dir.clone()),
             instances: args.instances,
             threshold: args.threshold,
@@ -150,6 +172,71 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     eprintln!("stopping…");
     wired.shutdown().await;
     eprintln!("every anvil stopped");
+    Ok(())
+}
+
+/// `--fork NAME=URL` and `--router NAME=ADDRESS` into one spec per fork, in the order given.
+fn fork_specs(forks: &[String], routers: &[String]) -> anyhow::Result<Vec<ForkSpec>> {
+    let split = |flag: &str, value: &str| -> anyhow::Result<(String, String)> {
+        let (name, rest) = value
+            .split_once('=')
+            .filter(|(name, rest)| !name.is_empty() && !rest.is_empty())
+            .ok_or_else(|| {
+                // The value may be a URL with a key in it: not repeated.
+                anyhow::anyhow!("--{flag} takes NAME=VALUE, e.g. --{flag} ethereum=…")
+            })?;
+        Ok((name.to_owned(), rest.to_owned()))
+    };
+    let mut router_of = std::collections::HashMap::new();
+    for value in routers {
+        let (name, address) = split("router", value)?;
+        let address: Address = address
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--router {name}=…: not an address ({address})"))?;
+        anyhow::ensure!(
+            router_of.insert(name.clone(), address).is_none(),
+            "--router {name}=… is given twice"
+        );
+    }
+    let mut specs = Vec::new();
+    for value in forks {
+        let (name, url) = split("fork", value)?;
+        anyhow::ensure!(
+            !specs.iter().any(|s: &ForkSpec| s.name == name),
+            "--fork {name}=… is given twice"
+        );
+        let router = router_of.remove(&name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--fork {name}: give the CCIP Router deployed on it with --router {name}=ADDRESS"
+            )
+        })?;
+        specs.push(ForkSpec { name, url, router });
+    }
+    if let Some(name) = router_of.keys().next() {
+        anyhow::bail!("--router {name}=… names no --fork");
+    }
+    Ok(specs)
+}
+
+/// `solvency devnet upstream`
+async fn upstream(chains: usize) -> anyhow::Result<()> {
+    let upstream = Upstream::start(UpstreamConfig { chains, ..UpstreamConfig::default() }).await?;
+    for chain in upstream.chains() {
+        eprintln!(
+            "{}: chain id {}, {} — Router {}",
+            chain.name, chain.chain_id, chain.url, chain.router
+        );
+    }
+    let args: Vec<String> = upstream
+        .forks()
+        .iter()
+        .map(|f| format!("--fork {}={} --router {}={}", f.name, f.url, f.name, f.router))
+        .collect();
+    println!("{}", args.join(" "));
+    eprintln!("fork these chains with: solvency devnet up --state-dir DIR {}", args.join(" "));
+    eprintln!("Ctrl-C or SIGTERM stops every chain");
+    crate::shutdown::signal().await;
+    upstream.shutdown().await;
     Ok(())
 }
 
@@ -400,4 +487,39 @@ async fn messages(args: ViewArgs) -> anyhow::Result<()> {
         table::render(&["id", "route", "state", "attempts", "sender", "receiver", "took"], &rows)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(forks: &[&str], routers: &[&str]) -> anyhow::Result<Vec<ForkSpec>> {
+        let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        fork_specs(&owned(forks), &owned(routers))
+    }
+
+    #[test]
+    fn forks_pair_with_their_routers_in_order_and_mistakes_are_named() {
+        let router = "0x0000000000000000000000000000000000000001";
+        let given = specs(
+            &["hub=https://rpc.example/v3/KEY", "base=wss://b.example"],
+            &[&format!("base={router}"), &format!("hub={router}")],
+        )
+        .unwrap();
+        assert_eq!(given.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["hub", "base"]);
+        assert_eq!(given[0].url, "https://rpc.example/v3/KEY");
+
+        let error =
+            |forks: &[&str], routers: &[&str]| specs(forks, routers).unwrap_err().to_string();
+        let no_router = error(&["hub=https://rpc.example/v3/KEY"], &[]);
+        assert!(no_router.contains("--router hub=ADDRESS"), "{no_router}");
+        let no_name = error(&["https://rpc.example/v3/KEY"], &[]);
+        assert!(no_name.contains("NAME=VALUE") && !no_name.contains("KEY"), "{no_name}");
+        let stray = error(&[], &[&format!("base={router}")]);
+        assert!(stray.contains("names no --fork"), "{stray}");
+        let twice = error(&["a=http://x", "a=http://y"], &[&format!("a={router}")]);
+        assert!(twice.contains("twice"), "{twice}");
+        let bad = error(&["a=http://x"], &["a=0x12"]);
+        assert!(bad.contains("not an address"), "{bad}");
+    }
 }
