@@ -105,7 +105,8 @@ pub struct UpArgs {
     /// and the endpoint to fork (repeatable; the first is the hub). Each needs `--router`.
     #[arg(long = "fork", value_name = "NAME=URL")]
     forks: Vec<String>,
-    /// The CCIP Router deployed on a forked chain (from CCIP's directory of deployments).
+    /// The CCIP Router deployed on a forked chain (from CCIP's directory of deployments);
+    /// without it, the `router` of the registry's chain of that name.
     #[arg(long = "router", value_name = "NAME=ADDRESS")]
     routers: Vec<String>,
     /// Also make keys for this many served enclave instances and list their sockets in the
@@ -133,7 +134,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         return detach(&args).await;
     }
     let base = args.config.load()?;
-    let forks = fork_specs(&args.forks, &args.routers)?;
+    // A registry of real chains names their Routers: forking its chains needs only their names.
+    let listed = |name: &str| {
+        base.source().chains.iter().find(|c| c.name == name).and_then(|c| c.router.parse().ok())
+    };
+    let forks = fork_specs(&args.forks, &args.routers, listed)?;
     let started = Instant::now();
     let wired = WiredDevnet::start(
         &base,
@@ -176,7 +181,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// `--fork NAME=URL` and `--router NAME=ADDRESS` into one spec per fork, in the order given.
-fn fork_specs(forks: &[String], routers: &[String]) -> anyhow::Result<Vec<ForkSpec>> {
+fn fork_specs(
+    forks: &[String],
+    routers: &[String],
+    listed: impl Fn(&str) -> Option<Address>,
+) -> anyhow::Result<Vec<ForkSpec>> {
     let split = |flag: &str, value: &str| -> anyhow::Result<(String, String)> {
         let (name, rest) = value
             .split_once('=')
@@ -205,9 +214,10 @@ fn fork_specs(forks: &[String], routers: &[String]) -> anyhow::Result<Vec<ForkSp
             !specs.iter().any(|s: &ForkSpec| s.name == name),
             "--fork {name}=… is given twice"
         );
-        let router = router_of.remove(&name).ok_or_else(|| {
+        let router = router_of.remove(&name).or_else(|| listed(&name)).ok_or_else(|| {
             anyhow::anyhow!(
-                "--fork {name}: give the CCIP Router deployed on it with --router {name}=ADDRESS"
+                "--fork {name}: give the CCIP Router deployed on it with --router {name}=ADDRESS \
+                 (or fork a chain the registry lists with its router)"
             )
         })?;
         specs.push(ForkSpec { name, url, router });
@@ -495,7 +505,8 @@ mod tests {
 
     fn specs(forks: &[&str], routers: &[&str]) -> anyhow::Result<Vec<ForkSpec>> {
         let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        fork_specs(&owned(forks), &owned(routers))
+        let listed = |name: &str| (name == "listed").then(|| Address::repeat_byte(7));
+        fork_specs(&owned(forks), &owned(routers), listed)
     }
 
     #[test]
@@ -508,6 +519,9 @@ mod tests {
         .unwrap();
         assert_eq!(given.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["hub", "base"]);
         assert_eq!(given[0].url, "https://rpc.example/v3/KEY");
+        // A chain the registry lists takes its router from there.
+        let listed = specs(&["listed=http://x"], &[]).unwrap();
+        assert_eq!(listed[0].router, Address::repeat_byte(7));
 
         let error =
             |forks: &[&str], routers: &[&str]| specs(forks, routers).unwrap_err().to_string();
