@@ -4,20 +4,18 @@ pragma solidity 0.8.30;
 import {SolvencyHub} from "../src/SolvencyHub.sol";
 import {SolvencySpoke} from "../src/SolvencySpoke.sol";
 import {SolvencyAttestation} from "../src/libraries/SolvencyAttestation.sol";
-import {StandInRMN} from "../src/devnet/CcipStandIns.sol";
+import {StandInOnRamp, StandInRMN} from "../src/devnet/CcipStandIns.sol";
 import {BaseTest} from "./helpers/BaseTest.t.sol";
 
 import {Router} from "@chainlink/contracts-ccip/contracts/Router.sol";
-import {IPoolV1} from "@chainlink/contracts-ccip/contracts/interfaces/IPool.sol";
 import {IRouter} from "@chainlink/contracts-ccip/contracts/interfaces/IRouter.sol";
-import {IEVM2AnyOnRampClient} from "@chainlink/contracts-ccip/contracts/interfaces/IEVM2AnyOnRampClient.sol";
 import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
 import {WETH9} from "@chainlink/contracts/src/v0.8/vendor/canonical-weth/WETH9.sol";
-import {IERC20} from "@openzeppelin/contracts@4.8.3/token/ERC20/IERC20.sol";
 
-/// @notice Stands in for CCIP's on-ramp behind the real Router: quotes a fixed fee and keeps each
-/// message the Router forwards, as a relayer reads a real on-ramp's `CCIPMessageSent`.
-contract RecordingOnRamp is IEVM2AnyOnRampClient {
+/// @notice The devnet's stand-in on-ramp behind the real Router (it emits OnRamp 1.6's
+/// `CCIPMessageSent`, as a relayer reads it), also keeping each message the Router forwards for
+/// the test to read back.
+contract RecordingOnRamp is StandInOnRamp {
   /// @dev The message's fields but its token amounts (none here).
   struct Sent {
     uint64 destChainSelector;
@@ -29,41 +27,20 @@ contract RecordingOnRamp is IEVM2AnyOnRampClient {
     address originalSender;
   }
 
-  uint256 internal immutable i_fee;
   Sent[] internal s_sent;
 
   constructor(
+    uint64 chainSelector,
+    address router,
     uint256 fee
-  ) {
-    i_fee = fee;
-  }
-
-  function getFee(
-    uint64,
-    Client.EVM2AnyMessage calldata
-  ) external view returns (uint256) {
-    return i_fee;
-  }
-
-  function getPoolBySourceToken(
-    uint64,
-    IERC20
-  ) external pure returns (IPoolV1) {
-    return IPoolV1(address(0));
-  }
-
-  function getSupportedTokens(
-    uint64
-  ) external pure returns (address[] memory tokens) {
-    return tokens;
-  }
+  ) StandInOnRamp(chainSelector, router, fee) {}
 
   function forwardFromRouter(
     uint64 destChainSelector,
-    Client.EVM2AnyMessage memory message,
+    Client.EVM2AnyMessage calldata message,
     uint256 feeTokenAmount,
     address originalSender
-  ) external returns (bytes32) {
+  ) public override returns (bytes32) {
     s_sent.push(
       Sent(
         destChainSelector,
@@ -75,7 +52,7 @@ contract RecordingOnRamp is IEVM2AnyOnRampClient {
         originalSender
       )
     );
-    return keccak256(abi.encode(destChainSelector, s_sent.length));
+    return super.forwardFromRouter(destChainSelector, message, feeTokenAmount, originalSender);
   }
 
   function sent(
@@ -110,7 +87,7 @@ contract SolvencyContracts_realRouter is BaseTest {
     super.setUp();
     s_weth = new WETH9();
     s_real = new Router(address(s_weth), address(new StandInRMN()));
-    s_onRamp = new RecordingOnRamp(FEE);
+    s_onRamp = new RecordingOnRamp(HUB_SELECTOR, address(s_real), FEE);
     Router.OnRamp[] memory onRamps = new Router.OnRamp[](2);
     onRamps[0] = Router.OnRamp(HUB_SELECTOR, address(s_onRamp));
     onRamps[1] = Router.OnRamp(SPOKE_A, address(s_onRamp));

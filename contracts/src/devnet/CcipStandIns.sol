@@ -77,7 +77,7 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
     Client.EVM2AnyMessage calldata message,
     uint256 feeTokenAmount,
     address originalSender
-  ) external returns (bytes32) {
+  ) public virtual returns (bytes32) {
     if (msg.sender != i_router) revert MustBeCalledByRouter();
     if (originalSender == address(0)) revert RouterMustSetOriginalSender();
     Internal.EVM2AnyRampMessage memory sent = Internal.EVM2AnyRampMessage({
