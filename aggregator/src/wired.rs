@@ -243,13 +243,17 @@ impl WiredDevnet {
                 vault_asset: (!c.vault.is_zero()).then(|| "USDC".to_owned()),
                 confirmations: 0,
                 log_page_blocks: 1_000,
-                from_block: 0,
+                // A fork's history before the fork is the real chain's: nothing of the
+                // devnet's is there.
+                from_block: c.fork.as_ref().map_or(0, |f| f.block + 1),
                 required: true,
                 reporter_public_key: keys.reporters[i].public().to_string(),
                 treasury_public_key: keys.treasuries[i].public().to_string(),
                 assets: file.devnet.assets.clone(),
                 reporting: Default::default(),
-                ccip_latency_secs: None,
+                // A fork's lanes are the devnet relayer, which delivers at once (a real chain
+                // id would default to a public lane's latency).
+                ccip_latency_secs: c.fork.is_some().then_some(0),
                 reporter_account: None,
                 vault_token: None,
             })

@@ -6,14 +6,17 @@ use std::collections::HashMap;
 
 use alloy::{primitives::Address, providers::Provider};
 use serde::{Deserialize, Serialize};
-use solvency_ccip::bindings::ccip_router::Router;
+use solvency_ccip::bindings::{ccip_router::Router, on_ramp::StandInOnRamp};
 use solvency_chain_adapters::rpc;
 
 use crate::{Error, Result};
 
+/// What an on-ramp's `typeAndVersion` starts with when the relayer can read its events.
+const ON_RAMP_VERSION: &str = "OnRamp 1.6";
+
 /// A chain to fork instead of starting empty (`solvency devnet up --fork NAME=URL --router
 /// NAME=ADDRESS`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ForkSpec {
     /// The chain's name in the devnet and its registry.
     pub name: String,
@@ -22,6 +25,17 @@ pub struct ForkSpec {
     pub url: String,
     /// The CCIP Router deployed on that chain.
     pub router: Address,
+}
+
+impl std::fmt::Debug for ForkSpec {
+    /// The URL as `scheme://host:port/…`: its path, query or user part may hold a key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForkSpec")
+            .field("name", &self.name)
+            .field("url", &rpc::redact_urls(&self.url))
+            .field("router", &self.router)
+            .finish()
+    }
 }
 
 /// Where a forked chain came from, as `deployment.json` records it.
@@ -35,7 +49,7 @@ pub struct ForkOrigin {
 
 /// A chain to fork, its chain id read from its endpoint and its selector from CCIP's official
 /// table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct ForkTarget {
     pub(crate) spec: ForkSpec,
     pub(crate) chain_id: u64,
@@ -103,9 +117,24 @@ impl Lanes {
         let mut lanes = Self::default();
         for &other in others {
             let on_ramp = instance.getOnRamp(other).call().await.map_err(not_a_router)?;
-            if !on_ramp.is_zero() {
-                lanes.on_ramps.insert(other, on_ramp);
+            if on_ramp.is_zero() {
+                continue;
             }
+            // The relayer reads OnRamp 1.6's CCIPMessageSent; an older on-ramp emits another
+            // event, whose messages would never be seen.
+            let version = StandInOnRamp::new(on_ramp, &provider)
+                .typeAndVersion()
+                .call()
+                .await
+                .unwrap_or_default();
+            if !version.starts_with(ON_RAMP_VERSION) {
+                return Err(fail(format!(
+                    "the on-ramp {on_ramp} to selector {other} is {:?}, not an {ON_RAMP_VERSION}: \
+                     the devnet reads OnRamp 1.6's events only",
+                    if version.is_empty() { "unknown" } else { version.as_str() }
+                )));
+            }
+            lanes.on_ramps.insert(other, on_ramp);
         }
         for ramp in registered {
             if others.contains(&ramp.sourceChainSelector) {

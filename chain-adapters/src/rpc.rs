@@ -293,7 +293,7 @@ impl tower::Service<alloy::rpc::json_rpc::RequestPacket> for Failover {
                                 of = n, "an RPC endpoint failed; using the next one");
                             this.current.store(index, Ordering::Relaxed);
                         }
-                        return Ok(response);
+                        return Ok(scrub_answer(response));
                     }
                     Err(e @ alloy::transports::RpcError::Transport(_)) => {
                         last = Some(this.scrub(index, e));
@@ -407,6 +407,53 @@ pub fn is_transient(error: &alloy::transports::TransportError) -> bool {
     !matches!(error, alloy::transports::RpcError::ErrorResp(_))
 }
 
+/// An error answer with every URL in its message shown as [`shown`] does: a node that proxies
+/// another one (an anvil fork reading its upstream) quotes that endpoint's URL, key included,
+/// when the upstream fails.
+fn scrub_answer(
+    packet: alloy::rpc::json_rpc::ResponsePacket,
+) -> alloy::rpc::json_rpc::ResponsePacket {
+    use alloy::rpc::json_rpc::{Response, ResponsePacket, ResponsePayload};
+    let scrub = |mut response: Response| {
+        if let ResponsePayload::Failure(error) = &mut response.payload
+            && error.message.contains("://")
+        {
+            error.message = redact_urls(&error.message).into();
+        }
+        response
+    };
+    match packet {
+        ResponsePacket::Single(response) => ResponsePacket::Single(scrub(response)),
+        ResponsePacket::Batch(responses) => {
+            ResponsePacket::Batch(responses.into_iter().map(scrub).collect())
+        }
+    }
+}
+
+/// `text` with every `http(s)://` and `ws(s)://` URL in it shown as [`shown`] does.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | ';' | ',' | '>'))
+            .unwrap_or(tail.len());
+        match Url::parse(&tail[..end]) {
+            Ok(url) => out.push_str(&shown(&url)),
+            Err(_) => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// An error and its causes, each once: "error sending request" alone does not say that a
 /// certificate was refused or a connection reset.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
@@ -461,6 +508,18 @@ pub fn connect_str_with_signer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_quoted_in_an_answer_are_shown_without_their_keys() {
+        let text = "failed to get account: error sending request for url \
+                    (https://eth.example/v3/APIKEY?x=1); client error (Connect), also \
+                    wss://user:PASSWORD@ws.example:8546/ and http://127.0.0.1:8545";
+        let shown = redact_urls(text);
+        assert!(!shown.contains("APIKEY") && !shown.contains("PASSWORD"), "{shown}");
+        assert!(shown.contains("(https://eth.example/…); client error (Connect)"), "{shown}");
+        assert!(shown.contains("wss://ws.example:8546/…"), "{shown}");
+        assert!(shown.ends_with("http://127.0.0.1:8545"), "{shown}");
+    }
 
     #[test]
     fn redaction_covers_the_url_with_and_without_its_user_part() {

@@ -40,11 +40,12 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
 
     // Each chain is a fork of its upstream chain and uses the Router deployed there.
     let deployment = round.devnet.deployment().clone();
-    for (chain, up) in deployment.chains.iter().zip(upstream.chains()) {
+    for ((chain, up), head) in deployment.chains.iter().zip(upstream.chains()).zip(&upstream_heads)
+    {
         assert_eq!((chain.chain_id, chain.selector), (up.chain_id, up.selector), "{}", chain.name);
         assert_eq!(chain.router, up.router, "{}: the upstream's own Router", chain.name);
         let fork = chain.fork.as_ref().expect("a forked chain says where from");
-        assert!(fork.block >= 1, "{}", chain.name);
+        assert_eq!(fork.block, *head, "{}: forked at the upstream's head", chain.name);
     }
 
     // Two rounds: reports in through the spokes' on-ramps, attestations out to every chain.
@@ -53,14 +54,36 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
 
     // Every message went through an on-ramp (its id is the on-ramp's) and was executed by the
     // destination's Router once, as the off-ramp that Router accepts.
-    let messages = round.devnet.relayer().unwrap().messages();
+    // (A spoke's state changes before the relayer has recorded the delivery's outcome.)
+    let messages = round
+        .devnet
+        .relayer()
+        .unwrap()
+        .wait_for("every message final", WAIT, |all| all.iter().all(|m| m.state.is_final()))
+        .await
+        .unwrap();
     assert!(messages.len() >= 2 * 4, "2 reports and 2 attestations per round: {messages:?}");
+    let mut sent = Vec::new();
+    for chain in &deployment.chains {
+        let logs = at(&chain.rpc_url)
+            .get_logs(
+                &Filter::new()
+                    .event_signature(CCIPMessageSent::SIGNATURE_HASH)
+                    .from_block(chain.fork.as_ref().unwrap().block + 1),
+            )
+            .await
+            .unwrap();
+        sent.extend(logs.iter().map(|l| {
+            l.log_decode::<CCIPMessageSent>().unwrap().inner.data.message.header.messageId
+        }));
+    }
+    assert_eq!(sent.len(), messages.len(), "every on-ramp message relayed, nothing else");
     for message in &messages {
         assert!(
             matches!(message.state, MessageState::Success { receiver_called: true, .. }),
             "{message:?}"
         );
-        assert_eq!(message.id, message.router_message_id, "the on-ramp's message id");
+        assert!(sent.contains(&message.id), "the on-ramp's message id: {message:?}");
     }
     for (chain, up) in deployment.chains.iter().zip(upstream.chains()) {
         let fork = chain.fork.as_ref().unwrap();
@@ -232,7 +255,15 @@ async fn forks_without_a_router_or_a_lane_are_refused() {
     };
 
     let mut dead = upstream.forks();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // An endpoint that takes connections and closes them unanswered (held for the whole
+    // test, so that no other process gets its port).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            drop(stream);
+        }
+    });
     dead[1].url = format!("http://127.0.0.1:{port}/SECRET-KEY");
     let text = refusal(start(dead).await);
     assert!(text.contains("fork fork-2: cannot read the chain id from http://127.0.0.1"), "{text}");
@@ -247,9 +278,21 @@ async fn forks_without_a_router_or_a_lane_are_refused() {
     let text = refusal(start(nothing).await);
     assert!(text.contains("no contract at") && text.contains("--router fork-1="), "{text}");
 
+    // The upstream's owner points chain 1's lane to chain 2 at a contract that is no OnRamp 1.6.
+    let (first, second) = (&upstream.chains()[0], &upstream.chains()[1]);
+    let owner = DevAccount::derive(format!("upstream@{}", first.chain_id));
+    let wallet =
+        solvency_chain_adapters::rpc::connect_str_with_signer(&first.url, owner.signer()).unwrap();
+    let lane = |on_ramp| Router::OnRamp { destChainSelector: second.selector, onRamp: on_ramp };
+    let router = Router::new(first.router, &wallet);
+    let apply = |on_ramp| router.applyRampUpdates(vec![lane(on_ramp)], vec![], vec![]);
+    assert!(apply(first.off_ramp).send().await.unwrap().get_receipt().await.unwrap().status());
+    let text = refusal(start(upstream.forks()).await);
+    assert!(text.contains("is \"StandInOffRamp 1.6.0\", not an OnRamp 1.6"), "{text}");
+    assert!(apply(first.on_ramp).send().await.unwrap().get_receipt().await.unwrap().status());
+
     // The upstream's owner removes the lane from chain 1 to chain 2.
     let owner = DevAccount::derive(format!("upstream@{}", upstream.chains()[1].chain_id));
-    let second = &upstream.chains()[1];
     let wallet =
         solvency_chain_adapters::rpc::connect_str_with_signer(&second.url, owner.signer()).unwrap();
     let removed = Router::new(second.router, &wallet)

@@ -187,12 +187,20 @@ fn fork_specs(
     listed: impl Fn(&str) -> Option<Address>,
 ) -> anyhow::Result<Vec<ForkSpec>> {
     let split = |flag: &str, value: &str| -> anyhow::Result<(String, String)> {
+        // A chain name: letters, digits, '-' and '_' (it names key files too). Anything else
+        // is not repeated — it may be part of a URL with a key in it.
+        let is_name = |name: &str| {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
         let (name, rest) = value
             .split_once('=')
-            .filter(|(name, rest)| !name.is_empty() && !rest.is_empty())
+            .filter(|(name, rest)| is_name(name) && !rest.is_empty())
             .ok_or_else(|| {
-                // The value may be a URL with a key in it: not repeated.
-                anyhow::anyhow!("--{flag} takes NAME=VALUE, e.g. --{flag} ethereum=…")
+                anyhow::anyhow!(
+                    "--{flag} takes NAME=VALUE, NAME a chain name (letters, digits, - and _), \
+                     e.g. --{flag} ethereum=…"
+                )
             })?;
         Ok((name.to_owned(), rest.to_owned()))
     };
@@ -512,12 +520,17 @@ mod tests {
     #[test]
     fn forks_pair_with_their_routers_in_order_and_mistakes_are_named() {
         let router = "0x0000000000000000000000000000000000000001";
+        let other = "0x0000000000000000000000000000000000000002";
         let given = specs(
-            &["hub=https://rpc.example/v3/KEY", "base=wss://b.example"],
-            &[&format!("base={router}"), &format!("hub={router}")],
+            &["hub=https://rpc.example/v3/KEY", "base=wss://b.example/?key=A=B"],
+            &[&format!("base={other}"), &format!("hub={router}")],
         )
         .unwrap();
         assert_eq!(given.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["hub", "base"]);
+        assert_eq!(given[0].router, router.parse::<Address>().unwrap());
+        assert_eq!(given[1].router, other.parse::<Address>().unwrap());
+        assert_eq!(given[1].url, "wss://b.example/?key=A=B", "split at the first '=' only");
+        assert!(!format!("{:?}", given[0]).contains("KEY"), "Debug hides the URL's path");
         assert_eq!(given[0].url, "https://rpc.example/v3/KEY");
         // A chain the registry lists takes its router from there.
         let listed = specs(&["listed=http://x"], &[]).unwrap();
@@ -527,8 +540,10 @@ mod tests {
             |forks: &[&str], routers: &[&str]| specs(forks, routers).unwrap_err().to_string();
         let no_router = error(&["hub=https://rpc.example/v3/KEY"], &[]);
         assert!(no_router.contains("--router hub=ADDRESS"), "{no_router}");
-        let no_name = error(&["https://rpc.example/v3/KEY"], &[]);
-        assert!(no_name.contains("NAME=VALUE") && !no_name.contains("KEY"), "{no_name}");
+        for forgotten in ["https://rpc.example/v3/KEY", "https://rpc.example/v3/KEY?a=1"] {
+            let no_name = error(&[forgotten], &[]);
+            assert!(no_name.contains("NAME=VALUE") && !no_name.contains("KEY"), "{no_name}");
+        }
         let stray = error(&[], &[&format!("base={router}")]);
         assert!(stray.contains("names no --fork"), "{stray}");
         let twice = error(&["a=http://x", "a=http://y"], &[&format!("a={router}")]);

@@ -276,22 +276,11 @@ async fn deliver_as_off_ramp(
     off_ramps: &HashMap<u64, Address>,
     message: &RelayMessage,
 ) -> Result<()> {
-    let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
-        return shared.set_state(
-            message.id,
-            MessageState::Failed {
-                tx_hash: None,
-                revert_data: Bytes::new(),
-                reason: format!(
-                    "the Router on {} accepts no off-ramp for source selector {}",
-                    ctx.chain.name, message.source_chain_selector
-                ),
-            },
-            false,
-        );
-    };
-    let nonce = match &message.state {
-        MessageState::Routing { nonce, .. } => {
+    let (off_ramp, nonce) = match &message.state {
+        // The off-ramp and nonce journaled before sending, whatever the Router's off-ramps are
+        // now: only a transaction at that nonce of that account can have delivered it.
+        MessageState::Routing { off_ramp, nonce, .. } => {
+            let off_ramp = *off_ramp;
             let mined = ctx
                 .provider
                 .get_transaction_count(off_ramp)
@@ -312,18 +301,33 @@ async fn deliver_as_off_ramp(
                 };
                 return shared.set_state(message.id, outcome, false);
             }
-            *nonce
+            // Not sent at that nonce yet; executed some other way meanwhile, it is not sent.
+            if let Some(done) = succeeded(ctx, message.id).await? {
+                return shared.set_state(message.id, done, false);
+            }
+            (off_ramp, *nonce)
         }
         MessageState::Pending => {
             // Executed successfully already (by hand, or before a journal was lost): nothing
             // to deliver. A failed execution does not count: a retry delivers again, as CCIP's
             // manual execution does.
-            for tx_hash in executions(ctx, message.id).await? {
-                let outcome = routed_outcome(ctx, tx_hash).await?;
-                if matches!(outcome, MessageState::Success { .. }) {
-                    return shared.set_state(message.id, outcome, false);
-                }
+            if let Some(done) = succeeded(ctx, message.id).await? {
+                return shared.set_state(message.id, done, false);
             }
+            let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
+                return shared.set_state(
+                    message.id,
+                    MessageState::Failed {
+                        tx_hash: None,
+                        revert_data: Bytes::new(),
+                        reason: format!(
+                            "the Router on {} accepts no off-ramp for source selector {}",
+                            ctx.chain.name, message.source_chain_selector
+                        ),
+                    },
+                    false,
+                );
+            };
             let nonce = ctx
                 .provider
                 .get_transaction_count(off_ramp)
@@ -336,18 +340,25 @@ async fn deliver_as_off_ramp(
                 MessageState::Routing { off_ramp, nonce, tx_hash: None },
                 true,
             )?;
-            nonce
+            (off_ramp, nonce)
         }
         _ => return Ok(()),
     };
     impersonate(ctx, off_ramp).await?;
     let (input, gas) = route_message_call(message);
+    // A fork keeps its chain's block gas limit, which may be below anvil's default.
+    let block_gas = ctx
+        .provider
+        .get_block(Default::default())
+        .await
+        .map_err(ctx.rpc("read latest block"))?
+        .map_or(BLOCK_GAS_LIMIT, |b| b.header.gas_limit);
     let tx = TransactionRequest::default()
         .with_from(off_ramp)
         .with_to(ctx.chain.router)
         .with_input(input)
         .with_nonce(nonce)
-        .with_gas_limit(gas);
+        .with_gas_limit(gas.min(block_gas));
     // An error here ("nonce too low" after a stop, a node that went away) leaves the message
     // ROUTING: the next attempt finds out what happened at this nonce.
     let tx_hash: B256 = ctx
@@ -406,6 +417,17 @@ async fn executions(ctx: &DeliveryContext, id: B256) -> Result<Vec<B256>> {
             (executed.inner.data.messageId == id).then_some(log.transaction_hash).flatten()
         })
         .collect())
+}
+
+/// The outcome of a successful execution of message `id` since the fork, if there is one.
+async fn succeeded(ctx: &DeliveryContext, id: B256) -> Result<Option<MessageState>> {
+    for tx_hash in executions(ctx, id).await? {
+        let outcome = routed_outcome(ctx, tx_hash).await?;
+        if matches!(outcome, MessageState::Success { .. }) {
+            return Ok(Some(outcome));
+        }
+    }
+    Ok(None)
 }
 
 /// The execution of message `id` sent as `off_ramp` at `nonce`, if there is one.

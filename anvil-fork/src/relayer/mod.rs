@@ -393,6 +393,8 @@ impl Relayer {
         let handle = RelayerHandle(shared.clone());
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
+        // Every chain's lanes and delivery context first: a failure then leaves no task behind.
+        let mut contexts = Vec::with_capacity(config.chains.len());
         for chain in &config.chains {
             // A fork's lanes to the other chains, as its Router has them.
             let lanes = match chain.fork_block {
@@ -415,11 +417,15 @@ impl Relayer {
                     )
                 }
             };
-            let on_ramps = lanes.as_ref().map(|l| l.on_ramps.values().copied().collect());
+            let on_ramps: Option<Vec<Address>> =
+                lanes.as_ref().map(|l| l.on_ramps.values().copied().collect());
             let ctx = deliver::DeliveryContext::connect(chain, lanes.map(|l| l.off_ramps)).await?;
+            contexts.push((chain.clone(), on_ramps, ctx));
+        }
+        for (chain, on_ramps, ctx) in contexts {
             tasks.push(tokio::spawn(scan_loop(
                 shared.clone(),
-                chain.clone(),
+                chain,
                 on_ramps,
                 config.poll_interval,
                 cancel.clone(),
@@ -566,8 +572,12 @@ async fn scan_on_ramp_events(
                 .await
                 .map_err(rpc(format!("read on-ramp events of blocks {from}..={to}")))?;
             for log in &logs {
-                if let (Some(block), Some(send)) = (log.block_number, scan::found_in_log(log)) {
-                    by_block.entry(block).or_default().push(send);
+                match (log.block_number, scan::found_in_log(log)) {
+                    (Some(block), Some(send)) => by_block.entry(block).or_default().push(send),
+                    // The filter asks for this event from these on-ramps only: a log that does
+                    // not decode is not a message of the OnRamp 1.6 this relayer reads.
+                    _ => warn!(target: "devnet::relayer", chain = %chain.name,
+                        tx = ?log.transaction_hash, "an on-ramp log that is not OnRamp 1.6's CCIPMessageSent; skipped"),
                 }
             }
         }

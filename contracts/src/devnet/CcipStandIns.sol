@@ -33,6 +33,9 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
     uint64 indexed destChainSelector, uint64 indexed sequenceNumber, Internal.EVM2AnyRampMessage message
   );
 
+  /// @notice Read by the devnet's relayer, which reads the events of OnRamp 1.6 only.
+  string public constant typeAndVersion = "OnRamp 1.6.0 (devnet stand-in)";
+
   /// @notice The gas limit a message without extra args gets (FeeQuoter's usual default).
   uint256 public constant DEFAULT_GAS_LIMIT = 200_000;
 
