@@ -117,6 +117,100 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
     upstream.shutdown().await;
 }
 
+type RampMessage = solvency_ccip::bindings::on_ramp::Internal::EVM2AnyRampMessage;
+
+/// The last message the on-ramps of a forked chain sent, and its transaction.
+async fn last_sent(
+    chain: &solvency_devnet::ChainDeployment,
+) -> (RampMessage, alloy::primitives::B256) {
+    let logs = at(&chain.rpc_url)
+        .get_logs(
+            &Filter::new()
+                .event_signature(CCIPMessageSent::SIGNATURE_HASH)
+                .from_block(chain.fork.as_ref().unwrap().block + 1),
+        )
+        .await
+        .unwrap();
+    let log = logs.last().expect("a message was sent");
+    (log.log_decode::<CCIPMessageSent>().unwrap().inner.data.message, log.transaction_hash.unwrap())
+}
+
+/// Delivers `sent` to `receiver` on `dest` as `off_ramp`, as a relayer would, by hand.
+async fn deliver_by_hand(
+    source: &solvency_devnet::ChainDeployment,
+    dest: &solvency_devnet::ChainDeployment,
+    off_ramp: Address,
+    sent: &RampMessage,
+    receiver: Address,
+) -> alloy::rpc::types::TransactionReceipt {
+    let by_hand = at(&dest.rpc_url);
+    by_hand.raw_request::<_, ()>("anvil_impersonateAccount".into(), (off_ramp,)).await.unwrap();
+    by_hand
+        .raw_request::<_, ()>(
+            "anvil_setBalance".into(),
+            (off_ramp, alloy::primitives::U256::from(10u128.pow(18))),
+        )
+        .await
+        .unwrap();
+    let delivered = Router::new(dest.router, &by_hand)
+        .routeMessage(
+            solvency_ccip::bindings::ccip_router::Client::Any2EVMMessage {
+                messageId: sent.header.messageId,
+                sourceChainSelector: source.selector,
+                sender: alloy::sol_types::SolValue::abi_encode(&sent.sender).into(),
+                data: sent.data.clone(),
+                destTokenAmounts: vec![],
+            },
+            5_000,
+            alloy::primitives::U256::from(200_000u64),
+            receiver,
+        )
+        .from(off_ramp)
+        .gas(1_000_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(delivered.status());
+    delivered
+}
+
+/// Appends to a relayer journal what the relayer writes before it sends a delivery on a fork.
+fn journal_routing(
+    journal: &std::path::Path,
+    source: &solvency_devnet::ChainDeployment,
+    receiver: Address,
+    sent: &RampMessage,
+    source_tx: alloy::primitives::B256,
+    off_ramp: Address,
+    nonce: u64,
+) {
+    use std::io::Write;
+    let message = solvency_devnet::RelayMessage {
+        id: sent.header.messageId,
+        source_chain_selector: source.selector,
+        dest_chain_selector: sent.header.destChainSelector,
+        sender: sent.sender,
+        receiver,
+        data: sent.data.clone(),
+        gas_limit: alloy::primitives::U256::from(200_000u64),
+        router_message_id: sent.header.messageId,
+        source_tx,
+        source_block: 0,
+        token_transfers: 0,
+        delivered_on_source: false,
+        state: MessageState::Routing { off_ramp, nonce, tx_hash: None },
+        attempts: 1,
+        detected_at_ms: 0,
+        finished_at_ms: None,
+    };
+    let line = serde_json::json!({ "kind": "message", "message": message });
+    let mut file = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
+    writeln!(file, "{line}").unwrap();
+}
+
 /// Executions of message `id` by the Router on a forked chain since the fork.
 async fn executions(
     chain: &solvency_devnet::ChainDeployment,
@@ -184,47 +278,9 @@ async fn forked_deliveries_fail_are_retried_and_never_repeat() {
     // A delivery the relayer never recorded: sent as the off-ramp while it was stopped.
     devnet.stop_relayer().await;
     probe_send(&source, &user, sender, &dest, receiver, b"second", Some(200_000)).await;
-    let logs = at(&source.rpc_url)
-        .get_logs(
-            &Filter::new()
-                .event_signature(CCIPMessageSent::SIGNATURE_HASH)
-                .from_block(source.fork.as_ref().unwrap().block + 1),
-        )
-        .await
-        .unwrap();
-    let sent = logs.last().unwrap().log_decode::<CCIPMessageSent>().unwrap().inner.data.message;
+    let (sent, _) = last_sent(&source).await;
     let off_ramp = upstream.chains()[1].off_ramp;
-    let by_hand = at(&dest.rpc_url);
-    by_hand.raw_request::<_, ()>("anvil_impersonateAccount".into(), (off_ramp,)).await.unwrap();
-    by_hand
-        .raw_request::<_, ()>(
-            "anvil_setBalance".into(),
-            (off_ramp, alloy::primitives::U256::from(10u128.pow(18))),
-        )
-        .await
-        .unwrap();
-    let delivered = Router::new(dest.router, &by_hand)
-        .routeMessage(
-            solvency_ccip::bindings::ccip_router::Client::Any2EVMMessage {
-                messageId: sent.header.messageId,
-                sourceChainSelector: source.selector,
-                sender: alloy::sol_types::SolValue::abi_encode(&sent.sender).into(),
-                data: sent.data.clone(),
-                destTokenAmounts: vec![],
-            },
-            5_000,
-            alloy::primitives::U256::from(200_000u64),
-            receiver,
-        )
-        .from(off_ramp)
-        .gas(1_000_000)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(delivered.status());
+    let delivered = deliver_by_hand(&source, &dest, off_ramp, &sent, receiver).await;
     devnet.start_relayer().await.unwrap();
     let second = devnet.relayer().unwrap().wait_final(sent.header.messageId, WAIT).await.unwrap();
     assert_eq!(
@@ -234,6 +290,38 @@ async fn forked_deliveries_fail_are_retried_and_never_repeat() {
     );
     assert_eq!(executions(&dest, second.id).await, 1);
     assert_eq!(probe.s_received().call().await.unwrap(), alloy::primitives::U256::from(2u64));
+
+    // A relayer killed after journaling two deliveries (ROUTING at the off-ramp's next two
+    // nonces, as it journals before sending): the first was sent and mined — and its receiver
+    // reverted, so only the nonce says it was sent — the second was not sent.
+    devnet.stop_relayer().await;
+    probe_send(&source, &user, sender, &dest, receiver, b"third", Some(200_000)).await;
+    let third = last_sent(&source).await;
+    probe_send(&source, &user, sender, &dest, receiver, b"fourth", Some(200_000)).await;
+    let fourth = last_sent(&source).await;
+    let nonce = at(&dest.rpc_url).get_transaction_count(off_ramp).await.unwrap();
+    probe.setReject(true).send().await.unwrap().get_receipt().await.unwrap();
+    let mined = deliver_by_hand(&source, &dest, off_ramp, &third.0, receiver).await;
+    probe.setReject(false).send().await.unwrap().get_receipt().await.unwrap();
+    let journal = devnet.state_dir().join(solvency_devnet::RELAYER_JOURNAL);
+    for ((message, source_tx), nonce) in [(&third, nonce), (&fourth, nonce + 1)] {
+        journal_routing(&journal, &source, receiver, message, *source_tx, off_ramp, nonce);
+    }
+    devnet.start_relayer().await.unwrap();
+    let relayer = devnet.relayer().unwrap();
+    let third = relayer.wait_final(third.0.header.messageId, WAIT).await.unwrap();
+    match &third.state {
+        MessageState::Failed { tx_hash, revert_data, .. } => {
+            assert_eq!(*tx_hash, Some(mined.transaction_hash), "the one mined at the nonce");
+            assert_eq!(&revert_data[..4], &ProbeReceiver::ProbeRejected::SELECTOR[..]);
+        }
+        other => panic!("not the mined execution's outcome: {other:?}"),
+    }
+    let fourth = relayer.wait_final(fourth.0.header.messageId, WAIT).await.unwrap();
+    assert!(matches!(fourth.state, MessageState::Success { receiver_called: true, .. }));
+    assert_eq!((executions(&dest, third.id).await, executions(&dest, fourth.id).await), (1, 1));
+    assert_eq!(probe.s_received().call().await.unwrap(), alloy::primitives::U256::from(3u64));
+    assert_eq!(probe.s_lastData().call().await.unwrap().as_ref(), b"fourth");
     devnet.shutdown().await;
     upstream.shutdown().await;
 }
