@@ -41,6 +41,8 @@ pub enum Check {
     Fees,
     /// A freshness window is shorter than a lane's CCIP latency.
     Timing,
+    /// `[devnet] forked` is set, and the endpoint is not a local fork (anvil).
+    Fork,
 }
 
 /// How bad a finding is.
@@ -183,6 +185,32 @@ async fn check_chain(registry: &Registry, chain: &ChainConfig) -> Vec<Finding> {
     }
     if answered == 0 {
         return out;
+    }
+    // `[devnet] forked` lets a key written in the registry sign for real chain ids on loopback
+    // endpoints: each must be an anvil fork, or the key would sign on a real chain (a local
+    // node, a tunnel).
+    if registry.source().devnet.forked {
+        for index in 0..chain.rpc_urls().count() {
+            let alone = ChainClient::endpoint(chain, index, backoff).expect("the endpoint exists");
+            let info: Result<serde_json::Value, _> = alone
+                .read("ask for anvil's node info", || {
+                    alone.provider().raw_request("anvil_nodeInfo".into(), ())
+                })
+                .await;
+            let forked = info.as_ref().is_ok_and(|info| !info["forkConfig"]["forkUrl"].is_null());
+            if !forked {
+                out.push(error(
+                    Check::Fork,
+                    format!(
+                        "endpoint {} is not an anvil fork, but [devnet] forked says every one \
+                         is (which lets a key written in the registry sign for these real \
+                         chain ids): remove [devnet] forked and give the key as \"${{VAR}}\"",
+                        index + 1
+                    ),
+                ));
+                return out;
+            }
+        }
     }
     let client = ChainClient::new(chain, backoff);
     // Code at every address the registry gives.

@@ -48,6 +48,21 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
         assert_eq!(fork.block, *head, "{}: forked at the upstream's head", chain.name);
     }
 
+    // The registry it wrote passes `solvency check` (its devnet key on forks included); the
+    // same registry pointed at the upstream chains themselves — not forks — is refused.
+    use solvency_chain_adapters::preflight::{Check, preflight};
+    let findings = preflight(&round.registry).await.unwrap();
+    assert!(!solvency_chain_adapters::preflight::has_errors(&findings), "{findings:?}");
+    let mut upstream_file = round.registry.source().clone();
+    assert!(upstream_file.devnet.forked);
+    for (chain, up) in upstream_file.chains.iter_mut().zip(upstream.chains()) {
+        chain.rpc_url = up.url.clone();
+    }
+    let not_forks =
+        solvency_registry::Registry::from_source(upstream_file, "upstream.toml").unwrap();
+    let findings = preflight(&not_forks).await.unwrap();
+    assert_eq!(findings.iter().filter(|f| f.check == Check::Fork).count(), 3, "{findings:?}");
+
     // Two rounds: reports in through the spokes' on-ramps, attestations out to every chain.
     assert_eq!(round.honest_round(1, |_| healthy()).await, (1, true));
     assert_eq!(round.honest_round(2, |_| healthy()).await, (2, true));
