@@ -16,6 +16,7 @@ pub mod instruction;
 pub mod key_release;
 pub mod keys;
 pub mod ledger;
+pub mod market;
 pub mod merkle;
 pub mod ownership;
 pub mod planner;
