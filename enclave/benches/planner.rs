@@ -3,7 +3,8 @@
 //! quiet epoch (nothing to heal: only the checks) and in a recovery epoch (every chain short
 //! locally, the whole under the recovery ratio: swaps and draws), side by side with what the
 //! enclave already does every epoch on the same ledger — its root (1,251 salted leaves) and
-//! sealing its checkpoint — and their ratios.
+//! sealing its checkpoint — and their ratios; and an epoch that draws standby, at the fixed
+//! premium and through the dark pool (49 quotes cleared), side by side.
 //!
 //! Run with `cargo bench -p solvency-enclave --bench planner`.
 
@@ -16,8 +17,9 @@ use std::{
 use alloy::primitives::{Address, B256, U256, keccak256};
 use solvency_enclave::{
     ChainBook, Purpose, SealedHeader, VaultHead, VaultTerms, X25519KeyPair, asset_id,
+    market::{Class, MarketTerms, Quote},
     ownership::{EntryKind, Ownership, VaultEntry, VaultLogs, next_head},
-    planner::{RecoveryTerms, plan},
+    planner::{RecoveryTerms, plan, plan_with_quotes},
     seal,
 };
 
@@ -117,6 +119,40 @@ fn main() {
     let (_, recovery_plan) = plan(&accrued, &short_books, 11_000, &terms, NOW + 60);
     assert!(!recovery_plan.moves.is_empty(), "the recovery epoch moves ownership");
 
+    // The dark pool: every maker quotes a different premium for part of its standby (one
+    // fungibility class over the 25 vaults), the reserve price admits most of them.
+    let market_terms = RecoveryTerms {
+        market: Some(MarketTerms { start_bps: 150, step_bps: 50, max_bps: 500, timeout_epochs: 8 }),
+        ..terms.clone()
+    };
+    let quotes: Vec<Quote> = (1..=MAKERS)
+        .map(|i| {
+            let mut bytes = [0u8; 20];
+            bytes[0] = i;
+            Quote {
+                maker: Address::from(bytes),
+                class: Class { asset: asset_id("USDC"), decimals: 6 },
+                size: usdc(5_000 + 100 * u64::from(i)),
+                premium_bps: 10 + 4 * u32::from(i % 40),
+                seq: 1,
+                expires_at: NOW + 3_600,
+            }
+        })
+        .collect();
+    // A recovery ratio of 125 %, which the swaps alone do not reach: standby is drawn, with
+    // and without the dark pool.
+    const DRAW_RATIO: u32 = 12_500;
+    let (_, fixed_plan) = plan(&accrued, &short_books, DRAW_RATIO, &terms, NOW + 60);
+    let (_, market_plan) =
+        plan_with_quotes(&accrued, &short_books, DRAW_RATIO, &market_terms, NOW + 60, &quotes);
+    assert!(
+        market_plan.moves.iter().any(|m| m.kind == solvency_enclave::planner::MoveKind::Draw),
+        "the market epoch draws"
+    );
+    let market = measure(|| {
+        plan_with_quotes(&accrued, &short_books, DRAW_RATIO, &market_terms, NOW + 60, &quotes)
+    });
+    let fixed = measure(|| plan(&accrued, &short_books, DRAW_RATIO, &terms, NOW + 60));
     let quiet = measure(|| plan(&accrued, &quiet_books, 11_000, &terms, NOW + 60));
     let recovery = measure(|| plan(&accrued, &short_books, 11_000, &terms, NOW + 60));
     let salt =
@@ -157,6 +193,17 @@ fn main() {
         recovery.as_secs_f64() * 1e6
     );
     println!(
+        "plan, draw epoch, fixed premium ({} moves):         {:>10.1} µs",
+        fixed_plan.moves.len(),
+        fixed.as_secs_f64() * 1e6
+    );
+    println!(
+        "plan, draw epoch, dark pool ({} moves, {} quotes):   {:>10.1} µs",
+        market_plan.moves.len(),
+        quotes.len(),
+        market.as_secs_f64() * 1e6
+    );
+    println!(
         "ledger root (salted leaves, Merkle tree):            {:>10.1} µs",
         root.as_secs_f64() * 1e6
     );
@@ -165,8 +212,9 @@ fn main() {
         checkpoint.as_secs_f64() * 1e6
     );
     println!(
-        "ratios: recovery / quiet {:.2}; recovery plan / ledger root {:.2}; recovery plan / checkpoint {:.2}",
+        "ratios: recovery / quiet {:.2}; dark pool / fixed premium {:.2}; recovery plan / ledger root {:.2}; recovery plan / checkpoint {:.2}",
         recovery.as_secs_f64() / quiet.as_secs_f64(),
+        market.as_secs_f64() / fixed.as_secs_f64(),
         recovery.as_secs_f64() / root.as_secs_f64(),
         recovery.as_secs_f64() / checkpoint.as_secs_f64()
     );

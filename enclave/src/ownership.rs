@@ -249,6 +249,10 @@ pub struct Ownership {
     /// it).
     #[serde(default)]
     statement_keys: BTreeMap<Address, B256>,
+    /// Per fungibility class with a need the market has not filled: for how many epochs in a
+    /// row (the sliding reserve price's position). Sealed with the ledger, never published.
+    #[serde(default)]
+    unfilled: Vec<(crate::market::Class, u32)>,
 }
 
 /// A withdrawal authorized and not yet paid.
@@ -498,6 +502,17 @@ impl Ownership {
 
     pub(crate) fn set_accrued_at(&mut self, at: u64) {
         self.accrued_at = at;
+    }
+
+    /// For how many epochs in a row a class's need has gone unfilled (zero: none).
+    pub fn unfilled_epochs(&self, class: crate::market::Class) -> u32 {
+        self.unfilled.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n)
+    }
+
+    pub(crate) fn set_unfilled(&mut self, mut unfilled: Vec<(crate::market::Class, u32)>) {
+        unfilled.retain(|&(_, n)| n > 0);
+        unfilled.sort();
+        self.unfilled = unfilled;
     }
 
     pub(crate) fn claim_mut(&mut self, owner: Address, chain_selector: u64) -> &mut Claim {

@@ -17,13 +17,19 @@
 //! 3. **Capital.** While the global ratio is under `recovery_ratio_bps`, standby is drawn as
 //!    junior capital — the lowest-covered chains first — until the ratio is back at it: the
 //!    drawn collateral becomes the protocol's share, and the maker gets a junior claim on the
-//!    protocol for it plus the draw premium.
+//!    protocol for it plus the draw premium. With the dark pool ([`RecoveryTerms::market`]),
+//!    only quoted standby is drawable: each fungibility class's need is cleared against the
+//!    makers' live quotes ([`crate::market`]) at or under the sliding reserve price, at one
+//!    uniform premium, and a need left unfilled raises next epoch's reserve price.
 //! 4. **Release.** When nothing was drawn this epoch and the global ratio is at or above
 //!    `release_ratio_bps`, drawn collateral goes back to its makers, then what they are owed
 //!    (premiums, fees) is paid from the protocol's share on the same chain, then in any vault of
 //!    the same collateral, as far as the ratio stays at or above `release_ratio_bps`.
 //!
-//! Everything moved (value, after haircuts) counts against the per-epoch cap.
+//! Everything moved (value, after haircuts) counts against the per-epoch cap; every fee and
+//! premium added to makers' claims (value) against `max_paid_per_epoch`. Standby fees accrue on
+//! drawable standby only: never on what a maker asked to withdraw, and with the dark pool only
+//! on what its live quote offers.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     assess::{ChainBook, VaultTerms},
+    market::{Class, MarketTerms, Quote},
     ownership::Ownership,
 };
 
@@ -52,6 +59,18 @@ pub struct RecoveryTerms {
     /// The most value (USD, scaled by 10^18, after haircuts) the moves of one epoch may carry
     /// (`U256::MAX`: no cap).
     pub max_moved_per_epoch: U256,
+    /// The dark pool: draws clear against makers' sealed quotes (`None`: every maker's
+    /// available standby is drawable, at `draw_premium_bps`).
+    #[serde(default)]
+    pub market: Option<MarketTerms>,
+    /// The most value (USD × 10^18, after haircuts) the standby fees and premiums of one epoch
+    /// may add to makers' claims (`U256::MAX`: no cap).
+    #[serde(default = "no_cap")]
+    pub max_paid_per_epoch: U256,
+}
+
+fn no_cap() -> U256 {
+    U256::MAX
 }
 
 impl Default for RecoveryTerms {
@@ -62,6 +81,8 @@ impl Default for RecoveryTerms {
             draw_premium_bps: 100,
             standby_fee_bps_per_year: 200,
             max_moved_per_epoch: U256::MAX,
+            market: None,
+            max_paid_per_epoch: U256::MAX,
         }
     }
 }
@@ -144,7 +165,8 @@ impl Plan {
 }
 
 /// Plans the epoch at `now`: the ledger after the plan, and the plan. `recovery_ratio_bps` is
-/// the policy's. On any arithmetic failure, the ledger as given and an empty plan.
+/// the policy's. On any arithmetic failure, the ledger as given and an empty plan. Without
+/// quotes: see [`plan_with_quotes`].
 pub fn plan(
     ownership: &Ownership,
     books: &[ChainBook],
@@ -152,19 +174,37 @@ pub fn plan(
     terms: &RecoveryTerms,
     now: u64,
 ) -> (Ownership, Plan) {
+    plan_with_quotes(ownership, books, recovery_ratio_bps, terms, now, &[])
+}
+
+/// [`plan`] with the makers' quotes (the ones that count at `now` are taken: see
+/// [`crate::market::live`]); they matter only with [`RecoveryTerms::market`].
+pub fn plan_with_quotes(
+    ownership: &Ownership,
+    books: &[ChainBook],
+    recovery_ratio_bps: u32,
+    terms: &RecoveryTerms,
+    now: u64,
+    quotes: &[Quote],
+) -> (Ownership, Plan) {
     let mut planner = Planner {
         ledger: ownership.clone(),
         books: books.iter().map(|b| (b.selector, b)).collect(),
         terms,
         plan: Plan::default(),
         budget: (terms.max_moved_per_epoch != U256::MAX).then_some(terms.max_moved_per_epoch),
+        paid: (terms.max_paid_per_epoch != U256::MAX).then_some(terms.max_paid_per_epoch),
+        quotes: if terms.market.is_some() { crate::market::live(quotes, now) } else { Vec::new() },
     };
     let planned = (|| {
         planner.accrue_fees(now)?;
         if terms.local_recovery_bps > 0 {
             planner.heal_locations()?;
         }
-        let drew = planner.draw(recovery_ratio_bps)?;
+        let drew = match &terms.market {
+            None => planner.draw(recovery_ratio_bps)?,
+            Some(market) => planner.draw_from_market(recovery_ratio_bps, market)?,
+        };
         if !drew {
             planner.release()?;
         }
@@ -186,6 +226,10 @@ struct Planner<'a> {
     plan: Plan,
     /// Value the epoch may still move (`None`: no cap).
     budget: Option<U256>,
+    /// Value of fees and premiums the epoch may still add to claims (`None`: no cap).
+    paid: Option<U256>,
+    /// The quotes that count (empty without the dark pool).
+    quotes: Vec<Quote>,
 }
 
 impl Planner<'_> {
@@ -301,10 +345,13 @@ impl Planner<'_> {
             let makers: Vec<_> = self
                 .ledger
                 .makers()
-                .filter(|&(_, chain, h)| self.vault(chain).is_some() && !h.balance.is_zero())
+                .filter(|&(_, chain, _)| self.vault(chain).is_some())
+                .map(|(maker, chain, _)| (maker, chain))
                 .collect();
-            for (maker, chain, holding) in makers {
-                let fee = holding.balance.checked_mul(rate)?.checked_mul(elapsed)? / per;
+            for (maker, chain) in makers {
+                let drawable = self.drawable_on(maker, chain)?;
+                let fee = drawable.checked_mul(rate)?.checked_mul(elapsed)? / per;
+                let fee = self.within_paid(chain, fee)?;
                 if fee.is_zero() {
                     continue;
                 }
@@ -390,6 +437,7 @@ impl Planner<'_> {
                 self.shift(MoveKind::Draw, chain, maker, protocol, amount, true)?;
                 let premium =
                     amount.checked_mul(U256::from(self.terms.draw_premium_bps))? / U256::from(BPS);
+                let premium = self.within_paid(chain, premium)?;
                 let claim = self.ledger.claim_mut(maker, chain);
                 claim.drawn = claim.drawn.checked_add(amount)?;
                 claim.owed = claim.owed.checked_add(premium)?;
@@ -400,6 +448,136 @@ impl Planner<'_> {
                 drew = true;
             }
         }
+        Some(drew)
+    }
+
+    /// A chain's fungibility class, if it has a vault.
+    fn class(&self, chain: u64) -> Option<Class> {
+        self.vault(chain).map(|t| Class { asset: t.asset, decimals: t.decimals })
+    }
+
+    /// A maker's live quote for a class.
+    fn quote(&self, maker: Address, class: Class) -> Option<&Quote> {
+        self.quotes.iter().find(|q| q.maker == maker && q.class == class)
+    }
+
+    /// What of a maker's standby in a chain's vault could be drawn: all it has available
+    /// without the dark pool; with it, its quote's size, taken from the class's vaults by
+    /// ascending selector.
+    fn drawable_on(&self, maker: Address, chain: u64) -> Option<U256> {
+        let available = self.ledger.available(maker, chain);
+        if self.terms.market.is_none() {
+            return Some(available);
+        }
+        let Some(class) = self.class(chain) else { return Some(U256::ZERO) };
+        let Some(quote) = self.quote(maker, class) else { return Some(U256::ZERO) };
+        let mut left = quote.size;
+        for &other in self.books.keys() {
+            if other == chain {
+                return Some(left.min(available));
+            }
+            if self.class(other) == Some(class) {
+                left = left.saturating_sub(self.ledger.available(maker, other));
+            }
+        }
+        Some(U256::ZERO)
+    }
+
+    /// The most of `amount` (a fee or premium in `chain`'s collateral) the paid cap allows,
+    /// spent from it.
+    fn within_paid(&mut self, chain: u64, amount: U256) -> Option<U256> {
+        let Some(paid) = self.paid else { return Some(amount) };
+        let terms = self.vault(chain)?;
+        let allowed = amount.min(terms.amount_within(paid)?);
+        self.paid = Some(paid.saturating_sub(terms.value(allowed)?));
+        Some(allowed)
+    }
+
+    /// The capital step with the dark pool: per fungibility class, in the order of its
+    /// lowest-covered chain, the need clears against the class's live quotes at or under the
+    /// sliding reserve price; each fill is drawn from the maker's vaults of the class, the
+    /// lowest-covered first, at the clearing premium. Whether anything was drawn.
+    fn draw_from_market(&mut self, recovery_bps: u32, market: &MarketTerms) -> Option<bool> {
+        let (reserves, liabilities) = self.global_sides()?;
+        let mut lacking = Self::shortfall(reserves, liabilities, recovery_bps)?;
+        let order = self.chains_by_coverage()?;
+        let mut classes: Vec<Class> = Vec::new();
+        for &chain in &order {
+            let class = self.class(chain)?;
+            if !classes.contains(&class) {
+                classes.push(class);
+            }
+        }
+        let mut drew = false;
+        let mut unfilled = Vec::new();
+        for class in classes {
+            if lacking.is_zero() {
+                break;
+            }
+            let epochs = self.ledger.unfilled_epochs(class);
+            if !market.offered(epochs) {
+                // Offered for the schedule's whole span: it waits for the next calendar slot.
+                unfilled.push((class, epochs));
+                continue;
+            }
+            let chains: Vec<u64> =
+                order.iter().copied().filter(|&c| self.class(c) == Some(class)).collect();
+            let terms = self.vault(chains[0])?;
+            let need = terms.amount_for(lacking)?.min(self.budget_amount(chains[0])?);
+            let mut offers = Vec::new();
+            for quote in self.quotes.iter().filter(|q| q.class == class) {
+                let standby = chains.iter().try_fold(U256::ZERO, |sum, &c| {
+                    sum.checked_add(self.ledger.available(quote.maker, c))
+                })?;
+                offers.push((quote.maker, quote.size.min(standby), quote.premium_bps));
+            }
+            let reserve = market.reserve_bps(epochs);
+            let mut cleared = crate::market::clear(need, &offers, reserve)?;
+            // The paid cap: fill no more than the premiums it still allows.
+            if let Some(paid) = self.paid {
+                let filled = need - cleared.unfilled;
+                let premium =
+                    filled.checked_mul(U256::from(cleared.premium_bps))? / U256::from(BPS);
+                if terms.value(premium)? > paid && cleared.premium_bps > 0 {
+                    let most = terms.amount_within(paid)?.checked_mul(U256::from(BPS))?
+                        / U256::from(cleared.premium_bps);
+                    cleared = crate::market::clear(need.min(most), &offers, reserve)?;
+                }
+            }
+            let mut filled = U256::ZERO;
+            for &(maker, amount) in &cleared.fills {
+                let mut left = amount;
+                for &chain in &chains {
+                    let take = left.min(self.ledger.available(maker, chain));
+                    if take.is_zero() {
+                        continue;
+                    }
+                    let protocol = self.protocol();
+                    self.shift(MoveKind::Draw, chain, maker, protocol, take, true)?;
+                    let premium =
+                        take.checked_mul(U256::from(cleared.premium_bps))? / U256::from(BPS);
+                    let premium = self.within_paid(chain, premium)?;
+                    let claim = self.ledger.claim_mut(maker, chain);
+                    claim.drawn = claim.drawn.checked_add(take)?;
+                    claim.owed = claim.owed.checked_add(premium)?;
+                    if !premium.is_zero() {
+                        self.plan.premiums.push((maker, chain, premium));
+                    }
+                    left -= take;
+                    filled = filled.checked_add(take)?;
+                    if left.is_zero() {
+                        break;
+                    }
+                }
+            }
+            drew |= !filled.is_zero();
+            lacking = lacking.saturating_sub(terms.value(filled)?);
+            if filled < need {
+                unfilled.push((class, epochs.saturating_add(1)));
+            }
+        }
+        // A class filled, or without a need, starts its next need at the schedule's start.
+        self.ledger.set_unfilled(unfilled);
         Some(drew)
     }
 
@@ -422,11 +600,21 @@ impl Planner<'_> {
                     }));
                 }
                 for payer in payers {
+                    let claim = self.ledger.claim(maker, chain);
+                    let due = if settle { claim.owed } else { claim.drawn };
+                    if due.is_zero() {
+                        // Paid in full: the other payers are not asked (nor the ratio read
+                        // again, which costs a pass over every chain).
+                        break;
+                    }
                     let payer_terms = self.vault(payer)?;
                     let (reserves, liabilities) = self.global_sides()?;
                     let room = Self::headroom(reserves, liabilities, release_bps)?;
-                    let claim = self.ledger.claim(maker, chain);
-                    let due = if settle { claim.owed } else { claim.drawn };
+                    if room.is_zero() {
+                        // Every payment lowers the ratio: once at the release ratio, nothing
+                        // more is paid this epoch, to anyone.
+                        return Some(());
+                    }
                     let amount = due
                         .min(self.ledger.protocol_share(payer))
                         .min(payer_terms.amount_within(room)?)

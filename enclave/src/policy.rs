@@ -26,6 +26,12 @@ alloy::sol! {
         uint32 drawPremiumBps;
         uint32 standbyFeeBpsPerYear;
         uint256 maxMovedPerEpoch;
+        uint256 maxPaidPerEpoch;
+        bool market;
+        uint32 marketStartBps;
+        uint32 marketStepBps;
+        uint32 marketMaxBps;
+        uint32 marketTimeoutEpochs;
         bytes32 ledgerKey;
         bytes32[] ledgerMeasurements;
         bool ledgerAllowDev;
@@ -104,9 +110,9 @@ impl Policy {
     /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
     ///
     /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
-    /// `"self-healing-reserve/policy/v4"`), chains by ascending selector, assets by ascending id;
+    /// `"self-healing-reserve/policy/v5"`), chains by ascending selector, assets by ascending id;
     /// chain and asset names are left out. Without `[enclave.ledger]` the ledger fields are
-    /// zero, empty and false.
+    /// zero, empty and false; without `[policy.market]` the market fields are zero and false.
     pub fn digest(&self) -> B256 {
         use alloy::sol_types::SolValue;
         let mut chains: Vec<ChainTerms> = self
@@ -137,8 +143,9 @@ impl Policy {
             .collect();
         chains.sort_by_key(|c| c.selector);
         let ledger = self.ledger.as_ref();
+        let market = self.recovery.market.as_ref();
         let terms = PolicyTerms {
-            label: "self-healing-reserve/policy/v4".into(),
+            label: "self-healing-reserve/policy/v5".into(),
             deploymentId: self.deployment_id,
             maxReportAge: self.max_report_age,
             maxClockSkew: self.max_clock_skew,
@@ -151,6 +158,12 @@ impl Policy {
             drawPremiumBps: self.recovery.draw_premium_bps,
             standbyFeeBpsPerYear: self.recovery.standby_fee_bps_per_year,
             maxMovedPerEpoch: self.recovery.max_moved_per_epoch,
+            maxPaidPerEpoch: self.recovery.max_paid_per_epoch,
+            market: market.is_some(),
+            marketStartBps: market.map_or(0, |m| m.start_bps),
+            marketStepBps: market.map_or(0, |m| m.step_bps),
+            marketMaxBps: market.map_or(0, |m| m.max_bps),
+            marketTimeoutEpochs: market.map_or(0, |m| m.timeout_epochs),
             ledgerKey: ledger.map_or(B256::ZERO, |l| l.public_key.into()),
             ledgerMeasurements: ledger.map_or_else(Vec::new, |l| l.measurements.clone()),
             ledgerAllowDev: ledger.is_some_and(|l| l.allow_dev),

@@ -403,6 +403,15 @@ fn the_policy_digest_covers_every_term_but_not_order_or_names() {
         Box::new(|p| {
             p.chains.pop();
         }),
+        Box::new(|p| p.recovery.max_paid_per_epoch = U256::from(1u64)),
+        Box::new(|p| {
+            p.recovery.market = Some(solvency_enclave::market::MarketTerms {
+                start_bps: 0,
+                step_bps: 0,
+                max_bps: 0,
+                timeout_epochs: 0,
+            })
+        }),
     ];
     for (i, change) in changes.iter().enumerate() {
         let mut changed = p.clone();

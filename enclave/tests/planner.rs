@@ -77,6 +77,7 @@ fn quiet_terms() -> RecoveryTerms {
         draw_premium_bps: 100,
         standby_fee_bps_per_year: 0,
         max_moved_per_epoch: U256::MAX,
+        ..RecoveryTerms::default()
     }
 }
 
@@ -231,6 +232,7 @@ fn world(local: bool) -> impl Strategy<Value = World> {
                         draw_premium_bps: premium,
                         standby_fee_bps_per_year: 0,
                         max_moved_per_epoch: cap.map_or(U256::MAX, usd),
+                        ..RecoveryTerms::default()
                     },
                 }
             },
@@ -371,4 +373,224 @@ proptest! {
 
 fn terms_of(book: &ChainBook) -> VaultTerms {
     book.vault.unwrap()
+}
+
+// ---- The dark pool: draws clear against quotes ----
+
+use solvency_enclave::{
+    market::{Class, MarketTerms, Quote},
+    planner::plan_with_quotes,
+};
+
+fn usdc_class() -> Class {
+    Class { asset: asset_id("USDC"), decimals: 6 }
+}
+
+fn market_terms() -> RecoveryTerms {
+    RecoveryTerms {
+        market: Some(MarketTerms { start_bps: 50, step_bps: 50, max_bps: 200, timeout_epochs: 4 }),
+        ..quiet_terms()
+    }
+}
+
+fn offer(i: u8, whole: u64, premium_bps: u32) -> Quote {
+    Quote {
+        maker: maker(i),
+        class: usdc_class(),
+        size: usdc(whole),
+        premium_bps,
+        seq: 1,
+        expires_at: NOW + 3_600,
+    }
+}
+
+#[test]
+fn the_cheapest_quotes_fill_at_one_clearing_premium_and_the_others_are_untouched() {
+    // 1,000 held against 1,000 owed, under 110 %: 100 USDC lacking. Four makers hold 500 each;
+    // maker 4 has not quoted, maker 3 quotes above the reserve price.
+    let books = [book(1, 1_000, 1_000, 0), book(2, 0, 0, 0)];
+    let before =
+        ledger(&[(maker(1), 1, 500), (maker(2), 2, 500), (maker(3), 1, 500), (maker(4), 1, 500)]);
+    let quotes = [offer(1, 60, 40), offer(2, 80, 20), offer(3, 500, 90)];
+    let (after, plan) = plan_with_quotes(&before, &books, 11_000, &market_terms(), NOW, &quotes);
+    // Maker 2 (20 bps) in full: 80; maker 1 (40 bps) the 20 left; both paid 40 bps.
+    let draws: Vec<_> =
+        plan.moves.iter().map(|m| (m.kind, m.chain_selector, m.from, m.amount)).collect();
+    assert_eq!(
+        draws,
+        [(MoveKind::Draw, 1, maker(1), usdc(20)), (MoveKind::Draw, 2, maker(2), usdc(80))]
+    );
+    assert_eq!(
+        plan.premiums,
+        [
+            (maker(1), 1, usdc(20) * U256::from(40) / U256::from(10_000)),
+            (maker(2), 2, usdc(80) * U256::from(40) / U256::from(10_000))
+        ],
+        "one uniform premium: the marginal quote's"
+    );
+    for untouched in [maker(3), maker(4)] {
+        assert_eq!(after.holding(untouched, 1).balance, usdc(500));
+        assert_eq!(after.claim(untouched, 1), Default::default());
+    }
+    assert!(ratio_at_least(&after, &books, &[1, 2], 11_000));
+    assert_eq!(after.unfilled_epochs(usdc_class()), 0, "filled: the schedule starts over");
+}
+
+#[test]
+fn an_unfilled_need_raises_the_reserve_price_each_epoch_up_to_the_timeout() {
+    let books = [book(1, 1_000, 1_000, 0)];
+    let before = ledger(&[(maker(1), 1, 500)]);
+    // The only quote asks 150 bps: above the start (50) and the next step (100).
+    let quotes = [offer(1, 500, 150)];
+    let terms = market_terms();
+    let mut ledger = before;
+    for epoch in 0..2u64 {
+        let (after, plan) =
+            plan_with_quotes(&ledger, &books, 11_000, &terms, NOW + epoch * 60, &quotes);
+        assert!(plan.is_quiet(), "epoch {epoch}: the quote is above the reserve price");
+        assert_eq!(after.unfilled_epochs(usdc_class()), epoch as u32 + 1);
+        ledger = after;
+    }
+    // Third epoch: the reserve price reaches 150 and the quote fills.
+    let (after, plan) = plan_with_quotes(&ledger, &books, 11_000, &terms, NOW + 120, &quotes);
+    assert_eq!(plan.moves.len(), 1);
+    assert_eq!(plan.premiums[0].2, usdc(100) * U256::from(150) / U256::from(10_000));
+    assert_eq!(after.unfilled_epochs(usdc_class()), 0);
+
+    // Quoting 250 bps (above the maximum, 200): unfilled for the schedule's four epochs, then
+    // no longer offered (it waits for a calendar slot), however the quote changes.
+    let mut ledger = ledger.clone();
+    for epoch in 0..4u64 {
+        let (after, plan) = plan_with_quotes(
+            &ledger,
+            &books,
+            11_000,
+            &terms,
+            NOW + epoch * 60,
+            &[offer(1, 500, 250)],
+        );
+        assert!(plan.is_quiet());
+        ledger = after;
+    }
+    assert_eq!(ledger.unfilled_epochs(usdc_class()), 4);
+    let (after, plan) =
+        plan_with_quotes(&ledger, &books, 11_000, &terms, NOW + 300, &[offer(1, 500, 10)]);
+    assert!(plan.is_quiet(), "timed out: not offered");
+    assert_eq!(after.unfilled_epochs(usdc_class()), 4);
+    // Once nothing is lacking, the need is gone and its schedule starts over.
+    let healthy = [book(1, 1_200, 1_000, 0)];
+    let (after, _) = plan_with_quotes(&after, &healthy, 11_000, &terms, NOW + 360, &[]);
+    assert_eq!(after.unfilled_epochs(usdc_class()), 0);
+}
+
+#[test]
+fn only_quoted_standby_earns_the_fee_and_the_paid_cap_bounds_fees_and_premiums() {
+    let books = [book(1, 2_000, 1_000, 0)];
+    let terms = RecoveryTerms {
+        standby_fee_bps_per_year: 1_000,
+        max_paid_per_epoch: usd(30),
+        ..market_terms()
+    };
+    let before = ledger(&[(maker(1), 1, 1_000), (maker(2), 1, 1_000)]);
+    let (started, _) = plan_with_quotes(&before, &books, 11_000, &terms, NOW, &[]);
+    // A year later, maker 1 quotes 400 of its 1,000; maker 2 quotes nothing.
+    let year = NOW + 365 * 24 * 3600;
+    let quote = Quote { expires_at: year + 60, ..offer(1, 400, 50) };
+    let (_, plan) = plan_with_quotes(&started, &books, 11_000, &terms, year, &[quote]);
+    // 10 % of the 400 quoted is 40, capped at 30 for the epoch.
+    assert_eq!(plan.fees, [(maker(1), 1, usdc(30))]);
+    // An expired quote earns nothing.
+    let expired = Quote { expires_at: year, ..offer(1, 400, 50) };
+    let (_, plan) = plan_with_quotes(&started, &books, 11_000, &terms, year, &[expired]);
+    assert!(plan.fees.is_empty());
+}
+
+#[test]
+fn a_maker_is_never_drawn_above_its_quote_nor_from_standby_it_asked_back() {
+    let books = [book(1, 1_000, 2_000, 0)];
+    let before = ledger(&[(maker(1), 1, 500), (maker(2), 1, 500)]);
+    // Need 1,200; maker 1 quotes 300 of its 500, maker 2 quotes 5,000 of its 500.
+    let quotes = [offer(1, 300, 10), offer(2, 5_000, 10)];
+    let (after, plan) = plan_with_quotes(&before, &books, 11_000, &market_terms(), NOW, &quotes);
+    assert_eq!(after.holding(maker(1), 1).balance, usdc(200), "300 quoted, 300 drawn");
+    assert_eq!(after.holding(maker(2), 1).balance, U256::ZERO, "its whole standby, no more");
+    assert_eq!(plan.moves.len(), 2);
+    assert_eq!(after.unfilled_epochs(usdc_class()), 1, "400 still lacking");
+}
+
+fn quote_book() -> impl Strategy<Value = Vec<Quote>> {
+    prop::collection::vec((1u8..=4, 0u64..600, 0u32..300, 1u64..4, prop::bool::ANY), 0..10)
+        .prop_map(|qs| {
+            qs.into_iter()
+                .map(|(i, whole, premium, seq, live)| Quote {
+                    seq,
+                    expires_at: if live { NOW + 60 } else { NOW },
+                    ..offer(i, whole, premium)
+                })
+                .collect()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With quotes: vault totals never change; a maker is drawn only through its live quote,
+    /// never beyond its size, all at one premium per epoch; value is conserved but premiums;
+    /// the same input gives the same bytes.
+    #[test]
+    fn market_draws_are_bounded_by_live_quotes_at_one_premium(
+        w in world(false),
+        quotes in quote_book(),
+        unfilled_start in 0u32..3,
+    ) {
+        let before = ledger(&w.deposits);
+        let terms = RecoveryTerms {
+            market: Some(MarketTerms { start_bps: 50, step_bps: 60, max_bps: 250, timeout_epochs: 5 }),
+            ..w.terms.clone()
+        };
+        // Walk the schedule to `unfilled_start` by epochs nobody quotes in.
+        let mut ledger = before.clone();
+        for _ in 0..unfilled_start {
+            ledger = plan_with_quotes(&ledger, &w.books, w.recovery_bps, &terms, NOW, &[]).0;
+        }
+        let (after, plan) = plan_with_quotes(&ledger, &w.books, w.recovery_bps, &terms, NOW, &quotes);
+        let n = w.books.len();
+        for chain in 1..=n as u64 {
+            prop_assert_eq!(ledger.vault_total(chain), after.vault_total(chain));
+        }
+        let live = solvency_enclave::market::live(&quotes, NOW);
+        let mut drawn: BTreeMap<Address, U256> = BTreeMap::new();
+        for m in plan.moves.iter().filter(|m| m.kind == MoveKind::Draw) {
+            *drawn.entry(m.from).or_default() += m.amount;
+        }
+        for (who, amount) in &drawn {
+            let quote = live.iter().find(|q| q.maker == *who);
+            prop_assert!(quote.is_some(), "drawn without a live quote");
+            prop_assert!(*amount <= quote.unwrap().size);
+        }
+        // One premium rate for every draw, at or under the reserve price: some rate R gives
+        // each draw's premium as floor(amount × R / 10 000).
+        let reserve = terms.market.as_ref().unwrap().reserve_bps(ledger.unfilled_epochs(usdc_class()));
+        let draws: Vec<(U256, U256)> = plan
+            .moves
+            .iter()
+            .filter(|m| m.kind == MoveKind::Draw)
+            .map(|m| {
+                let premium = plan
+                    .premiums
+                    .iter()
+                    .find(|p| p.0 == m.from && p.1 == m.chain_selector)
+                    .map_or(U256::ZERO, |p| p.2);
+                (m.amount, premium)
+            })
+            .collect();
+        let uniform = (0..=reserve).any(|rate| {
+            draws.iter().all(|&(amount, premium)| amount * U256::from(rate) / U256::from(10_000) == premium)
+        });
+        prop_assert!(uniform, "no single rate under {} gives {:?}", reserve, draws);
+        prop_assert_eq!(
+            plan_with_quotes(&ledger, &w.books, w.recovery_bps, &terms, NOW, &quotes).1.digest(),
+            plan.digest()
+        );
+    }
 }

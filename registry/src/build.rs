@@ -225,6 +225,42 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
         }
         Some(usd) => U256::from(usd) * U256::from(10u64).pow(U256::from(18u64)),
     };
+    let max_paid_per_epoch = match p.max_paid_per_epoch_usd {
+        None => U256::MAX,
+        Some(0) => {
+            return Err(b.invalid(
+                "policy.max_paid_per_epoch_usd",
+                "must be above 0 (leave it out for no cap)",
+            ));
+        }
+        Some(usd) => U256::from(usd) * U256::from(10u64).pow(U256::from(18u64)),
+    };
+    let market = match &p.market {
+        None => None,
+        Some(m) => {
+            if m.max_bps > 10_000 || m.start_bps > m.max_bps {
+                return Err(b.invalid(
+                    "policy.market",
+                    format!(
+                        "start_bps {} and max_bps {} must satisfy start <= max <= 10000",
+                        m.start_bps, m.max_bps
+                    ),
+                ));
+            }
+            if m.timeout_epochs == 0 {
+                return Err(b.invalid(
+                    "policy.market.timeout_epochs",
+                    "must be at least 1: a need must be offered at least once",
+                ));
+            }
+            Some(solvency_enclave::market::MarketTerms {
+                start_bps: m.start_bps,
+                step_bps: m.step_bps,
+                max_bps: m.max_bps,
+                timeout_epochs: m.timeout_epochs,
+            })
+        }
+    };
     Ok(PolicySettings {
         protocol,
         recovery: solvency_enclave::planner::RecoveryTerms {
@@ -233,6 +269,8 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
             draw_premium_bps: p.draw_premium_bps,
             standby_fee_bps_per_year: p.standby_fee_bps_per_year,
             max_moved_per_epoch,
+            market,
+            max_paid_per_epoch,
         },
         solvency_ratio_bps: p.solvency_ratio_bps,
         recovery_ratio_bps: p.recovery_ratio_bps,

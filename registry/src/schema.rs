@@ -58,6 +58,15 @@ pub struct PolicySection {
     /// The most value, in whole USD, one epoch's recovery may move. Default: no cap.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_moved_per_epoch_usd: Option<u64>,
+    /// The most value, in whole USD, the standby fees and premiums of one epoch may add to
+    /// market makers' claims. Default: no cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_paid_per_epoch_usd: Option<u64>,
+    /// The dark pool: draws clear against market makers' sealed quotes, at one premium per
+    /// class and epoch under a sliding reserve price. Default: none (every maker's standby is
+    /// drawable at draw_premium_bps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub market: Option<MarketSection>,
     /// Reports observed longer ago than this are refused, and a required chain whose latest
     /// report is this old blocks attestation. Default 600.
     pub max_report_age_secs: u64,
@@ -80,12 +89,28 @@ impl Default for PolicySection {
             draw_premium_bps: 100,
             standby_fee_bps_per_year: 200,
             max_moved_per_epoch_usd: None,
+            max_paid_per_epoch_usd: None,
+            market: None,
             max_report_age_secs: 600,
             max_clock_skew_secs: 30,
             attestation_validity_secs: 900,
             attestation_interval_secs: 60,
         }
     }
+}
+
+/// `[policy.market]`: the sliding premium schedule's public bounds.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSection {
+    /// The reserve price (the most premium paid) of a need's first epoch, in basis points.
+    pub start_bps: u32,
+    /// What it rises by each epoch the need stays unfilled.
+    pub step_bps: u32,
+    /// The most it ever reaches.
+    pub max_bps: u32,
+    /// Epochs a need is offered before it waits for the next calendar slot.
+    pub timeout_epochs: u32,
 }
 
 /// `[enclave]`

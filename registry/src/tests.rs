@@ -634,3 +634,29 @@ fn a_secret_key_written_in_a_registry_is_refused_outside_a_devnet() {
         parse(&with_chains("[aggregator]\npublisher_keystore = \"keys/p.json\"")).unwrap();
     assert_eq!(keystore.aggregator.publisher_keystore, Some(PathBuf::from("keys/p.json")));
 }
+
+#[test]
+fn the_market_schedule_is_read_and_checked() {
+    let text = with_chains(
+        "[policy]\nmax_paid_per_epoch_usd = 50\n[policy.market]\nstart_bps = 50\nstep_bps = 25\nmax_bps = 200\ntimeout_epochs = 6",
+    );
+    let registry = parse(&text).unwrap();
+    let recovery = &registry.network().unwrap().policy.recovery;
+    let market = recovery.market.as_ref().expect("the market is on");
+    assert_eq!(
+        (market.start_bps, market.step_bps, market.max_bps, market.timeout_epochs),
+        (50, 25, 200, 6)
+    );
+    assert_eq!(
+        recovery.max_paid_per_epoch,
+        U256::from(50u64) * U256::from(10u64).pow(U256::from(18))
+    );
+    let err = error(&text.replace("start_bps = 50", "start_bps = 300"));
+    assert!(err.contains("policy.market") && err.contains("start <= max"), "{err}");
+    let err = error(&text.replace("timeout_epochs = 6", "timeout_epochs = 0"));
+    assert!(err.contains("policy.market.timeout_epochs"), "{err}");
+    let err = error(&text.replace("max_paid_per_epoch_usd = 50", "max_paid_per_epoch_usd = 0"));
+    assert!(err.contains("policy.max_paid_per_epoch_usd"), "{err}");
+    // Off by default.
+    assert!(parse(&with_chains("")).unwrap().network().unwrap().policy.recovery.market.is_none());
+}
