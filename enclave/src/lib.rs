@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod ownership;
 pub mod planner;
 pub mod policy;
+pub mod quote;
 pub mod report;
 pub mod seal;
 pub mod sealed;

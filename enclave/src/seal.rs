@@ -57,6 +57,8 @@ pub enum Purpose {
     /// The deployment's ledger key, released to an instance whose evidence the policy accepts
     /// (enclave → enclave, [`crate::key_release`]).
     LedgerKey,
+    /// A market maker's quote (maker → enclave, [`crate::quote`]).
+    Quote,
 }
 
 impl Purpose {
@@ -70,6 +72,7 @@ impl Purpose {
             Self::WithdrawalReply => b"self-healing-reserve/withdrawal-reply/v1",
             Self::Statement => b"self-healing-reserve/statement/v1",
             Self::LedgerKey => b"self-healing-reserve/ledger-key-release/v1",
+            Self::Quote => b"self-healing-reserve/quote/v1",
         }
     }
 

@@ -1,0 +1,350 @@
+//! Sealed quotes: what a market maker submits on the hub, how the hub chains them, and how the
+//! enclave opens a chain of them (`docs/quote-format.md`).
+//!
+//! A quote is sealed from the maker's registered X25519 key to the enclave's (HPKE Auth, the
+//! same suite and layout as reports, `info = "self-healing-reserve/quote/v1" || deployment
+//! id`), always [`SEALED_QUOTE_LEN`] bytes — a null quote (size zero) included — so the hub and
+//! everyone watching it see one size and one cadence whatever a maker offers. The header's
+//! selector is the hub chain's and its counter the maker's sequence number.
+//!
+//! The hub chains every quote it takes into a head, `keccak256(abi.encode(previous head, round,
+//! maker, maker's registered key, keccak256(sealed)))`, and the attestation commits to the head
+//! of the last closed round, which the hub checks at publish. [`open_chain`] recomputes the head
+//! over the entries a host hands over: a withheld, reordered, replayed or altered entry — or a
+//! key the hub did not register — gives another head, and the attestation built on it is
+//! refused.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, keccak256},
+    sol_types::SolValue,
+};
+
+alloy::sol! {
+    /// A quote's plaintext, every field static: `abi.encode` of it is six words.
+    struct QuoteV1 {
+        uint8 version;
+        bytes32 assetId;
+        uint8 decimals;
+        uint256 size;
+        uint32 premiumBps;
+        uint64 expiresAt;
+    }
+}
+
+use crate::{
+    X25519KeyPair, X25519Public,
+    market::{Class, Quote},
+    seal::{self, PREFIX_LEN, Purpose, SealedHeader, TAG_LEN},
+};
+
+/// The plaintext's version.
+pub const QUOTE_VERSION: u8 = 1;
+/// The plaintext: `abi.encode(uint8 version, bytes32 assetId, uint8 decimals, uint256 size,
+/// uint32 premiumBps, uint64 expiresAt)`, six words.
+pub const QUOTE_PLAINTEXT_LEN: usize = 6 * 32;
+/// Every sealed quote's length: header and `enc`, the plaintext, the tag.
+pub const SEALED_QUOTE_LEN: usize = PREFIX_LEN + QUOTE_PLAINTEXT_LEN + TAG_LEN;
+
+/// What a maker offers, before sealing. `Debug` leaves size and premium out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QuoteTerms {
+    /// The collateral it quotes for.
+    pub class: Class,
+    /// The most it may be drawn for, in the class's smallest unit (zero: a null quote).
+    pub size: U256,
+    /// The premium it asks, in basis points.
+    pub premium_bps: u32,
+    /// Hub time from which the quote no longer counts.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for QuoteTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuoteTerms")
+            .field("class", &self.class)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QuoteTerms {
+    /// A null quote: it withdraws the maker's offer for the class and says nothing else.
+    pub fn null(class: Class, expires_at: u64) -> Self {
+        Self { class, size: U256::ZERO, premium_bps: 0, expires_at }
+    }
+
+    /// The plaintext, [`QUOTE_PLAINTEXT_LEN`] bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        QuoteV1 {
+            version: QUOTE_VERSION,
+            assetId: self.class.asset,
+            decimals: self.class.decimals,
+            size: self.size,
+            premiumBps: self.premium_bps,
+            expiresAt: self.expires_at,
+        }
+        .abi_encode()
+    }
+
+    /// Reads a plaintext; `None` if it is not a version-1 quote of the right length.
+    pub fn decode(plaintext: &[u8]) -> Option<Self> {
+        if plaintext.len() != QUOTE_PLAINTEXT_LEN {
+            return None;
+        }
+        let quote = QuoteV1::abi_decode_validate(plaintext).ok()?;
+        (quote.version == QUOTE_VERSION).then_some(Self {
+            class: Class { asset: quote.assetId, decimals: quote.decimals },
+            size: quote.size,
+            premium_bps: quote.premiumBps,
+            expires_at: quote.expiresAt,
+        })
+    }
+}
+
+/// Seals a maker's quote to the enclave.
+pub fn seal_quote(
+    deployment_id: &B256,
+    hub_selector: u64,
+    seq: u64,
+    terms: &QuoteTerms,
+    maker_key: &X25519KeyPair,
+    enclave: &X25519Public,
+) -> Result<Vec<u8>, seal::SealError> {
+    seal::seal(
+        Purpose::Quote,
+        deployment_id,
+        SealedHeader { chain_selector: hub_selector, counter: seq },
+        &terms.encode(),
+        maker_key,
+        enclave,
+    )
+}
+
+/// One quote as the hub took it: its round, its maker, the key the hub had registered for the
+/// maker then, and the sealed bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuoteEntry {
+    /// The round it was submitted in (hub time / round length).
+    pub round: u64,
+    /// Who submitted it (the hub's `msg.sender`).
+    pub maker: Address,
+    /// The maker's registered X25519 key when it was submitted.
+    pub maker_key: X25519Public,
+    /// The sealed quote.
+    pub sealed: Bytes,
+}
+
+/// The head after `entry`: `keccak256(abi.encode(head, round, maker, makerKey,
+/// keccak256(sealed)))`, as the hub computes it.
+pub fn next_quote_head(head: B256, entry: &QuoteEntry) -> B256 {
+    let key: B256 = entry.maker_key.into();
+    keccak256((head, entry.round, entry.maker, key, keccak256(&entry.sealed)).abi_encode())
+}
+
+/// Why an entry of a chain gave no quote. The chain itself stays valid: the hub took the bytes,
+/// and the maker's offer is what opened before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteRefusal {
+    /// Not [`SEALED_QUOTE_LEN`] bytes.
+    #[error("a sealed quote is {SEALED_QUOTE_LEN} bytes")]
+    Length,
+    /// Did not open with the maker's registered key (sealed by someone else, or to another
+    /// enclave).
+    #[error("does not open with the maker's registered key")]
+    Open,
+    /// Its header names another chain than the hub.
+    #[error("its header names another chain than the hub")]
+    WrongChain,
+    /// Not a version-1 quote.
+    #[error("not a version-1 quote")]
+    Malformed,
+}
+
+/// The chain of quotes does not lead where the hub says it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the quotes given do not chain from {from} to {expected} (they give {got}): one was withheld, reordered, replayed or altered"
+)]
+pub struct QuoteChainError {
+    /// Where the chain started.
+    pub from: B256,
+    /// Where the hub says it ends.
+    pub expected: B256,
+    /// Where the entries given lead.
+    pub got: B256,
+}
+
+/// What a chain of entries opened to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenedQuotes {
+    /// The quotes that opened, in chain order (their sequence numbers decide which counts).
+    pub quotes: Vec<Quote>,
+    /// The entries that did not, by index in the chain, with why.
+    pub refused: Vec<(usize, QuoteRefusal)>,
+}
+
+/// Opens the entries that lead from `from` to `expected` (the head the hub holds); refuses the
+/// whole chain if they do not lead there.
+pub fn open_chain(
+    deployment_id: &B256,
+    hub_selector: u64,
+    enclave: &X25519KeyPair,
+    from: B256,
+    entries: &[QuoteEntry],
+    expected: B256,
+) -> Result<OpenedQuotes, QuoteChainError> {
+    let got = entries.iter().fold(from, next_quote_head);
+    if got != expected {
+        return Err(QuoteChainError { from, expected, got });
+    }
+    let mut opened = OpenedQuotes::default();
+    for (index, entry) in entries.iter().enumerate() {
+        match open_entry(deployment_id, hub_selector, enclave, entry) {
+            Ok(quote) => opened.quotes.push(quote),
+            Err(refusal) => opened.refused.push((index, refusal)),
+        }
+    }
+    Ok(opened)
+}
+
+fn open_entry(
+    deployment_id: &B256,
+    hub_selector: u64,
+    enclave: &X25519KeyPair,
+    entry: &QuoteEntry,
+) -> Result<Quote, QuoteRefusal> {
+    if entry.sealed.len() != SEALED_QUOTE_LEN {
+        return Err(QuoteRefusal::Length);
+    }
+    let (header, plaintext) =
+        seal::open(Purpose::Quote, deployment_id, &entry.sealed, enclave, &entry.maker_key)
+            .map_err(|_| QuoteRefusal::Open)?;
+    if header.chain_selector != hub_selector {
+        return Err(QuoteRefusal::WrongChain);
+    }
+    let terms = QuoteTerms::decode(&plaintext).ok_or(QuoteRefusal::Malformed)?;
+    Ok(Quote {
+        maker: entry.maker,
+        class: terms.class,
+        size: terms.size,
+        premium_bps: terms.premium_bps,
+        seq: header.counter,
+        expires_at: terms.expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asset_id;
+
+    const HUB: u64 = 909_606_746_561_742_123;
+
+    fn usdc() -> Class {
+        Class { asset: asset_id("USDC"), decimals: 6 }
+    }
+
+    fn entry(round: u64, maker: Address, key: &X25519KeyPair, sealed: Vec<u8>) -> QuoteEntry {
+        QuoteEntry { round, maker, maker_key: key.public(), sealed: sealed.into() }
+    }
+
+    #[test]
+    fn quotes_of_every_kind_are_one_size_and_open_to_what_was_sealed() {
+        let deployment = B256::repeat_byte(0x11);
+        let (enclave, maker_key) = (X25519KeyPair::generate(), X25519KeyPair::generate());
+        let maker = Address::repeat_byte(0xb1);
+        let offer = QuoteTerms {
+            class: usdc(),
+            size: U256::from(250_000_000_000u64),
+            premium_bps: 35,
+            expires_at: 1_750_003_600,
+        };
+        let null = QuoteTerms::null(usdc(), 1_750_003_600);
+        let sealed_offer =
+            seal_quote(&deployment, HUB, 7, &offer, &maker_key, &enclave.public()).unwrap();
+        let sealed_null =
+            seal_quote(&deployment, HUB, 8, &null, &maker_key, &enclave.public()).unwrap();
+        assert_eq!(sealed_offer.len(), SEALED_QUOTE_LEN);
+        assert_eq!(sealed_null.len(), SEALED_QUOTE_LEN, "a null quote looks like any other");
+
+        let entries =
+            [entry(1, maker, &maker_key, sealed_offer), entry(2, maker, &maker_key, sealed_null)];
+        let head = entries.iter().fold(B256::ZERO, next_quote_head);
+        let opened = open_chain(&deployment, HUB, &enclave, B256::ZERO, &entries, head).unwrap();
+        assert!(opened.refused.is_empty());
+        assert_eq!(opened.quotes.len(), 2);
+        let first = &opened.quotes[0];
+        assert_eq!((first.maker, first.seq, first.size), (maker, 7, offer.size));
+        assert_eq!((first.premium_bps, first.expires_at, first.class), (35, 1_750_003_600, usdc()));
+        assert!(opened.quotes[1].size.is_zero());
+        // Latest wins: the null quote withdraws the offer.
+        assert!(crate::market::live(&opened.quotes, 1_750_000_000).is_empty());
+    }
+
+    #[test]
+    fn a_withheld_replayed_or_altered_entry_breaks_the_chain_and_a_foreign_seal_is_refused() {
+        let deployment = B256::repeat_byte(0x11);
+        let (enclave, key_a, key_b) =
+            (X25519KeyPair::generate(), X25519KeyPair::generate(), X25519KeyPair::generate());
+        let (a, b) = (Address::repeat_byte(0xa), Address::repeat_byte(0xb));
+        let terms = QuoteTerms {
+            class: usdc(),
+            size: U256::from(1_000u64),
+            premium_bps: 20,
+            expires_at: 10_000,
+        };
+        let seal = |seq, key: &X25519KeyPair| {
+            seal_quote(&deployment, HUB, seq, &terms, key, &enclave.public()).unwrap()
+        };
+        let entries = vec![
+            entry(5, a, &key_a, seal(1, &key_a)),
+            entry(5, b, &key_b, seal(1, &key_b)),
+            entry(6, a, &key_a, seal(2, &key_a)),
+        ];
+        let head = entries.iter().fold(B256::ZERO, next_quote_head);
+        let open =
+            |given: &[QuoteEntry]| open_chain(&deployment, HUB, &enclave, B256::ZERO, given, head);
+        assert!(open(&entries).is_ok());
+        // Withheld.
+        assert!(open(&[entries[0].clone(), entries[2].clone()]).is_err());
+        // Replayed: an old entry again, in place of the newest.
+        assert!(open(&[entries[0].clone(), entries[1].clone(), entries[0].clone()]).is_err());
+        // Reordered.
+        assert!(open(&[entries[1].clone(), entries[0].clone(), entries[2].clone()]).is_err());
+        // Another key than the one the hub registered.
+        let mut rekeyed = entries.clone();
+        rekeyed[1].maker_key = key_a.public();
+        let err = open(&rekeyed).unwrap_err();
+        assert_eq!((err.expected, err.from), (head, B256::ZERO));
+
+        // In the chain, but sealed with another maker's key, to another chain, or cut short:
+        // the hub took the bytes, the enclave takes no quote from them.
+        let chained = vec![
+            entry(7, b, &key_b, seal(2, &key_a)),
+            entry(7, b, &key_b, {
+                let other = QuoteTerms { ..terms.clone() };
+                seal_quote(&deployment, HUB + 1, 3, &other, &key_b, &enclave.public()).unwrap()
+            }),
+            entry(7, b, &key_b, seal(4, &key_b)[..SEALED_QUOTE_LEN - 1].to_vec()),
+        ];
+        let head = chained.iter().fold(B256::ZERO, next_quote_head);
+        let opened = open_chain(&deployment, HUB, &enclave, B256::ZERO, &chained, head).unwrap();
+        assert!(opened.quotes.is_empty());
+        assert_eq!(
+            opened.refused,
+            [(0, QuoteRefusal::Open), (1, QuoteRefusal::WrongChain), (2, QuoteRefusal::Length)]
+        );
+    }
+
+    #[test]
+    fn debug_leaves_size_and_premium_out() {
+        let terms = QuoteTerms {
+            class: usdc(),
+            size: U256::from(987_654_321u64),
+            premium_bps: 4_321,
+            expires_at: 1,
+        };
+        let shown = format!("{terms:?}");
+        assert!(!shown.contains("987654321") && !shown.contains("4321"), "{shown}");
+    }
+}
