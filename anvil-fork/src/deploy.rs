@@ -572,6 +572,8 @@ mod tests {
             ledgerRoot: keccak256("ledger after epoch 1"),
             parentLedgerRoot: B256::ZERO,
             policyDigest: B256::ZERO,
+            quoteRound: 0,
+            quoteHead: Default::default(),
         };
         let messages: Vec<hub::SolvencyAttestation::ChainMessage> = leaves
             .iter()

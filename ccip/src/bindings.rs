@@ -172,6 +172,17 @@ pub mod ccip_router {
     );
 }
 
+/// `QuoteBoard`: the dark pool's board on the hub chain — makers' sealed quotes in rounds,
+/// chained into the head attestations commit to.
+pub mod quote_board {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        QuoteBoard,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/out/QuoteBoard.sol/QuoteBoard.json")
+    );
+}
+
 /// OnRamp 1.6's `CCIPMessageSent`, as `StandInOnRamp` and the real OnRamp emit it.
 pub mod on_ramp {
     alloy::sol!(
@@ -230,6 +241,8 @@ macro_rules! attestation_conversions {
                     ledgerRoot: a.ledgerRoot,
                     parentLedgerRoot: a.parentLedgerRoot,
                     policyDigest: a.policyDigest,
+                    quoteRound: a.quoteRound,
+                    quoteHead: a.quoteHead,
                 }
             }
         }
@@ -249,6 +262,8 @@ macro_rules! attestation_conversions {
                     ledgerRoot: a.ledgerRoot,
                     parentLedgerRoot: a.parentLedgerRoot,
                     policyDigest: a.policyDigest,
+                    quoteRound: a.quoteRound,
+                    quoteHead: a.quoteHead,
                 }
             }
         }

@@ -421,6 +421,18 @@ async fn fee_finding(registry: &Registry, client: &ChainClient) -> Result<Option
     let hub = SolvencyHub::new(hub_address, client.provider());
     let parent =
         client.call("call getLedgerRoot()", || async { hub.getLedgerRoot().call().await }).await?;
+    // What the hub will expect of the quote board, if it has one.
+    let board =
+        client.call("call getQuoteBoard()", || async { hub.getQuoteBoard().call().await }).await?;
+    let (quote_round, quote_head) = if board.is_zero() {
+        (0, B256::ZERO)
+    } else {
+        let board = solvency_ccip::bindings::quote_board::QuoteBoard::new(board, client.provider());
+        let closed = client
+            .call("call getClosedQuotes()", || async { board.getClosedQuotes().call().await })
+            .await?;
+        (closed.round, closed.head)
+    };
     let (_, now) = client.latest_block().await?;
     let mut chains: Vec<&ChainConfig> = network.chains.iter().collect();
     chains.sort_by_key(|c| c.selector);
@@ -449,6 +461,8 @@ async fn fee_finding(registry: &Registry, client: &ChainClient) -> Result<Option
         ledgerRoot: B256::repeat_byte(1),
         parentLedgerRoot: parent,
         policyDigest: network.policy.digest(),
+        quoteRound: quote_round,
+        quoteHead: quote_head,
     };
     let messages: Vec<ChainMessage> = leaves
         .into_iter()

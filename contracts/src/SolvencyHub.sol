@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {QuoteBoard} from "./QuoteBoard.sol";
 import {SolvencyOracleBase} from "./SolvencyOracleBase.sol";
 import {SolvencyAttestation} from "./libraries/SolvencyAttestation.sol";
 
@@ -39,10 +40,14 @@ contract SolvencyHub is SolvencyOracleBase, CCIPReceiver {
   error SpokeAlreadyRegistered(uint64 chainSelector, address spoke);
   error SpokeNotRegistered(uint64 chainSelector);
   error InvalidGasLimit(uint32 gasLimit);
+  /// @notice The attestation's quote round and head are not the board's last closed ones.
+  error QuotesMismatch(uint64 round, bytes32 head, uint64 attestedRound, bytes32 attestedHead);
+  error QuoteBoardAlreadySet(address board);
 
   event SpokeAdded(uint64 indexed chainSelector, address spoke);
   event SpokeRemoved(uint64 indexed chainSelector, address spoke);
   event AttestationGasLimitSet(uint32 gasLimit);
+  event QuoteBoardSet(address board);
   /// @notice A sealed report arrived, from a spoke over CCIP or from this chain's reporter, with
   /// the head of that chain's vault log. When a chain repeats a seq, the head is the first one
   /// received for it: the one `publish` checks leaves against.
@@ -74,6 +79,8 @@ contract SolvencyHub is SolvencyOracleBase, CCIPReceiver {
   uint64 internal s_localReportNonce;
   /// @notice The first head received with each report: what leaves are checked against.
   mapping(uint64 chainSelector => mapping(uint64 seq => ReportHead head)) internal s_reportHeads;
+  /// @notice The dark pool's board (zero: none, and attestations commit to no quotes).
+  QuoteBoard internal s_quoteBoard;
 
   constructor(
     address router,
@@ -194,6 +201,40 @@ contract SolvencyHub is SolvencyOracleBase, CCIPReceiver {
     (,, totalFee) = _prepare(attestation, signatures, messages);
   }
 
+  /// @dev The quotes the enclave read must be every quote of the board's closed rounds: a
+  /// withheld or replayed quote leads to another head.
+  function _checkQuotes(
+    SolvencyAttestation.Attestation calldata attestation
+  ) internal view {
+    (uint64 round, bytes32 head) =
+      address(s_quoteBoard) == address(0) ? (uint64(0), bytes32(0)) : s_quoteBoard.getClosedQuotes();
+    if (attestation.quoteRound != round || attestation.quoteHead != head) {
+      revert QuotesMismatch(round, head, attestation.quoteRound, attestation.quoteHead);
+    }
+  }
+
+  /// @notice Sets the dark pool's board, once: from then on every attestation must commit to its
+  /// last closed round and head. A timelocked change.
+  function setQuoteBoard(
+    address board
+  ) external onlyOwner timelocked {
+    if (board == address(0)) revert ZeroAddress();
+    if (address(s_quoteBoard) != address(0)) revert QuoteBoardAlreadySet(address(s_quoteBoard));
+    s_quoteBoard = QuoteBoard(board);
+    emit QuoteBoardSet(board);
+  }
+
+  /// @notice The dark pool's board (zero: none).
+  function getQuoteBoard() external view returns (address) {
+    return address(s_quoteBoard);
+  }
+
+  function _isTimelockedChange(
+    bytes4 selector
+  ) internal view override returns (bool) {
+    return selector == this.setQuoteBoard.selector || super._isTimelockedChange(selector);
+  }
+
   /// @dev One attestation message about to leave for a spoke.
   struct Outgoing {
     uint64 destChainSelector;
@@ -209,6 +250,7 @@ contract SolvencyHub is SolvencyOracleBase, CCIPReceiver {
     bytes[] calldata signatures,
     SolvencyAttestation.ChainMessage[] calldata messages
   ) internal view returns (Outgoing[] memory outgoing, uint256 localIndex, uint256 totalFee) {
+    _checkQuotes(attestation);
     bytes32 heldRoot = s_latest.ledgerRoot;
     if (attestation.parentLedgerRoot != heldRoot) {
       revert ParentLedgerRootMismatch(heldRoot, attestation.parentLedgerRoot);

@@ -249,15 +249,20 @@ abstract contract SolvencyOracleBase is ISolvencyOracle, IReserveOracle, Ownable
     bytes calldata call
   ) external onlyOwner returns (bytes32 changeId) {
     bytes4 selector = call.length >= 4 ? bytes4(call[:4]) : bytes4(0);
-    if (
-      selector != this.setSigner.selector && selector != this.removeSigner.selector
-        && selector != this.setThreshold.selector && selector != this.setPolicyDigest.selector
-        && selector != this.setVault.selector && selector != this.setConfigTimelock.selector
-    ) revert NotATimelockedChange(selector);
+    if (!_isTimelockedChange(selector)) revert NotATimelockedChange(selector);
     changeId = keccak256(call);
     uint64 readyAt = uint64(block.timestamp) + s_configTimelock;
     s_scheduled[changeId] = readyAt;
     emit ChangeScheduled(changeId, call, readyAt);
+  }
+
+  /// @dev The owner functions whose calls `scheduleChange` takes.
+  function _isTimelockedChange(
+    bytes4 selector
+  ) internal view virtual returns (bool) {
+    return selector == this.setSigner.selector || selector == this.removeSigner.selector
+      || selector == this.setThreshold.selector || selector == this.setPolicyDigest.selector
+      || selector == this.setVault.selector || selector == this.setConfigTimelock.selector;
   }
 
   /// @notice Cancels a scheduled change.

@@ -22,14 +22,16 @@ contract SolvencyAttestation_hashes is BaseTest {
       chainsRoot: keccak256("chains"),
       ledgerRoot: keccak256("ledger"),
       parentLedgerRoot: keccak256("parent"),
-      policyDigest: keccak256("policy")
+      policyDigest: keccak256("policy"),
+      quoteRound: 29_166_666,
+      quoteHead: keccak256("quotes")
     });
   }
 
   /// EIP-712, domain {name: "SelfHealingReserve", version: "2"}, the documented type string.
   function test_attestationDigest_IsTheEnclavesV2Digest() public view {
     SolvencyAttestation.Attestation memory a = _fixedAttestation();
-    bytes32 expected = 0x0861710526e203c1fdf89a428979a3dfb6992431cd656d7340b0162647fedd0c;
+    bytes32 expected = 0x735fbdaa4979fe31a83d9745fd99da434a83f9d6165e36d6fb6f9c80cb124c71;
     assertEq(s_hub.attestationDigest(a), expected, "contract digest");
     assertEq(_digest(a), expected, "the test's own digest from the literal type string");
   }

@@ -34,7 +34,7 @@ contract SolvencyHub_messageSizes is BaseTest {
     }
   }
 
-  /// Each spoke message grows by 32 × (11 + proof depth) bytes, and the depth is fixed per chain
+  /// Each spoke message grows by 32 × (13 + proof depth) bytes, and the depth is fixed per chain
   /// by its position among the deployment's selectors (an odd node carried up has a shorter
   /// proof), so a chain's message length does not change between epochs.
   function test_attestationMessage_GrowthPerChain() public view {
@@ -55,7 +55,7 @@ contract SolvencyHub_messageSizes is BaseTest {
       for (uint256 i = 0; i < ms.length; ++i) {
         uint256 v2Length = abi.encode(a, sigs, ms[i].leaf, ms[i].proof, instruction).length;
         uint256 growth = v2Length - v1Length;
-        assertEq(growth, 32 * (11 + ms[i].proof.length), "growth is 2 + 7 + 2 + depth words");
+        assertEq(growth, 32 * (13 + ms[i].proof.length), "growth is 4 + 7 + 2 + depth words");
         console2.log(
           string.concat(
             "  chains=",

@@ -40,6 +40,10 @@ sol! {
         bytes32 parentLedgerRoot;
         /// The policy the enclave judged by.
         bytes32 policyDigest;
+        /// The last closed round of the hub's quote board the enclave read (0: none).
+        uint64 quoteRound;
+        /// The board's quote head after that round (zero: none); the hub checks both.
+        bytes32 quoteHead;
     }
 
     /// One chain's part of an epoch, committed under `chainsRoot`.
@@ -216,6 +220,8 @@ mod tests {
             ledgerRoot: keccak256("ledger"),
             parentLedgerRoot: keccak256("parent"),
             policyDigest: keccak256("policy"),
+            quoteRound: 29_166_666,
+            quoteHead: keccak256("quotes"),
         }
     }
 
@@ -233,7 +239,7 @@ mod tests {
         let type_hash = keccak256(
             "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,\
              uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,\
-             bytes32 parentLedgerRoot,bytes32 policyDigest)",
+             bytes32 parentLedgerRoot,bytes32 policyDigest,uint64 quoteRound,bytes32 quoteHead)",
         );
         let struct_hash = keccak256(
             (
@@ -248,6 +254,8 @@ mod tests {
                 a.ledgerRoot,
                 a.parentLedgerRoot,
                 a.policyDigest,
+                a.quoteRound,
+                a.quoteHead,
             )
                 .abi_encode(),
         );
@@ -255,6 +263,11 @@ mod tests {
         preimage.extend_from_slice(domain.as_slice());
         preimage.extend_from_slice(struct_hash.as_slice());
         assert_eq!(a.digest(), keccak256(preimage));
+        // The value contracts/test/SolvencyAttestation.hashes.t.sol holds.
+        assert_eq!(
+            a.digest(),
+            b256!("735fbdaa4979fe31a83d9745fd99da434a83f9d6165e36d6fb6f9c80cb124c71")
+        );
     }
 
     #[test]

@@ -889,6 +889,9 @@ impl Enclave {
             ledgerRoot: ledger_root,
             parentLedgerRoot: parent_ledger_root,
             policyDigest: self.policy.digest(),
+            // No quote board is read yet: a hub without one expects (0, 0).
+            quoteRound: 0,
+            quoteHead: B256::ZERO,
         };
         let messages = leaves
             .into_iter()

@@ -186,6 +186,8 @@ async fn an_older_epoch_arriving_after_a_newer_one_is_ignored() {
         issuedAt: now(),
         validUntil: now() + 600,
         policyDigest: round.registry.network().unwrap().policy.digest(),
+        quoteRound: 0,
+        quoteHead: Default::default(),
         ..Default::default()
     };
     let signatures = AttestationSigner::sign_all(&[&keys.signer], &stale);
@@ -286,6 +288,8 @@ async fn the_rust_digest_equals_the_contracts_digest() {
             ledgerRoot: alloy::primitives::keccak256("ledger"),
             parentLedgerRoot: alloy::primitives::keccak256("parent"),
             policyDigest: alloy::primitives::keccak256("policy"),
+            quoteRound: 0,
+            quoteHead: Default::default(),
         };
         let onchain = hub.attestationDigest((&attestation).into()).call().await.unwrap();
         assert_eq!(onchain, attestation.digest(), "epoch {epoch}");

@@ -82,6 +82,8 @@ async fn publish(
         parentLedgerRoot: parent,
         // A bare devnet's contracts expect no particular policy (the digest is unset).
         policyDigest: Default::default(),
+        quoteRound: 0,
+        quoteHead: Default::default(),
     };
     let signatures = AttestationSigner::sign_all(&[signer], &attestation);
     let caller = as_account(hub, &DevAccount::user(2));

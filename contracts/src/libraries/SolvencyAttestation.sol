@@ -25,6 +25,8 @@ library SolvencyAttestation {
     bytes32 ledgerRoot; // Merkle root of the ownership ledger (LedgerLeaf) after this epoch.
     bytes32 parentLedgerRoot; // The ledgerRoot before this epoch (zero before the first).
     bytes32 policyDigest; // The policy the enclave judged by (chains, keys, assets, prices, ratio).
+    uint64 quoteRound; // The last closed round of the hub's QuoteBoard the enclave read (0: none),
+    bytes32 quoteHead; // and the board's head after it: the hub checks both at publish.
   }
 
   /// @notice What an epoch commits for one chain: its sealed instruction, the report (and the
@@ -71,12 +73,12 @@ library SolvencyAttestation {
   bytes32 internal constant DOMAIN_SEPARATOR =
     keccak256(abi.encode(DOMAIN_TYPEHASH, keccak256("SelfHealingReserve"), keccak256("2")));
   bytes32 internal constant TYPEHASH = keccak256(
-    "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,bytes32 parentLedgerRoot,bytes32 policyDigest)"
+    "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,bytes32 parentLedgerRoot,bytes32 policyDigest,uint64 quoteRound,bytes32 quoteHead)"
   );
 
   /// @notice The EIP-712 struct hash of an attestation.
   /// @dev Every field is one static word, so `abi.encode(TYPEHASH, attestation)` is exactly the
-  /// EIP-712 encoding `TYPEHASH ‖ field_1 ‖ … ‖ field_10`.
+  /// EIP-712 encoding `TYPEHASH ‖ field_1 ‖ … ‖ field_12`.
   function hashStruct(
     Attestation memory attestation
   ) internal pure returns (bytes32) {

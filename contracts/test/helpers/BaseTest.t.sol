@@ -99,7 +99,9 @@ abstract contract BaseTest is Test {
       chainsRoot: chainsRoot,
       ledgerRoot: _ledgerRoot(epoch),
       parentLedgerRoot: bytes32(0),
-      policyDigest: POLICY_DIGEST
+      policyDigest: POLICY_DIGEST,
+      quoteRound: 0,
+      quoteHead: bytes32(0)
     });
   }
 
@@ -121,7 +123,7 @@ abstract contract BaseTest is Test {
       bytes.concat(
         abi.encode(
           keccak256(
-            "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,bytes32 parentLedgerRoot,bytes32 policyDigest)"
+            "SolvencyAttestation(bytes32 deploymentId,uint64 epoch,bool solvent,uint64 issuedAt,uint64 validUntil,bytes32 reportsDigest,bytes32 chainsRoot,bytes32 ledgerRoot,bytes32 parentLedgerRoot,bytes32 policyDigest,uint64 quoteRound,bytes32 quoteHead)"
           ),
           a.deploymentId,
           a.epoch,
@@ -129,7 +131,8 @@ abstract contract BaseTest is Test {
           a.issuedAt,
           a.validUntil
         ),
-        abi.encode(a.reportsDigest, a.chainsRoot, a.ledgerRoot, a.parentLedgerRoot, a.policyDigest)
+        abi.encode(a.reportsDigest, a.chainsRoot, a.ledgerRoot, a.parentLedgerRoot, a.policyDigest),
+        abi.encode(a.quoteRound, a.quoteHead)
       )
     );
     return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
