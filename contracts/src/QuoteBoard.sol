@@ -19,8 +19,9 @@ contract QuoteBoard is Ownable2StepMsgSender {
 
   /// @notice A maker's quote key was set (zero: the maker was removed).
   event MakerSet(address indexed maker, bytes32 quoteKey);
-  /// @notice A quote was taken in `round`; `head` is the chain's head after it.
-  event QuoteSubmitted(uint64 indexed round, address indexed maker, bytes32 head, bytes quote);
+  /// @notice A quote was taken in `round` under the maker's `quoteKey`; `head` is the chain's
+  /// head after it. Everything a host needs to hand the enclave the entry.
+  event QuoteSubmitted(uint64 indexed round, address indexed maker, bytes32 quoteKey, bytes32 head, bytes quote);
 
   /// @notice Every sealed quote's length: 17-byte header, 32-byte `enc`, 192-byte plaintext,
   /// 16-byte tag.
@@ -68,7 +69,7 @@ contract QuoteBoard is Ownable2StepMsgSender {
     }
     head = keccak256(abi.encode(s_head, round, msg.sender, quoteKey, keccak256(quote)));
     s_head = head;
-    emit QuoteSubmitted(round, msg.sender, head, quote);
+    emit QuoteSubmitted(round, msg.sender, quoteKey, head, quote);
   }
 
   /// @notice The round hub time is in now.

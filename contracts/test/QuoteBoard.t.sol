@@ -52,7 +52,7 @@ contract QuoteBoard_test is BaseTest {
     uint64 round = uint64(block.timestamp / ROUND);
     bytes32 first = keccak256(abi.encode(bytes32(0), round, s_makerA, KEY_A, keccak256(_quote(1))));
     vm.expectEmit(address(s_board));
-    emit QuoteBoard.QuoteSubmitted(round, s_makerA, first, _quote(1));
+    emit QuoteBoard.QuoteSubmitted(round, s_makerA, KEY_A, first, _quote(1));
     assertEq(_submit(s_makerA, 1), first);
     bytes32 second = keccak256(abi.encode(first, round, s_makerB, KEY_B, keccak256(_quote(2))));
     assertEq(_submit(s_makerB, 2), second);

@@ -194,17 +194,45 @@ impl EnclaveClient {
         expect!(self, Request::Withdraw { request }, Response::WithdrawalTaken { id } => id)
     }
 
-    /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`.
+    /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`, without
+    /// a quote board.
     pub async fn attest(
         &self,
         now: u64,
         epoch: u64,
         parent: B256,
     ) -> Result<SignedAttestation, CallError> {
+        self.attest_with_quotes(now, epoch, parent, 0, B256::ZERO).await
+    }
+
+    /// Signs the attestation of `epoch` at `now`, over the hub's ledger root `parent`,
+    /// committing to the quote board's last closed round and head.
+    pub async fn attest_with_quotes(
+        &self,
+        now: u64,
+        epoch: u64,
+        parent: B256,
+        quote_round: u64,
+        quote_head: B256,
+    ) -> Result<SignedAttestation, CallError> {
         expect!(
             self,
-            Request::Attest { now, epoch, parent_ledger_root: parent },
+            Request::Attest { now, epoch, parent_ledger_root: parent, quote_round, quote_head },
             Response::Attested { signed } => *signed
+        )
+    }
+
+    /// Gives the quote board's entries `from..`; returns how many the instance now holds.
+    pub async fn feed_quotes(
+        &self,
+        hub_selector: u64,
+        from: u64,
+        entries: Vec<solvency_enclave::quote::QuoteEntry>,
+    ) -> Result<u64, CallError> {
+        expect!(
+            self,
+            Request::FeedQuotes { hub_selector, from, entries },
+            Response::QuotesFed { len } => len
         )
     }
 

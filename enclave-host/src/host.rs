@@ -81,6 +81,12 @@ impl Host {
                     Err(error) => refused(Refusal::Vault { error }),
                 }
             }
+            Request::FeedQuotes { hub_selector, from, entries } => {
+                match enclave.feed_quotes(hub_selector, from, &entries) {
+                    Ok(len) => Response::QuotesFed { len },
+                    Err(error) => refused(Refusal::Quotes { error }),
+                }
+            }
             Request::Withdraw { request } => match enclave.take_withdrawal(&request) {
                 Ok(id) => Response::WithdrawalTaken { id },
                 Err(error) => refused(Refusal::Withdrawal { error }),
@@ -102,8 +108,14 @@ impl Host {
                 Ok(checkpoints) => Response::LedgerKeyAccepted { checkpoints },
                 Err(error) => refused(Refusal::KeyRelease { error }),
             },
-            Request::Attest { now, epoch, parent_ledger_root } => {
-                match enclave.attest_epoch(now, epoch, parent_ledger_root) {
+            Request::Attest { now, epoch, parent_ledger_root, quote_round, quote_head } => {
+                match enclave.attest_epoch_with_quotes(
+                    now,
+                    epoch,
+                    parent_ledger_root,
+                    quote_round,
+                    quote_head,
+                ) {
                     Ok(signed) => Response::Attested { signed: Box::new(signed) },
                     Err(e) => refused(e.into()),
                 }

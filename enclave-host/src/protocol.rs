@@ -45,6 +45,15 @@ pub enum Request {
         /// Its entries, in order, from any already given onwards.
         entries: Vec<VaultEntry>,
     },
+    /// Take the hub's quote board entries `from..` (public; given again after a restart).
+    FeedQuotes {
+        /// The hub chain's selector (quotes name it in their header).
+        hub_selector: u64,
+        /// The index of the first entry, in the board's order.
+        from: u64,
+        /// The entries.
+        entries: Vec<solvency_enclave::quote::QuoteEntry>,
+    },
     /// Take an owner's sealed withdrawal request (`solvency_enclave::withdrawal`).
     Withdraw {
         /// `replyKey || sealed`.
@@ -74,6 +83,13 @@ pub enum Request {
         /// other).
         #[serde(default)]
         parent_ledger_root: B256,
+        /// The hub's quote board's last closed round and the head after it (what the hub
+        /// checks at publish; zero without a board).
+        #[serde(default)]
+        quote_round: u64,
+        /// See `quote_round`.
+        #[serde(default)]
+        quote_head: B256,
     },
 }
 
@@ -111,6 +127,11 @@ pub enum Response {
         /// How many were new.
         taken: usize,
         /// How many of the chain's entries the instance now has.
+        len: u64,
+    },
+    /// Quote board entries taken.
+    QuotesFed {
+        /// How many the instance now holds.
         len: u64,
     },
     /// A withdrawal request taken: authorized at the next attestation if the balance covers it.
@@ -182,6 +203,12 @@ pub enum Refusal {
         local: u64,
         /// The allowed skew.
         max_skew: u64,
+    },
+    /// Quote board entries that leave a gap or differ from those given before.
+    #[error("{error}")]
+    Quotes {
+        /// Why.
+        error: solvency_enclave::quote::QuoteFeedError,
     },
     /// A withdrawal request breaks a rule.
     #[error("{error}")]

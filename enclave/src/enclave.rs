@@ -137,6 +137,18 @@ pub enum AttestError {
         /// Why (entries not given yet, or not the vault's).
         reason: String,
     },
+    /// The quote entries given do not lead to the board head the attestation must commit to.
+    #[error(
+        "the quotes given do not reach the board's closed round {round} (head {head}): {reason}; give every quote of the board's closed rounds"
+    )]
+    Quotes {
+        /// The board's last closed round.
+        round: u64,
+        /// Its head.
+        head: B256,
+        /// What is wrong.
+        reason: String,
+    },
     /// An instruction could not be sealed (a treasury key is invalid).
     #[error("sealing the instruction for {chain}: {source}")]
     Seal {
@@ -199,6 +211,12 @@ pub struct Enclave {
     state: EnclaveState,
     /// Every vault's log as the host gave it (public; given again after a restart).
     vault_logs: VaultLogs,
+    /// The hub's quote board as the host gave it (public; given again after a restart), and
+    /// the hub chain's selector it names.
+    quote_log: crate::quote::QuoteLog,
+    quote_hub: u64,
+    /// The quotes of the board's closed rounds the last attestation committed to.
+    quotes: Vec<crate::market::Quote>,
     /// The ownership ledger behind each signed root still remembered.
     ledgers: BTreeMap<B256, Ownership>,
     /// Withdrawal requests taken and not yet in the hub's ledger, by id (the host gives them
@@ -256,6 +274,9 @@ impl Enclave {
             ledger: Ledger::default(),
             state,
             vault_logs: VaultLogs::default(),
+            quote_log: Default::default(),
+            quote_hub: 0,
+            quotes: Vec::new(),
             ledgers: BTreeMap::new(),
             incoming: BTreeMap::new(),
             ledger_key: None,
@@ -537,7 +558,7 @@ impl Enclave {
 
     /// Assesses the latest reports at `now`.
     pub fn assess(&self, now: u64) -> Result<Assessment, AssessError> {
-        Ok(self.planned(&self.next_ownership(&self.latest_ownership()), now)?.1)
+        Ok(self.planned(&self.next_ownership(&self.latest_ownership()), now, &self.quotes)?.1)
     }
 
     /// `credited` after this epoch's recovery plan ([`crate::planner`]), and the assessment of
@@ -546,18 +567,20 @@ impl Enclave {
         &self,
         credited: &Ownership,
         now: u64,
+        quotes: &[crate::market::Quote],
     ) -> Result<(Ownership, Assessment), AssessError> {
         let (books, used) = crate::assess::chain_books(&self.ledger, &self.policy, now)?;
         let ownership = if self.policy.protocol.is_zero() {
             // No protocol account: no vault share counts, and there is nothing to heal with.
             credited.clone()
         } else {
-            crate::planner::plan(
+            crate::planner::plan_with_quotes(
                 credited,
                 &books,
                 self.policy.recovery_ratio_bps,
                 &self.policy.recovery,
                 now,
+                quotes,
             )
             .0
         };
@@ -581,6 +604,46 @@ impl Enclave {
     /// How many entries of a chain's vault log were given.
     pub fn vault_log_len(&self, chain_selector: u64) -> u64 {
         self.vault_logs.len(chain_selector)
+    }
+
+    /// Takes the hub's quote board entries `from..` (board order; entries given before are
+    /// checked and skipped). They count once an attestation commits to a closed round's head
+    /// they lead to. Returns how many are held.
+    pub fn feed_quotes(
+        &mut self,
+        hub_selector: u64,
+        from: u64,
+        entries: &[crate::quote::QuoteEntry],
+    ) -> Result<u64, crate::quote::QuoteFeedError> {
+        self.quote_hub = hub_selector;
+        self.quote_log.feed(from, entries)
+    }
+
+    /// How many quote board entries were given.
+    pub fn quote_log_len(&self) -> u64 {
+        self.quote_log.len()
+    }
+
+    /// The quotes of every board round up to `round`, if the entries given lead to `head`.
+    fn quotes_through(
+        &self,
+        round: u64,
+        head: B256,
+    ) -> Result<Vec<crate::market::Quote>, AttestError> {
+        let entries = self.quote_log.through(round);
+        if head == B256::ZERO && entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        crate::quote::open_chain(
+            &self.policy.deployment_id,
+            self.quote_hub,
+            &self.keys.hpke,
+            B256::ZERO,
+            entries,
+            head,
+        )
+        .map(|opened| opened.quotes)
+        .map_err(|e| AttestError::Quotes { round, head, reason: e.to_string() })
     }
 
     /// The ownership ledger behind `parent`, the root the hub holds, signed at `parent_epoch`:
@@ -738,7 +801,23 @@ impl Enclave {
         epoch: u64,
         parent_ledger_root: B256,
     ) -> Result<SignedAttestation, AttestError> {
+        self.attest_epoch_with_quotes(now, epoch, parent_ledger_root, 0, B256::ZERO)
+    }
+
+    /// [`Self::attest_epoch`] committing to the hub's quote board as of its last closed round
+    /// `quote_round` and the head `quote_head` after it (`getClosedQuotes()`, which the hub
+    /// checks at publish): the quotes given through that round must lead to that head, and
+    /// the plan clears against them.
+    pub fn attest_epoch_with_quotes(
+        &mut self,
+        now: u64,
+        epoch: u64,
+        parent_ledger_root: B256,
+        quote_round: u64,
+        quote_head: B256,
+    ) -> Result<SignedAttestation, AttestError> {
         let ledger_key = self.ledger_key().ok_or(AttestError::NoLedgerKey)?;
+        let quotes = self.quotes_through(quote_round, quote_head)?;
         // The hub's root was signed at the epoch below the one asked for (the aggregator asks
         // one above the hub's).
         let base = self.ownership_for(parent_ledger_root, epoch.saturating_sub(1))?;
@@ -785,10 +864,13 @@ impl Enclave {
                 },
             );
         }
-        let (ownership, assessment) = self.planned(&credited, now)?;
+        let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
+        self.quotes = quotes;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;
             if a.epoch >= epoch
+                && a.quoteRound == quote_round
+                && a.quoteHead == quote_head
                 && a.reportsDigest == assessment.reports_digest
                 && a.solvent == assessment.solvent
                 && a.policyDigest == self.policy.digest()
@@ -889,9 +971,8 @@ impl Enclave {
             ledgerRoot: ledger_root,
             parentLedgerRoot: parent_ledger_root,
             policyDigest: self.policy.digest(),
-            // No quote board is read yet: a hub without one expects (0, 0).
-            quoteRound: 0,
-            quoteHead: B256::ZERO,
+            quoteRound: quote_round,
+            quoteHead: quote_head,
         };
         let messages = leaves
             .into_iter()

@@ -122,7 +122,7 @@ pub fn seal_quote(
 
 /// One quote as the hub took it: its round, its maker, the key the hub had registered for the
 /// maker then, and the sealed bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QuoteEntry {
     /// The round it was submitted in (hub time / round length).
     pub round: u64,
@@ -172,6 +172,70 @@ pub struct QuoteChainError {
     pub expected: B256,
     /// Where the entries given lead.
     pub got: B256,
+}
+
+/// Why a host's quote entries were not taken.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
+pub enum QuoteFeedError {
+    /// The entries start after the last one taken: some are missing.
+    #[error("quote entries from {from} leave a gap: {have} are held; give them from {have}")]
+    Gap {
+        /// Where the entries given start (0-based, in the board's order).
+        from: u64,
+        /// How many are held.
+        have: u64,
+    },
+    /// An entry given again differs from the one taken before.
+    #[error("quote entry {index} differs from the one given before")]
+    Rewritten {
+        /// Its index.
+        index: u64,
+    },
+}
+
+/// The board's entries as a host gave them: public, kept in memory, given again after a
+/// restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuoteLog {
+    entries: Vec<QuoteEntry>,
+}
+
+impl QuoteLog {
+    /// Takes entries `from..` in the board's order; entries held already are checked to be the
+    /// same. Returns how many are held now.
+    pub fn feed(&mut self, from: u64, entries: &[QuoteEntry]) -> Result<u64, QuoteFeedError> {
+        let have = self.entries.len() as u64;
+        if from > have {
+            return Err(QuoteFeedError::Gap { from, have });
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            let index = from + i as u64;
+            match self.entries.get(index as usize) {
+                Some(held) if held != entry => return Err(QuoteFeedError::Rewritten { index }),
+                Some(_) => {}
+                None => self.entries.push(entry.clone()),
+            }
+        }
+        Ok(self.entries.len() as u64)
+    }
+
+    /// How many entries are held.
+    pub fn len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries of every round up to `round`, in order.
+    pub fn through(&self, round: u64) -> &[QuoteEntry] {
+        let end = self.entries.iter().position(|e| e.round > round).unwrap_or(self.entries.len());
+        &self.entries[..end]
+    }
 }
 
 /// What a chain of entries opened to.

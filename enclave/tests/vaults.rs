@@ -763,3 +763,76 @@ fn the_ledger_key_goes_only_to_listed_code_and_only_to_the_requester() {
         Err(KeyReleaseError::NotConfigured)
     );
 }
+
+/// The dark pool in the attestation: the quotes the hub's board took through its last closed
+/// round are opened, the need clears against them, and the attestation commits to that round
+/// and head; quotes that do not lead to the head the hub will check are refused whole.
+#[test]
+fn a_draw_clears_against_the_quotes_of_the_boards_closed_rounds() {
+    use solvency_enclave::{
+        market::{Class, MarketTerms},
+        quote::{QuoteEntry, QuoteTerms, next_quote_head, seal_quote},
+    };
+    let mut world = World::new();
+    world.policy.recovery.market =
+        Some(MarketTerms { start_bps: 50, step_bps: 50, max_bps: 200, timeout_epochs: 4 });
+    let (cheap, dear) = (Address::repeat_byte(0xd1), Address::repeat_byte(0xd2));
+    let (entries, head) = log(&[(EntryKind::Deposit, cheap, 300), (EntryKind::Deposit, dear, 300)]);
+    // 900 held against 1,100 owed on chain a, 100 held on chain b: 1,000 against 1,100.
+    let setup = |enclave: &mut Enclave| {
+        enclave.feed_vault(A, &entries).unwrap();
+        world.report(enclave, 0, 1, 900, 1_100, head);
+        world.report(enclave, 1, 1, 100, 0, VaultHead::default());
+    };
+    let hub = A;
+    let keys = [X25519KeyPair::generate(), X25519KeyPair::generate()];
+    let quoting = world.enclave(EnclaveState::default());
+    let enclave_key = quoting.public().hpke_public_key;
+    let quote = |i: usize, maker: Address, premium_bps: u32, round: u64, seq: u64| {
+        let terms = QuoteTerms {
+            class: Class { asset: asset_id("USDC"), decimals: 6 },
+            size: usdc(300),
+            premium_bps,
+            expires_at: NOW + 600,
+        };
+        let sealed =
+            seal_quote(&world.policy.deployment_id, hub, seq, &terms, &keys[i], &enclave_key)
+                .unwrap();
+        QuoteEntry { round, maker, maker_key: keys[i].public(), sealed: sealed.into() }
+    };
+    // Round 10: the cheap maker at 30 bps (under the 50 bps start), the dear one at 80.
+    // Round 11, still open: the dear one at 10 bps.
+    let board = [quote(0, cheap, 30, 10, 1), quote(1, dear, 80, 10, 1), quote(1, dear, 10, 11, 2)];
+    let closed = board[..2].iter().fold(B256::ZERO, next_quote_head);
+
+    // Without quotes (a board with none closed): nothing is drawable, insolvent.
+    let mut without = world.enclave(EnclaveState::default());
+    setup(&mut without);
+    let none = without.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 0, B256::ZERO).unwrap();
+    assert!(!none.attestation.solvent);
+
+    let mut enclave = quoting;
+    setup(&mut enclave);
+    assert_eq!(enclave.feed_quotes(hub, 0, &board[..1]).unwrap(), 1);
+    // Withheld: the dear maker's round-10 quote was not given.
+    let err = enclave.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 10, closed).unwrap_err();
+    assert!(matches!(err, AttestError::Quotes { round: 10, .. }), "{err}");
+    // Given again from the start with the rest: taken, the overlap checked.
+    assert_eq!(enclave.feed_quotes(hub, 0, &board).unwrap(), 3);
+    let rewritten = enclave.feed_quotes(hub, 1, &board[..1]).unwrap_err();
+    assert_eq!(rewritten, solvency_enclave::quote::QuoteFeedError::Rewritten { index: 1 });
+    let signed = enclave.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 10, closed).unwrap();
+    assert_eq!((signed.attestation.quoteRound, signed.attestation.quoteHead), (10, closed));
+    // The cheap maker's 300 drawn: 1,300 against 1,100. The open round's quote did not count
+    // (the dear maker at 10 bps would have been drawn first).
+    assert!(signed.attestation.solvent);
+    assert_ne!(signed.attestation.ledgerRoot, none.attestation.ledgerRoot);
+    // Once round 11 is closed too, the dear maker's newer, cheaper quote counts: another plan.
+    let mut later = world.enclave(EnclaveState::default());
+    setup(&mut later);
+    later.feed_quotes(hub, 0, &board).unwrap();
+    let all = board.iter().fold(B256::ZERO, next_quote_head);
+    let through_11 = later.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 11, all).unwrap();
+    assert!(through_11.attestation.solvent);
+    assert_ne!(through_11.attestation.ledgerRoot, signed.attestation.ledgerRoot);
+}

@@ -306,6 +306,7 @@ fn refusal_rule(refusal: &solvency_enclave_host::Refusal) -> String {
         Refusal::KeyRelease { .. } => "key_release".into(),
         Refusal::NotPersisted { .. } => "not_persisted".into(),
         Refusal::Vault { .. } => "vault".into(),
+        Refusal::Quotes { .. } => "quotes".into(),
         Refusal::Withdrawal { .. } => "withdrawal".into(),
         Refusal::BadRequest { .. } => "bad_request".into(),
     }
