@@ -27,6 +27,7 @@ pub mod instructions;
 pub mod oracle;
 pub mod preflight;
 pub mod publish;
+pub mod quotes;
 pub mod report;
 pub mod retry;
 pub mod rpc;

@@ -345,7 +345,10 @@ pub async fn run(
         .filter_map(|c| c.vault.map(|vault| VaultReader::new(c, vault)))
         .collect();
     let quorum = Arc::new(
-        Quorum::new(enclaves, threshold).with_vaults(vaults).with_withdrawals(withdrawals),
+        Quorum::new(enclaves, threshold)
+            .with_vaults(vaults)
+            .with_withdrawals(withdrawals)
+            .with_quotes(hub.clone()),
     );
     let publisher = Arc::new(Publisher::new(&network, publisher, Backoff::default()));
     let (watch, mut deliveries, watcher) = spawn_delivery_watcher(
@@ -617,7 +620,13 @@ async fn attest_and_publish(quorum: &Quorum, publisher: &Publisher) -> Attempt {
     // head to vouch for them).
     quorum.sync_vaults().await;
     quorum.give_withdrawals(onchain + 1).await;
-    let (signed, signatures) = match quorum.sign(at, onchain + 1, parent).await {
+    // Every member gets the quotes the hub's board took; the attestation commits to its last
+    // closed round (the hub checks it).
+    let quotes = match quorum.sync_quotes().await {
+        Ok(closed) => closed,
+        Err(reason) => return Attempt::NotReady(NotReady::NoAnswer(reason)),
+    };
+    let (signed, signatures) = match quorum.sign(at, onchain + 1, parent, quotes).await {
         Ok(signed) => signed,
         Err(SignFailure::NotReady(reason)) => return Attempt::NotReady(reason),
         Err(SignFailure::Failed(reason)) => {

@@ -43,6 +43,19 @@ pub(crate) struct Quorum {
     vaults: Mutex<VaultSync>,
     /// Owners' withdrawal requests, given to every member until authorized.
     pub(crate) withdrawals: std::sync::Arc<super::withdrawals::Withdrawals>,
+    /// The hub's quote board, mirrored and given to every member.
+    quotes: Mutex<QuoteSync>,
+}
+
+/// The hub's quote board as read, and how much of it every member was given.
+#[derive(Default)]
+struct QuoteSync {
+    /// The hub (its chain, to find and read the board).
+    hub: Option<(solvency_registry::ChainConfig, Address)>,
+    reader: Option<solvency_chain_adapters::quotes::QuoteReader>,
+    log: Vec<solvency_enclave::quote::QuoteEntry>,
+    /// Per member: how many entries it has.
+    given: BTreeMap<usize, u64>,
 }
 
 /// The vault logs as read from the chains, and how much of each every member was given.
@@ -63,7 +76,75 @@ impl Quorum {
             behind: Mutex::new(all),
             vaults: Mutex::default(),
             withdrawals: Default::default(),
+            quotes: Mutex::default(),
         }
+    }
+
+    /// The same quorum, also mirroring the quote board the hub names, once it names one.
+    pub(crate) fn with_quotes(self, hub: solvency_registry::ChainConfig) -> Self {
+        let oracle = hub.oracle();
+        Self {
+            quotes: Mutex::new(QuoteSync { hub: Some((hub, oracle)), ..QuoteSync::default() }),
+            ..self
+        }
+    }
+
+    /// Reads the quotes the board took since the last call, gives every member the entries it
+    /// lacks, and returns the board's last closed round and head, which the attestation must
+    /// commit to ((0, 0) while the hub names no board).
+    pub(crate) async fn sync_quotes(&self) -> Result<(u64, B256), String> {
+        let mut sync = self.quotes.lock().await;
+        let QuoteSync { hub, reader, log, given } = &mut *sync;
+        let Some((hub, oracle)) = hub else { return Ok((0, B256::ZERO)) };
+        if reader.is_none() {
+            let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
+            match solvency_chain_adapters::quotes::quote_board(&client, *oracle).await {
+                Ok(Some(board)) => {
+                    *reader = Some(solvency_chain_adapters::quotes::QuoteReader::new(hub, board))
+                }
+                Ok(None) => return Ok((0, B256::ZERO)),
+                Err(e) => return Err(format!("finding the hub's quote board: {e}")),
+            }
+        }
+        let reader = reader.as_mut().expect("set above");
+        match reader.read().await {
+            Ok(entries) => log.extend(entries),
+            Err(e) => {
+                warn!(target: "aggregator", error = %e, "reading the quote board failed; trying again later")
+            }
+        }
+        let hub_selector = hub.selector;
+        for (i, member) in self.members.iter().enumerate() {
+            let have = given.get(&i).copied().unwrap_or(0) as usize;
+            if have >= log.len() && given.contains_key(&i) {
+                continue;
+            }
+            let answer =
+                match member.feed_quotes(hub_selector, have as u64, log[have..].to_vec()).await {
+                    // A member that restarted lacks earlier entries: give it from where it is.
+                    Err(CallError::Refused {
+                        refusal:
+                            Refusal::Quotes {
+                                error: solvency_enclave::quote::QuoteFeedError::Gap { have, .. },
+                            },
+                        ..
+                    }) => {
+                        let from = (have as usize).min(log.len());
+                        member.feed_quotes(hub_selector, from as u64, log[from..].to_vec()).await
+                    }
+                    answer => answer,
+                };
+            match answer {
+                Ok(len) => {
+                    given.insert(i, len);
+                }
+                Err(e) => {
+                    given.remove(&i);
+                    warn!(target: "aggregator", member = %member.location(), error = %e, "an enclave instance could not take quote board entries")
+                }
+            }
+        }
+        reader.closed().await.map_err(|e| format!("reading the quote board's closed round: {e}"))
     }
 
     /// The same quorum, taking withdrawal requests from `withdrawals`.
@@ -160,8 +241,9 @@ impl Quorum {
 
     async fn mark_behind(&self, member: usize) {
         self.behind.lock().await.insert(member);
-        // A member that may have restarted gets the vault logs again too.
+        // A member that may have restarted gets the vault logs and the quote board again too.
         self.vaults.lock().await.given.retain(|(m, _), _| *m != member);
+        self.quotes.lock().await.given.remove(&member);
     }
 
     /// Members to give the latest reports again; they are taken off the list.
@@ -260,9 +342,14 @@ impl Quorum {
         at: u64,
         epoch: u64,
         parent: B256,
+        (quote_round, quote_head): (u64, B256),
     ) -> Result<(SignedAttestation, Vec<(Address, Bytes)>), SignFailure> {
         let ask = |epoch| {
-            futures::future::join_all(self.members.iter().map(move |m| m.attest(at, epoch, parent)))
+            futures::future::join_all(
+                self.members
+                    .iter()
+                    .map(move |m| m.attest_with_quotes(at, epoch, parent, quote_round, quote_head)),
+            )
         };
         let mut answers = ask(epoch).await;
         let highest_used = answers
@@ -303,6 +390,17 @@ impl Quorum {
                     },
                 ) => {
                     self.vaults.lock().await.given.retain(|(m, _), _| *m != i);
+                    problems.push(e.to_string());
+                }
+                // The member lacks quote board entries (it restarted, or the board's last
+                // round was not read yet): it gets the board again from the start.
+                Err(
+                    e @ CallError::Refused {
+                        refusal: Refusal::Attest { error: AttestError::Quotes { .. } },
+                        ..
+                    },
+                ) => {
+                    self.quotes.lock().await.given.remove(&i);
                     problems.push(e.to_string());
                 }
                 Err(e) => {
