@@ -6,6 +6,7 @@ mod check;
 mod fallback;
 mod fork;
 mod indistinguishable;
+mod market;
 mod quorum;
 mod relay;
 mod reliability;
