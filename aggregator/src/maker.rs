@@ -542,3 +542,72 @@ pub async fn deposits_in_flight(
             .fold(U256::ZERO, |sum, e| sum + e.amount),
     ))
 }
+
+/// What a maker offers in one quote: `size` units of `asset` (zero: a null quote) at
+/// `premium_bps`, counting until hub time `expires_at`.
+#[derive(Clone, Debug)]
+pub struct QuoteOffer {
+    /// The collateral's symbol, as the registry lists it.
+    pub asset: String,
+    /// Units offered (zero: a null quote, which withdraws the offer).
+    pub size: U256,
+    /// The premium asked, in basis points.
+    pub premium_bps: u32,
+    /// Hub time from which the quote no longer counts.
+    pub expires_at: u64,
+    /// Above every sequence number this maker used (its latest quote wins).
+    pub seq: u64,
+}
+
+/// Seals `offer` from `quote_key` to the enclave and submits it on the hub's quote board as
+/// `account`; returns the transaction. Refused, before anything is sent, when the hub has no
+/// board or the board does not hold `quote_key` for the account.
+pub async fn submit_quote(
+    registry: &Registry,
+    account: PrivateKeySigner,
+    quote_key: &solvency_enclave::X25519KeyPair,
+    offer: &QuoteOffer,
+) -> anyhow::Result<B256> {
+    use solvency_ccip::bindings::quote_board::QuoteBoard;
+    use solvency_enclave::{market::Class, quote::QuoteTerms};
+    let network = registry.network()?;
+    let hub = network.hub();
+    let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
+    let Some(board) = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await?
+    else {
+        bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name);
+    };
+    let asset = network.chains.iter().find_map(|c| c.asset(&offer.asset)).with_context(|| {
+        format!("no chain of {} lists the asset {}", registry.path().display(), offer.asset)
+    })?;
+    let maker = account.address();
+    let wallet = client.sender(account);
+    let contract = QuoteBoard::new(board, &wallet);
+    let registered =
+        contract.getMakerKey(maker).call().await.context("reading the board's maker registry")?;
+    let key = alloy::primitives::B256::from(quote_key.public());
+    if registered != key {
+        bail!(
+            "the quote board {board} does not hold this quote key for {maker} (it holds {registered}): \
+             its owner registers {key} with setMaker"
+        );
+    }
+    let terms = QuoteTerms {
+        class: Class { asset: asset.id, decimals: asset.decimals },
+        size: offer.size,
+        premium_bps: offer.premium_bps,
+        expires_at: offer.expires_at,
+    };
+    let sealed = solvency_enclave::quote::seal_quote(
+        &registry.deployment_id,
+        hub.selector,
+        offer.seq,
+        &terms,
+        quote_key,
+        &network.enclave.hpke_public_key,
+    )
+    .context("sealing the quote")?;
+    let pending =
+        contract.submitQuote(sealed.into()).send().await.context("submitting the quote")?;
+    Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
+}

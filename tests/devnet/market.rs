@@ -3,14 +3,10 @@
 //! commits to the board's closed round and head (the hub checks it), and a shortfall clears
 //! against the cheapest quote under the reserve price.
 
-use alloy::primitives::U256;
+use alloy::primitives::{U256, keccak256};
 use solvency_ccip::bindings::{hub::SolvencyHub, quote_board::QuoteBoard};
 use solvency_devnet::DevAccount;
-use solvency_enclave::{
-    Position, X25519KeyPair, asset_id,
-    market::Class,
-    quote::{QuoteTerms, seal_quote},
-};
+use solvency_enclave::{Position, X25519KeyPair};
 use solvency_registry::schema::{MarketSection, PolicySection};
 use solvency_tests::{
     as_account, deposit, reader,
@@ -48,7 +44,8 @@ async fn a_shortfall_clears_against_the_quotes_of_the_hubs_closed_round() {
 
     // Two makers park 1,000 USDC each in the spoke's vault and register their quote keys.
     let makers = [DevAccount::user(2), DevAccount::user(3)];
-    let keys = [X25519KeyPair::generate(), X25519KeyPair::generate()];
+    let secrets = [keccak256("maker 2's quote key").0, keccak256("maker 3's quote key").0];
+    let keys = secrets.map(X25519KeyPair::from_secret_bytes);
     for (maker, key) in makers.iter().zip(&keys) {
         deposit(&spoke, maker, U256::from(1_000_000_000u64)).await;
         let register = board.setMaker(maker.address, key.public().into());
@@ -56,23 +53,27 @@ async fn a_shortfall_clears_against_the_quotes_of_the_hubs_closed_round() {
     }
     assert_eq!(round.honest_round(1, |_| healthy()).await, (1, true));
 
-    // Quiet epoch or not, every maker quotes: the first under the 50 bps reserve price, the
-    // second above it.
+    // Quiet epoch or not, every maker quotes (`solvency maker quote`): the first under the
+    // 50 bps reserve price, the second above it. A key the board does not hold is refused
+    // before anything is sent.
     let now = solvency_tests::chain_time(&hub).await;
-    let deployment_id = round.registry.network().unwrap().policy.deployment_id;
-    for ((maker, key), premium_bps) in makers.iter().zip(&keys).zip([30, 150]) {
-        let terms = QuoteTerms {
-            class: Class { asset: asset_id("USDC"), decimals: 6 },
-            size: U256::from(1_000_000_000u64),
-            premium_bps,
-            expires_at: now + 3_600,
-        };
-        let sealed =
-            seal_quote(&deployment_id, hub.selector, 1, &terms, key, &round.enclave_public)
-                .unwrap();
-        let quoting = QuoteBoard::new(*board.address(), as_account(&hub, maker));
-        let sent = quoting.submitQuote(sealed.into()).send().await.unwrap();
-        assert!(sent.get_receipt().await.unwrap().status());
+    let offer = |premium_bps| solvency_aggregator::maker::QuoteOffer {
+        asset: "USDC".into(),
+        size: U256::from(1_000_000_000u64),
+        premium_bps,
+        expires_at: now + 3_600,
+        seq: 1,
+    };
+    let submit = |i: usize, secret: [u8; 32], premium_bps: u32| {
+        let (registry, signer, offer) =
+            (round.registry.clone(), makers[i].signer(), offer(premium_bps));
+        let key = X25519KeyPair::from_secret_bytes(secret);
+        async move { solvency_aggregator::maker::submit_quote(&registry, signer, &key, &offer).await }
+    };
+    let err = submit(0, keccak256("not registered").0, 30).await.unwrap_err().to_string();
+    assert!(err.contains("does not hold this quote key"), "{err}");
+    for (i, premium_bps) in [(0, 30), (1, 150)] {
+        submit(i, secrets[i], premium_bps).await.expect("the quote is taken");
     }
     // The round closes.
     round.advance_chains(ROUND_SECONDS + 1).await;

@@ -47,6 +47,14 @@ pub enum MakerCommand {
     /// Example: `solvency maker run --config .devnet/networks.toml --key maker.key --owner 0x…
     /// --aggregator http://127.0.0.1:8080`
     Run(MakerRunArgs),
+    /// Seal a quote to the enclave and submit it on the hub's quote board: SIZE units of the
+    /// asset at a premium, counting for a while of hub time; `--size 0` is a null quote (it
+    /// withdraws the offer, and looks like any other). The quote key is an X25519 key (FILE,
+    /// created if missing) the board's owner registers for the account (`setMaker`).
+    ///
+    /// Example: `solvency maker quote --config .devnet/networks.toml --quote-key quote.key
+    /// --asset USDC --size 1000000000 --premium-bps 30` (with SOLVENCY_MAKER_KEY set)
+    Quote(QuoteArgs),
 }
 
 impl MakerCommand {
@@ -57,6 +65,7 @@ impl MakerCommand {
             Self::Statement(args) => statement(args).await,
             Self::Deposit(args) => deposit(args).await,
             Self::Run(args) => run_daemon(args).await,
+            Self::Quote(args) => quote(args).await,
         }
     }
 }
@@ -327,6 +336,67 @@ async fn deposit(args: DepositArgs) -> anyhow::Result<()> {
         "deposited into {}'s vault for {owner} (tx {tx}); it counts once a report vouches for it",
         args.what.chain
     );
+    Ok(())
+}
+
+/// `solvency maker quote`
+#[derive(Debug, Args)]
+pub struct QuoteArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    account: MakerAccount,
+    /// The quote key file (an X25519 key; created if missing, its public key printed for the
+    /// board's owner to register).
+    #[arg(long, value_name = "FILE")]
+    quote_key: std::path::PathBuf,
+    /// The collateral quoted for (an asset of the registry).
+    #[arg(long, default_value = "USDC")]
+    asset: String,
+    /// Units offered, across the account's vaults of that collateral (0: a null quote).
+    #[arg(long, default_value_t = U256::ZERO)]
+    size: U256,
+    /// The premium asked on what is drawn, in basis points.
+    #[arg(long, default_value_t = 0)]
+    premium_bps: u32,
+    /// For how long, in seconds of hub time, the quote counts.
+    #[arg(long, value_name = "SECS", default_value_t = 3_600)]
+    expires_in: u64,
+    /// Above every sequence number this account quoted with (default: Unix time in
+    /// milliseconds).
+    #[arg(long)]
+    seq: Option<u64>,
+}
+
+async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
+    let registry = args.config.load()?;
+    let account = args.account.signer()?;
+    let key = if args.quote_key.exists() {
+        solvency_enclave::X25519KeyPair::load(&args.quote_key, "quote")?
+    } else {
+        let key = solvency_enclave::X25519KeyPair::generate();
+        key.save(&args.quote_key, "quote")?;
+        eprintln!(
+            "created {}: its public key {} must be registered for {} on the quote board",
+            args.quote_key.display(),
+            alloy::primitives::B256::from(key.public()),
+            account.address()
+        );
+        key
+    };
+    let network = registry.network()?;
+    let hub = solvency_chain_adapters::ChainClient::new(network.hub(), Default::default());
+    let (_, hub_time) = hub.latest_block().await?;
+    let offer = crate::maker::QuoteOffer {
+        asset: args.asset,
+        size: args.size,
+        premium_bps: args.premium_bps,
+        expires_at: hub_time + args.expires_in,
+        seq: args.seq.unwrap_or_else(crate::maker::default_nonce),
+    };
+    let tx = crate::maker::submit_quote(&registry, account, &key, &offer).await?;
+    // The quote's terms stay with the maker: only its transaction is shown.
+    println!("quote {} submitted (tx {tx}); it counts once its round closes", offer.seq);
     Ok(())
 }
 
