@@ -544,8 +544,8 @@ pub async fn deposits_in_flight(
 }
 
 /// What a maker offers in one quote: `size` units of `asset` (zero: a null quote) at
-/// `premium_bps`, counting until hub time `expires_at`.
-#[derive(Clone, Debug)]
+/// `premium_bps`, counting until hub time `expires_at`. `Debug` leaves size and premium out.
+#[derive(Clone)]
 pub struct QuoteOffer {
     /// The collateral's symbol, as the registry lists it.
     pub asset: String,
@@ -557,6 +557,16 @@ pub struct QuoteOffer {
     pub expires_at: u64,
     /// Above every sequence number this maker used (its latest quote wins).
     pub seq: u64,
+}
+
+impl std::fmt::Debug for QuoteOffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuoteOffer")
+            .field("asset", &self.asset)
+            .field("expires_at", &self.expires_at)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Seals `offer` from `quote_key` to the enclave and submits it on the hub's quote board as
@@ -601,6 +611,7 @@ pub async fn submit_quote(
     let sealed = solvency_enclave::quote::seal_quote(
         &registry.deployment_id,
         hub.selector,
+        maker,
         offer.seq,
         &terms,
         quote_key,

@@ -23,9 +23,9 @@ contract QuoteBoard is Ownable2StepMsgSender {
   /// head after it. Everything a host needs to hand the enclave the entry.
   event QuoteSubmitted(uint64 indexed round, address indexed maker, bytes32 quoteKey, bytes32 head, bytes quote);
 
-  /// @notice Every sealed quote's length: 17-byte header, 32-byte `enc`, 192-byte plaintext,
+  /// @notice Every sealed quote's length: 17-byte header, 32-byte `enc`, 224-byte plaintext,
   /// 16-byte tag.
-  uint256 public constant SEALED_QUOTE_LENGTH = 257;
+  uint256 public constant SEALED_QUOTE_LENGTH = 289;
 
   uint64 internal immutable i_roundSeconds;
   mapping(address maker => bytes32 quoteKey) internal s_makers;

@@ -34,7 +34,7 @@ contract QuoteBoard_test is BaseTest {
   function _quote(
     uint8 fill
   ) internal pure returns (bytes memory quote) {
-    quote = new bytes(257);
+    quote = new bytes(289);
     for (uint256 i = 0; i < quote.length; ++i) {
       quote[i] = bytes1(fill);
     }
@@ -74,8 +74,8 @@ contract QuoteBoard_test is BaseTest {
     vm.expectRevert(abi.encodeWithSelector(QuoteBoard.NotAMaker.selector, address(this)));
     s_board.submitQuote(_quote(1));
     vm.prank(s_makerA);
-    vm.expectRevert(abi.encodeWithSelector(QuoteBoard.QuoteLength.selector, 257, 256));
-    s_board.submitQuote(new bytes(256));
+    vm.expectRevert(abi.encodeWithSelector(QuoteBoard.QuoteLength.selector, 289, 288));
+    s_board.submitQuote(new bytes(288));
     // A removed maker is not one.
     vm.prank(s_owner);
     s_board.setMaker(s_makerA, bytes32(0));

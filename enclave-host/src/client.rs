@@ -225,13 +225,12 @@ impl EnclaveClient {
     /// Gives the quote board's entries `from..`; returns how many the instance now holds.
     pub async fn feed_quotes(
         &self,
-        hub_selector: u64,
         from: u64,
         entries: Vec<solvency_enclave::quote::QuoteEntry>,
     ) -> Result<u64, CallError> {
         expect!(
             self,
-            Request::FeedQuotes { hub_selector, from, entries },
+            Request::FeedQuotes { from, entries },
             Response::QuotesFed { len } => len
         )
     }

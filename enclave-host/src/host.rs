@@ -81,12 +81,10 @@ impl Host {
                     Err(error) => refused(Refusal::Vault { error }),
                 }
             }
-            Request::FeedQuotes { hub_selector, from, entries } => {
-                match enclave.feed_quotes(hub_selector, from, &entries) {
-                    Ok(len) => Response::QuotesFed { len },
-                    Err(error) => refused(Refusal::Quotes { error }),
-                }
-            }
+            Request::FeedQuotes { from, entries } => match enclave.feed_quotes(from, &entries) {
+                Ok(len) => Response::QuotesFed { len },
+                Err(error) => refused(Refusal::Quotes { error }),
+            },
             Request::Withdraw { request } => match enclave.take_withdrawal(&request) {
                 Ok(id) => Response::WithdrawalTaken { id },
                 Err(error) => refused(Refusal::Withdrawal { error }),

@@ -47,8 +47,6 @@ pub enum Request {
     },
     /// Take the hub's quote board entries `from..` (public; given again after a restart).
     FeedQuotes {
-        /// The hub chain's selector (quotes name it in their header).
-        hub_selector: u64,
         /// The index of the first entry, in the board's order.
         from: u64,
         /// The entries.

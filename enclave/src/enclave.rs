@@ -211,10 +211,8 @@ pub struct Enclave {
     state: EnclaveState,
     /// Every vault's log as the host gave it (public; given again after a restart).
     vault_logs: VaultLogs,
-    /// The hub's quote board as the host gave it (public; given again after a restart), and
-    /// the hub chain's selector it names.
+    /// The hub's quote board as the host gave it (public; given again after a restart).
     quote_log: crate::quote::QuoteLog,
-    quote_hub: u64,
     /// The quotes of the board's closed rounds the last attestation committed to.
     quotes: Vec<crate::market::Quote>,
     /// The ownership ledger behind each signed root still remembered.
@@ -275,7 +273,6 @@ impl Enclave {
             state,
             vault_logs: VaultLogs::default(),
             quote_log: Default::default(),
-            quote_hub: 0,
             quotes: Vec::new(),
             ledgers: BTreeMap::new(),
             incoming: BTreeMap::new(),
@@ -611,11 +608,9 @@ impl Enclave {
     /// they lead to. Returns how many are held.
     pub fn feed_quotes(
         &mut self,
-        hub_selector: u64,
         from: u64,
         entries: &[crate::quote::QuoteEntry],
     ) -> Result<u64, crate::quote::QuoteFeedError> {
-        self.quote_hub = hub_selector;
         self.quote_log.feed(from, entries)
     }
 
@@ -634,16 +629,14 @@ impl Enclave {
         if head == B256::ZERO && entries.is_empty() {
             return Ok(Vec::new());
         }
-        crate::quote::open_chain(
-            &self.policy.deployment_id,
-            self.quote_hub,
-            &self.keys.hpke,
-            B256::ZERO,
-            entries,
-            head,
-        )
-        .map(|opened| opened.quotes)
-        .map_err(|e| AttestError::Quotes { round, head, reason: e.to_string() })
+        // Opened with the key in force and, through a rotation's grace period, the previous
+        // one: quotes sealed before a rotation still count. The header's selector is not
+        // judged (the host names the hub; the deployment id in `info` binds the quote).
+        let mut keys = vec![&self.keys.hpke];
+        keys.extend(self.previous.as_ref());
+        crate::quote::open_chain(&self.policy.deployment_id, None, &keys, B256::ZERO, entries, head)
+            .map(|opened| opened.quotes)
+            .map_err(|e| AttestError::Quotes { round, head, reason: e.to_string() })
     }
 
     /// The ownership ledger behind `parent`, the root the hub holds, signed at `parent_epoch`:

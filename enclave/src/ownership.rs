@@ -252,7 +252,19 @@ pub struct Ownership {
     /// Per fungibility class with a need the market has not filled: for how many epochs in a
     /// row (the sliding reserve price's position). Sealed with the ledger, never published.
     #[serde(default)]
-    unfilled: Vec<(crate::market::Class, u32)>,
+    unfilled: Unfilled,
+}
+
+/// Per class, the epochs its need went unfilled. `Debug` shows nothing: that a need exists at
+/// all is what the system hides.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Unfilled(Vec<(crate::market::Class, u32)>);
+
+impl std::fmt::Debug for Unfilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unfilled(<redacted>)")
+    }
 }
 
 /// A withdrawal authorized and not yet paid.
@@ -506,13 +518,13 @@ impl Ownership {
 
     /// For how many epochs in a row a class's need has gone unfilled (zero: none).
     pub fn unfilled_epochs(&self, class: crate::market::Class) -> u32 {
-        self.unfilled.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n)
+        self.unfilled.0.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n)
     }
 
     pub(crate) fn set_unfilled(&mut self, mut unfilled: Vec<(crate::market::Class, u32)>) {
         unfilled.retain(|&(_, n)| n > 0);
         unfilled.sort();
-        self.unfilled = unfilled;
+        self.unfilled = Unfilled(unfilled);
     }
 
     pub(crate) fn claim_mut(&mut self, owner: Address, chain_selector: u64) -> &mut Claim {

@@ -471,6 +471,13 @@ impl Planner<'_> {
         }
         let Some(class) = self.class(chain) else { return Some(U256::ZERO) };
         let Some(quote) = self.quote(maker, class) else { return Some(U256::ZERO) };
+        // A quote the market could never fill — above the schedule's maximum, or for a class
+        // no longer offered — makes nothing drawable, and earns no fee.
+        let market = self.terms.market.as_ref()?;
+        if quote.premium_bps > market.max_bps || !market.offered(self.ledger.unfilled_epochs(class))
+        {
+            return Some(U256::ZERO);
+        }
         let mut left = quote.size;
         for &other in self.books.keys() {
             if other == chain {
@@ -548,7 +555,11 @@ impl Planner<'_> {
             for &(maker, amount) in &cleared.fills {
                 let mut left = amount;
                 for &chain in &chains {
-                    let take = left.min(self.ledger.available(maker, chain));
+                    // Each chain's own value counts against the cap: a class's chains may
+                    // value the same collateral differently.
+                    let take = left
+                        .min(self.ledger.available(maker, chain))
+                        .min(self.budget_amount(chain)?);
                     if take.is_zero() {
                         continue;
                     }

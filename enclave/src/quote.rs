@@ -23,6 +23,7 @@ alloy::sol! {
     /// A quote's plaintext, every field static: `abi.encode` of it is six words.
     struct QuoteV1 {
         uint8 version;
+        address maker;
         bytes32 assetId;
         uint8 decimals;
         uint256 size;
@@ -39,9 +40,11 @@ use crate::{
 
 /// The plaintext's version.
 pub const QUOTE_VERSION: u8 = 1;
-/// The plaintext: `abi.encode(uint8 version, bytes32 assetId, uint8 decimals, uint256 size,
-/// uint32 premiumBps, uint64 expiresAt)`, six words.
-pub const QUOTE_PLAINTEXT_LEN: usize = 6 * 32;
+/// The plaintext: `abi.encode(uint8 version, address maker, bytes32 assetId, uint8 decimals,
+/// uint256 size, uint32 premiumBps, uint64 expiresAt)`, seven words. The maker's account is in
+/// it so that sealed bytes submitted by anyone else — under a key registered for them — open
+/// to nothing.
+pub const QUOTE_PLAINTEXT_LEN: usize = 7 * 32;
 /// Every sealed quote's length: header and `enc`, the plaintext, the tag.
 pub const SEALED_QUOTE_LEN: usize = PREFIX_LEN + QUOTE_PLAINTEXT_LEN + TAG_LEN;
 
@@ -73,10 +76,11 @@ impl QuoteTerms {
         Self { class, size: U256::ZERO, premium_bps: 0, expires_at }
     }
 
-    /// The plaintext, [`QUOTE_PLAINTEXT_LEN`] bytes.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The plaintext of `maker`'s quote, [`QUOTE_PLAINTEXT_LEN`] bytes.
+    pub fn encode(&self, maker: Address) -> Vec<u8> {
         QuoteV1 {
             version: QUOTE_VERSION,
+            maker,
             assetId: self.class.asset,
             decimals: self.class.decimals,
             size: self.size,
@@ -86,25 +90,30 @@ impl QuoteTerms {
         .abi_encode()
     }
 
-    /// Reads a plaintext; `None` if it is not a version-1 quote of the right length.
-    pub fn decode(plaintext: &[u8]) -> Option<Self> {
+    /// Reads a plaintext: the maker it names and its terms; `None` if it is not a version-1
+    /// quote of the right length.
+    pub fn decode(plaintext: &[u8]) -> Option<(Address, Self)> {
         if plaintext.len() != QUOTE_PLAINTEXT_LEN {
             return None;
         }
         let quote = QuoteV1::abi_decode_validate(plaintext).ok()?;
-        (quote.version == QUOTE_VERSION).then_some(Self {
-            class: Class { asset: quote.assetId, decimals: quote.decimals },
-            size: quote.size,
-            premium_bps: quote.premiumBps,
-            expires_at: quote.expiresAt,
-        })
+        (quote.version == QUOTE_VERSION).then_some((
+            quote.maker,
+            Self {
+                class: Class { asset: quote.assetId, decimals: quote.decimals },
+                size: quote.size,
+                premium_bps: quote.premiumBps,
+                expires_at: quote.expiresAt,
+            },
+        ))
     }
 }
 
-/// Seals a maker's quote to the enclave.
+/// Seals `maker`'s quote to the enclave.
 pub fn seal_quote(
     deployment_id: &B256,
     hub_selector: u64,
+    maker: Address,
     seq: u64,
     terms: &QuoteTerms,
     maker_key: &X25519KeyPair,
@@ -114,7 +123,7 @@ pub fn seal_quote(
         Purpose::Quote,
         deployment_id,
         SealedHeader { chain_selector: hub_selector, counter: seq },
-        &terms.encode(),
+        &terms.encode(maker),
         maker_key,
         enclave,
     )
@@ -155,6 +164,10 @@ pub enum QuoteRefusal {
     /// Its header names another chain than the hub.
     #[error("its header names another chain than the hub")]
     WrongChain,
+    /// It names another maker than the account that submitted it (bytes resubmitted under a
+    /// key registered for someone else).
+    #[error("it names another maker than the account that submitted it")]
+    WrongMaker,
     /// Not a version-1 quote.
     #[error("not a version-1 quote")]
     Malformed,
@@ -248,11 +261,14 @@ pub struct OpenedQuotes {
 }
 
 /// Opens the entries that lead from `from` to `expected` (the head the hub holds); refuses the
-/// whole chain if they do not lead there.
+/// whole chain if they do not lead there. An entry opens with any of `enclave`'s keys (the key in
+/// force and, through a rotation's grace period, the previous one). With `hub_selector`, an
+/// entry whose header names another chain gives no quote (the deployment id in `info` is what
+/// binds a quote to the deployment; an enclave that does not know the hub passes `None`).
 pub fn open_chain(
     deployment_id: &B256,
-    hub_selector: u64,
-    enclave: &X25519KeyPair,
+    hub_selector: Option<u64>,
+    enclave: &[&X25519KeyPair],
     from: B256,
     entries: &[QuoteEntry],
     expected: B256,
@@ -273,20 +289,26 @@ pub fn open_chain(
 
 fn open_entry(
     deployment_id: &B256,
-    hub_selector: u64,
-    enclave: &X25519KeyPair,
+    hub_selector: Option<u64>,
+    enclave: &[&X25519KeyPair],
     entry: &QuoteEntry,
 ) -> Result<Quote, QuoteRefusal> {
     if entry.sealed.len() != SEALED_QUOTE_LEN {
         return Err(QuoteRefusal::Length);
     }
-    let (header, plaintext) =
-        seal::open(Purpose::Quote, deployment_id, &entry.sealed, enclave, &entry.maker_key)
-            .map_err(|_| QuoteRefusal::Open)?;
-    if header.chain_selector != hub_selector {
+    let (header, plaintext) = enclave
+        .iter()
+        .find_map(|key| {
+            seal::open(Purpose::Quote, deployment_id, &entry.sealed, key, &entry.maker_key).ok()
+        })
+        .ok_or(QuoteRefusal::Open)?;
+    if hub_selector.is_some_and(|hub| header.chain_selector != hub) {
         return Err(QuoteRefusal::WrongChain);
     }
-    let terms = QuoteTerms::decode(&plaintext).ok_or(QuoteRefusal::Malformed)?;
+    let (maker, terms) = QuoteTerms::decode(&plaintext).ok_or(QuoteRefusal::Malformed)?;
+    if maker != entry.maker {
+        return Err(QuoteRefusal::WrongMaker);
+    }
     Ok(Quote {
         maker: entry.maker,
         class: terms.class,
@@ -325,16 +347,17 @@ mod tests {
         };
         let null = QuoteTerms::null(usdc(), 1_750_003_600);
         let sealed_offer =
-            seal_quote(&deployment, HUB, 7, &offer, &maker_key, &enclave.public()).unwrap();
+            seal_quote(&deployment, HUB, maker, 7, &offer, &maker_key, &enclave.public()).unwrap();
         let sealed_null =
-            seal_quote(&deployment, HUB, 8, &null, &maker_key, &enclave.public()).unwrap();
+            seal_quote(&deployment, HUB, maker, 8, &null, &maker_key, &enclave.public()).unwrap();
         assert_eq!(sealed_offer.len(), SEALED_QUOTE_LEN);
         assert_eq!(sealed_null.len(), SEALED_QUOTE_LEN, "a null quote looks like any other");
 
         let entries =
             [entry(1, maker, &maker_key, sealed_offer), entry(2, maker, &maker_key, sealed_null)];
         let head = entries.iter().fold(B256::ZERO, next_quote_head);
-        let opened = open_chain(&deployment, HUB, &enclave, B256::ZERO, &entries, head).unwrap();
+        let opened =
+            open_chain(&deployment, Some(HUB), &[&enclave], B256::ZERO, &entries, head).unwrap();
         assert!(opened.refused.is_empty());
         assert_eq!(opened.quotes.len(), 2);
         let first = &opened.quotes[0];
@@ -357,17 +380,18 @@ mod tests {
             premium_bps: 20,
             expires_at: 10_000,
         };
-        let seal = |seq, key: &X25519KeyPair| {
-            seal_quote(&deployment, HUB, seq, &terms, key, &enclave.public()).unwrap()
+        let seal = |maker, seq, key: &X25519KeyPair| {
+            seal_quote(&deployment, HUB, maker, seq, &terms, key, &enclave.public()).unwrap()
         };
         let entries = vec![
-            entry(5, a, &key_a, seal(1, &key_a)),
-            entry(5, b, &key_b, seal(1, &key_b)),
-            entry(6, a, &key_a, seal(2, &key_a)),
+            entry(5, a, &key_a, seal(a, 1, &key_a)),
+            entry(5, b, &key_b, seal(b, 1, &key_b)),
+            entry(6, a, &key_a, seal(a, 2, &key_a)),
         ];
         let head = entries.iter().fold(B256::ZERO, next_quote_head);
-        let open =
-            |given: &[QuoteEntry]| open_chain(&deployment, HUB, &enclave, B256::ZERO, given, head);
+        let open = |given: &[QuoteEntry]| {
+            open_chain(&deployment, Some(HUB), &[&enclave], B256::ZERO, given, head)
+        };
         assert!(open(&entries).is_ok());
         // Withheld.
         assert!(open(&[entries[0].clone(), entries[2].clone()]).is_err());
@@ -381,22 +405,30 @@ mod tests {
         let err = open(&rekeyed).unwrap_err();
         assert_eq!((err.expected, err.from), (head, B256::ZERO));
 
-        // In the chain, but sealed with another maker's key, to another chain, or cut short:
-        // the hub took the bytes, the enclave takes no quote from them.
+        // In the chain, but sealed with another maker's key, to another chain, cut short, or
+        // maker a's bytes resubmitted by b under a's key registered for b: the hub took the
+        // bytes, the enclave takes no quote from them.
         let chained = vec![
-            entry(7, b, &key_b, seal(2, &key_a)),
+            entry(7, b, &key_b, seal(b, 2, &key_a)),
             entry(7, b, &key_b, {
                 let other = QuoteTerms { ..terms.clone() };
-                seal_quote(&deployment, HUB + 1, 3, &other, &key_b, &enclave.public()).unwrap()
+                seal_quote(&deployment, HUB + 1, b, 3, &other, &key_b, &enclave.public()).unwrap()
             }),
-            entry(7, b, &key_b, seal(4, &key_b)[..SEALED_QUOTE_LEN - 1].to_vec()),
+            entry(7, b, &key_b, seal(b, 4, &key_b)[..SEALED_QUOTE_LEN - 1].to_vec()),
+            entry(7, b, &key_a, seal(a, 5, &key_a)),
         ];
         let head = chained.iter().fold(B256::ZERO, next_quote_head);
-        let opened = open_chain(&deployment, HUB, &enclave, B256::ZERO, &chained, head).unwrap();
+        let opened =
+            open_chain(&deployment, Some(HUB), &[&enclave], B256::ZERO, &chained, head).unwrap();
         assert!(opened.quotes.is_empty());
         assert_eq!(
             opened.refused,
-            [(0, QuoteRefusal::Open), (1, QuoteRefusal::WrongChain), (2, QuoteRefusal::Length)]
+            [
+                (0, QuoteRefusal::Open),
+                (1, QuoteRefusal::WrongChain),
+                (2, QuoteRefusal::Length),
+                (3, QuoteRefusal::WrongMaker)
+            ]
         );
     }
 

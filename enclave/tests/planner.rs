@@ -506,7 +506,7 @@ fn only_quoted_standby_earns_the_fee_and_the_paid_cap_bounds_fees_and_premiums()
 }
 
 #[test]
-fn a_maker_is_never_drawn_above_its_quote_nor_from_standby_it_asked_back() {
+fn a_maker_is_never_drawn_above_its_quote_nor_beyond_its_standby() {
     let books = [book(1, 1_000, 2_000, 0)];
     let before = ledger(&[(maker(1), 1, 500), (maker(2), 1, 500)]);
     // Need 1,200; maker 1 quotes 300 of its 500, maker 2 quotes 5,000 of its 500.
@@ -516,6 +516,35 @@ fn a_maker_is_never_drawn_above_its_quote_nor_from_standby_it_asked_back() {
     assert_eq!(after.holding(maker(2), 1).balance, U256::ZERO, "its whole standby, no more");
     assert_eq!(plan.moves.len(), 2);
     assert_eq!(after.unfilled_epochs(usdc_class()), 1, "400 still lacking");
+}
+
+#[test]
+fn a_capped_draw_from_a_chain_that_values_the_collateral_higher_is_cut_not_dropped() {
+    // Chain 1 (20 % haircut) is the lowest covered; the only standby sits on chain 2 (no
+    // haircut), where each unit is worth more. The 100 USD cap must hold at chain 2's value.
+    let books = [book(1, 500, 1_000, 2_000), book(2, 2_000, 1_000, 0)];
+    let before = ledger(&[(maker(1), 2, 1_000)]);
+    let terms = RecoveryTerms { max_moved_per_epoch: usd(100), ..market_terms() };
+    let (after, plan) =
+        plan_with_quotes(&before, &books, 13_000, &terms, NOW, &[offer(1, 1_000, 10)]);
+    assert_eq!(plan.moves.len(), 1, "drawn, within the cap, not an empty plan");
+    assert_eq!((plan.moves[0].chain_selector, plan.moves[0].amount), (2, usdc(100)));
+    assert_eq!(after.protocol_share(2), usdc(100));
+}
+
+#[test]
+fn a_quote_above_the_schedules_maximum_earns_no_fee() {
+    let books = [book(1, 2_000, 1_000, 0)];
+    let terms = RecoveryTerms { standby_fee_bps_per_year: 1_000, ..market_terms() };
+    let before = ledger(&[(maker(1), 1, 1_000)]);
+    let (started, _) = plan_with_quotes(&before, &books, 11_000, &terms, NOW, &[]);
+    let year = NOW + 365 * 24 * 3600;
+    let above = Quote { expires_at: year + 60, ..offer(1, 1_000, 201) };
+    let (_, plan) = plan_with_quotes(&started, &books, 11_000, &terms, year, &[above]);
+    assert!(plan.fees.is_empty(), "201 bps is above the 200 bps maximum: never drawable");
+    let within = Quote { expires_at: year + 60, ..offer(1, 1_000, 200) };
+    let (_, plan) = plan_with_quotes(&started, &books, 11_000, &terms, year, &[within]);
+    assert_eq!(plan.fees, [(maker(1), 1, usdc(100))]);
 }
 
 fn quote_book() -> impl Strategy<Value = Vec<Quote>> {

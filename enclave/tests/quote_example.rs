@@ -36,7 +36,7 @@ fn the_documented_quote_is_reproduced_byte_for_byte() {
         premium_bps: 35,
         expires_at: 1_750_003_600,
     };
-    let plaintext = terms.encode();
+    let plaintext = terms.encode(maker);
     let mut rng = seal::KeccakRng::new(keccak256("worked-example/quote-ephemeral").as_slice());
     let sealed = seal::seal_with_rng(
         Purpose::Quote,
@@ -74,7 +74,8 @@ fn the_documented_quote_is_reproduced_byte_for_byte() {
         assert_eq!(hex::encode(held), hex::encode(value), "{key}");
     }
 
-    let opened = open_chain(&deployment_id, hub, &enclave, B256::ZERO, &[entry], head).unwrap();
+    let opened =
+        open_chain(&deployment_id, Some(hub), &[&enclave], B256::ZERO, &[entry], head).unwrap();
     let quote = &opened.quotes[0];
     assert_eq!((quote.maker, quote.seq, quote.size, quote.premium_bps), (maker, 7, terms.size, 35));
 }

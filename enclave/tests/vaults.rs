@@ -795,9 +795,16 @@ fn a_draw_clears_against_the_quotes_of_the_boards_closed_rounds() {
             premium_bps,
             expires_at: NOW + 600,
         };
-        let sealed =
-            seal_quote(&world.policy.deployment_id, hub, seq, &terms, &keys[i], &enclave_key)
-                .unwrap();
+        let sealed = seal_quote(
+            &world.policy.deployment_id,
+            hub,
+            maker,
+            seq,
+            &terms,
+            &keys[i],
+            &enclave_key,
+        )
+        .unwrap();
         QuoteEntry { round, maker, maker_key: keys[i].public(), sealed: sealed.into() }
     };
     // Round 10: the cheap maker at 30 bps (under the 50 bps start), the dear one at 80.
@@ -813,13 +820,13 @@ fn a_draw_clears_against_the_quotes_of_the_boards_closed_rounds() {
 
     let mut enclave = quoting;
     setup(&mut enclave);
-    assert_eq!(enclave.feed_quotes(hub, 0, &board[..1]).unwrap(), 1);
+    assert_eq!(enclave.feed_quotes(0, &board[..1]).unwrap(), 1);
     // Withheld: the dear maker's round-10 quote was not given.
     let err = enclave.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 10, closed).unwrap_err();
     assert!(matches!(err, AttestError::Quotes { round: 10, .. }), "{err}");
     // Given again from the start with the rest: taken, the overlap checked.
-    assert_eq!(enclave.feed_quotes(hub, 0, &board).unwrap(), 3);
-    let rewritten = enclave.feed_quotes(hub, 1, &board[..1]).unwrap_err();
+    assert_eq!(enclave.feed_quotes(0, &board).unwrap(), 3);
+    let rewritten = enclave.feed_quotes(1, &board[..1]).unwrap_err();
     assert_eq!(rewritten, solvency_enclave::quote::QuoteFeedError::Rewritten { index: 1 });
     let signed = enclave.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 10, closed).unwrap();
     assert_eq!((signed.attestation.quoteRound, signed.attestation.quoteHead), (10, closed));
@@ -830,7 +837,7 @@ fn a_draw_clears_against_the_quotes_of_the_boards_closed_rounds() {
     // Once round 11 is closed too, the dear maker's newer, cheaper quote counts: another plan.
     let mut later = world.enclave(EnclaveState::default());
     setup(&mut later);
-    later.feed_quotes(hub, 0, &board).unwrap();
+    later.feed_quotes(0, &board).unwrap();
     let all = board.iter().fold(B256::ZERO, next_quote_head);
     let through_11 = later.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 11, all).unwrap();
     assert!(through_11.attestation.solvent);

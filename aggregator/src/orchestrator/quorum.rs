@@ -47,6 +47,10 @@ pub(crate) struct Quorum {
     quotes: Mutex<QuoteSync>,
 }
 
+/// Quote board entries per request to a member (an entry is about 0.7 kB of JSON; a served
+/// instance takes lines of up to 1 MiB).
+const QUOTES_PER_FEED: usize = 256;
+
 /// The hub's quote board as read, and how much of it every member was given.
 #[derive(Default)]
 struct QuoteSync {
@@ -113,28 +117,40 @@ impl Quorum {
                 warn!(target: "aggregator", error = %e, "reading the quote board failed; trying again later")
             }
         }
-        let hub_selector = hub.selector;
         for (i, member) in self.members.iter().enumerate() {
-            let have = given.get(&i).copied().unwrap_or(0) as usize;
+            let mut have = given.get(&i).copied().unwrap_or(0) as usize;
             if have >= log.len() && given.contains_key(&i) {
                 continue;
             }
-            let answer =
-                match member.feed_quotes(hub_selector, have as u64, log[have..].to_vec()).await {
+            // In pieces: an instance takes requests of a bounded size. Bounded: every step
+            // either feeds a piece or restarts from what the member holds, once.
+            let mut steps = log.len() / QUOTES_PER_FEED + 3;
+            let fed = loop {
+                steps -= 1;
+                let to = log.len().min(have + QUOTES_PER_FEED);
+                let answer = match member.feed_quotes(have as u64, log[have..to].to_vec()).await {
                     // A member that restarted lacks earlier entries: give it from where it is.
                     Err(CallError::Refused {
                         refusal:
                             Refusal::Quotes {
-                                error: solvency_enclave::quote::QuoteFeedError::Gap { have, .. },
+                                error:
+                                    solvency_enclave::quote::QuoteFeedError::Gap { have: held, .. },
                             },
                         ..
-                    }) => {
-                        let from = (have as usize).min(log.len());
-                        member.feed_quotes(hub_selector, from as u64, log[from..].to_vec()).await
+                    }) if steps > 0 => {
+                        have = (held as usize).min(log.len());
+                        continue;
                     }
                     answer => answer,
                 };
-            match answer {
+                match answer {
+                    Ok(len) if (len as usize) < log.len() && len as usize > have && steps > 0 => {
+                        have = len as usize
+                    }
+                    other => break other,
+                }
+            };
+            match fed {
                 Ok(len) => {
                     given.insert(i, len);
                 }
