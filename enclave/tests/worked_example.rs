@@ -6,17 +6,10 @@ use solvency_enclave::{
     EnclaveKeys, Position, Purpose, ReportV1, SealedHeader, X25519KeyPair, seal,
 };
 
+mod common;
+
 fn documented() -> std::collections::HashMap<String, Vec<u8>> {
-    let doc = include_str!("../../docs/report-format.md");
-    let mut values = std::collections::HashMap::new();
-    for line in doc.lines() {
-        if let Some((key, value)) = line.split_once(": 0x")
-            && !key.contains(' ')
-        {
-            values.insert(key.trim().to_owned(), hex::decode(value.trim()).expect("hex"));
-        }
-    }
-    values
+    common::documented(include_str!("../../docs/report-format.md"))
 }
 
 #[test]
