@@ -619,6 +619,42 @@ impl Enclave {
         self.quote_log.len()
     }
 
+    /// Whether `owner`'s live quote (with the market on) keeps `amount` of its standby in
+    /// `chain`'s vault: what stays available across the vaults of the chain's class after the
+    /// withdrawal would fall below the quote's size.
+    fn quote_locks(
+        &self,
+        ownership: &Ownership,
+        quotes: &[crate::market::Quote],
+        owner: Address,
+        chain: u64,
+        amount: alloy::primitives::U256,
+        now: u64,
+    ) -> bool {
+        if self.policy.recovery.market.is_none() {
+            return false;
+        }
+        let Some(policy) = self.policy.chain(chain) else { return false };
+        let class_of = |c: &crate::policy::ChainPolicy| {
+            c.asset(&c.vault_asset)
+                .map(|a| crate::market::Class { asset: a.id, decimals: a.decimals })
+        };
+        let Some(class) = class_of(policy) else { return false };
+        let live = crate::market::live(quotes, now);
+        let Some(quote) = live.iter().find(|q| q.maker == owner && q.class == class) else {
+            return false;
+        };
+        let available = self
+            .policy
+            .chains
+            .iter()
+            .filter(|c| !c.vault.is_zero() && class_of(c) == Some(class))
+            .fold(alloy::primitives::U256::ZERO, |sum, c| {
+                sum.saturating_add(ownership.available(owner, c.selector))
+            });
+        available.saturating_sub(amount) < quote.size
+    }
+
     /// The quotes of every board round up to `round`, if the entries given lead to `head`.
     fn quotes_through(
         &self,
@@ -844,6 +880,11 @@ impl Enclave {
                         },
                     ));
                 }
+                continue;
+            }
+            // A quoted size is locked until its quote expires: a maker cannot take out, across
+            // the class's vaults, what it offered the market.
+            if self.quote_locks(&credited, &quotes, r.owner, r.chainSelector, r.amount, now) {
                 continue;
             }
             credited.authorize(

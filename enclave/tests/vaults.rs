@@ -843,3 +843,67 @@ fn a_draw_clears_against_the_quotes_of_the_boards_closed_rounds() {
     assert!(through_11.attestation.solvent);
     assert_ne!(through_11.attestation.ledgerRoot, signed.attestation.ledgerRoot);
 }
+
+/// A quoted size is locked until its quote stops counting: a maker that quotes all its standby
+/// and then asks for part of it back is authorized only once a null quote (or expiry) withdraws
+/// the offer.
+#[test]
+fn a_maker_cannot_withdraw_what_its_live_quote_offers() {
+    use solvency_enclave::{
+        market::{Class, MarketTerms},
+        quote::{QuoteEntry, QuoteTerms, next_quote_head, seal_quote},
+    };
+    let mut world = World::new();
+    world.policy.recovery.market =
+        Some(MarketTerms { start_bps: 50, step_bps: 50, max_bps: 200, timeout_epochs: 4 });
+    let mut enclave = world.enclave(EnclaveState::default());
+    let mut maker = Maker::new("quoting maker");
+    let (entries, head) = log(&[(EntryKind::Deposit, maker.address(), 300)]);
+    enclave.feed_vault(A, &entries).unwrap();
+    world.report(&mut enclave, 0, 1, 2_000, 1_000, head);
+    world.report(&mut enclave, 1, 1, 100, 0, VaultHead::default());
+    let key = X25519KeyPair::generate();
+    let (enclave_key, maker_address) = (enclave.public().hpke_public_key, maker.address());
+    let quote = |seq: u64, size: u64, round: u64| {
+        let terms = QuoteTerms {
+            class: Class { asset: asset_id("USDC"), decimals: 6 },
+            size: usdc(size),
+            premium_bps: 30,
+            expires_at: NOW + 600,
+        };
+        let sealed = seal_quote(
+            &world.policy.deployment_id,
+            A,
+            maker_address,
+            seq,
+            &terms,
+            &key,
+            &enclave_key,
+        )
+        .unwrap();
+        QuoteEntry { round, maker: maker_address, maker_key: key.public(), sealed: sealed.into() }
+    };
+    // The maker offers all 300 in round 10.
+    let mut board = vec![quote(1, 300, 10)];
+    let head_10 = board.iter().fold(B256::ZERO, next_quote_head);
+    enclave.feed_quotes(0, &board).unwrap();
+    let first = enclave.attest_epoch_with_quotes(NOW, 1, B256::ZERO, 10, head_10).unwrap();
+
+    // It asks for 100 back: 200 would stay, under the 300 it offers — not authorized.
+    let request = maker.request(&world, &enclave, 100);
+    enclave.take_withdrawal(&request).unwrap();
+    let held = enclave
+        .attest_epoch_with_quotes(NOW, 2, first.attestation.ledgerRoot, 10, head_10)
+        .unwrap();
+    assert!(maker.replies(&world, &enclave, &held).is_empty(), "locked by the live quote");
+
+    // A null quote in round 11 withdraws the offer; once that round is committed, it is.
+    board.push(quote(2, 0, 11));
+    let head_11 = board.iter().fold(B256::ZERO, next_quote_head);
+    enclave.feed_quotes(0, &board).unwrap();
+    let freed =
+        enclave.attest_epoch_with_quotes(NOW, 3, held.attestation.ledgerRoot, 11, head_11).unwrap();
+    let replies = maker.replies(&world, &enclave, &freed);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].authorization.amount, usdc(100));
+}
