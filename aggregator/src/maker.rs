@@ -622,3 +622,22 @@ pub async fn submit_quote(
         contract.submitQuote(sealed.into()).send().await.context("submitting the quote")?;
     Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
 }
+
+/// The hub's quote board's current round, the hub's time, and the round's length.
+pub async fn board_round(registry: &Registry) -> anyhow::Result<(u64, u64, u64)> {
+    use solvency_ccip::bindings::quote_board::QuoteBoard;
+    let network = registry.network()?;
+    let hub = network.hub();
+    let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
+    let Some(board) = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await?
+    else {
+        bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name);
+    };
+    let seconds = QuoteBoard::new(board, client.provider())
+        .getRoundSeconds()
+        .call()
+        .await
+        .context("reading the board's round length")?;
+    let (_, hub_time) = client.latest_block().await?;
+    Ok((hub_time / seconds.max(1), hub_time, seconds))
+}

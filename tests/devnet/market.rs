@@ -52,6 +52,11 @@ async fn a_shortfall_clears_against_the_quotes_of_the_hubs_closed_round() {
         assert!(register.send().await.unwrap().get_receipt().await.unwrap().status());
     }
     assert_eq!(round.honest_round(1, |_| healthy()).await, (1, true));
+    // What `maker run --quote` reads to quote once per round.
+    let (current, _, seconds) =
+        solvency_aggregator::maker::board_round(&round.registry).await.unwrap();
+    assert_eq!(seconds, ROUND_SECONDS);
+    assert_eq!(current, board.currentRound().call().await.unwrap());
 
     // Quiet epoch or not, every maker quotes (`solvency maker quote`): the first under the
     // 50 bps reserve price, the second above it. A key the board does not hold is refused

@@ -421,6 +421,49 @@ pub struct MakerRunArgs {
     /// The owner's account from an encrypted keystore instead, for --standby.
     #[arg(long, value_name = "FILE", conflicts_with = "account_key")]
     account_keystore: Option<std::path::PathBuf>,
+    /// Quote on the hub's board every round: `ASSET=UNITS@BPS` offers UNITS of the asset at a
+    /// premium of BPS basis points (`ASSET=0@0`: a null quote every round, offering nothing
+    /// and looking like any other). Repeatable, one per asset. Needs the account and
+    /// --quote-key.
+    #[arg(long = "quote", value_name = "ASSET=UNITS@BPS")]
+    quotes: Vec<QuoteTarget>,
+    /// The quote key file (an X25519 key the board's owner registered for the account).
+    #[arg(long, value_name = "FILE")]
+    quote_key: Option<std::path::PathBuf>,
+    /// How long each quote counts, in seconds of hub time (default: three rounds, so one
+    /// missed round does not leave the offer out).
+    #[arg(long, value_name = "SECS")]
+    quote_expires_in: Option<u64>,
+}
+
+/// `ASSET=UNITS@BPS`: what the agent quotes every round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteTarget {
+    asset: String,
+    units: U256,
+    premium_bps: u32,
+}
+
+impl std::str::FromStr for QuoteTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            "expected ASSET=UNITS@BPS, UNITS in the collateral's smallest unit, e.g. USDC=1000000000@30"
+                .to_owned()
+        };
+        let (asset, terms) = s.split_once('=').ok_or_else(bad)?;
+        let (units, bps) = terms.split_once('@').ok_or_else(bad)?;
+        let asset = asset.trim();
+        if asset.is_empty() {
+            return Err(bad());
+        }
+        Ok(Self {
+            asset: asset.to_owned(),
+            units: U256::from_str_radix(units.trim(), 10).map_err(|_| bad())?,
+            premium_bps: bps.trim().parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 /// `CHAIN=UNITS`: the standby to keep available in a chain's vault.
@@ -463,23 +506,30 @@ enum Standby {
 async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     let (registry, key) = args.reader.load()?;
     let owner = args.reader.owner;
-    let given = if args.standby.is_empty() {
-        None
-    } else {
+    let acts = !args.standby.is_empty() || !args.quotes.is_empty();
+    let given = if acts {
         crate::accounts::account(args.account_key, args.account_keystore.as_deref())?
+    } else {
+        None
     };
-    let account = match (given, args.standby.is_empty()) {
-        (_, true) => None,
-        (Some(account), false) => {
+    let account = match (given, acts) {
+        (_, false) => None,
+        (Some(account), true) => {
             if account.address() != owner {
                 anyhow::bail!("--account-key is {}'s, not the owner {owner}'s", account.address());
             }
             Some(account)
         }
-        (None, false) => anyhow::bail!(
-            "--standby needs the owner's account (--account-keystore, --account-key or SOLVENCY_MAKER_KEY)"
+        (None, true) => anyhow::bail!(
+            "--standby and --quote need the owner's account (--account-keystore, --account-key or SOLVENCY_MAKER_KEY)"
         ),
     };
+    let quote_key = match (&args.quote_key, args.quotes.is_empty()) {
+        (_, true) => None,
+        (Some(file), false) => Some(solvency_enclave::X25519KeyPair::load(file, "quote")?),
+        (None, false) => anyhow::bail!("--quote needs --quote-key FILE (the key the board holds)"),
+    };
+    let mut quoted_round = None;
     let network = registry.network()?;
     let mut targets = Vec::new();
     for target in &args.standby {
@@ -525,6 +575,28 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
                 tracing::warn!(target: "maker", error = %format!("{e:#}"), "no verified statement")
             }
         }
+        if let (Some(account), Some(key)) = (&account, &quote_key) {
+            match quote_round(
+                &registry,
+                account,
+                key,
+                &args.quotes,
+                args.quote_expires_in,
+                quoted_round,
+            )
+            .await
+            {
+                Ok(Some(round)) => {
+                    quoted_round = Some(round);
+                    // Which round, never what was offered.
+                    tracing::info!(target: "maker", round, quotes = args.quotes.len(), "quoted");
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(target: "maker", error = %format!("{e:#}"), "quoting failed; trying again")
+                }
+            }
+        }
         tokio::select! {
             _ = &mut stop => break,
             _ = tokio::time::sleep(poll) => {}
@@ -537,6 +609,33 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     }
     tracing::info!(target: "maker", "stopped");
     Ok(())
+}
+
+/// Submits every configured quote once per board round: `Some(round)` when it quoted in a round
+/// after `last` (the hub's time says which), `None` when this round is quoted already.
+async fn quote_round(
+    registry: &solvency_registry::Registry,
+    account: &PrivateKeySigner,
+    key: &solvency_enclave::X25519KeyPair,
+    quotes: &[QuoteTarget],
+    expires_in: Option<u64>,
+    last: Option<u64>,
+) -> anyhow::Result<Option<u64>> {
+    let (round, hub_time, round_seconds) = crate::maker::board_round(registry).await?;
+    if last.is_some_and(|last| last >= round) {
+        return Ok(None);
+    }
+    for target in quotes {
+        let offer = crate::maker::QuoteOffer {
+            asset: target.asset.clone(),
+            size: target.units,
+            premium_bps: target.premium_bps,
+            expires_at: hub_time + expires_in.unwrap_or(3 * round_seconds),
+            seq: crate::maker::default_nonce(),
+        };
+        crate::maker::submit_quote(registry, account.clone(), key, &offer).await?;
+    }
+    Ok(Some(round))
 }
 
 /// One step of keeping a chain's available standby at `target`, from a verified statement's
@@ -628,5 +727,22 @@ async fn keep_standby(
             .await
         });
         *state = Standby::Withdrawing { task: Some(task), until: held - excess };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quote_target_reads_asset_units_and_premium() {
+        let target: QuoteTarget = "USDC=1000000000@30".parse().unwrap();
+        assert_eq!(target.asset, "USDC");
+        assert_eq!((target.units, target.premium_bps), (U256::from(1_000_000_000u64), 30));
+        let null: QuoteTarget = "USDC=0@0".parse().unwrap();
+        assert!(null.units.is_zero());
+        for bad in ["USDC=1000", "USDC@30", "=1@2", "USDC=x@1", "USDC=1@-3"] {
+            assert!(bad.parse::<QuoteTarget>().is_err(), "{bad}");
+        }
     }
 }
