@@ -582,11 +582,7 @@ pub async fn submit_quote(
     use solvency_enclave::{market::Class, quote::QuoteTerms};
     let network = registry.network()?;
     let hub = network.hub();
-    let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
-    let Some(board) = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await?
-    else {
-        bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name);
-    };
+    let (client, board) = hub_board(hub).await?;
     let asset = network.chains.iter().find_map(|c| c.asset(&offer.asset)).with_context(|| {
         format!("no chain of {} lists the asset {}", registry.path().display(), offer.asset)
     })?;
@@ -623,16 +619,23 @@ pub async fn submit_quote(
     Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
 }
 
+/// A client of the hub chain and the quote board its hub names; refused when it names none.
+async fn hub_board(
+    hub: &solvency_registry::ChainConfig,
+) -> anyhow::Result<(solvency_chain_adapters::ChainClient, alloy::primitives::Address)> {
+    let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
+    match solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await? {
+        Some(board) => Ok((client, board)),
+        None => {
+            bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name)
+        }
+    }
+}
+
 /// The hub's quote board's current round, the hub's time, and the round's length.
 pub async fn board_round(registry: &Registry) -> anyhow::Result<(u64, u64, u64)> {
     use solvency_ccip::bindings::quote_board::QuoteBoard;
-    let network = registry.network()?;
-    let hub = network.hub();
-    let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
-    let Some(board) = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await?
-    else {
-        bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name);
-    };
+    let (client, board) = hub_board(registry.network()?.hub()).await?;
     let seconds = QuoteBoard::new(board, client.provider())
         .getRoundSeconds()
         .call()

@@ -120,6 +120,13 @@ impl AnvilProcess {
     }
 }
 
+/// Stops every anvil and waits for them, off the async runtime (stopping one blocks until it
+/// exits).
+pub async fn stop_all(anvils: Vec<AnvilProcess>) {
+    let _ =
+        tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop)).await;
+}
+
 impl Drop for AnvilProcess {
     fn drop(&mut self) {
         self.stop_inner();

@@ -289,10 +289,7 @@ impl Devnet {
     /// Stops the relayer, then every anvil, and waits for them.
     pub async fn shutdown(mut self) {
         self.stop_relayer().await;
-        let anvils = std::mem::take(&mut self.anvils);
-        let _ =
-            tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop))
-                .await;
+        crate::anvil::stop_all(std::mem::take(&mut self.anvils)).await;
         info!(target: "devnet", "devnet stopped");
     }
 }
@@ -337,10 +334,8 @@ async fn start_forks(
     }
     let selectors: Vec<u64> = live.iter().map(|c| c.chain.selector).collect();
     let lanes = try_join_all(live.iter().map(|chain| {
-        let others: Vec<u64> =
-            selectors.iter().copied().filter(|s| *s != chain.chain.selector).collect();
         let router = chain.router.expect("a forked chain has its Router");
-        async move { fork::Lanes::read(&chain.name, &chain.url, router, &others).await }
+        fork::Lanes::read(&chain.name, &chain.url, router, chain.chain.selector, &selectors)
     }))
     .await?;
     fork::check_lanes(

@@ -89,13 +89,16 @@ pub(crate) struct Lanes {
 }
 
 impl Lanes {
-    /// Reads the Router's ramps for the other chains (`others`: their selectors).
+    /// Reads the Router's ramps for every other chain of a devnet (`selectors`: all of them,
+    /// `own` included).
     pub(crate) async fn read(
         chain: &str,
         url: &str,
         router: Address,
-        others: &[u64],
+        own: u64,
+        selectors: &[u64],
     ) -> Result<Self> {
+        let others: Vec<u64> = selectors.iter().copied().filter(|&s| s != own).collect();
         let fail = |reason: String| Error::Fork { chain: chain.to_owned(), reason };
         let provider = rpc::connect_str(url).map_err(|e| fail(e.to_string()))?;
         let code = provider.get_code_at(router).await.map_err(|source| Error::Rpc {
@@ -115,7 +118,7 @@ impl Lanes {
         let instance = Router::new(router, &provider);
         let registered = instance.getOffRamps().call().await.map_err(not_a_router)?;
         let mut lanes = Self::default();
-        for &other in others {
+        for &other in &others {
             let on_ramp = instance.getOnRamp(other).call().await.map_err(not_a_router)?;
             if on_ramp.is_zero() {
                 continue;

@@ -111,10 +111,7 @@ impl Upstream {
 
     /// Stops every chain and waits for them.
     pub async fn shutdown(self) {
-        let anvils = self.anvils;
-        let _ =
-            tokio::task::spawn_blocking(move || anvils.into_iter().for_each(AnvilProcess::stop))
-                .await;
+        crate::anvil::stop_all(self.anvils).await;
     }
 }
 

@@ -422,16 +422,9 @@ async fn fee_finding(registry: &Registry, client: &ChainClient) -> Result<Option
     let parent =
         client.call("call getLedgerRoot()", || async { hub.getLedgerRoot().call().await }).await?;
     // What the hub will expect of the quote board, if it has one.
-    let board =
-        client.call("call getQuoteBoard()", || async { hub.getQuoteBoard().call().await }).await?;
-    let (quote_round, quote_head) = if board.is_zero() {
-        (0, B256::ZERO)
-    } else {
-        let board = solvency_ccip::bindings::quote_board::QuoteBoard::new(board, client.provider());
-        let closed = client
-            .call("call getClosedQuotes()", || async { board.getClosedQuotes().call().await })
-            .await?;
-        (closed.round, closed.head)
+    let (quote_round, quote_head) = match crate::quotes::quote_board(client, hub_address).await? {
+        None => (0, B256::ZERO),
+        Some(board) => crate::quotes::closed_quotes(client, board).await?,
     };
     let (_, now) = client.latest_block().await?;
     let mut chains: Vec<&ChainConfig> = network.chains.iter().collect();

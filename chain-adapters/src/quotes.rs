@@ -22,6 +22,16 @@ pub async fn quote_board(client: &ChainClient, hub: Address) -> Result<Option<Ad
     Ok((!board.is_zero()).then_some(board))
 }
 
+/// A board's last closed round with quotes and the head after it: what an attestation
+/// published now must commit to.
+pub async fn closed_quotes(client: &ChainClient, board: Address) -> Result<(u64, B256), Error> {
+    let board = QuoteBoard::new(board, client.provider());
+    let closed = client
+        .call("call getClosedQuotes()", || async { board.getClosedQuotes().call().await })
+        .await?;
+    Ok((closed.round, closed.head))
+}
+
 /// Reads a board's quotes onwards from where it left off.
 pub struct QuoteReader {
     follower: LogFollower,
@@ -59,12 +69,7 @@ impl QuoteReader {
     /// The board's last closed round with quotes and the head after it: what an attestation
     /// published now must commit to.
     pub async fn closed(&self) -> Result<(u64, B256), Error> {
-        let client = &self.follower.client;
-        let board = QuoteBoard::new(self.board, client.provider());
-        let closed = client
-            .call("call getClosedQuotes()", || async { board.getClosedQuotes().call().await })
-            .await?;
-        Ok((closed.round, closed.head))
+        closed_quotes(&self.follower.client, self.board).await
     }
 
     fn entry(&self, log: &Log) -> Result<QuoteEntry, Error> {

@@ -619,17 +619,16 @@ impl Enclave {
         self.quote_log.len()
     }
 
-    /// Whether `owner`'s live quote (with the market on) keeps `amount` of its standby in
-    /// `chain`'s vault: what stays available across the vaults of the chain's class after the
-    /// withdrawal would fall below the quote's size.
+    /// Whether `owner`'s live quote (of `live`, with the market on) keeps `amount` of its
+    /// standby in `chain`'s vault: what stays available across the vaults of the chain's class
+    /// after the withdrawal would fall below the quote's size.
     fn quote_locks(
         &self,
         ownership: &Ownership,
-        quotes: &[crate::market::Quote],
+        live: &[crate::market::Quote],
         owner: Address,
         chain: u64,
         amount: alloy::primitives::U256,
-        now: u64,
     ) -> bool {
         if self.policy.recovery.market.is_none() {
             return false;
@@ -640,7 +639,6 @@ impl Enclave {
                 .map(|a| crate::market::Class { asset: a.id, decimals: a.decimals })
         };
         let Some(class) = class_of(policy) else { return false };
-        let live = crate::market::live(quotes, now);
         let Some(quote) = live.iter().find(|q| q.maker == owner && q.class == class) else {
             return false;
         };
@@ -862,6 +860,7 @@ impl Enclave {
         // Subscriptions taken in this epoch: acknowledged by a reply of amount zero (under no
         // root: nothing to withdraw), so the owner and the host see them done.
         let mut subscribed = Vec::new();
+        let live = crate::market::live(&quotes, now);
         for (&id, checked) in requests {
             let r = &checked.request;
             if credited.renew_reply_key(id, r) {
@@ -884,7 +883,7 @@ impl Enclave {
             }
             // A quoted size is locked until its quote expires: a maker cannot take out, across
             // the class's vaults, what it offered the market.
-            if self.quote_locks(&credited, &quotes, r.owner, r.chainSelector, r.amount, now) {
+            if self.quote_locks(&credited, &live, r.owner, r.chainSelector, r.amount) {
                 continue;
             }
             credited.authorize(

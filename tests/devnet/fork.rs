@@ -80,14 +80,7 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
     assert!(messages.len() >= 2 * 4, "2 reports and 2 attestations per round: {messages:?}");
     let mut sent = Vec::new();
     for chain in &deployment.chains {
-        let logs = at(&chain.rpc_url)
-            .get_logs(
-                &Filter::new()
-                    .event_signature(CCIPMessageSent::SIGNATURE_HASH)
-                    .from_block(chain.fork.as_ref().unwrap().block + 1),
-            )
-            .await
-            .unwrap();
+        let logs = since_fork::<CCIPMessageSent>(chain, None).await;
         sent.extend(logs.iter().map(|l| {
             l.log_decode::<CCIPMessageSent>().unwrap().inner.data.message.header.messageId
         }));
@@ -101,16 +94,7 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
         assert!(sent.contains(&message.id), "the on-ramp's message id: {message:?}");
     }
     for (chain, up) in deployment.chains.iter().zip(upstream.chains()) {
-        let fork = chain.fork.as_ref().unwrap();
-        let logs = at(&chain.rpc_url)
-            .get_logs(
-                &Filter::new()
-                    .address(chain.router)
-                    .event_signature(MessageExecuted::SIGNATURE_HASH)
-                    .from_block(fork.block + 1),
-            )
-            .await
-            .unwrap();
+        let logs = since_fork::<MessageExecuted>(chain, Some(chain.router)).await;
         let executed: Vec<_> =
             logs.iter().map(|l| l.log_decode::<MessageExecuted>().unwrap().inner.data).collect();
         let expected: Vec<_> =
@@ -132,20 +116,27 @@ async fn a_whole_round_runs_on_forks_of_a_real_ccip_deployment() {
     upstream.shutdown().await;
 }
 
+/// Every `E` a forked chain logged since the fork (emitted by `address` only, if given).
+async fn since_fork<E: SolEvent>(
+    chain: &solvency_devnet::ChainDeployment,
+    address: Option<Address>,
+) -> Vec<alloy::rpc::types::Log> {
+    let mut filter = Filter::new()
+        .event_signature(E::SIGNATURE_HASH)
+        .from_block(chain.fork.as_ref().expect("a forked chain").block + 1);
+    if let Some(address) = address {
+        filter = filter.address(address);
+    }
+    at(&chain.rpc_url).get_logs(&filter).await.unwrap()
+}
+
 type RampMessage = solvency_ccip::bindings::on_ramp::Internal::EVM2AnyRampMessage;
 
 /// The last message the on-ramps of a forked chain sent, and its transaction.
 async fn last_sent(
     chain: &solvency_devnet::ChainDeployment,
 ) -> (RampMessage, alloy::primitives::B256) {
-    let logs = at(&chain.rpc_url)
-        .get_logs(
-            &Filter::new()
-                .event_signature(CCIPMessageSent::SIGNATURE_HASH)
-                .from_block(chain.fork.as_ref().unwrap().block + 1),
-        )
-        .await
-        .unwrap();
+    let logs = since_fork::<CCIPMessageSent>(chain, None).await;
     let log = logs.last().expect("a message was sent");
     (log.log_decode::<CCIPMessageSent>().unwrap().inner.data.message, log.transaction_hash.unwrap())
 }
@@ -231,15 +222,7 @@ async fn executions(
     chain: &solvency_devnet::ChainDeployment,
     id: alloy::primitives::B256,
 ) -> usize {
-    let logs = at(&chain.rpc_url)
-        .get_logs(
-            &Filter::new()
-                .address(chain.router)
-                .event_signature(MessageExecuted::SIGNATURE_HASH)
-                .from_block(chain.fork.as_ref().unwrap().block + 1),
-        )
-        .await
-        .unwrap();
+    let logs = since_fork::<MessageExecuted>(chain, Some(chain.router)).await;
     logs.iter()
         .filter(|l| l.log_decode::<MessageExecuted>().unwrap().inner.data.messageId == id)
         .count()

@@ -91,16 +91,23 @@ pub struct SubscribeArgs {
     timeout: u64,
 }
 
+/// The X25519 key in `file`, made and saved first if the file does not exist; whether it was.
+fn load_or_create_key(
+    file: &std::path::Path,
+    kind: &'static str,
+) -> anyhow::Result<(solvency_enclave::X25519KeyPair, bool)> {
+    if file.exists() {
+        return Ok((solvency_enclave::X25519KeyPair::load(file, kind)?, false));
+    }
+    let key = solvency_enclave::X25519KeyPair::generate();
+    key.save(file, kind)?;
+    Ok((key, true))
+}
+
 async fn subscribe(args: SubscribeArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
     let account = args.account.signer()?;
-    let key = if args.key.exists() {
-        solvency_enclave::X25519KeyPair::load(&args.key, "statement")?
-    } else {
-        let key = solvency_enclave::X25519KeyPair::generate();
-        key.save(&args.key, "statement")?;
-        key
-    };
+    let (key, _) = load_or_create_key(&args.key, "statement")?;
     let epoch = crate::maker::Subscription {
         registry: &registry,
         key: &key,
@@ -371,19 +378,15 @@ pub struct QuoteArgs {
 async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
     let registry = args.config.load()?;
     let account = args.account.signer()?;
-    let key = if args.quote_key.exists() {
-        solvency_enclave::X25519KeyPair::load(&args.quote_key, "quote")?
-    } else {
-        let key = solvency_enclave::X25519KeyPair::generate();
-        key.save(&args.quote_key, "quote")?;
+    let (key, created) = load_or_create_key(&args.quote_key, "quote")?;
+    if created {
         eprintln!(
             "created {}: its public key {} must be registered for {} on the quote board",
             args.quote_key.display(),
             alloy::primitives::B256::from(key.public()),
             account.address()
         );
-        key
-    };
+    }
     let network = registry.network()?;
     let hub = solvency_chain_adapters::ChainClient::new(network.hub(), Default::default());
     let (_, hub_time) = hub.latest_block().await?;

@@ -54,8 +54,9 @@ const QUOTES_PER_FEED: usize = 256;
 /// The hub's quote board as read, and how much of it every member was given.
 #[derive(Default)]
 struct QuoteSync {
-    /// The hub (its chain, to find and read the board).
-    hub: Option<(solvency_registry::ChainConfig, Address)>,
+    /// The hub: its chain (to read the board), its oracle, and a client to ask it for its
+    /// board until it names one.
+    hub: Option<(solvency_registry::ChainConfig, Address, solvency_chain_adapters::ChainClient)>,
     reader: Option<solvency_chain_adapters::quotes::QuoteReader>,
     log: Vec<solvency_enclave::quote::QuoteEntry>,
     /// Per member: how many entries it has.
@@ -86,11 +87,10 @@ impl Quorum {
 
     /// The same quorum, also mirroring the quote board the hub names, once it names one.
     pub(crate) fn with_quotes(self, hub: solvency_registry::ChainConfig) -> Self {
-        let oracle = hub.oracle();
-        Self {
-            quotes: Mutex::new(QuoteSync { hub: Some((hub, oracle)), ..QuoteSync::default() }),
-            ..self
-        }
+        let (oracle, client) =
+            (hub.oracle(), solvency_chain_adapters::ChainClient::new(&hub, Default::default()));
+        let sync = QuoteSync { hub: Some((hub, oracle, client)), ..QuoteSync::default() };
+        Self { quotes: Mutex::new(sync), ..self }
     }
 
     /// Reads the quotes the board took since the last call, gives every member the entries it
@@ -99,10 +99,9 @@ impl Quorum {
     pub(crate) async fn sync_quotes(&self) -> Result<(u64, B256), String> {
         let mut sync = self.quotes.lock().await;
         let QuoteSync { hub, reader, log, given } = &mut *sync;
-        let Some((hub, oracle)) = hub else { return Ok((0, B256::ZERO)) };
+        let Some((hub, oracle, client)) = hub else { return Ok((0, B256::ZERO)) };
         if reader.is_none() {
-            let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
-            match solvency_chain_adapters::quotes::quote_board(&client, *oracle).await {
+            match solvency_chain_adapters::quotes::quote_board(client, *oracle).await {
                 Ok(Some(board)) => {
                     *reader = Some(solvency_chain_adapters::quotes::QuoteReader::new(hub, board))
                 }

@@ -126,13 +126,9 @@ pub(crate) async fn deliver(
                     if !replaced {
                         return shared.set_state(
                             message.id,
-                            MessageState::Failed {
-                                tx_hash: None,
-                                revert_data: Bytes::new(),
-                                reason: format!(
-                                    "the node refused the delivery transaction ({e}); retry signs a new one"
-                                ),
-                            },
+                            refused(format!(
+                                "the node refused the delivery transaction ({e}); retry signs a new one"
+                            )),
                             false,
                         );
                     }
@@ -244,13 +240,9 @@ async fn stuck(
     if tx_nonce.is_some_and(|n| n < mined_nonce) {
         return shared.set_state(
             message.id,
-            MessageState::Failed {
-                tx_hash: None,
-                revert_data: Bytes::new(),
-                reason:
-                    "the delivery transaction was replaced and never mined; retry to send a new one"
-                        .into(),
-            },
+            refused(
+                "the delivery transaction was replaced and never mined; retry to send a new one",
+            ),
             false,
         );
     }
@@ -291,13 +283,9 @@ async fn deliver_as_off_ramp(
                 // reverted.
                 let outcome = match executed_at(ctx, message.id, off_ramp, *nonce).await? {
                     Some(tx_hash) => routed_outcome(ctx, tx_hash).await?,
-                    None => MessageState::Failed {
-                        tx_hash: None,
-                        revert_data: Bytes::new(),
-                        reason: "the delivery transaction was mined without executing the \
-                                 message (it reverted); retry sends a new one"
-                            .into(),
-                    },
+                    None => refused(
+                        "the delivery transaction was mined without executing the message (it reverted); retry sends a new one",
+                    ),
                 };
                 return shared.set_state(message.id, outcome, false);
             }
@@ -317,14 +305,10 @@ async fn deliver_as_off_ramp(
             let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
                 return shared.set_state(
                     message.id,
-                    MessageState::Failed {
-                        tx_hash: None,
-                        revert_data: Bytes::new(),
-                        reason: format!(
-                            "the Router on {} accepts no off-ramp for source selector {}",
-                            ctx.chain.name, message.source_chain_selector
-                        ),
-                    },
+                    refused(format!(
+                        "the Router on {} accepts no off-ramp for source selector {}",
+                        ctx.chain.name, message.source_chain_selector
+                    )),
                     false,
                 );
             };
@@ -496,6 +480,11 @@ async fn routed_outcome(ctx: &DeliveryContext, tx_hash: B256) -> Result<MessageS
             revert_data: returned.retData,
         }
     })
+}
+
+/// FAILED without a mined delivery: nothing ran, so no revert data.
+fn refused(reason: impl Into<String>) -> MessageState {
+    MessageState::Failed { tx_hash: None, revert_data: Bytes::new(), reason: reason.into() }
 }
 
 fn decode_nonce(raw_tx: &Bytes) -> Option<u64> {

@@ -394,28 +394,22 @@ impl Relayer {
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
         // Every chain's lanes and delivery context first: a failure then leaves no task behind.
+        let selectors: Vec<u64> = config.chains.iter().map(|c| c.selector).collect();
         let mut contexts = Vec::with_capacity(config.chains.len());
         for chain in &config.chains {
             // A fork's lanes to the other chains, as its Router has them.
             let lanes = match chain.fork_block {
                 None => None,
-                Some(_) => {
-                    let others: Vec<u64> = config
-                        .chains
-                        .iter()
-                        .map(|c| c.selector)
-                        .filter(|s| *s != chain.selector)
-                        .collect();
-                    Some(
-                        crate::fork::Lanes::read(
-                            &chain.name,
-                            &chain.rpc_url,
-                            chain.router,
-                            &others,
-                        )
-                        .await?,
+                Some(_) => Some(
+                    crate::fork::Lanes::read(
+                        &chain.name,
+                        &chain.rpc_url,
+                        chain.router,
+                        chain.selector,
+                        &selectors,
                     )
-                }
+                    .await?,
+                ),
             };
             let on_ramps: Option<Vec<Address>> =
                 lanes.as_ref().map(|l| l.on_ramps.values().copied().collect());
