@@ -152,6 +152,8 @@ impl WiredDevnet {
         );
 
         let d = &base.devnet;
+        // A market needs the board its quotes go to.
+        let market = options.policy.as_ref().unwrap_or(&base.source().policy).market.is_some();
         let devnet = Devnet::start(DevnetConfig {
             chains,
             state_dir: Some(dir.clone()),
@@ -165,6 +167,7 @@ impl WiredDevnet {
             poll_interval: d.poll_interval,
             relay: !options.external_relayer,
             forks: options.forks.clone(),
+            quote_round: market.then_some(d.quote_round),
             ..DevnetConfig::default()
         })
         .await?;

@@ -6,14 +6,16 @@
 //! consumers written against Chainlink's `AggregatorV3Interface` can be tried on the devnet
 //! unchanged.
 
+use std::time::Duration;
+
 use alloy::{
     primitives::{Address, B256, U256},
     providers::{DynProvider, PendingTransactionBuilder, Provider},
 };
 use futures::future::try_join_all;
 use solvency_ccip::bindings::{
-    devnet_token::DevnetToken, feed::SolvencyFeed, hub::SolvencyHub, router::MockCCIPRouter,
-    spoke::SolvencySpoke, vault::ReserveVault,
+    devnet_token::DevnetToken, feed::SolvencyFeed, hub::SolvencyHub, quote_board::QuoteBoard,
+    router::MockCCIPRouter, spoke::SolvencySpoke, vault::ReserveVault,
 };
 use solvency_chain_adapters::rpc;
 use tracing::info;
@@ -83,6 +85,10 @@ pub(crate) async fn deploy_all(
         )
         .await?;
     }
+    let quote_board = match config.quote_round {
+        Some(round) => Some(deploy_quote_board(hub_chain, &hub_provider, hub, round).await?),
+        None => None,
+    };
 
     // Vaults and feeds, on every chain at once: each chain's deployer has no transaction in
     // flight now, and sends its own one after another.
@@ -103,6 +109,7 @@ pub(crate) async fn deploy_all(
             rpc_url: chain.url.clone(),
             router: routers[i],
             hub: (i == 0).then_some(hub),
+            quote_board: quote_board.filter(|_| i == 0),
             spoke: (i > 0).then(|| spokes[i - 1]),
             feed: extras[i].feed,
             vault: extras[i].vault,
@@ -220,6 +227,33 @@ async fn deploy_spoke(
     let address = *spoke.address();
     configure_oracle(config, chain, &provider, address).await?;
     info!(target: "devnet::deploy", chain = %chain.name, spoke = %address, "spoke deployed");
+    Ok(address)
+}
+
+/// A `QuoteBoard` with rounds of `round` (whole seconds, at least one), owned by the hub's
+/// deployer and set as the hub's board (a devnet has no config timelock).
+async fn deploy_quote_board(
+    chain: &LiveChain,
+    provider: &DynProvider,
+    hub: Address,
+    round: Duration,
+) -> Result<Address> {
+    let board = QuoteBoard::deploy(provider, round.as_secs().max(1)).await.map_err(|source| {
+        Error::Contract {
+            chain: chain.name.clone(),
+            action: "deploy QuoteBoard".into(),
+            source: Box::new(source),
+        }
+    })?;
+    let address = *board.address();
+    let hub_instance = SolvencyHub::new(hub, provider);
+    confirm(
+        &chain.name,
+        "set the hub's quote board",
+        hub_instance.setQuoteBoard(address).send().await,
+    )
+    .await?;
+    info!(target: "devnet::deploy", chain = %chain.name, board = %address, "quote board deployed");
     Ok(address)
 }
 

@@ -47,6 +47,10 @@ pub struct ChainDeployment {
     /// The `SolvencyHub`, on the hub chain only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<Address>,
+    /// The hub's `QuoteBoard` (the dark pool's sealed quotes), on the hub chain of a devnet
+    /// started with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_board: Option<Address>,
     /// The `SolvencySpoke`, on every other chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoke: Option<Address>,

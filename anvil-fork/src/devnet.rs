@@ -63,6 +63,9 @@ pub struct DevnetConfig {
     /// apply: its on-ramp quotes the fee), and the relayer reads the on-ramps' events and
     /// delivers as an off-ramp the Router accepts.
     pub forks: Vec<ForkSpec>,
+    /// A `QuoteBoard` on the hub, with rounds of this length (hub time), set as the hub's
+    /// board: the dark pool's makers submit their sealed quotes there. `None`: no board.
+    pub quote_round: Option<Duration>,
 }
 
 impl Default for DevnetConfig {
@@ -84,6 +87,7 @@ impl Default for DevnetConfig {
             users: 4,
             relay: true,
             forks: Vec::new(),
+            quote_round: None,
         }
     }
 }

@@ -357,6 +357,7 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
     let d = &file.devnet;
     check_devnet_chains(d.chains).map_err(|problem| b.invalid("devnet.chains", problem))?;
     b.at_least_one("devnet.poll_interval_ms", d.poll_interval_ms)?;
+    b.at_least_one("devnet.quote_round_secs", d.quote_round_secs)?;
     if d.attestation_gas_limit < 100_000 {
         return Err(b.invalid(
             "devnet.attestation_gas_limit",
@@ -385,6 +386,7 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
         attestation_gas_limit: d.attestation_gas_limit,
         report_gas_limit: d.report_gas_limit,
         assets,
+        quote_round: Duration::from_secs(d.quote_round_secs),
     })
 }
 

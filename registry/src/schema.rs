@@ -441,6 +441,9 @@ pub struct DevnetSection {
     pub report_gas_limit: u32,
     /// Assets every devnet chain registers.
     pub assets: Vec<AssetSection>,
+    /// How long a round of the hub's `QuoteBoard` lasts, in seconds of hub time: a devnet whose
+    /// policy has a market (`[policy.market]`) deploys one. Default 2.
+    pub quote_round_secs: u64,
     /// Written by `solvency devnet up --fork`: the chains are local forks of real ones, so they
     /// carry real chain ids while every endpoint is a local anvil. A key written in the file is
     /// then still a devnet key — as long as every endpoint is on loopback. Default false.
@@ -475,6 +478,7 @@ impl Default for DevnetSection {
                     liabilities: Vec::new(),
                 },
             ],
+            quote_round_secs: 2,
             forked: false,
         }
     }

@@ -353,4 +353,7 @@ pub struct DevnetSettings {
     pub report_gas_limit: u32,
     /// Assets every devnet chain registers.
     pub assets: Vec<AssetPolicy>,
+    /// The length of a quote round on the hub's `QuoteBoard`, which a devnet whose policy has
+    /// a market (`[policy.market]`) deploys.
+    pub quote_round: Duration,
 }

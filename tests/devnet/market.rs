@@ -18,9 +18,10 @@ fn short() -> Vec<Position> {
     vec![Position::new("USDC", U256::from(1_000_000_000u64), U256::from(1_200_000_000u64))]
 }
 
-const ROUND_SECONDS: u64 = 30;
+/// The devnet's quote rounds (`[devnet] quote_round_secs`' default).
+const ROUND_SECONDS: u64 = 2;
 
-/// A 2-chain round with the market on, a board set on the hub, and two makers with 1,000 USDC
+/// A 2-chain round with the market on (so the devnet deploys the hub's board), and two makers with 1,000 USDC
 /// of standby each in the spoke's vault and their quote keys registered; one healthy epoch in.
 struct Market {
     round: Round,
@@ -36,12 +37,11 @@ impl Market {
         let mut round = Round::start(2, policy).await;
         let hub = round.devnet.hub().clone();
         let spoke = round.devnet.chain(1).clone();
-        // The hub's owner deploys a board and sets it on the hub (no timelock on a devnet).
-        let owner = as_account(&hub, &hub.deployer);
-        let board = QuoteBoard::deploy(&owner, ROUND_SECONDS).await.unwrap();
-        let hub_as_owner = SolvencyHub::new(hub.oracle(), &owner);
-        let set = hub_as_owner.setQuoteBoard(*board.address()).send().await.unwrap();
-        assert!(set.get_receipt().await.unwrap().status());
+        // The devnet deployed the board and set it on the hub; its owner registers makers.
+        let address = hub.quote_board.expect("a market's devnet has a quote board");
+        let set = SolvencyHub::new(hub.oracle(), reader(&hub)).getQuoteBoard().call().await;
+        assert_eq!(set.unwrap(), address);
+        let board = QuoteBoard::new(address, as_account(&hub, &hub.deployer));
         let makers = [DevAccount::user(2), DevAccount::user(3)];
         let secrets = [keccak256("maker 2's quote key").0, keccak256("maker 3's quote key").0];
         for (maker, secret) in makers.iter().zip(secrets) {
@@ -51,7 +51,7 @@ impl Market {
             assert!(register.send().await.unwrap().get_receipt().await.unwrap().status());
         }
         assert_eq!(round.honest_round(1, |_| healthy()).await, (1, true));
-        Self { round, board: *board.address(), makers, secrets }
+        Self { round, board: address, makers, secrets }
     }
 
     /// Maker `i` quotes all its standby at `premium_bps` until `expires_at`, as

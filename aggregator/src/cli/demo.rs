@@ -3,16 +3,19 @@
 //! Keys are generated, the devnet starts with the enclave's signer registered, the aggregator
 //! runs in-process (with its API on loopback), and reporters on every chain play eight rounds:
 //! healthy reserves (every chain reads solvent); one chain's reserves fall (every chain reads
-//! not solvent); a market maker parks standby in that chain's vault and the enclave draws it as
-//! junior capital (solvent again, on the same figures); reserves recover (the draw goes back);
+//! not solvent); three market makers park standby in that chain's vault and quote it on the hub's
+//! board, sealed, at different premiums — the enclave clears the need against the cheapest at one
+//! clearing premium and draws it as junior capital (solvent again, on the same figures), the
+//! dearest untouched; reserves recover (the draw goes back);
 //! the protocol keeps part of its reserves in the first chain's vault (a quiet round); the
 //! fallen chain's own coverage falls (a location swap heals it); it falls as in the second
 //! round (this time the standby is drawn before the boolean turns); reserves recover. Each round prints a
 //! per-chain table and its time; each healing round, whether its public traffic has the shape
-//! of a quiet round's (`solvency_chain_adapters::traffic`); and, once the maker subscribed, what
-//! only the maker sees — its statement, as percentages of its own standby. The demo exits 0 only
-//! if every chain showed the expected value at every step and every healing step looked quiet
-//! (docs/self-healing.md).
+//! of a quiet round's (`solvency_chain_adapters::traffic`); and, once the makers subscribed, what
+//! only each maker sees — its statement, as percentages of its own standby. The demo exits 0 only
+//! if every chain showed the expected value at every step, every healing step looked quiet and
+//! the market cleared as it should: the cheapest quotes filled at one premium, the one above the
+//! reserve price untouched (docs/self-healing.md).
 //!
 //! The figures are the reporters' secrets: the demo never prints them, and no log line does.
 
@@ -75,10 +78,49 @@ pub const STEADY: Figures = (271_828_182, 231_415_926, 19_634_954, 14_142_135);
 /// stays above the recovery ratio: a location swap's case.
 pub const LOCAL: Figures = (271_828_182, 231_415_926, 12_020_569, 14_142_135);
 
-/// What the protocol keeps in the first chain's vault, and a market maker parks as standby in
-/// the fallen chain's vault, in whole USDC (public: deposits are).
+/// What the protocol keeps in the first chain's vault, and each market maker parks as standby
+/// in the fallen chain's vault (and quotes, all of it), in whole USDC (public: deposits are).
 const PROTOCOL_SHARE: u64 = 12_000_000_000;
-const STANDBY: u64 = 40_000_000_000;
+const STANDBY: u64 = 30_000_000_000;
+
+/// The dark pool's makers: a name, the devnet user account, the premium each quotes (bps). The
+/// step-3 need (about 50 billion) takes all of A's and part of B's at B's premium, the
+/// clearing one; C quotes above the reserve price (the schedule's start) and is never drawn.
+const MAKERS: [(&str, usize, u32); 3] =
+    [("maker A", 1, 25), ("maker B", 2, 40), ("maker C", 3, 90)];
+
+/// One of the demo's market makers: its account and its two keys (quotes, statements).
+struct Maker {
+    name: &'static str,
+    account: DevAccount,
+    premium_bps: u32,
+    quote_key: solvency_enclave::X25519KeyPair,
+    statement_key: std::sync::Arc<solvency_enclave::X25519KeyPair>,
+}
+
+impl Maker {
+    /// The demo's makers, with fresh keys (a maker keeps its own in key files).
+    fn all() -> Vec<Self> {
+        let run = crate::unix_now();
+        MAKERS
+            .iter()
+            .map(|&(name, user, premium_bps)| {
+                let key = |what: &str| {
+                    solvency_enclave::X25519KeyPair::from_secret_bytes(
+                        keccak256(format!("demo {what} key of {name} {run}")).0,
+                    )
+                };
+                Self {
+                    name,
+                    account: DevAccount::user(user),
+                    premium_bps,
+                    quote_key: key("quote"),
+                    statement_key: key("statement").into(),
+                }
+            })
+            .collect()
+    }
+}
 
 fn usdc(whole: u64) -> U256 {
     U256::from(whole) * U256::from(10u64.pow(6))
@@ -143,10 +185,14 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
     let fallen_chain = 1; // the first spoke
     let fallen_name = network.chains[fallen_chain].name.clone();
     let first_name = network.chains[0].name.clone();
-    let maker = DevAccount::user(3);
-    // The maker's statement key (a fresh one per run; a maker keeps its own in a key file).
-    let statement_secret = keccak256(format!("demo statement key {}", crate::unix_now())).0;
-    let statement_key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
+    let makers = Maker::all();
+    // The operator registers the makers' quote keys on the hub's board (public, before the
+    // story: a maker is registered once).
+    let board = wired.devnet.hub().quote_board.context(
+        "the demo's capital step goes through the dark pool: the registry needs [policy.market] \
+         (the devnet then deploys the hub's quote board)",
+    )?;
+    register_makers(wired, board, &makers).await?;
     let mut subscribed = false;
     // (what, expected, figures of each chain, who deposits first)
     type Step = (String, bool, Box<dyn Fn(usize) -> Figures>, Option<Depositor>);
@@ -163,14 +209,14 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ),
         (
             format!(
-                "a market maker parks standby collateral in {fallen_name}'s vault and subscribes to statements (public: a deposit); the figures stay those of step 2 — the enclave draws the standby as junior capital"
+                "three market makers park standby collateral in {fallen_name}'s vault (public: deposits), subscribe to statements and quote it on the hub's board, sealed (public: one 289-byte quote each); the figures stay those of step 2 — the enclave clears the need against the cheapest quotes at one premium and draws their standby as junior capital"
             ),
             true,
             fall(FALLEN, HEALTHY),
             Some(Depositor::Maker),
         ),
         (
-            "reserves recover — the draw goes back to the maker with its premium".into(),
+            "reserves recover — the draw goes back to the makers with their premium".into(),
             true,
             Box::new(|_| STEADY),
             None,
@@ -185,7 +231,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ),
         (
             format!(
-                "{fallen_name}'s own coverage falls while the whole stays healthy — a location swap: the maker's standby there becomes the protocol's, the maker gets protocol share on {first_name}"
+                "{fallen_name}'s own coverage falls while the whole stays healthy — a location swap: makers' standby there becomes the protocol's, they get protocol share on {first_name}"
             ),
             true,
             fall(LOCAL, STEADY),
@@ -193,14 +239,14 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ),
         (
             format!(
-                "{fallen_name}'s reserves fall exactly as in step 2 — this time the enclave draws the standby before the boolean turns"
+                "{fallen_name}'s reserves fall exactly as in step 2 — this time the enclave draws quoted standby before the boolean turns"
             ),
             true,
             fall(FALLEN, STEADY),
             None,
         ),
         (
-            "reserves recover — the draw goes back to the maker".into(),
+            "reserves recover — the draw goes back to the makers".into(),
             true,
             Box::new(|_| STEADY),
             None,
@@ -218,44 +264,48 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         ));
         let started = Instant::now();
         let before = heads(wired).await?;
+        let mut subscriptions = Vec::new();
         match depositor {
             Some(Depositor::Maker) => {
-                deposit(wired, fallen_chain, &DevAccount::user(3), STANDBY).await?
+                for maker in &makers {
+                    deposit(wired, fallen_chain, &maker.account, STANDBY).await?;
+                    let registry = registry.clone();
+                    let api = api.clone();
+                    let key = maker.statement_key.clone();
+                    let account = maker.account.signer();
+                    subscriptions.push(tokio::spawn(async move {
+                        crate::maker::Subscription {
+                            registry: &registry,
+                            key: &key,
+                            nonce: 1,
+                            account,
+                            aggregator: api,
+                            timeout: ROUND_TIMEOUT,
+                            poll: Duration::from_millis(50),
+                        }
+                        .run()
+                        .await
+                    }));
+                }
+                // The subscriptions reach the aggregator before this step's reports.
+                let deadline = Instant::now() + ROUND_TIMEOUT;
+                while view
+                    .observatory
+                    .withdrawals()
+                    .is_some_and(|w| w.handles().len() < makers.len())
+                {
+                    if Instant::now() > deadline {
+                        bail!("the makers' subscriptions never reached the aggregator");
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let quoted = quote(registry, &makers).await?;
+                close_quote_round(wired, board, quoted).await?;
             }
             Some(Depositor::Protocol) => {
                 deposit(wired, 0, &DevAccount::protocol(), PROTOCOL_SHARE).await?
             }
             None => {}
-        }
-        let subscription = if *depositor == Some(Depositor::Maker) {
-            let registry = registry.clone();
-            let api = api.clone();
-            let key = solvency_enclave::X25519KeyPair::from_secret_bytes(statement_secret);
-            Some(tokio::spawn(async move {
-                crate::maker::Subscription {
-                    registry: &registry,
-                    key: &key,
-                    nonce: 1,
-                    account: DevAccount::user(3).signer(),
-                    aggregator: api,
-                    timeout: ROUND_TIMEOUT,
-                    poll: Duration::from_millis(50),
-                }
-                .run()
-                .await
-            }))
-        } else {
-            None
-        };
-        if subscription.is_some() {
-            // The subscription reaches the aggregator before this step's reports.
-            let deadline = Instant::now() + ROUND_TIMEOUT;
-            while view.observatory.withdrawals().is_some_and(|w| w.handles().is_empty()) {
-                if Instant::now() > deadline {
-                    bail!("the maker's subscription never reached the aggregator");
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
         }
         let now = crate::unix_now();
         let mut used = Vec::new();
@@ -323,21 +373,42 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
             ));
         }
         all_ok &= ok;
-        if let Some(subscription) = subscription {
-            subscription.await.context("the subscription task panicked")??;
+        for subscription in subscriptions {
+            subscription.await.context("a subscription task panicked")??;
             subscribed = true;
         }
         let mut maker_view = serde_json::Value::Null;
         if subscribed {
-            let (rows, json) = maker_sees(registry, &maker, &statement_key, &api).await?;
+            let seen = makers_see(registry, &makers, &api).await?;
             say(format!(
-                "what only the market maker sees — its statement, opened with its key and proven under the ledger root every chain holds (% of the standby it deposited):\n{}",
+                "what only each market maker sees — its own statement, opened with its key and proven under the ledger root every chain holds (% of the standby it deposited; vaults where it has nothing left out):\n{}",
                 table::render(
-                    &["vault", "its balance", "drawn (junior claim)", "owed to it"],
-                    &rows
+                    &[
+                        "maker",
+                        "quoted",
+                        "vault",
+                        "its balance",
+                        "drawn (junior claim)",
+                        "owed to it"
+                    ],
+                    &seen.rows
                 )
             ));
-            maker_view = json;
+            if *depositor == Some(Depositor::Maker) {
+                let cleared = seen.check_clearing(&makers);
+                say(match &cleared {
+                    Ok(line) => format!("the dark pool: {line}"),
+                    Err(problem) => format!("the dark pool: UNEXPECTED: {problem}"),
+                });
+                ok &= cleared.is_ok();
+                all_ok &= cleared.is_ok();
+                say(format!(
+                    "what the operator and everyone else sees of it: {} deposits and {} quotes of the same size on the board — not who was drawn, nor how much, nor at what premium",
+                    makers.len(),
+                    makers.len()
+                ));
+            }
+            maker_view = seen.json;
         }
         say(format!(
             "step {} took {:.2?} (reports submitted → attestation on every chain; decision → every spoke: {:.2?})",
@@ -357,7 +428,7 @@ async fn story(wired: &WiredDevnet, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
     if !all_ok {
-        bail!("some chain did not show the expected value");
+        bail!("a step did not go as expected (see UNEXPECTED above)");
     }
     say("\nok: every chain showed the expected value at every step".into());
     Ok(())
@@ -412,12 +483,13 @@ async fn heads(wired: &WiredDevnet) -> anyhow::Result<Vec<u64>> {
 }
 
 /// Per chain, the shapes of the system's transactions since `before` (the demo's own users —
-/// the protocol's and the maker's deposits — left out).
+/// the protocol's and the makers' deposits, the makers' quotes — left out).
 async fn system_traffic(
     wired: &WiredDevnet,
     before: &[u64],
 ) -> anyhow::Result<Vec<Vec<solvency_chain_adapters::traffic::Shape>>> {
-    let users = [DevAccount::protocol().address, DevAccount::user(3).address];
+    let mut users = vec![DevAccount::protocol().address];
+    users.extend(MAKERS.iter().map(|&(_, user, _)| DevAccount::user(user).address));
     let mut out = Vec::new();
     for (chain, &from) in wired.devnet.deployment().chains.iter().zip(before) {
         let provider = solvency_chain_adapters::rpc::connect_str(&chain.rpc_url)?;
@@ -436,45 +508,180 @@ async fn system_traffic(
     Ok(out)
 }
 
-/// The maker's statement as a table of percentages of its standby (and as JSON): what it owns
-/// in each vault, what of it is drawn as junior capital, what it is owed.
-async fn maker_sees(
+/// The hub's owner (the devnet's deployer) registers each maker's quote key on the board.
+async fn register_makers(
+    wired: &WiredDevnet,
+    board: alloy::primitives::Address,
+    makers: &[Maker],
+) -> anyhow::Result<()> {
+    use solvency_ccip::bindings::quote_board::QuoteBoard;
+    let hub = wired.devnet.hub();
+    let owner =
+        solvency_chain_adapters::rpc::connect_str_with_signer(&hub.rpc_url, hub.deployer.signer())?;
+    let board = QuoteBoard::new(board, &owner);
+    for maker in makers {
+        let key = alloy::primitives::B256::from(maker.quote_key.public());
+        let sent = board.setMaker(maker.account.address, key).send().await;
+        solvency_chain_adapters::rpc::confirm(sent?)
+            .await
+            .with_context(|| format!("registering {}'s quote key", maker.name))?;
+    }
+    Ok(())
+}
+
+/// Every maker quotes all its standby at its premium, for an hour, as `solvency maker quote`
+/// does; returns the board's round the quotes went into.
+async fn quote(registry: &Registry, makers: &[Maker]) -> anyhow::Result<u64> {
+    let expires_at = crate::unix_now() + 3_600;
+    for maker in makers {
+        let offer = crate::maker::QuoteOffer {
+            asset: "USDC".into(),
+            size: usdc(STANDBY),
+            premium_bps: maker.premium_bps,
+            expires_at,
+            seq: 1,
+        };
+        crate::maker::submit_quote(registry, maker.account.signer(), &maker.quote_key, &offer)
+            .await
+            .with_context(|| format!("{}'s quote", maker.name))?;
+    }
+    let (round, ..) = crate::maker::board_round(registry).await?;
+    Ok(round)
+}
+
+/// Waits until the board's round `round` is closed — the enclave counts only quotes of closed
+/// rounds — mining an empty hub block now and then so that the hub's time moves on.
+async fn close_quote_round(
+    wired: &WiredDevnet,
+    board: alloy::primitives::Address,
+    round: u64,
+) -> anyhow::Result<()> {
+    use alloy::providers::Provider;
+    let hub = wired.devnet.hub();
+    let provider = solvency_chain_adapters::rpc::connect_str(&hub.rpc_url)?;
+    let client = solvency_chain_adapters::ChainClient::new(
+        wired.registry.network()?.hub(),
+        Default::default(),
+    );
+    let deadline = Instant::now() + ROUND_TIMEOUT;
+    loop {
+        let (closed, _) = solvency_chain_adapters::quotes::closed_quotes(&client, board).await?;
+        if closed >= round {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the quote board's round {round} never closed");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+    }
+}
+
+/// What the makers' statements show, as a table of percentages of each one's standby (and as
+/// JSON), with each one's fill and premium for the clearing check.
+struct MakersSee {
+    rows: Vec<Vec<String>>,
+    json: serde_json::Value,
+    /// Per maker: (drawn, owed) summed over vaults.
+    claims: Vec<(U256, U256)>,
+}
+
+impl MakersSee {
+    /// The dark pool cleared as it should: the makers quoting under the reserve price filled
+    /// cheapest first — all of every one but the marginal — at one premium, the marginal one's
+    /// quote; the rest untouched. Returns the line to print.
+    fn check_clearing(&self, makers: &[Maker]) -> Result<String, String> {
+        let standby = usdc(STANDBY);
+        let filled: Vec<usize> =
+            (0..makers.len()).filter(|&i| !self.claims[i].0.is_zero()).collect();
+        let Some(&marginal) = filled.last() else { return Err("nobody was drawn".into()) };
+        if filled != (0..filled.len()).collect::<Vec<_>>() {
+            return Err("a dearer quote was drawn while a cheaper one was not".into());
+        }
+        if let Some(&short) =
+            filled[..filled.len() - 1].iter().find(|&&i| self.claims[i].0 != standby)
+        {
+            return Err(format!(
+                "{} was not drawn in full below the marginal quote",
+                makers[short].name
+            ));
+        }
+        let premium = |i: usize| self.claims[i].1 * U256::from(10_000u64) / self.claims[i].0;
+        let clearing = U256::from(makers[marginal].premium_bps);
+        if let Some(&other) = filled.iter().find(|&&i| premium(i) != clearing) {
+            return Err(format!(
+                "{} earned {} bps, not the clearing {clearing} bps",
+                makers[other].name,
+                premium(other)
+            ));
+        }
+        let untouched: Vec<&str> = makers[marginal + 1..].iter().map(|m| m.name).collect();
+        Ok(format!(
+            "{} filled at one clearing premium of {clearing} bps (the marginal quote's, {} quoted {} bps); {} untouched",
+            filled.iter().map(|&i| makers[i].name).collect::<Vec<_>>().join(" and "),
+            makers[filled[0]].name,
+            makers[filled[0]].premium_bps,
+            if untouched.is_empty() { "nobody".into() } else { untouched.join(", ") },
+        ))
+    }
+}
+
+/// Each maker's statement, opened with its key and proven under a chain's ledger root: what it
+/// owns in each vault, what of it is drawn as junior capital, what it is owed.
+async fn makers_see(
     registry: &Registry,
-    maker: &DevAccount,
-    key: &solvency_enclave::X25519KeyPair,
+    makers: &[Maker],
     api: &url::Url,
-) -> anyhow::Result<(Vec<Vec<String>>, serde_json::Value)> {
-    let (statement, _) = crate::maker::statement(registry, maker.address, key, api).await?;
+) -> anyhow::Result<MakersSee> {
     let network = registry.network()?;
     let standby = usdc(STANDBY);
     let percent = |amount: U256| {
-        // Tenths of a percent, rounded down.
-        let tenths = amount * U256::from(1_000u64) / standby;
-        let tenths = u64::try_from(tenths).unwrap_or(u64::MAX);
-        format!("{}.{} %", tenths / 10, tenths % 10)
+        // Hundredths of a percent, rounded down.
+        let hundredths = amount * U256::from(10_000u64) / standby;
+        let hundredths = u64::try_from(hundredths).unwrap_or(u64::MAX);
+        format!("{}.{:02} %", hundredths / 100, hundredths % 100)
     };
-    let mut rows = Vec::new();
+    let mut seen =
+        MakersSee { rows: Vec::new(), json: serde_json::Value::Null, claims: Vec::new() };
     let mut json = Vec::new();
-    // In the registry's order of chains.
-    for (chain, entry) in network.chains.iter().filter_map(|c| {
-        statement
-            .entries
-            .iter()
-            .find(|e| e.chainSelector == c.selector)
-            .map(|e| (c.name.clone(), e))
-    }) {
-        rows.push(vec![
-            chain.clone(),
-            percent(entry.balance),
-            percent(entry.drawn),
-            percent(entry.owed),
-        ]);
+    for maker in makers {
+        let (statement, _) =
+            crate::maker::statement(registry, maker.account.address, &maker.statement_key, api)
+                .await
+                .with_context(|| format!("{}'s statement", maker.name))?;
+        let mut claim = (U256::ZERO, U256::ZERO);
+        let mut vaults = Vec::new();
+        // In the registry's order of chains.
+        for chain in &network.chains {
+            let Some(entry) = statement.entries.iter().find(|e| e.chainSelector == chain.selector)
+            else {
+                continue;
+            };
+            claim = (claim.0 + entry.drawn, claim.1 + entry.owed);
+            if (entry.balance | entry.drawn | entry.owed).is_zero() {
+                continue;
+            }
+            seen.rows.push(vec![
+                maker.name.into(),
+                format!("{} bps", maker.premium_bps),
+                chain.name.clone(),
+                percent(entry.balance),
+                percent(entry.drawn),
+                percent(entry.owed),
+            ]);
+            vaults.push(serde_json::json!({
+                "vault": chain.name, "balance": percent(entry.balance),
+                "drawn": percent(entry.drawn), "owed": percent(entry.owed),
+            }));
+        }
+        seen.claims.push(claim);
         json.push(serde_json::json!({
-            "vault": chain, "balance": percent(entry.balance), "drawn": percent(entry.drawn),
-            "owed": percent(entry.owed),
+            "maker": maker.name, "quoted_bps": maker.premium_bps, "epoch": statement.epoch,
+            "entries": vaults,
         }));
     }
-    Ok((rows, serde_json::json!({ "epoch": statement.epoch, "entries": json })))
+    seen.json = serde_json::Value::Array(json);
+    Ok(seen)
 }
 
 /// Waits for the publication judged on the reports with `digest` to land on every spoke; fails
