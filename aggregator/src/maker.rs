@@ -595,7 +595,7 @@ pub async fn submit_quote(
     if registered != key {
         bail!(
             "the quote board {board} does not hold this quote key for {maker} (it holds {registered}): \
-             its owner registers {key} with setMaker"
+             its owner registers {key} (solvency admin set-maker {maker} {key})"
         );
     }
     let terms = QuoteTerms {

@@ -1,7 +1,8 @@
 //! `solvency deploy` and `solvency admin` on a devnet's chains, as an owner would on real ones:
 //! the registry's `"deploy"` contracts deployed on the chains' routers and wired, their
 //! addresses written back in place; a second run changes nothing; a Safe batch instead of
-//! transactions with `--dry-run`; a timelocked change scheduled, then made once ready.
+//! transactions with `--dry-run`; a timelocked change scheduled, then made once ready; the
+//! dark pool's quote board set on the hub and a maker registered on it.
 
 use std::process::{Command, Output};
 
@@ -10,7 +11,9 @@ use alloy::{
     providers::{Provider, ProviderBuilder},
 };
 use solvency_aggregator::wired::{WiredDevnet, WiredOptions};
-use solvency_ccip::bindings::oracle::SolvencyOracleBase;
+use solvency_ccip::bindings::{
+    hub::SolvencyHub, oracle::SolvencyOracleBase, quote_board::QuoteBoard,
+};
 use solvency_devnet::DevAccount;
 
 fn solvency(args: &[&str]) -> Output {
@@ -203,6 +206,30 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let held =
         SolvencyOracleBase::new(hub.oracle(), &provider).getPolicyDigest().call().await.unwrap();
     assert_eq!(held.to_string(), digest);
+
+    // The dark pool's board: set on the hub under the same timelock, then makers registered
+    // on it (not timelocked: the board's owner vouches only for who may quote).
+    let hub_deployer = deployment.chain_by_name(&hub.name).unwrap().deployer.signer();
+    let owner = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(hub_deployer))
+        .connect_http(hub.rpc_url.expose().clone());
+    let board = QuoteBoard::deploy(&owner, 60).await.unwrap();
+    let board_address = board.address().to_string();
+    let set_board =
+        ["admin", "set-quote-board", &board_address, "--config", config, "--devnet", devnet];
+    let maker = Address::repeat_byte(0x4d).to_string();
+    let key = B256::repeat_byte(0x4b).to_string();
+    let set_maker = ["admin", "set-maker", &maker, &key, "--config", config, "--devnet", devnet];
+    assert!(said(&solvency(&set_maker)).contains("solvency admin set-quote-board"));
+    assert!(ok(solvency(&set_board)).contains("schedule"));
+    provider.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (601,)).await.unwrap();
+    provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.unwrap();
+    ok(solvency(&set_board));
+    let hub_board = SolvencyHub::new(hub.oracle(), &provider).getQuoteBoard().call().await;
+    assert_eq!(hub_board.unwrap(), *board.address());
+    assert!(ok(solvency(&set_maker)).contains("register maker"));
+    let registered = board.getMakerKey(maker.parse().unwrap()).call().await.unwrap();
+    assert_eq!(registered.to_string(), key);
 
     // A run stopped after it wrote where a spoke would land and before that transaction did:
     // the next run sends it again, to the same address (the owner's next CREATE address), and

@@ -46,6 +46,7 @@ impl OwnerCall {
             SolvencyOracleBase::setPolicyDigestCall::SELECTOR,
             SolvencyOracleBase::setVaultCall::SELECTOR,
             SolvencyOracleBase::setConfigTimelockCall::SELECTOR,
+            SolvencyHub::setQuoteBoardCall::SELECTOR,
         ]
         .contains(&C::SELECTOR);
         Self {

@@ -11,7 +11,9 @@ use alloy::{
 };
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use solvency_ccip::bindings::{hub::SolvencyHub, oracle::SolvencyOracleBase};
+use solvency_ccip::bindings::{
+    hub::SolvencyHub, oracle::SolvencyOracleBase, quote_board::QuoteBoard,
+};
 use solvency_chain_adapters::{
     Backoff, ChainClient,
     admin::{self, Note, OwnerCall, Step},
@@ -109,6 +111,26 @@ pub enum AdminCommand {
     CancelChange {
         /// Its id (`keccak256` of its calldata, as `ChangeScheduled` says).
         change_id: B256,
+        /// Chains, owner or dry run.
+        #[command(flatten)]
+        owner: Owner,
+    },
+    /// Set the hub's quote board (the dark pool's sealed quotes), once (timelocked). The hub
+    /// then refuses an attestation that does not commit to the board's closed round and head.
+    SetQuoteBoard {
+        /// The `QuoteBoard` on the hub chain.
+        board: Address,
+        /// Chains, owner or dry run.
+        #[command(flatten)]
+        owner: Owner,
+    },
+    /// Register (or replace) a market maker's quote key on the hub's quote board; a zero key
+    /// removes the maker. Its quotes are sealed from that key.
+    SetMaker {
+        /// The maker's account (it submits the quotes).
+        maker: Address,
+        /// The maker's X25519 quote key (`solvency maker quote` prints it).
+        quote_key: B256,
         /// Chains, owner or dry run.
         #[command(flatten)]
         owner: Owner,
@@ -245,6 +267,39 @@ impl AdminCommand {
             Self::CancelChange { change_id, .. } => {
                 oracle_call(OwnerCallKind::Cancel(*change_id), format!("cancel change {change_id}"))
             }
+            Self::SetQuoteBoard { board, .. } => {
+                let hub = network.hub();
+                let call = OwnerCall::new(
+                    &hub.name,
+                    hub.oracle(),
+                    &SolvencyHub::setQuoteBoardCall { board: *board },
+                    format!("set the hub's quote board to {board}"),
+                );
+                (vec![call], vec![])
+            }
+            Self::SetMaker { maker, quote_key, .. } => {
+                let hub = network.hub();
+                let client = ChainClient::new(hub, Backoff::default());
+                let board = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle())
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "the hub on {} has no quote board: set one first (solvency admin set-quote-board)",
+                            hub.name
+                        )
+                    })?;
+                let call = OwnerCall::new(
+                    &hub.name,
+                    board,
+                    &QuoteBoard::setMakerCall { maker: *maker, quoteKey: *quote_key },
+                    if quote_key.is_zero() {
+                        format!("remove maker {maker} from the quote board")
+                    } else {
+                        format!("register maker {maker}'s quote key {quote_key}")
+                    },
+                );
+                (vec![call], vec![])
+            }
             Self::TransferOwnership { new_owner, .. } => oracle_call(
                 OwnerCallKind::Transfer(*new_owner),
                 format!("offer ownership to {new_owner}"),
@@ -271,6 +326,8 @@ impl AdminCommand {
             | Self::SetVault { owner, .. }
             | Self::SetConfigTimelock { owner, .. }
             | Self::CancelChange { owner, .. }
+            | Self::SetQuoteBoard { owner, .. }
+            | Self::SetMaker { owner, .. }
             | Self::TransferOwnership { owner, .. } => owner,
         }
     }
