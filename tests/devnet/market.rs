@@ -68,9 +68,26 @@ impl Market {
         expires_at: u64,
         seq: u64,
     ) -> anyhow::Result<alloy::primitives::B256> {
+        self.submit(i, secret, U256::from(1_000_000_000u64), premium_bps, expires_at, seq).await
+    }
+
+    /// Maker `i` withdraws its offer: a null quote (size zero).
+    async fn null_quote(&self, i: usize, seq: u64) {
+        self.submit(i, self.secrets[i], U256::ZERO, 0, 0, seq).await.expect("the quote is taken");
+    }
+
+    async fn submit(
+        &self,
+        i: usize,
+        secret: [u8; 32],
+        size: U256,
+        premium_bps: u32,
+        expires_at: u64,
+        seq: u64,
+    ) -> anyhow::Result<alloy::primitives::B256> {
         let offer = solvency_aggregator::maker::QuoteOffer {
             asset: "USDC".into(),
-            size: U256::from(1_000_000_000u64),
+            size,
             premium_bps,
             expires_at,
             seq,
@@ -144,5 +161,70 @@ async fn an_expired_quote_heals_nothing_and_a_live_one_does() {
     let hub = market.round.devnet.hub().clone();
     let latest = SolvencyHub::new(hub.oracle(), reader(&hub)).latestAttestation().call().await;
     assert_eq!(latest.unwrap().quoteRound, closed.0);
+    market.round.stop().await;
+}
+
+/// A maker that quotes all its standby and then asks for most of it back: the request is not
+/// authorized while the quote is live, so the next shortfall still finds the quoted standby
+/// and draws it; once the maker withdraws its offer (a null quote) and the draw is given back,
+/// the same request is authorized.
+#[tokio::test]
+async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_paid_after() {
+    use solvency_aggregator::orchestrator::WithdrawalState;
+    let mut market = Market::start().await;
+    let api = market.round.serve_http().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    market.quote(0, market.secrets[0], 30, now + 3_600, 1).await;
+    market.close_round().await;
+
+    // It asks for 600 of its 1,000 back (queued on the vault once authorized, not executed).
+    let registry = market.round.registry.clone();
+    let account = market.makers[0].signer();
+    let chain = registry.network().unwrap().chains[1].name.clone();
+    let withdrawal = tokio::spawn(async move {
+        solvency_aggregator::maker::Withdrawal {
+            registry: &registry,
+            chain: &chain,
+            amount: U256::from(600_000_000u64),
+            nonce: 1,
+            account,
+            aggregator: api,
+            queue_only: true,
+            timeout: std::time::Duration::from_secs(120),
+            poll: std::time::Duration::from_millis(20),
+        }
+        .run()
+        .await
+    });
+    let withdrawals = market.round.withdrawals.clone();
+    let handle = loop {
+        if let Some(handle) = withdrawals.handles().into_iter().next() {
+            break handle;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let (_, solvent) = market.round.honest_round(2, |_| healthy()).await;
+    assert!(solvent);
+    assert_eq!(withdrawals.state(&handle), Some(WithdrawalState::Queued), "locked by its quote");
+
+    // 2,000 held against 2,800 owed: the 1,000 it quoted is drawn (had 600 left, 2,400 would
+    // not cover 2,800; the other maker quotes nothing, so nothing of its standby counts).
+    let deep =
+        || vec![Position::new("USDC", U256::from(1_000_000_000u64), U256::from(1_400_000_000u64))];
+    let (epoch, solvent) = market.round.honest_round(3, |_| deep()).await;
+    assert!(solvent, "epoch {epoch}: healed by the quoted standby");
+    assert_eq!(withdrawals.state(&handle), Some(WithdrawalState::Queued), "drawn, not available");
+
+    // It withdraws its offer; reserves recover and the draw goes back: the request is granted.
+    market.null_quote(0, 2).await;
+    market.close_round().await;
+    let mut seq = 4;
+    while !matches!(withdrawals.state(&handle), Some(WithdrawalState::Authorized { .. })) {
+        assert!(seq < 8, "the request was never authorized: {:?}", withdrawals.state(&handle));
+        market.round.honest_round(seq, |_| healthy()).await;
+        seq += 1;
+    }
+    let outcome = withdrawal.await.unwrap().expect("queued on the vault");
+    assert!(outcome.executed_tx.is_none(), "queued only");
     market.round.stop().await;
 }
