@@ -228,3 +228,53 @@ async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_paid_after
     assert!(outcome.executed_tx.is_none(), "queued only");
     market.round.stop().await;
 }
+
+/// Quotes that must not count: bytes a maker submitted, replayed by another registered maker
+/// or by the same one after it withdrew the offer, and a quote from an account the board never
+/// registered. The board takes the replays (it cannot open them) and the hub's head covers
+/// them, but the enclave counts none: the shortfall stays unhealed — and the boolean tells the
+/// truth — until a fresh quote offers standby again.
+#[tokio::test]
+async fn replayed_and_unregistered_quotes_count_for_nothing() {
+    use alloy::{providers::Provider, sol_types::SolEvent};
+    let mut market = Market::start().await;
+    let hub = market.round.devnet.hub().clone();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // Maker 0 offers, then withdraws the offer (a null quote, a higher sequence number).
+    let offered = market.try_quote(0, market.secrets[0], 30, now + 3_600, 1).await.unwrap();
+    market.null_quote(0, 2).await;
+    let receipt = reader(&hub).get_transaction_receipt(offered).await.unwrap().unwrap();
+    let sealed = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| QuoteBoard::QuoteSubmitted::decode_log_data(log.data()).ok())
+        .expect("the offer's QuoteSubmitted event")
+        .quote;
+    // Its offer's bytes, submitted again by itself and by the other maker: both taken.
+    for maker in &market.makers {
+        let board = QuoteBoard::new(market.board, as_account(&hub, maker));
+        let sent = board.submitQuote(sealed.clone()).send().await.unwrap();
+        assert!(sent.get_receipt().await.unwrap().status(), "the board cannot tell a replay");
+    }
+    // An account the board never registered is refused.
+    let stranger = DevAccount::user(0);
+    let board = QuoteBoard::new(market.board, as_account(&hub, &stranger));
+    let refused = board.submitQuote(sealed.clone()).call().await.unwrap_err();
+    let refused = refused.as_decoded_error::<QuoteBoard::NotAMaker>().expect("NotAMaker");
+    assert_eq!(refused.sender, stranger.address);
+    let closed = market.close_round().await;
+
+    // Short by 400: none of the replays offers anything, so nothing is drawn.
+    let (epoch, solvent) = market.round.honest_round(2, |_| short()).await;
+    assert!(!solvent, "epoch {epoch}: a replayed quote healed the reserve");
+    let latest = SolvencyHub::new(hub.oracle(), reader(&hub)).latestAttestation().call().await;
+    assert_eq!((latest.as_ref().unwrap().quoteRound, latest.unwrap().quoteHead), closed);
+
+    // A fresh quote from maker 0 (above its last sequence number) heals the next epoch.
+    market.quote(0, market.secrets[0], 30, now + 3_600, 3).await;
+    market.close_round().await;
+    let (epoch, solvent) = market.round.honest_round(3, |_| short()).await;
+    assert!(solvent, "epoch {epoch}: healed by the fresh quote");
+    market.round.stop().await;
+}
