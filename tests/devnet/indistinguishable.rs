@@ -2,15 +2,17 @@
 //! drawing market makers' standby afresh), every chain sees the same traffic — the same
 //! transactions per sender, to the same contract and selector, with the same calldata lengths,
 //! the same logs (count, `topics[0]`, data length), so the same CCIP messages — and `gasUsed`
-//! differing no more than among quiet epochs. Prints the table (run with `--nocapture`).
+//! differing no more than among quiet epochs. The dark pool is on: the market maker submits a
+//! sealed quote on the hub's board every epoch, quiet or not, and every attestation commits to
+//! the board's round that quote closed. Prints the table (run with `--nocapture`).
 
 use std::collections::BTreeMap;
 
 use alloy::{primitives::U256, providers::Provider};
 use solvency_chain_adapters::traffic::Shape;
 use solvency_devnet::DevAccount;
-use solvency_enclave::Position;
-use solvency_registry::schema::PolicySection;
+use solvency_enclave::{Position, X25519KeyPair};
+use solvency_registry::schema::{MarketSection, PolicySection};
 use solvency_tests::{reader, round::Round};
 
 const EPOCHS: u64 = 20;
@@ -38,6 +40,10 @@ fn what(selector: [u8; 4]) -> String {
         "submitReport".into()
     } else if selector == SolvencyHub::publishCall::SELECTOR {
         "publish".into()
+    } else if selector
+        == solvency_ccip::bindings::quote_board::QuoteBoard::submitQuoteCall::SELECTOR
+    {
+        "submitQuote".into()
     } else {
         format!("0x{} (relay)", alloy::hex::encode(selector))
     }
@@ -51,16 +57,54 @@ fn figures(held: u64, owed: u64) -> Vec<Position> {
     )]
 }
 
+/// The maker's quote of one epoch: all its standby at 30 bps (under the schedule's 50 bps
+/// start), a new sequence number each time; then the board's round closes (the hub's time moves
+/// past it), so every epoch's quote opens a round of its own and the attestation commits to it.
+async fn quote_and_close(round: &Round, key: &X25519KeyPair, seq: u64) {
+    let offer = solvency_aggregator::maker::QuoteOffer {
+        asset: "USDC".into(),
+        size: standby(),
+        premium_bps: 30,
+        expires_at: solvency_tests::round::now() + 3_600,
+        seq,
+    };
+    solvency_aggregator::maker::submit_quote(
+        &round.registry,
+        DevAccount::user(3).signer(),
+        key,
+        &offer,
+    )
+    .await
+    .expect("the quote is taken");
+    round.advance_chains(QUOTE_ROUND_SECS + 1).await;
+}
+
+/// The standby the maker parks and quotes: 1,000,000 USDC.
+fn standby() -> U256 {
+    U256::from(1_000_000u64) * U256::from(1_000_000u64)
+}
+
+/// `[devnet] quote_round_secs`' default.
+const QUOTE_ROUND_SECS: u64 = 2;
+
 #[tokio::test]
 async fn quiet_and_recovery_epochs_look_the_same_on_every_chain() {
-    let mut round = Round::start(3, PolicySection::default()).await;
+    let market = MarketSection { start_bps: 50, step_bps: 50, max_bps: 200, timeout_epochs: 4 };
+    let policy = PolicySection { market: Some(market), ..PolicySection::default() };
+    let mut round = Round::start(3, policy).await;
     let chains: Vec<_> = (0..3).map(|i| round.devnet.chain(i).clone()).collect();
     // A market maker parks 1,000,000 USDC of standby on the first spoke (a user's deposit, before
-    // the measured epochs).
-    let amount = U256::from(1_000_000u64) * U256::from(1_000_000u64);
-    solvency_tests::deposit(&chains[1], &DevAccount::user(3), amount).await;
+    // the measured epochs) and the hub's owner registers its quote key on the board.
+    solvency_tests::deposit(&chains[1], &DevAccount::user(3), standby()).await;
+    let key = X25519KeyPair::from_secret_bytes(alloy::primitives::keccak256("quote key").0);
+    let board = chains[0].quote_board.expect("the market's board");
+    let owner = solvency_tests::as_account(&chains[0], &chains[0].deployer);
+    let board = solvency_ccip::bindings::quote_board::QuoteBoard::new(board, owner);
+    let registered = board.setMaker(DevAccount::user(3).address, key.public().into()).send().await;
+    assert!(registered.unwrap().get_receipt().await.unwrap().status());
     // Warm-up epochs credit the deposit and touch every slot a round writes once.
     for seq in 1..=WARM_UP {
+        quote_and_close(&round, &key, seq).await;
         let (_, solvent) = round.honest_round(seq, |_| figures(2_000, 1_000)).await;
         assert!(solvent);
     }
@@ -74,6 +118,7 @@ async fn quiet_and_recovery_epochs_look_the_same_on_every_chain() {
             for chain in &chains {
                 before.push(reader(chain).get_block_number().await.unwrap());
             }
+            quote_and_close(&round, &key, seq).await;
             let (epoch, solvent) = if kind == 0 {
                 // Quiet: 200 % on every chain.
                 round.honest_round(seq, |_| figures(2_000, 1_000)).await
