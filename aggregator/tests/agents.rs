@@ -1,9 +1,10 @@
 //! The vault agents as an operator and a market maker run them, through the `solvency` binary
 //! on a live devnet: `solvency treasury run` opens and checks its chain's instruction every
 //! epoch and sends nothing for an empty one; `solvency maker deposit` parks standby, `solvency
-//! maker subscribe` gets statements, `solvency maker run` verifies every one and `solvency maker
-//! statement` shows it — to the maker alone: no balance reaches any log. Both daemons stop
-//! cleanly on SIGTERM.
+//! maker subscribe` gets statements, `solvency maker run` verifies every one, quotes on the
+//! hub's board every round (its key registered with `solvency admin set-maker`) and shows its
+//! fills and earnings, and `solvency maker statement` shows it — to the maker alone: no balance
+//! reaches any log. Both daemons stop cleanly on SIGTERM.
 
 #[path = "support/session.rs"]
 mod session;
@@ -88,7 +89,9 @@ fn spawn_logged(session: &mut Session, name: &str, log: &str, args: &[&str], mak
         .args(args)
         .args(["--log-format", "json"])
         .env("SOLVENCY_MAKER_KEY", maker_key)
-        .stdout(Stdio::null())
+        // What a command prints for its user (`maker run --show-fills`: its own figures) is kept
+        // apart from its log.
+        .stdout(std::fs::File::create(session.path(&format!(".devnet/{log}.out"))).unwrap())
         .stderr(std::fs::File::create(session.path(&format!(".devnet/{log}"))).unwrap());
     session.spawn(name, &mut command, false);
 }
@@ -185,13 +188,40 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
     assert!(subscribed.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("subscribed from epoch"));
 
-    // The maker's daemon verifies each statement.
+    // A quote key: `maker quote` creates it and names its public key, which the board does not
+    // hold yet (nothing is sent); the hub's owner registers it.
     let owner = format!("{}", maker.address);
+    let unregistered = solvency(&session.dir)
+        .args(["maker", "quote", "--config", ".devnet/networks.toml"])
+        .args(["--quote-key", ".devnet/maker-quote.key"])
+        .env("SOLVENCY_MAKER_KEY", &maker_key)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&unregistered.stderr).into_owned();
+    assert_eq!(unregistered.status.code(), Some(1), "{said}");
+    assert!(said.contains("does not hold this quote key"), "{said}");
+    let quote_key =
+        said.split("its public key ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let registered = solvency(&session.dir)
+        .args(["admin", "set-maker", &owner, quote_key, "--config", ".devnet/networks.toml"])
+        .args(["--devnet", ".devnet"])
+        .output()
+        .unwrap();
+    assert!(registered.status.success(), "{}", String::from_utf8_lossy(&registered.stderr));
+
+    // The maker's daemon verifies each statement, quotes all its standby at 30 bps (under the
+    // schedule's 50 bps start) every board round, and shows its fills.
+    let quoting = format!("USDC={STANDBY}@30");
     spawn_logged(
         &mut session,
         "maker",
         "maker.log",
-        &[&["maker", "run"][..], &reader(&owner, &api)].concat(),
+        &[
+            &["maker", "run"][..],
+            &reader(&owner, &api),
+            &["--quote", &quoting, "--quote-key", ".devnet/maker-quote.key", "--show-fills"],
+        ]
+        .concat(),
         &maker_key,
     );
     let deadline = Instant::now() + WAIT;
@@ -212,20 +242,35 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+    // Until a board round with its quote has closed (it quoted in a later round), steady
+    // figures: nothing lacking, the premium schedule starts over (a need left unfilled for the
+    // schedule's timeout — as HEALTHY's was, before any quote — waits for a calendar slot).
+    let deadline = Instant::now() + WAIT;
+    while json_lines(&session, "maker.log").iter().filter(|l| l["message"] == "quoted").count() < 2
+    {
+        assert!(Instant::now() < deadline, "maker run never quoted twice");
+        round_of(&session, solvency_aggregator::cli::demo::STEADY);
+        std::thread::sleep(Duration::from_millis(300));
+    }
     // The maker alone reads it — once a report of devnet-2 vouched for its deposit and the
-    // aggregator read the vault's log (a round or two).
+    // aggregator read the vault's log. HEALTHY is about 103 %, under the 110 % recovery ratio:
+    // some quoted standby is drawn.
     let deadline = Instant::now() + WAIT;
     let entry = loop {
         let entry = devnet_2_entry(&session, &owner, &api);
-        if entry["held"] == true {
+        if entry["held"] == true && !units(&entry, "drawn").is_zero() {
             break entry;
         }
-        assert!(Instant::now() < deadline, "the deposit never showed in a statement: {entry}");
+        assert!(
+            Instant::now() < deadline,
+            "the quoted standby was never drawn: {entry}\n{}",
+            std::fs::read_to_string(session.path(".devnet/maker.log")).unwrap_or_default()
+        );
         round(&session);
         std::thread::sleep(Duration::from_millis(500));
     };
     let held = |field: &str| units(&entry, field);
-    // HEALTHY is about 103 %, under the 110 % recovery ratio: some standby is drawn.
+    assert!(json_lines(&session, "maker.log").iter().any(|l| l["message"] == "quoted"));
     assert_eq!(
         held("balance") + held("drawn"),
         STANDBY.parse::<alloy::primitives::U256>().unwrap(),
@@ -260,10 +305,30 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
         round_of(&session, solvency_aggregator::cli::demo::STEADY);
         std::thread::sleep(Duration::from_millis(300));
     }
+    // Its fills and earnings, shown to it alone (standard output, not the log).
+    let deadline = Instant::now() + WAIT;
+    let shown = loop {
+        let shown = std::fs::read_to_string(session.path(".devnet/maker.log.out")).unwrap();
+        if shown.contains("given back") {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "maker run never showed the draw given back: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(shown.contains("devnet-2: filled ") && shown.contains("earned "), "{shown}");
+
+    // It withdraws its offer before taking standby back: a quoted size stays locked.
+    session.stop("maker");
+    let null_quote = solvency(&session.dir)
+        .args(["maker", "quote", "--config", ".devnet/networks.toml"])
+        .args(["--quote-key", ".devnet/maker-quote.key", "--size", "0"])
+        .env("SOLVENCY_MAKER_KEY", &maker_key)
+        .output()
+        .unwrap();
+    assert!(null_quote.status.success(), "{}", String::from_utf8_lossy(&null_quote.stderr));
 
     // The maker keeps half of it as standby: its agent withdraws the rest, paid once the
     // vault's delay has passed in chain time.
-    session.stop("maker");
     let target = "3888888888";
     spawn_logged(
         &mut session,

@@ -437,6 +437,11 @@ pub struct MakerRunArgs {
     /// missed round does not leave the offer out).
     #[arg(long, value_name = "SECS")]
     quote_expires_in: Option<u64>,
+    /// Print to standard output, each epoch, what changed in the account's claims: standby
+    /// drawn (a fill) or given back, premiums and fees earned, what was paid. These are the
+    /// maker's own private figures: never logged, shown only when asked.
+    #[arg(long)]
+    show_fills: bool,
 }
 
 /// `ASSET=UNITS@BPS`: what the agent quotes every round.
@@ -547,11 +552,19 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     let stop = crate::shutdown::signal();
     tokio::pin!(stop);
     let mut last = 0;
+    let mut previous = None;
+    let vaults = VaultUnits::of(network);
     loop {
         match crate::maker::statement(&registry, owner, &key, &args.reader.api.aggregator).await {
             Ok((statement, chain)) if statement.epoch > last => {
                 last = statement.epoch;
                 tracing::info!(target: "maker", epoch = statement.epoch, proven_on = %chain, "statement verified");
+                if args.show_fills {
+                    for line in fills(&vaults, previous.as_ref(), &statement) {
+                        println!("{line}");
+                    }
+                    previous = Some(statement.clone());
+                }
                 if let Some(account) = &account {
                     for (name, selector, target, state) in &mut targets {
                         let Some(entry) =
@@ -612,6 +625,85 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
     }
     tracing::info!(target: "maker", "stopped");
     Ok(())
+}
+
+/// How a vault's amounts are shown: its chain's name, and its collateral's symbol and decimals
+/// (as the registry lists them).
+struct VaultUnits {
+    selector: u64,
+    chain: String,
+    asset: Option<(String, u8)>,
+}
+
+impl VaultUnits {
+    fn of(network: &solvency_registry::Network) -> Vec<Self> {
+        network
+            .chains
+            .iter()
+            .map(|c| Self {
+                selector: c.selector,
+                chain: c.name.clone(),
+                asset: c
+                    .vault_asset
+                    .as_deref()
+                    .and_then(|symbol| c.asset(symbol))
+                    .map(|a| (a.symbol.clone(), a.decimals)),
+            })
+            .collect()
+    }
+
+    fn show(&self, units: U256) -> String {
+        match &self.asset {
+            Some((symbol, decimals)) => format!(
+                "{} {symbol}",
+                alloy::primitives::utils::format_units(units, *decimals)
+                    .unwrap_or_else(|_| units.to_string())
+            ),
+            None => format!("{units} units"),
+        }
+    }
+}
+
+/// What changed in a maker's claims from one statement to the next, a line per vault with a
+/// change: standby drawn as junior capital (a fill) or given back, premiums and standby fees
+/// earned, what of them was paid (into its balance). The first statement seen is compared with
+/// nothing: what it shows drawn or owed is shown as such.
+fn fills(
+    vaults: &[VaultUnits],
+    before: Option<&solvency_enclave::statement::Statement>,
+    now: &solvency_enclave::statement::Statement,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in &now.entries {
+        let Some(vault) = vaults.iter().find(|v| v.selector == entry.chainSelector) else {
+            continue;
+        };
+        let (drawn, owed) = before
+            .and_then(|b| b.entries.iter().find(|e| e.chainSelector == entry.chainSelector))
+            .map_or((U256::ZERO, U256::ZERO), |e| (e.drawn, e.owed));
+        let mut changes = Vec::new();
+        if entry.drawn > drawn {
+            changes.push(format!("filled {}", vault.show(entry.drawn - drawn)));
+        } else if entry.drawn < drawn {
+            changes.push(format!("given back {}", vault.show(drawn - entry.drawn)));
+        }
+        if entry.owed > owed {
+            changes.push(format!("earned {}", vault.show(entry.owed - owed)));
+        } else if entry.owed < owed {
+            changes.push(format!("paid {}", vault.show(owed - entry.owed)));
+        }
+        if !changes.is_empty() {
+            lines.push(format!(
+                "epoch {} {}: {} (drawn now {}, owed now {})",
+                now.epoch,
+                vault.chain,
+                changes.join(", "),
+                vault.show(entry.drawn),
+                vault.show(entry.owed)
+            ));
+        }
+    }
+    lines
 }
 
 /// Submits every configured quote once per board round: `Some(round)` when it quoted in a round
@@ -747,5 +839,37 @@ mod tests {
         for bad in ["USDC=1000", "USDC@30", "=1@2", "USDC=x@1", "USDC=1@-3"] {
             assert!(bad.parse::<QuoteTarget>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fills_show_what_was_drawn_earned_given_back_and_paid() {
+        use solvency_enclave::statement::{Statement, StatementEntry};
+        let vaults =
+            [VaultUnits { selector: 7, chain: "devnet-2".into(), asset: Some(("USDC".into(), 6)) }];
+        let statement = |epoch: u64, drawn: u64, owed: u64| Statement {
+            epoch,
+            owner: Default::default(),
+            ledgerRoot: Default::default(),
+            entries: vec![StatementEntry {
+                chainSelector: 7,
+                drawn: U256::from(drawn),
+                owed: U256::from(owed),
+                ..Default::default()
+            }],
+        };
+        let (drawn, same) = (statement(7, 2_500_000, 10_000), statement(8, 2_500_000, 10_000));
+        assert_eq!(
+            fills(&vaults, None, &drawn),
+            [
+                "epoch 7 devnet-2: filled 2.500000 USDC, earned 0.010000 USDC (drawn now 2.500000 USDC, owed now 0.010000 USDC)"
+            ]
+        );
+        assert!(fills(&vaults, Some(&drawn), &same).is_empty(), "nothing changed");
+        assert_eq!(
+            fills(&vaults, Some(&same), &statement(9, 0, 0)),
+            [
+                "epoch 9 devnet-2: given back 2.500000 USDC, paid 0.010000 USDC (drawn now 0.000000 USDC, owed now 0.000000 USDC)"
+            ]
+        );
     }
 }
