@@ -655,20 +655,17 @@ impl Enclave {
 
     /// The quotes of every board round up to `round`, if the entries given lead to `head`.
     fn quotes_through(
-        &self,
+        &mut self,
         round: u64,
         head: B256,
     ) -> Result<Vec<crate::market::Quote>, AttestError> {
-        let entries = self.quote_log.through(round);
-        if head == B256::ZERO && entries.is_empty() {
-            return Ok(Vec::new());
-        }
         // Opened with the key in force and, through a rotation's grace period, the previous
         // one: quotes sealed before a rotation still count. The header's selector is not
         // judged (the host names the hub; the deployment id in `info` binds the quote).
         let mut keys = vec![&self.keys.hpke];
         keys.extend(self.previous.as_ref());
-        crate::quote::open_chain(&self.policy.deployment_id, None, &keys, B256::ZERO, entries, head)
+        self.quote_log
+            .open_through(round, &self.policy.deployment_id, &keys, head)
             .map(|opened| opened.quotes)
             .map_err(|e| AttestError::Quotes { round, head, reason: e.to_string() })
     }
