@@ -569,15 +569,24 @@ impl std::fmt::Debug for QuoteOffer {
     }
 }
 
+/// A quote the board took: its transaction and the board round it went into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubmittedQuote {
+    /// The transaction.
+    pub tx: B256,
+    /// The round (`QuoteSubmitted`'s): the quote counts once this round has closed.
+    pub round: u64,
+}
+
 /// Seals `offer` from `quote_key` to the enclave and submits it on the hub's quote board as
-/// `account`; returns the transaction. Refused, before anything is sent, when the hub has no
-/// board or the board does not hold `quote_key` for the account.
+/// `account`; returns the transaction and its round. Refused, before anything is sent, when
+/// the hub has no board or the board does not hold `quote_key` for the account.
 pub async fn submit_quote(
     registry: &Registry,
     account: PrivateKeySigner,
     quote_key: &solvency_enclave::X25519KeyPair,
     offer: &QuoteOffer,
-) -> anyhow::Result<B256> {
+) -> anyhow::Result<SubmittedQuote> {
     use solvency_ccip::bindings::quote_board::QuoteBoard;
     use solvency_enclave::{market::Class, quote::QuoteTerms};
     let network = registry.network()?;
@@ -616,7 +625,21 @@ pub async fn submit_quote(
     .context("sealing the quote")?;
     let pending =
         contract.submitQuote(sealed.into()).send().await.context("submitting the quote")?;
-    Ok(solvency_chain_adapters::rpc::confirm(pending).await?.transaction_hash)
+    let receipt = solvency_chain_adapters::rpc::confirm(pending).await?;
+    let round = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.address() == board)
+        .find_map(|log| log.log_decode::<QuoteBoard::QuoteSubmitted>().ok())
+        .map(|event| event.inner.data.round)
+        .with_context(|| {
+            format!(
+                "transaction {} has no QuoteSubmitted event of the board",
+                receipt.transaction_hash
+            )
+        })?;
+    Ok(SubmittedQuote { tx: receipt.transaction_hash, round })
 }
 
 /// A client of the hub chain and the quote board its hub names; refused when it names none.

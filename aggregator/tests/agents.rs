@@ -220,6 +220,9 @@ fn the_treasury_and_maker_agents_run_check_and_stop_cleanly() {
             &["maker", "run"][..],
             &reader(&owner, &api),
             &["--quote", &quoting, "--quote-key", ".devnet/maker-quote.key", "--show-fills"],
+            // An hour: the offer stays live however slowly rounds go, so only the null quote
+            // below frees the standby for a withdrawal.
+            &["--quote-expires-in", "3600"],
         ]
         .concat(),
         &maker_key,

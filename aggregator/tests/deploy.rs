@@ -221,12 +221,34 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let key = B256::repeat_byte(0x4b).to_string();
     let set_maker = ["admin", "set-maker", &maker, &key, "--config", config, "--devnet", devnet];
     assert!(said(&solvency(&set_maker)).contains("solvency admin set-quote-board"));
-    assert!(ok(solvency(&set_board)).contains("schedule"));
+    // An address that is no board (an account; the hub itself) is refused before anything is
+    // sent: the hub takes its board once and for all.
+    for wrong in [Address::repeat_byte(0x77), hub.oracle()] {
+        let wrong = wrong.to_string();
+        let args = ["admin", "set-quote-board", &wrong, "--config", config, "--devnet", devnet];
+        let refused = solvency(&args);
+        assert_eq!(refused.status.code(), Some(1), "{}", said(&refused));
+        assert!(said(&refused).contains("is not a quote board"), "{}", said(&refused));
+    }
+    let scheduled = ok(solvency(&set_board));
+    assert!(scheduled.contains("schedule") && scheduled.contains("its owner"), "{scheduled}");
     provider.raw_request::<_, serde_json::Value>("evm_increaseTime".into(), (601,)).await.unwrap();
     provider.raw_request::<_, serde_json::Value>("evm_mine".into(), ()).await.unwrap();
     ok(solvency(&set_board));
     let hub_board = SolvencyHub::new(hub.oracle(), &provider).getQuoteBoard().call().await;
     assert_eq!(hub_board.unwrap(), *board.address());
+    // Again: nothing to do; another board: refused (set once).
+    assert!(ok(solvency(&set_board)).contains("nothing to do"));
+    // A provider of its own: the commands above sent from the same account.
+    let owner = ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(
+            deployment.chain_by_name(&hub.name).unwrap().deployer.signer(),
+        ))
+        .connect_http(hub.rpc_url.expose().clone());
+    let other = QuoteBoard::deploy(&owner, 60).await.unwrap().address().to_string();
+    let replaced =
+        solvency(&["admin", "set-quote-board", &other, "--config", config, "--devnet", devnet]);
+    assert!(said(&replaced).contains("set once and for all"), "{}", said(&replaced));
     assert!(ok(solvency(&set_maker)).contains("register maker"));
     let registered = board.getMakerKey(maker.parse().unwrap()).call().await.unwrap();
     assert_eq!(registered.to_string(), key);

@@ -32,7 +32,7 @@ pub struct OwnerCall {
     /// What it does, for people.
     pub what: String,
     /// Under the oracle's timelock (`setSigner`, `removeSigner`, `setThreshold`,
-    /// `setPolicyDigest`, `setVault`, a shorter `setConfigTimelock`).
+    /// `setPolicyDigest`, `setVault`, a shorter `setConfigTimelock`, the hub's `setQuoteBoard`).
     pub timelocked: bool,
 }
 

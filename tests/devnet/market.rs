@@ -67,7 +67,7 @@ impl Market {
         premium_bps: u32,
         expires_at: u64,
         seq: u64,
-    ) -> anyhow::Result<alloy::primitives::B256> {
+    ) -> anyhow::Result<solvency_aggregator::maker::SubmittedQuote> {
         self.submit(i, secret, U256::from(1_000_000_000u64), premium_bps, expires_at, seq).await
     }
 
@@ -84,7 +84,7 @@ impl Market {
         premium_bps: u32,
         expires_at: u64,
         seq: u64,
-    ) -> anyhow::Result<alloy::primitives::B256> {
+    ) -> anyhow::Result<solvency_aggregator::maker::SubmittedQuote> {
         let offer = solvency_aggregator::maker::QuoteOffer {
             asset: "USDC".into(),
             size,
@@ -167,9 +167,9 @@ async fn an_expired_quote_heals_nothing_and_a_live_one_does() {
 /// A maker that quotes all its standby and then asks for most of it back: the request is not
 /// authorized while the quote is live, so the next shortfall still finds the quoted standby
 /// and draws it; once the maker withdraws its offer (a null quote) and the draw is given back,
-/// the same request is authorized.
-#[tokio::test]
-async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_paid_after() {
+/// the same request is authorized and queued on the vault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_authorized_after() {
     use solvency_aggregator::orchestrator::WithdrawalState;
     let mut market = Market::start().await;
     let api = market.round.serve_http().await;
@@ -190,17 +190,21 @@ async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_paid_after
             account,
             aggregator: api,
             queue_only: true,
-            timeout: std::time::Duration::from_secs(120),
-            poll: std::time::Duration::from_millis(20),
+            // The test's own waits bound it; this only has to outlast them.
+            timeout: solvency_tests::WAIT * 8,
+            poll: std::time::Duration::from_millis(100),
         }
         .run()
         .await
     });
     let withdrawals = market.round.withdrawals.clone();
+    let deadline = tokio::time::Instant::now() + solvency_tests::WAIT;
     let handle = loop {
         if let Some(handle) = withdrawals.handles().into_iter().next() {
             break handle;
         }
+        assert!(!withdrawal.is_finished(), "the request failed before reaching the aggregator");
+        assert!(tokio::time::Instant::now() < deadline, "the request never reached the aggregator");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     };
     let (_, solvent) = market.round.honest_round(2, |_| healthy()).await;
@@ -224,7 +228,11 @@ async fn a_maker_that_quotes_then_asks_to_withdraw_is_drawn_first_and_paid_after
         market.round.honest_round(seq, |_| healthy()).await;
         seq += 1;
     }
-    let outcome = withdrawal.await.unwrap().expect("queued on the vault");
+    let outcome = tokio::time::timeout(solvency_tests::WAIT, withdrawal)
+        .await
+        .expect("queued within the wait")
+        .unwrap()
+        .expect("queued on the vault");
     assert!(outcome.executed_tx.is_none(), "queued only");
     market.round.stop().await;
 }
@@ -243,7 +251,7 @@ async fn replayed_and_unregistered_quotes_count_for_nothing() {
     // Maker 0 offers, then withdraws the offer (a null quote, a higher sequence number).
     let offered = market.try_quote(0, market.secrets[0], 30, now + 3_600, 1).await.unwrap();
     market.null_quote(0, 2).await;
-    let receipt = reader(&hub).get_transaction_receipt(offered).await.unwrap().unwrap();
+    let receipt = reader(&hub).get_transaction_receipt(offered.tx).await.unwrap().unwrap();
     let sealed = receipt
         .inner
         .logs()

@@ -269,13 +269,36 @@ impl AdminCommand {
             }
             Self::SetQuoteBoard { board, .. } => {
                 let hub = network.hub();
-                let call = OwnerCall::new(
-                    &hub.name,
-                    hub.oracle(),
-                    &SolvencyHub::setQuoteBoardCall { board: *board },
-                    format!("set the hub's quote board to {board}"),
-                );
-                (vec![call], vec![])
+                let client = ChainClient::new(hub, Backoff::default());
+                match solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await? {
+                    Some(held) if held == *board => (
+                        Vec::new(),
+                        vec![Note {
+                            chain: hub.name.clone(),
+                            message: format!("the hub's quote board is {board} already"),
+                        }],
+                    ),
+                    Some(held) => bail!(
+                        "the hub on {} holds the quote board {held}, set once and for all: {board} cannot replace it",
+                        hub.name
+                    ),
+                    None => {
+                        let owner = check_quote_board(&client, *board).await?;
+                        let call = OwnerCall::new(
+                            &hub.name,
+                            hub.oracle(),
+                            &SolvencyHub::setQuoteBoardCall { board: *board },
+                            format!("set the hub's quote board to {board} (once and for all)"),
+                        );
+                        let note = Note {
+                            chain: hub.name.clone(),
+                            message: format!(
+                                "{board} is a quote board; its owner, who registers makers, is {owner}"
+                            ),
+                        };
+                        (vec![call], vec![note])
+                    }
+                }
             }
             Self::SetMaker { maker, quote_key, .. } => {
                 let hub = network.hub();
@@ -298,7 +321,22 @@ impl AdminCommand {
                         format!("register maker {maker}'s quote key {quote_key}")
                     },
                 );
-                (vec![call], vec![])
+                // The board has an owner of its own: after the hub was handed to a Safe, the
+                // board may still be the deployer's.
+                let (board_owner, hub_owner) = (
+                    admin::owner_of(&client, board).await?,
+                    admin::owner_of(&client, hub.oracle()).await?,
+                );
+                let notes = (board_owner != hub_owner)
+                    .then(|| Note {
+                        chain: hub.name.clone(),
+                        message: format!(
+                            "the quote board {board} is owned by {board_owner}, not by the hub's owner {hub_owner}: only {board_owner} can register makers"
+                        ),
+                    })
+                    .into_iter()
+                    .collect();
+                (vec![call], notes)
             }
             Self::TransferOwnership { new_owner, .. } => oracle_call(
                 OwnerCallKind::Transfer(*new_owner),
@@ -387,6 +425,35 @@ impl OwnerCallKind {
             Self::Accept => OwnerCall::new(name, at, &SolvencyHub::acceptOwnershipCall {}, what),
         }
     }
+}
+
+/// Checks that `board` is a `QuoteBoard` the hub can call at every publish — a contract that
+/// answers `getRoundSeconds()` (not zero) and `getClosedQuotes()` — since the hub takes its
+/// board once and for all; returns the board's owner.
+async fn check_quote_board(client: &ChainClient, board: Address) -> anyhow::Result<Address> {
+    use alloy::providers::Provider;
+    let not_a_board = |why: String| {
+        anyhow::anyhow!(
+            "{board} is not a quote board on {} ({why}): the hub would refuse every publish, and its board cannot be changed",
+            client.name()
+        )
+    };
+    let code = client.provider().get_code_at(board).await.context("reading the board's code")?;
+    if code.is_empty() {
+        return Err(not_a_board("no contract there".into()));
+    }
+    let contract = QuoteBoard::new(board, client.provider());
+    match contract.getRoundSeconds().call().await {
+        Ok(seconds) if seconds > 0 => {}
+        Ok(_) => return Err(not_a_board("its round is zero seconds".into())),
+        Err(e) => return Err(not_a_board(format!("getRoundSeconds() failed: {e}"))),
+    }
+    contract
+        .getClosedQuotes()
+        .call()
+        .await
+        .map_err(|e| not_a_board(format!("getClosedQuotes() failed: {e}")))?;
+    Ok(admin::owner_of(client, board).await?)
 }
 
 /// The registry's chains, or those named.

@@ -83,9 +83,9 @@ pub const LOCAL: Figures = (271_828_182, 231_415_926, 12_020_569, 14_142_135);
 const PROTOCOL_SHARE: u64 = 12_000_000_000;
 const STANDBY: u64 = 30_000_000_000;
 
-/// The dark pool's makers: a name, the devnet user account, the premium each quotes (bps). The
-/// step-3 need (about 50 billion) takes all of A's and part of B's at B's premium, the
-/// clearing one; C quotes above the reserve price (the schedule's start) and is never drawn.
+/// The dark pool's makers: a name, the devnet user account, the premium each quotes (bps), all
+/// under the reserve price. The step-3 need (about 50 billion) takes all of A's and part of B's
+/// at B's premium, the clearing one; C, the dearest, is not needed and never drawn.
 const MAKERS: [(&str, usize, u32); 3] =
     [("maker A", 1, 25), ("maker B", 2, 40), ("maker C", 3, 90)];
 
@@ -99,24 +99,16 @@ struct Maker {
 }
 
 impl Maker {
-    /// The demo's makers, with fresh keys (a maker keeps its own in key files).
+    /// The demo's makers, with fresh random keys (a maker keeps its own in key files).
     fn all() -> Vec<Self> {
-        let run = crate::unix_now();
         MAKERS
             .iter()
-            .map(|&(name, user, premium_bps)| {
-                let key = |what: &str| {
-                    solvency_enclave::X25519KeyPair::from_secret_bytes(
-                        keccak256(format!("demo {what} key of {name} {run}")).0,
-                    )
-                };
-                Self {
-                    name,
-                    account: DevAccount::user(user),
-                    premium_bps,
-                    quote_key: key("quote"),
-                    statement_key: key("statement").into(),
-                }
+            .map(|&(name, user, premium_bps)| Self {
+                name,
+                account: DevAccount::user(user),
+                premium_bps,
+                quote_key: solvency_enclave::X25519KeyPair::generate(),
+                statement_key: solvency_enclave::X25519KeyPair::generate().into(),
             })
             .collect()
     }
@@ -530,9 +522,10 @@ async fn register_makers(
 }
 
 /// Every maker quotes all its standby at its premium, for an hour, as `solvency maker quote`
-/// does; returns the board's round the quotes went into.
+/// does; returns the last board round the quotes went into (their events say which).
 async fn quote(registry: &Registry, makers: &[Maker]) -> anyhow::Result<u64> {
     let expires_at = crate::unix_now() + 3_600;
+    let mut round = 0;
     for maker in makers {
         let offer = crate::maker::QuoteOffer {
             asset: "USDC".into(),
@@ -541,11 +534,12 @@ async fn quote(registry: &Registry, makers: &[Maker]) -> anyhow::Result<u64> {
             expires_at,
             seq: 1,
         };
-        crate::maker::submit_quote(registry, maker.account.signer(), &maker.quote_key, &offer)
-            .await
-            .with_context(|| format!("{}'s quote", maker.name))?;
+        let submitted =
+            crate::maker::submit_quote(registry, maker.account.signer(), &maker.quote_key, &offer)
+                .await
+                .with_context(|| format!("{}'s quote", maker.name))?;
+        round = round.max(submitted.round);
     }
-    let (round, ..) = crate::maker::board_round(registry).await?;
     Ok(round)
 }
 
@@ -587,41 +581,42 @@ struct MakersSee {
 }
 
 impl MakersSee {
-    /// The dark pool cleared as it should: the makers quoting under the reserve price filled
-    /// cheapest first — all of every one but the marginal — at one premium, the marginal one's
-    /// quote; the rest untouched. Returns the line to print.
+    /// The dark pool cleared as the demo's quotes and need say it must: the cheapest maker
+    /// drawn in full, the next one in part, the dearest untouched, and both filled paid the
+    /// marginal (second) quote's premium — owed over drawn within a basis point of it above
+    /// (standby fees, a few seconds' worth, add to what is owed). Returns the line to print.
     fn check_clearing(&self, makers: &[Maker]) -> Result<String, String> {
         let standby = usdc(STANDBY);
-        let filled: Vec<usize> =
-            (0..makers.len()).filter(|&i| !self.claims[i].0.is_zero()).collect();
-        let Some(&marginal) = filled.last() else { return Err("nobody was drawn".into()) };
-        if filled != (0..filled.len()).collect::<Vec<_>>() {
-            return Err("a dearer quote was drawn while a cheaper one was not".into());
+        let [(a_drawn, a_owed), (b_drawn, b_owed), (c_drawn, _)] = self.claims[..] else {
+            return Err(format!("{} makers' statements, not 3", self.claims.len()));
+        };
+        let [a, b, c] = [&makers[0], &makers[1], &makers[2]];
+        if a_drawn != standby {
+            return Err(format!("{}, the cheapest, was not drawn in full", a.name));
         }
-        if let Some(&short) =
-            filled[..filled.len() - 1].iter().find(|&&i| self.claims[i].0 != standby)
-        {
-            return Err(format!(
-                "{} was not drawn in full below the marginal quote",
-                makers[short].name
-            ));
+        if b_drawn.is_zero() || b_drawn >= standby {
+            return Err(format!("{}, the marginal quote, was not drawn in part", b.name));
         }
-        let premium = |i: usize| self.claims[i].1 * U256::from(10_000u64) / self.claims[i].0;
-        let clearing = U256::from(makers[marginal].premium_bps);
-        if let Some(&other) = filled.iter().find(|&&i| premium(i) != clearing) {
-            return Err(format!(
-                "{} earned {} bps, not the clearing {clearing} bps",
-                makers[other].name,
-                premium(other)
-            ));
+        if !c_drawn.is_zero() {
+            return Err(format!("{}, the dearest, was drawn", c.name));
         }
-        let untouched: Vec<&str> = makers[marginal + 1..].iter().map(|m| m.name).collect();
+        let clearing = U256::from(b.premium_bps);
+        let bps = U256::from(10_000u64);
+        let paid_clearing = |drawn: U256, owed: U256| {
+            drawn * clearing / bps <= owed && owed * bps < drawn * (clearing + U256::from(1u64))
+        };
+        for (maker, drawn, owed) in [(a, a_drawn, a_owed), (b, b_drawn, b_owed)] {
+            if !paid_clearing(drawn, owed) {
+                return Err(format!(
+                    "{} was not paid the clearing {clearing} bps (owed {} bps of what was drawn)",
+                    maker.name,
+                    owed * bps / drawn
+                ));
+            }
+        }
         Ok(format!(
-            "{} filled at one clearing premium of {clearing} bps (the marginal quote's, {} quoted {} bps); {} untouched",
-            filled.iter().map(|&i| makers[i].name).collect::<Vec<_>>().join(" and "),
-            makers[filled[0]].name,
-            makers[filled[0]].premium_bps,
-            if untouched.is_empty() { "nobody".into() } else { untouched.join(", ") },
+            "{} and {} filled at one clearing premium of {clearing} bps, the marginal quote's ({} quoted {} bps); {} untouched",
+            a.name, b.name, a.name, a.premium_bps, c.name
         ))
     }
 }

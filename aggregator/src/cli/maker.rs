@@ -1,7 +1,7 @@
 //! `solvency maker withdraw`: a market maker (or the protocol) takes collateral out of a
 //! reserve vault ([`crate::maker`]).
 
-use std::time::Duration;
+use std::{io::Write, time::Duration};
 
 use alloy::{
     primitives::{B256, U256},
@@ -397,9 +397,12 @@ async fn quote(args: QuoteArgs) -> anyhow::Result<()> {
         expires_at: hub_time + args.expires_in,
         seq: args.seq.unwrap_or_else(crate::maker::default_nonce),
     };
-    let tx = crate::maker::submit_quote(&registry, account, &key, &offer).await?;
-    // The quote's terms stay with the maker: only its transaction is shown.
-    println!("quote {} submitted (tx {tx}); it counts once its round closes", offer.seq);
+    let submitted = crate::maker::submit_quote(&registry, account, &key, &offer).await?;
+    // The quote's terms stay with the maker: only its transaction and round are shown.
+    println!(
+        "quote {} submitted in round {} (tx {}); it counts once the round closes",
+        offer.seq, submitted.round, submitted.tx
+    );
     Ok(())
 }
 
@@ -444,12 +447,18 @@ pub struct MakerRunArgs {
     show_fills: bool,
 }
 
-/// `ASSET=UNITS@BPS`: what the agent quotes every round.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `ASSET=UNITS@BPS`: what the agent quotes every round. `Debug` leaves size and premium out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct QuoteTarget {
     asset: String,
     units: U256,
     premium_bps: u32,
+}
+
+impl std::fmt::Debug for QuoteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuoteTarget").field("asset", &self.asset).finish_non_exhaustive()
+    }
 }
 
 impl std::str::FromStr for QuoteTarget {
@@ -560,8 +569,10 @@ async fn run_daemon(args: MakerRunArgs) -> anyhow::Result<()> {
                 last = statement.epoch;
                 tracing::info!(target: "maker", epoch = statement.epoch, proven_on = %chain, "statement verified");
                 if args.show_fills {
+                    // Shown to the maker; a closed output does not stop the agent.
+                    let mut out = std::io::stdout().lock();
                     for line in fills(&vaults, previous.as_ref(), &statement) {
-                        println!("{line}");
+                        let _ = writeln!(out, "{line}");
                     }
                     previous = Some(statement.clone());
                 }
