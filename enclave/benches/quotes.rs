@@ -103,7 +103,7 @@ fn main() {
                 .map(|_| {
                     let started = Instant::now();
                     let opened =
-                        open_chain(&deployment, None, &[&enclave], B256::ZERO, &entries, head)
+                        open_chain(&deployment, None, &[&enclave], B256::ZERO, entries, head)
                             .unwrap();
                     assert_eq!(opened.quotes.len(), total);
                     black_box(opened);
