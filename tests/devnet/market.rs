@@ -10,7 +10,7 @@ use solvency_enclave::{Position, X25519KeyPair};
 use solvency_registry::schema::{MarketSection, PolicySection};
 use solvency_tests::{
     as_account, deposit, reader,
-    round::{Round, healthy},
+    round::{Member, Round, healthy},
 };
 
 /// 1,000 USDC held and 1,200 owed on every chain: short by 200 per chain.
@@ -32,9 +32,15 @@ struct Market {
 
 impl Market {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// The same, with these served enclave instances (one signature needed) instead of one
+    /// in-process enclave.
+    async fn start_with(members: &[Member]) -> Self {
         let market = MarketSection { start_bps: 50, step_bps: 50, max_bps: 200, timeout_epochs: 4 };
         let policy = PolicySection { market: Some(market), ..PolicySection::default() };
-        let mut round = Round::start(2, policy).await;
+        let mut round = Round::start_quorum(2, policy, members, 1).await;
         let hub = round.devnet.hub().clone();
         let spoke = round.devnet.chain(1).clone();
         // The devnet deployed the board and set it on the hub; its owner registers makers.
@@ -284,5 +290,37 @@ async fn replayed_and_unregistered_quotes_count_for_nothing() {
     market.close_round().await;
     let (epoch, solvent) = market.round.honest_round(3, |_| short()).await;
     assert!(solvent, "epoch {epoch}: healed by the fresh quote");
+    market.round.stop().await;
+}
+
+/// A host that withholds a maker's quotes cannot get an attestation published: given only the
+/// other quotes, the enclave signs only if asked to commit to the head those lead to, and the
+/// hub refuses that head (`QuotesMismatch`) because its board took more. Nothing is published,
+/// and the boolean the chains hold stays what it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_withholds_a_quote_cannot_publish() {
+    use solvency_aggregator::orchestrator::Event;
+    let cheap = DevAccount::user(2).address;
+    let mut market = Market::start_with(&[Member::Withholding(cheap)]).await;
+    assert_eq!(market.makers[0].address, cheap);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // The cheap maker (withheld) and the other one, both under the 50 bps reserve price.
+    market.quote(0, market.secrets[0], 30, now + 3_600, 1).await;
+    market.quote(1, market.secrets[1], 40, now + 3_600, 1).await;
+    market.close_round().await;
+    let before = market.round.hub_epoch().await;
+
+    market.round.submit_all(2, |_| short()).await;
+    let Event::PublishFailed { error } =
+        market.round.next_event(|e| matches!(e, Event::PublishFailed { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(error.to_string().contains("QuotesMismatch"), "{error}");
+    assert_eq!(market.round.hub_epoch().await, before, "nothing was published");
+    for state in market.round.oracles().await {
+        assert_eq!(state.attestation.epoch, before);
+        assert!(state.solvent, "the last honest answer stands");
+    }
     market.round.stop().await;
 }

@@ -57,8 +57,11 @@ pub fn base_registry(policy: &PolicySection) -> Registry {
 pub enum Member {
     /// Runs the enclave as it is.
     Honest,
-    /// Same code and policy, but signs the opposite verdict ([`crate::liar`]).
+    /// Same code and policy, but signs the opposite verdict ([`crate::liar::serve_lying`]).
     Liar,
+    /// An honest enclave behind a host that withholds this maker's quotes and asks it to commit
+    /// to the head of the others ([`crate::liar::serve_withholding`]).
+    Withholding(alloy::primitives::Address),
 }
 
 /// The running round.
@@ -207,9 +210,14 @@ impl Round {
                 }
             }
             let cancel = CancellationToken::new();
-            let task = match liar_key {
-                Some(liar) => crate::liar::serve_lying(host, liar, socket.clone(), cancel.clone()),
-                None => {
+            let task = match (liar_key, *member) {
+                (Some(liar), _) => {
+                    crate::liar::serve_lying(host, liar, socket.clone(), cancel.clone())
+                }
+                (None, Member::Withholding(maker)) => {
+                    crate::liar::serve_withholding(host, maker, socket.clone(), cancel.clone())
+                }
+                (None, _) => {
                     let (socket, cancel) = (socket.clone(), cancel.clone());
                     tokio::spawn(async move {
                         solvency_enclave_host::serve(host, &socket, cancel).await.unwrap();
