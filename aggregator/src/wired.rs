@@ -259,6 +259,7 @@ impl WiredDevnet {
                 ccip_latency_secs: c.fork.is_some().then_some(0),
                 reporter_account: None,
                 vault_token: None,
+                quote_board: c.quote_board.map(|a| a.to_string()),
             })
             .collect();
         let path = dir.join(REGISTRY_FILE);

@@ -30,31 +30,26 @@ fn ok(out: Output) -> String {
     text
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = solvency_registry::Registry::parse(
-        "deployment_id = \"deploy-test\"\n[aggregator]\npoll_interval_ms = 20",
-        "base.toml",
-        &|_| None,
-    )
-    .unwrap();
-    let devnet_dir = dir.path().join("devnet");
+/// A 2-chain devnet in `dir/devnet` started from `base`, and a registry of our own on its chains
+/// and routers (`dir/own.toml`): contracts marked "deploy" — the oracles, a vault on the hub's
+/// chain, and the hub's quote board if the devnet has one — and each chain's reporter account.
+async fn own_deployment(dir: &std::path::Path, base: &str) -> (WiredDevnet, std::path::PathBuf) {
+    let base = solvency_registry::Registry::parse(base, "base.toml", &|_| None).unwrap();
+    let devnet_dir = dir.join("devnet");
     let wired = WiredDevnet::start(
         &base,
-        WiredOptions { chains: Some(2), state_dir: Some(devnet_dir.clone()), ..Default::default() },
+        WiredOptions { chains: Some(2), state_dir: Some(devnet_dir), ..Default::default() },
     )
     .await
     .unwrap();
     let deployment = wired.devnet.deployment().clone();
-    // A deployment of our own on the devnet's chains and routers: contracts marked "deploy" —
-    // the oracles, and a vault on the hub's chain — and each chain's reporter account named.
     let mut text = String::from("# our deployment\n");
     for line in std::fs::read_to_string(wired.registry_path()).unwrap().lines() {
         let key = line.split('=').next().unwrap_or_default().trim();
         let line = match key {
             "hub" => "hub = \"deploy\" # deployed by solvency deploy".to_owned(),
             "spoke" => "spoke = \"deploy\"".to_owned(),
+            "quote_board" => "quote_board = \"deploy\"".to_owned(),
             "vault" | "vault_asset" => continue,
             "deployment_id" => "deployment_id = \"our-own\"".to_owned(),
             "name" if line.contains("devnet-") => {
@@ -77,8 +72,19 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
         text.push_str(&line);
         text.push('\n');
     }
-    let registry = dir.path().join("own.toml");
+    let registry = dir.join("own.toml");
     std::fs::write(&registry, &text).unwrap();
+    (wired, registry)
+}
+
+const BASE: &str = "deployment_id = \"deploy-test\"\n[aggregator]\npoll_interval_ms = 20";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wired, registry) = own_deployment(dir.path(), BASE).await;
+    let deployment = wired.devnet.deployment().clone();
+    let devnet_dir = dir.path().join("devnet");
     let config = registry.to_str().unwrap();
     let devnet = devnet_dir.to_str().unwrap();
     let deploy = || {
@@ -277,4 +283,47 @@ async fn deploy_is_idempotent_and_admin_sends_or_batches_every_owner_operation()
     let refused = said(&deploy());
     assert!(refused.contains("set spoke = \"deploy\""), "{refused}");
     wired.shutdown().await;
+}
+
+/// With the dark pool in the policy, `deploy` also deploys the hub's quote board the registry
+/// marks, writes its address back and sets it on the hub; `check` then finds the wiring right,
+/// and a second run changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_deploys_and_sets_the_hubs_quote_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!(
+        "{BASE}\n[policy.market]\nstart_bps = 50\nstep_bps = 25\nmax_bps = 150\ntimeout_epochs = 4"
+    );
+    let (_wired, registry) = own_deployment(dir.path(), &base).await;
+    let text = std::fs::read_to_string(&registry).unwrap();
+    assert!(text.contains("quote_board = \"deploy\""), "the devnet's registry names its board");
+    let config = registry.to_str().unwrap();
+    let devnet = dir.path().join("devnet");
+    let deploy = || {
+        solvency(&[
+            "deploy",
+            "--config",
+            config,
+            "--devnet",
+            devnet.to_str().unwrap(),
+            "--vault-outflow-limit",
+            "1000000000",
+            "--quote-round-secs",
+            "30",
+        ])
+    };
+    let first = ok(deploy());
+    assert!(first.contains("quote_board deployed at"), "{first}");
+    assert!(first.contains("set the hub's quote board"), "{first}");
+    let own = solvency_registry::Registry::load(&registry).unwrap();
+    let hub = own.network().unwrap().hub().clone();
+    let board = hub.quote_board.expect("written back");
+    let provider = ProviderBuilder::new().connect_http(hub.rpc_url.expose().clone());
+    let held = SolvencyHub::new(hub.oracle(), &provider).getQuoteBoard().call().await.unwrap();
+    assert_eq!(held, board);
+    let seconds = QuoteBoard::new(board, &provider).getRoundSeconds().call().await.unwrap();
+    assert_eq!(seconds, 30);
+    assert!(ok(deploy()).contains("nothing to do"));
+    let checked = said(&solvency(&["check", "--config", config]));
+    assert!(!checked.contains("quote board"), "{checked}");
 }

@@ -83,8 +83,9 @@ pub struct Note {
 
 /// The calls that bring every chain's contracts (or `only` these chains') to what the registry
 /// says: the hub's spokes, each oracle's policy digest, threshold (once enough signers are
-/// registered), the longest validity the policy's attestations need, and each chain's
-/// reporter account where the registry names it. Empty when all agree.
+/// registered), the longest validity the policy's attestations need, the hub's quote board and
+/// each chain's vault where the contract holds none yet, and each chain's reporter account
+/// where the registry names it. Empty when all agree.
 pub async fn sync_plan(
     network: &Network,
     attestation_validity: u64,
@@ -133,6 +134,24 @@ pub async fn sync_plan(
                         signers.signers.len()
                     ),
                 });
+            }
+        }
+        if let Some(board) = chain.quote_board.filter(|_| chain.role.is_hub()) {
+            let held = crate::quotes::quote_board(&client, at).await?;
+            match held {
+                None => calls.push(OwnerCall::new(
+                    name,
+                    at,
+                    &SolvencyHub::setQuoteBoardCall { board },
+                    format!("set the hub's quote board to {board} (once and for all)"),
+                )),
+                Some(held) if held != board => notes.push(Note {
+                    chain: name.clone(),
+                    message: format!(
+                        "the hub's quote board is {held}, the registry's {board}: a board is set once; fix the registry"
+                    ),
+                }),
+                Some(_) => {}
             }
         }
         if let Some(vault) = chain.vault {

@@ -380,6 +380,23 @@ async fn oracle_findings(
                 format!("the hub has a spoke for selector {selector}, which the registry does not list: publish would need its message"),
             ));
         }
+        let board = crate::quotes::quote_board(client, chain.oracle()).await?;
+        if chain.quote_board.is_some() && board != chain.quote_board {
+            out.push((
+                Check::Wiring,
+                format!(
+                    "the hub's quote board is {}, the registry's {}",
+                    board.map_or_else(|| "none".into(), |b| b.to_string()),
+                    chain.quote_board.map_or_else(|| "none".into(), |b| b.to_string())
+                ),
+            ));
+        }
+        if network.policy.recovery.market.is_some() && board.is_none() {
+            out.push((
+                Check::Wiring,
+                "the policy has a market ([policy.market]) but the hub has no quote board: no standby is drawable (deploy one with quote_board = \"deploy\", or set one with solvency admin set-quote-board)".into(),
+            ));
+        }
     } else {
         let spoke = SolvencySpoke::new(chain.oracle(), client.provider());
         let router =

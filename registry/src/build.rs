@@ -750,9 +750,12 @@ fn chains(
             }
             fallback_rpc_urls.push(url);
         }
-        for (field, value) in
-            [("hub", &chain.hub), ("spoke", &chain.spoke), ("vault", &chain.vault)]
-        {
+        for (field, value) in [
+            ("hub", &chain.hub),
+            ("spoke", &chain.spoke),
+            ("vault", &chain.vault),
+            ("quote_board", &chain.quote_board),
+        ] {
             if value.as_deref().map(str::trim) == Some(DEPLOY) {
                 return Err(b.invalid(
                     key(field),
@@ -787,6 +790,9 @@ fn chains(
                 _ => 0,
             }
         }));
+        if chain.quote_board.is_some() && chain.hub.is_none() {
+            return Err(b.invalid(key("quote_board"), "the quote board is the hub chain's"));
+        }
         let reporter_account = chain
             .reporter_account
             .as_deref()
@@ -812,6 +818,11 @@ fn chains(
             sources: sources(b, &format!("chains[{i}].assets"), &chain.assets)?,
             vault: chain.vault.as_deref().map(|v| b.address(&key("vault"), v)).transpose()?,
             vault_asset: vault_asset(b, &key, chain)?,
+            quote_board: chain
+                .quote_board
+                .as_deref()
+                .map(|a| b.address(&key("quote_board"), a))
+                .transpose()?,
             reporting: reporting(b, &key("reporting"), &chain.reporting, policy)?,
         });
     }

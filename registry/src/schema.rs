@@ -279,6 +279,11 @@ pub struct ChainSection {
     /// (`vault = "deploy"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vault_token: Option<String>,
+    /// The hub's `QuoteBoard` (the dark pool's sealed quotes), on the hub chain only: its
+    /// address, or "deploy" for `solvency deploy` to deploy one (rounds of
+    /// `--quote-round-secs`) and set it on the hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_board: Option<String>,
     /// Blocks a `ReportDelivered` log must be under before it is read (hub only). Default 0.
     #[serde(default)]
     pub confirmations: u64,

@@ -152,6 +152,8 @@ pub struct ChainConfig {
     pub vault: Option<Address>,
     /// The symbol of the vault's collateral (one of `assets`), when there is a vault.
     pub vault_asset: Option<String>,
+    /// The hub's quote board, if the registry names one (hub chain only).
+    pub quote_board: Option<Address>,
     /// How long CCIP takes to deliver a message sent from this chain (`ccip_latency_secs`).
     pub ccip_latency: Duration,
     /// The account allowed to submit the chain's report, if the registry names it.

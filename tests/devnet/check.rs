@@ -1,5 +1,6 @@
 //! `solvency check` on the devnet: a wired devnet passes; a wrong chain id, a missing contract,
-//! a wrong policy digest, an unregistered signer and an unfunded hub are each named; a window
+//! a wrong policy digest, an unregistered signer, a market without the hub's quote board (or
+//! another board than the registry's) and an unfunded hub are each named; a window
 //! shorter than a lane's CCIP latency is a warning, not an error.
 
 use alloy::primitives::Address;
@@ -80,6 +81,32 @@ async fn check_names_each_thing_wrong_with_a_registry() {
     let found = preflight(&registry).await.unwrap();
     assert!(names(&found, &names_of[1], Check::Signers), "{found:#?}");
     assert!(found.iter().any(|f| f.message.contains(&stranger.to_string())));
+
+    // A market in the policy, but no quote board on the hub (nothing would be drawable); a
+    // board the registry names that the hub does not hold.
+    let registry = edited(&|f| {
+        f.policy.market = Some(solvency_registry::schema::MarketSection {
+            start_bps: 50,
+            step_bps: 25,
+            max_bps: 150,
+            timeout_epochs: 4,
+        })
+    });
+    let found = preflight(&registry).await.unwrap();
+    assert!(
+        found.iter().any(|f| f.chain == names_of[0]
+            && f.check == Check::Wiring
+            && f.message.contains("no quote board")),
+        "{found:#?}"
+    );
+    let registry = edited(&|f| f.chains[0].quote_board = Some(nowhere.to_string()));
+    let found = preflight(&registry).await.unwrap();
+    assert!(
+        found.iter().any(|f| f.check == Check::Wiring
+            && f.message
+                .contains(&format!("the hub's quote board is none, the registry's {nowhere}"))),
+        "{found:#?}"
+    );
 
     // Lanes slower than the windows: warnings only.
     let registry = edited(&|f| f.chains[0].ccip_latency_secs = Some(100_000));

@@ -1,6 +1,6 @@
-//! `solvency deploy`: deploys the contracts a registry marks `"deploy"` — the hub, then every
-//! spoke (each needs the hub's address) — on the chains' own CCIP routers as the registry lists
-//! them, writes each address back into the registry in place as soon as it is mined, then wires
+//! `solvency deploy`: deploys the contracts a registry marks `"deploy"` — the hub (and its quote
+//! board), then every spoke (each needs the hub's address), then vaults — on the chains' own
+//! CCIP routers as the registry lists them, writes each address back into the registry in place as soon as it is mined, then wires
 //! everything as `solvency admin sync` does. Idempotent and resumable: run again, it deploys
 //! only what still says `"deploy"` and sends only what still differs (nothing, once done).
 
@@ -40,6 +40,10 @@ pub struct DeployArgs {
     /// in seconds.
     #[arg(long, default_value_t = 14 * 86_400)]
     vault_exodus_delay: u64,
+    /// A deployed quote board's round, in seconds of hub time (`quote_board = "deploy"`): the
+    /// dark pool's quotes count once their round has closed.
+    #[arg(long, default_value_t = 60)]
+    quote_round_secs: u64,
 }
 
 fn marked(value: &Option<String>) -> bool {
@@ -104,6 +108,26 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
         },
     )
     .await?;
+    if hub.quote_board.is_some() {
+        if args.quote_round_secs == 0 {
+            bail!("--quote-round-secs must be at least 1");
+        }
+        let round = args.quote_round_secs;
+        ensure(
+            &path,
+            hub,
+            "quote_board",
+            &hub.quote_board,
+            &hub_client,
+            &hub_owner,
+            &hub_sender,
+            &mut deployed,
+            |sender| {
+                solvency_ccip::bindings::quote_board::QuoteBoard::deploy_builder(sender, round)
+            },
+        )
+        .await?;
+    }
     let mut oracles = vec![(hub, hub_address)];
     for spoke in file.chains.iter().filter(|c| c.spoke.is_some()) {
         let client = client(spoke).await?;
