@@ -621,7 +621,8 @@ impl Enclave {
 
     /// Whether `owner`'s live quote (of `live`, with the market on) keeps `amount` of its
     /// standby in `chain`'s vault: what stays available across the vaults of the chain's class
-    /// after the withdrawal would fall below the quote's size.
+    /// after the withdrawal would fall below what the quote still offers (its size, less what
+    /// is drawn of the maker already).
     fn quote_locks(
         &self,
         ownership: &Ownership,
@@ -650,7 +651,16 @@ impl Enclave {
             .fold(alloy::primitives::U256::ZERO, |sum, c| {
                 sum.saturating_add(ownership.available(owner, c.selector))
             });
-        available.saturating_sub(amount) < quote.size
+        // What is drawn already (not yet given back) counts against the quote's size.
+        let drawn = self
+            .policy
+            .chains
+            .iter()
+            .filter(|c| !c.vault.is_zero() && class_of(c) == Some(class))
+            .fold(alloy::primitives::U256::ZERO, |sum, c| {
+                sum.saturating_add(ownership.claim(owner, c.selector).drawn)
+            });
+        available.saturating_sub(amount) < quote.size.saturating_sub(drawn)
     }
 
     /// The quotes of every board round up to `round`, if the entries given lead to `head`.

@@ -461,9 +461,18 @@ impl Planner<'_> {
         self.quotes.iter().find(|q| q.maker == maker && q.class == class)
     }
 
+    /// What of a maker's standby is drawn and not yet given back, across a class's vaults: a
+    /// quote offers its size at any one time, so this much of it is taken.
+    fn outstanding(&self, maker: Address, class: Class) -> U256 {
+        self.books
+            .keys()
+            .filter(|&&c| self.class(c) == Some(class))
+            .fold(U256::ZERO, |sum, &c| sum.saturating_add(self.ledger.claim(maker, c).drawn))
+    }
+
     /// What of a maker's standby in a chain's vault could be drawn: all it has available
-    /// without the dark pool; with it, its quote's size, taken from the class's vaults by
-    /// ascending selector.
+    /// without the dark pool; with it, what its quote's size leaves beyond what is drawn
+    /// already, taken from the class's vaults by ascending selector.
     fn drawable_on(&self, maker: Address, chain: u64) -> Option<U256> {
         let available = self.ledger.available(maker, chain);
         if self.terms.market.is_none() {
@@ -478,7 +487,7 @@ impl Planner<'_> {
         {
             return Some(U256::ZERO);
         }
-        let mut left = quote.size;
+        let mut left = quote.size.saturating_sub(self.outstanding(maker, class));
         for &other in self.books.keys() {
             if other == chain {
                 return Some(left.min(available));
@@ -536,7 +545,8 @@ impl Planner<'_> {
                 let standby = chains.iter().try_fold(U256::ZERO, |sum, &c| {
                     sum.checked_add(self.ledger.available(quote.maker, c))
                 })?;
-                offers.push((quote.maker, quote.size.min(standby), quote.premium_bps));
+                let open = quote.size.saturating_sub(self.outstanding(quote.maker, class));
+                offers.push((quote.maker, open.min(standby), quote.premium_bps));
             }
             let reserve = market.reserve_bps(epochs);
             let mut cleared = crate::market::clear(need, &offers, reserve)?;

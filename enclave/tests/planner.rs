@@ -519,6 +519,26 @@ fn a_maker_is_never_drawn_above_its_quote_nor_beyond_its_standby() {
 }
 
 #[test]
+fn a_quote_bounds_what_is_drawn_of_its_maker_while_draws_are_out_not_each_epoch() {
+    // Need 1,200 epoch after epoch; maker 1 quotes 300 of its 1,000.
+    let books = [book(1, 1_000, 2_000, 0)];
+    let before = ledger(&[(maker(1), 1, 1_000)]);
+    let quotes = [offer(1, 300, 10)];
+    let terms = market_terms();
+    let (first, plan) = plan_with_quotes(&before, &books, 11_000, &terms, NOW, &quotes);
+    assert_eq!(plan.moves.len(), 1);
+    assert_eq!(first.claim(maker(1), 1).drawn, usdc(300));
+    // Next epoch, the same quote: its 300 are out already, nothing more is drawn.
+    let (second, plan) = plan_with_quotes(&first, &books, 11_000, &terms, NOW + 60, &quotes);
+    assert!(plan.moves.is_empty(), "{:?}", plan.moves);
+    assert_eq!(second.holding(maker(1), 1).balance, usdc(700));
+    // A larger quote (a newer one) offers what it adds.
+    let larger = [Quote { seq: 2, ..offer(1, 500, 10) }];
+    let (third, _) = plan_with_quotes(&second, &books, 11_000, &terms, NOW + 120, &larger);
+    assert_eq!(third.claim(maker(1), 1).drawn, usdc(500));
+}
+
+#[test]
 fn a_capped_draw_from_a_chain_that_values_the_collateral_higher_is_cut_not_dropped() {
     // Chain 1 (20 % haircut) is the lowest covered; the only standby sits on chain 2 (no
     // haircut), where each unit is worth more. The 100 USD cap must hold at chain 2's value.
