@@ -4,8 +4,12 @@
 //! Each chain gets CCIP's real `Router` (contracts-ccip 1.6.2) over the canonical WETH9, an RMN
 //! that never curses, and lanes to every other upstream chain: an on-ramp that emits OnRamp 1.6's
 //! `CCIPMessageSent` (the real OnRamp needs a FeeQuoter with live prices, a NonceManager and a
-//! token registry, none of which a data-only message uses) and an off-ramp address the Router
-//! accepts. `solvency devnet up --fork` then forks these chains as it would forks of public ones.
+//! token registry, none of which a data-only message uses) and an off-ramp the Router accepts.
+//! Each chain also has a burn/mint token lane to every other: a `BurnMintERC20` "USDC" (6
+//! decimals) and CCIP's `BurnMintTokenPool` over it, registered with the ramps, with outbound and
+//! inbound rate limits per lane; the off-ramp executes token messages for its executor, the
+//! devnet relayer's account on that chain. `solvency devnet up --fork` then forks these chains
+//! as it would forks of public ones.
 
 use std::path::PathBuf;
 
@@ -16,6 +20,7 @@ use alloy::{
 use solvency_ccip::bindings::{
     ccip_router::Router,
     on_ramp::StandInOnRamp,
+    token_pool::{BurnMintERC20, BurnMintTokenPool},
     upstream::{StandInOffRamp, StandInRMN, WETH9},
 };
 use solvency_chain_adapters::rpc;
@@ -35,11 +40,29 @@ pub struct UpstreamConfig {
     pub anvil: PathBuf,
     /// The fee each on-ramp quotes per message, in wei.
     pub fee: U256,
+    /// Each lane's token bucket, outbound and inbound: capacity and refill per second, in the
+    /// token's smallest unit.
+    pub lane_capacity: u128,
+    /// See `lane_capacity`.
+    pub lane_rate: u128,
+    /// Accounts given `minted` of each chain's token.
+    pub token_holders: Vec<Address>,
+    /// See `token_holders`.
+    pub minted: U256,
 }
 
 impl Default for UpstreamConfig {
     fn default() -> Self {
-        Self { chains: 3, anvil: crate::anvil::anvil_binary(), fee: U256::from(10u64.pow(15)) }
+        Self {
+            chains: 3,
+            anvil: crate::anvil::anvil_binary(),
+            fee: U256::from(10u64.pow(15)),
+            // 1,000,000 USDC, refilled at 1,000 USDC a second.
+            lane_capacity: 1_000_000 * 10u128.pow(6),
+            lane_rate: 1_000 * 10u128.pow(6),
+            token_holders: Vec::new(),
+            minted: U256::ZERO,
+        }
     }
 }
 
@@ -60,6 +83,10 @@ pub struct UpstreamChain {
     pub on_ramp: Address,
     /// The off-ramp the Router accepts deliveries from, for every source chain.
     pub off_ramp: Address,
+    /// The lanes' token (`BurnMintERC20`, "USDC", 6 decimals).
+    pub token: Address,
+    /// CCIP's `BurnMintTokenPool` over it.
+    pub pool: Address,
 }
 
 /// Running upstream chains. Dropping it stops them.
@@ -88,6 +115,9 @@ impl Upstream {
             tests.iter().zip(&anvils).map(|(t, anvil)| deploy(&config, t, anvil, &selectors)),
         )
         .await?;
+        // Every pool knows every other chain's pool and token, and its lane's limits.
+        futures::future::try_join_all(chains.iter().map(|c| connect_pool(&config, c, &chains)))
+            .await?;
         Ok(Self { chains, anvils })
     }
 
@@ -164,7 +194,74 @@ async fn deploy(
         router.applyRampUpdates(on_ramps, Vec::new(), off_ramps).send().await,
     )
     .await?;
-    info!(target: "devnet::upstream", chain = %name, router = %router.address(), "CCIP deployed");
+    // The token lane: the token, its pool (minting and burning), the pool registered with both
+    // ramps, and the off-ramp executing for the devnet relayer's account on this chain.
+    let token = BurnMintERC20::deploy(
+        &provider,
+        "USD Coin".into(),
+        "USDC".into(),
+        6,
+        U256::ZERO,
+        U256::ZERO,
+    )
+    .await
+    .map_err(failed("deploy the lane token"))?;
+    let pool = BurnMintTokenPool::deploy(
+        &provider,
+        *token.address(),
+        6,
+        Vec::new(),
+        *rmn.address(),
+        *router.address(),
+    )
+    .await
+    .map_err(failed("deploy the token pool"))?;
+    let step = |action: &'static str| (name.as_str(), action);
+    let (chain, action) = step("let the pool mint and burn");
+    crate::deploy::confirm(
+        chain,
+        action,
+        token.grantMintAndBurnRoles(*pool.address()).send().await,
+    )
+    .await?;
+    let (chain, action) = step("register the pool with the on-ramp");
+    crate::deploy::confirm(
+        chain,
+        action,
+        on_ramp.setPool(*token.address(), *pool.address()).send().await,
+    )
+    .await?;
+    let (chain, action) = step("register the pool with the off-ramp");
+    crate::deploy::confirm(
+        chain,
+        action,
+        off_ramp.setPool(*token.address(), *pool.address()).send().await,
+    )
+    .await?;
+    let relayer = DevAccount::relayer(test.chain_id).address;
+    let (chain, action) = step("name the off-ramp's executor");
+    crate::deploy::confirm(
+        chain,
+        action,
+        off_ramp.configure(*router.address(), relayer).send().await,
+    )
+    .await?;
+    if !config.token_holders.is_empty() && !config.minted.is_zero() {
+        let minter = token.MINTER_ROLE().call().await.map_err(failed("read the minter role"))?;
+        let (chain, action) = step("let the deployer mint");
+        crate::deploy::confirm(
+            chain,
+            action,
+            token.grantRole(minter, deployer.address).send().await,
+        )
+        .await?;
+        for holder in &config.token_holders {
+            let (chain, action) = step("mint lane tokens");
+            crate::deploy::confirm(chain, action, token.mint(*holder, config.minted).send().await)
+                .await?;
+        }
+    }
+    info!(target: "devnet::upstream", chain = %name, router = %router.address(), token = %token.address(), "CCIP deployed");
     Ok(UpstreamChain {
         name,
         chain_id: test.chain_id,
@@ -173,5 +270,43 @@ async fn deploy(
         router: *router.address(),
         on_ramp: *on_ramp.address(),
         off_ramp: *off_ramp.address(),
+        token: *token.address(),
+        pool: *pool.address(),
     })
+}
+
+/// Tells `chain`'s pool of every other chain's pool and token, with the lane's rate limits.
+async fn connect_pool(
+    config: &UpstreamConfig,
+    chain: &UpstreamChain,
+    chains: &[UpstreamChain],
+) -> Result<()> {
+    use alloy::sol_types::SolValue;
+    use solvency_ccip::bindings::token_pool::{RateLimiter, TokenPool::ChainUpdate};
+    let deployer = DevAccount::derive(format!("upstream@{}", chain.chain_id));
+    let provider = rpc::connect_str_with_signer(&chain.url, deployer.signer())
+        .map_err(|e| Error::Anvil { chain_id: chain.chain_id, reason: e.to_string() })?;
+    let limit = RateLimiter::Config {
+        isEnabled: true,
+        capacity: config.lane_capacity,
+        rate: config.lane_rate,
+    };
+    let updates: Vec<ChainUpdate> = chains
+        .iter()
+        .filter(|other| other.selector != chain.selector)
+        .map(|other| ChainUpdate {
+            remoteChainSelector: other.selector,
+            remotePoolAddresses: vec![other.pool.abi_encode().into()],
+            remoteTokenAddress: other.token.abi_encode().into(),
+            outboundRateLimiterConfig: limit.clone(),
+            inboundRateLimiterConfig: limit.clone(),
+        })
+        .collect();
+    let pool = BurnMintTokenPool::new(chain.pool, &provider);
+    crate::deploy::confirm(
+        &chain.name,
+        "connect the token pool's lanes",
+        pool.applyChainUpdates(Vec::new(), updates).send().await,
+    )
+    .await
 }

@@ -222,6 +222,29 @@ pub mod upstream {
     );
 }
 
+/// CCIP's burn/mint token pool (contracts-ccip 1.6.2) and Chainlink's `BurnMintERC20`: a token
+/// lane of a local upstream chain.
+pub mod token_pool {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        BurnMintTokenPool,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/BurnMintTokenPool.sol/BurnMintTokenPool.json"
+        )
+    );
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        BurnMintERC20,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../contracts/out/BurnMintERC20.sol/BurnMintERC20.json"
+        )
+    );
+}
+
 /// Converts the enclave's attestation and chain leaf into one contract module's copies of them,
 /// and back.
 macro_rules! attestation_conversions {

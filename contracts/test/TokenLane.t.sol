@@ -261,6 +261,16 @@ contract TokenLane_burnMint is Test {
     assertEq(s_tokenA.totalSupply(), START - CAPACITY - 100e6);
   }
 
+  function test_tokensToAnAccountAreMintedWithoutCallingIt() public {
+    Internal.Any2EVMRampMessage memory message = _relayed(_send(75e6));
+    address account = makeAddr("payee");
+    message.receiver = account;
+    vm.prank(s_relayer);
+    assertEq(uint8(s_offRampB.execute(message)), uint8(Internal.MessageExecutionState.SUCCESS));
+    assertEq(s_tokenB.balanceOf(account), 75e6);
+    assertEq(_supplies(), START);
+  }
+
   function test_onlyTheExecutorExecutesAndOnlyThroughExecute() public {
     Internal.Any2EVMRampMessage memory message = _relayed(_send(10e6));
     vm.expectRevert(StandInOffRamp.OnlyExecutor.selector);

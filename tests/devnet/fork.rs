@@ -206,6 +206,8 @@ fn journal_routing(
         source_tx,
         source_block: 0,
         token_transfers: 0,
+        sequence_number: sent.header.sequenceNumber,
+        tokens: Vec::new(),
         delivered_on_source: false,
         state: MessageState::Routing { off_ramp, nonce, tx_hash: None },
         attempts: 1,

@@ -12,4 +12,5 @@ mod relay;
 mod reliability;
 mod round;
 mod solvency;
+mod tokens;
 mod vaults;

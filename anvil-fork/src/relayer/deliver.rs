@@ -13,7 +13,10 @@ use alloy::{
     rpc::types::{TransactionReceipt, TransactionRequest},
     sol_types::{SolCall, SolValue},
 };
-use solvency_ccip::bindings::router::{Client, MockCCIPRouter};
+use solvency_ccip::bindings::{
+    router::{Client, MockCCIPRouter},
+    upstream::{Internal, StandInOffRamp},
+};
 
 use super::{MessageState, RelayChain, RelayMessage, Shared};
 use crate::{Error, Result};
@@ -268,6 +271,9 @@ async fn deliver_as_off_ramp(
     off_ramps: &HashMap<u64, Address>,
     message: &RelayMessage,
 ) -> Result<()> {
+    if !message.tokens.is_empty() {
+        return deliver_tokens(shared, ctx, off_ramps, message).await;
+    }
     let (off_ramp, nonce) = match &message.state {
         // The off-ramp and nonce journaled before sending, whatever the Router's off-ramps are
         // now: only a transaction at that nonce of that account can have delivered it.
@@ -362,6 +368,266 @@ async fn deliver_as_off_ramp(
             seconds: RECEIPT_WAIT.as_secs(),
         }),
     }
+}
+
+/// A message that carries tokens, on a fork of a local upstream: executed by the destination's
+/// stand-in off-ramp, which has the pool mint and the Router deliver in one call (a failed
+/// receiver undoes the mint), sent by its executor — the relayer's account — at a nonce
+/// journaled before sending, as a data message is sent as the off-ramp. On a fork of a public
+/// chain the off-ramp is CCIP's own, which executes only what its DON committed: such a
+/// message is refused, its tokens left with the lane.
+async fn deliver_tokens(
+    shared: &Shared,
+    ctx: &DeliveryContext,
+    off_ramps: &HashMap<u64, Address>,
+    message: &RelayMessage,
+) -> Result<()> {
+    let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
+        return shared.set_state(
+            message.id,
+            refused(format!(
+                "the Router on {} accepts no off-ramp for source selector {}",
+                ctx.chain.name, message.source_chain_selector
+            )),
+            false,
+        );
+    };
+    let executor = ctx.from;
+    let nonce = match &message.state {
+        MessageState::Routing { nonce, .. } => {
+            let mined = ctx
+                .provider
+                .get_transaction_count(executor)
+                .await
+                .map_err(ctx.rpc("read the relayer's nonce"))?;
+            if mined > *nonce {
+                let outcome = match token_execution_at(ctx, off_ramp, message, *nonce).await? {
+                    Some(tx_hash) => token_outcome(ctx, off_ramp, message, tx_hash).await?,
+                    None => match token_succeeded(ctx, off_ramp, message).await? {
+                        Some(done) => done,
+                        None => refused(
+                            "the execution transaction was mined without executing the message; retry sends a new one",
+                        ),
+                    },
+                };
+                return shared.set_state(message.id, outcome, false);
+            }
+            if let Some(done) = token_succeeded(ctx, off_ramp, message).await? {
+                return shared.set_state(message.id, done, false);
+            }
+            *nonce
+        }
+        MessageState::Pending => {
+            if let Some(done) = token_succeeded(ctx, off_ramp, message).await? {
+                return shared.set_state(message.id, done, false);
+            }
+            let version =
+                StandInOffRamp::new(off_ramp, &ctx.provider).typeAndVersion().call().await;
+            if !version.is_ok_and(|v| v.starts_with("StandInOffRamp")) {
+                return shared.set_state(
+                    message.id,
+                    refused(format!(
+                        "the message carries tokens, and the off-ramp {off_ramp} on {} is CCIP's own: it executes only what its DON committed (the devnet carries tokens over local upstream lanes only); the tokens stay with the lane",
+                        ctx.chain.name
+                    )),
+                    false,
+                );
+            }
+            let nonce = ctx
+                .provider
+                .get_transaction_count(executor)
+                .pending()
+                .await
+                .map_err(ctx.rpc("read the relayer's nonce"))?;
+            // Journal before sending: from here on, only this nonce can execute the message.
+            shared.set_state(
+                message.id,
+                MessageState::Routing { off_ramp: executor, nonce, tx_hash: None },
+                true,
+            )?;
+            nonce
+        }
+        _ => return Ok(()),
+    };
+    let call = StandInOffRamp::executeCall { message: ramp_message(message) };
+    let input = call.abi_encode();
+    let token_gas: u64 = message.tokens.iter().map(|t| u64::from(t.dest_gas)).sum();
+    let gas = u64::try_from(message.gas_limit)
+        .unwrap_or(u64::MAX)
+        .saturating_add(token_gas)
+        .saturating_add(ROUTE_OVERHEAD_GAS * 2)
+        .saturating_add(CALLDATA_GAS_PER_BYTE.saturating_mul(input.len() as u64))
+        .min(BLOCK_GAS_LIMIT);
+    let base_fee = ctx
+        .provider
+        .get_block(Default::default())
+        .await
+        .map_err(ctx.rpc("read latest block"))?
+        .and_then(|b| b.header.base_fee_per_gas)
+        .unwrap_or(1_000_000_000) as u128;
+    let tx = TransactionRequest::default()
+        .with_from(executor)
+        .with_to(off_ramp)
+        .with_input(input)
+        .with_nonce(nonce)
+        .with_chain_id(ctx.chain_id)
+        .with_gas_limit(gas)
+        .with_max_priority_fee_per_gas(1_000_000_000)
+        .with_max_fee_per_gas(base_fee * 2 + 1_000_000_000);
+    let envelope = tx.build(&ctx.wallet).await.map_err(|e| Error::Control {
+        url: ctx.chain.rpc_url.clone(),
+        reason: format!("cannot sign the execution transaction: {e}"),
+    })?;
+    let tx_hash = *envelope.tx_hash();
+    // An error here leaves the message ROUTING: the next attempt finds out what happened at this
+    // nonce.
+    if let Err(e) = ctx.provider.send_raw_transaction(&envelope.encoded_2718()).await {
+        tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "execution send refused");
+    }
+    shared.set_state(
+        message.id,
+        MessageState::Routing { off_ramp: executor, nonce, tx_hash: Some(tx_hash) },
+        false,
+    )?;
+    match wait_receipt(ctx, tx_hash).await? {
+        Some(_) => shared.set_state(
+            message.id,
+            token_outcome(ctx, off_ramp, message, tx_hash).await?,
+            false,
+        ),
+        None => Err(Error::Timeout {
+            what: format!("receipt of execution {tx_hash}"),
+            seconds: RECEIPT_WAIT.as_secs(),
+        }),
+    }
+}
+
+/// The off-ramp's input for a message read from the source's on-ramp.
+fn ramp_message(message: &RelayMessage) -> Internal::Any2EVMRampMessage {
+    Internal::Any2EVMRampMessage {
+        header: Internal::RampMessageHeader {
+            messageId: message.id,
+            sourceChainSelector: message.source_chain_selector,
+            destChainSelector: message.dest_chain_selector,
+            sequenceNumber: message.sequence_number,
+            nonce: 0,
+        },
+        sender: message.sender.abi_encode().into(),
+        data: message.data.clone(),
+        receiver: message.receiver,
+        gasLimit: message.gas_limit,
+        tokenAmounts: message
+            .tokens
+            .iter()
+            .map(|t| Internal::Any2EVMTokenTransfer {
+                sourcePoolAddress: t.source_pool.abi_encode().into(),
+                destTokenAddress: t.dest_token,
+                destGasAmount: t.dest_gas,
+                extraData: t.extra_data.clone(),
+                amount: t.amount,
+            })
+            .collect(),
+    }
+}
+
+/// The off-ramp's `ExecutionStateChanged` events for message `id` since the fork.
+async fn token_executions(
+    ctx: &DeliveryContext,
+    off_ramp: Address,
+    id: B256,
+) -> Result<Vec<(B256, StandInOffRamp::ExecutionStateChanged)>> {
+    use alloy::{rpc::types::Filter, sol_types::SolEvent};
+    let filter = Filter::new()
+        .address(off_ramp)
+        .event_signature(StandInOffRamp::ExecutionStateChanged::SIGNATURE_HASH)
+        .topic3(id)
+        .from_block(ctx.chain.fork_block.unwrap_or_default() + 1);
+    let logs =
+        ctx.provider.get_logs(&filter).await.map_err(ctx.rpc("read the off-ramp's executions"))?;
+    Ok(logs
+        .iter()
+        .filter_map(|log| {
+            let event = log.log_decode::<StandInOffRamp::ExecutionStateChanged>().ok()?;
+            Some((log.transaction_hash?, event.inner.data))
+        })
+        .collect())
+}
+
+/// The successful execution of a message that carries tokens, if the off-ramp made one.
+async fn token_succeeded(
+    ctx: &DeliveryContext,
+    off_ramp: Address,
+    message: &RelayMessage,
+) -> Result<Option<MessageState>> {
+    Ok(token_executions(ctx, off_ramp, message.id)
+        .await?
+        .into_iter()
+        .find(|(_, e)| e.state == EXECUTION_SUCCESS)
+        .map(|(tx_hash, _)| MessageState::Success { tx_hash, receiver_called: true }))
+}
+
+/// The execution of message `id` sent by the relayer at `nonce`, if there is one.
+async fn token_execution_at(
+    ctx: &DeliveryContext,
+    off_ramp: Address,
+    message: &RelayMessage,
+    nonce: u64,
+) -> Result<Option<B256>> {
+    use alloy::consensus::Transaction;
+    for (tx_hash, _) in token_executions(ctx, off_ramp, message.id).await? {
+        let tx = ctx
+            .provider
+            .get_transaction_by_hash(tx_hash)
+            .await
+            .map_err(ctx.rpc("read an execution transaction"))?;
+        if tx.is_some_and(|tx| tx.inner.signer() == ctx.from && tx.nonce() == nonce) {
+            return Ok(Some(tx_hash));
+        }
+    }
+    Ok(None)
+}
+
+/// `Internal.MessageExecutionState.SUCCESS` and `FAILURE`.
+const EXECUTION_SUCCESS: u8 = 2;
+const EXECUTION_FAILURE: u8 = 3;
+
+/// SUCCESS or FAILED from a mined execution: the off-ramp's `ExecutionStateChanged` in it.
+async fn token_outcome(
+    ctx: &DeliveryContext,
+    off_ramp: Address,
+    message: &RelayMessage,
+    tx_hash: B256,
+) -> Result<MessageState> {
+    let receipt = receipt(ctx, tx_hash).await?.ok_or_else(|| Error::Control {
+        url: ctx.chain.rpc_url.clone(),
+        reason: format!("execution {tx_hash} has no receipt"),
+    })?;
+    let changed = receipt
+        .logs()
+        .iter()
+        .filter(|log| log.address() == off_ramp)
+        .find_map(|log| log.log_decode::<StandInOffRamp::ExecutionStateChanged>().ok())
+        .map(|event| event.inner.data);
+    Ok(match changed {
+        Some(e) if e.state == EXECUTION_SUCCESS => {
+            MessageState::Success { tx_hash, receiver_called: true }
+        }
+        Some(e) if e.state == EXECUTION_FAILURE => MessageState::Failed {
+            tx_hash: Some(tx_hash),
+            reason: "the execution failed (the receiver or a pool reverted): nothing was minted, the tokens stay with the lane until a retry".into(),
+            revert_data: e.returnData,
+        },
+        // Reverted whole (executed meanwhile, or not the executor): what the off-ramp holds
+        // decides.
+        _ => match token_succeeded(ctx, off_ramp, message).await? {
+            Some(done) => done,
+            None => MessageState::Failed {
+                tx_hash: Some(tx_hash),
+                revert_data: Bytes::new(),
+                reason: "the execution transaction reverted (is the relayer the off-ramp's executor?)".into(),
+            },
+        },
+    })
 }
 
 /// Lets the relayer send as `off_ramp` on the fork, and gives it gas money if it has little.

@@ -146,7 +146,16 @@ mod tests {
             router_message_id: B256::repeat_byte(5),
             source_tx: B256::repeat_byte(6),
             source_block: 7,
-            token_transfers: 0,
+            token_transfers: 1,
+            // A token carried: the journal keeps what the off-ramp needs to mint it.
+            sequence_number: 9,
+            tokens: vec![crate::relayer::TokenTransfer {
+                source_pool: Address::repeat_byte(8),
+                dest_token: Address::repeat_byte(9),
+                dest_gas: 90_000,
+                extra_data: Bytes::from_static(&[0; 32]),
+                amount: U256::from(400_000_000u64),
+            }],
             delivered_on_source: false,
             state,
             attempts: 0,

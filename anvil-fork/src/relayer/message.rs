@@ -27,8 +27,17 @@ pub struct RelayMessage {
     pub source_tx: B256,
     /// Its block.
     pub source_block: u64,
-    /// Token transfers requested (the devnet carries data only; tokens stay on the source).
+    /// Token transfers requested. Over `MockCCIPRouter` they are not carried (its `ccipSend`
+    /// moves the tokens to the receiver's address on the source chain); over a stand-in lane
+    /// they are in `tokens`.
     pub token_transfers: usize,
+    /// The on-ramp's sequence number on the lane (forks only; the off-ramp keys executions by
+    /// it).
+    #[serde(default)]
+    pub sequence_number: u64,
+    /// The tokens the message carries, as the on-ramp's pools burned them (forks only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<TokenTransfer>,
     /// True if `ccipSend` also called a receiver on the source chain: the same-address trap.
     pub delivered_on_source: bool,
     /// Where the message is.
@@ -41,6 +50,22 @@ pub struct RelayMessage {
     /// When it reached SUCCESS or FAILED last (Unix milliseconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at_ms: Option<u64>,
+}
+
+/// One token a message carries, as the source pool burned or locked it: what the destination's
+/// off-ramp needs to have its pool mint or release it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenTransfer {
+    /// The source chain's pool.
+    pub source_pool: Address,
+    /// The token on the destination chain.
+    pub dest_token: Address,
+    /// Gas the destination's pool call gets.
+    pub dest_gas: u32,
+    /// The source pool's data for the destination pool (its decimals).
+    pub extra_data: Bytes,
+    /// Amount, in the source token's units.
+    pub amount: U256,
 }
 
 /// The life of a message: PENDING → IN_FLIGHT (`InFlight`, or `Routing` on a fork) → SUCCESS |
@@ -60,11 +85,12 @@ pub enum MessageState {
         raw_tx: Bytes,
     },
     /// On a fork: the delivery is sent as the off-ramp the destination's Router accepts (anvil
-    /// impersonation), with this nonce of the off-ramp's, journaled before sending. Only one
-    /// transaction can ever be mined at that nonce, so a restarted relayer sends it again
-    /// (never a second delivery) unless the Router already executed the message.
+    /// impersonation) — or, for a message that carries tokens, to the stand-in off-ramp by its
+    /// executor, the relayer's account — with this nonce of the sender's, journaled before
+    /// sending. Only one transaction can ever be mined at that nonce, so a restarted relayer
+    /// sends it again (never a second delivery) unless the message was executed already.
     Routing {
-        /// The off-ramp the delivery is sent as.
+        /// The account the delivery is sent as.
         off_ramp: Address,
         /// Its nonce for this delivery.
         nonce: u64,

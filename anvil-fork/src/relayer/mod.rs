@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 pub use control::ControlClient;
-pub use message::{MessageState, RelayMessage};
+pub use message::{MessageState, RelayMessage, TokenTransfer};
 
 use crate::{DevAccount, Error, Result};
 use journal::Journal;
@@ -205,6 +205,8 @@ impl Shared {
                     source_tx: send.source_tx,
                     source_block: block,
                     token_transfers: send.token_transfers,
+                    sequence_number: send.sequence_number,
+                    tokens: send.tokens,
                     delivered_on_source: send.delivered_on_source,
                     state: state_now,
                     attempts: 0,

@@ -54,6 +54,10 @@ pub(crate) struct FoundSend {
     pub(crate) source_tx: B256,
     pub(crate) token_transfers: usize,
     pub(crate) delivered_on_source: bool,
+    /// The on-ramp's sequence number (forks only).
+    pub(crate) sequence_number: u64,
+    /// The tokens carried (forks only).
+    pub(crate) tokens: Vec<super::TokenTransfer>,
 }
 
 /// The id the relayer gives a message: unique per send, deterministic so that a rescan after a
@@ -118,6 +122,8 @@ fn walk(
             router_message_id,
             source_tx: tx,
             token_transfers: message.tokenAmounts.len(),
+            sequence_number: 0,
+            tokens: Vec::new(),
         });
     }
     for call in &frame.calls {
@@ -144,7 +150,25 @@ fn calls_ccip_receive(frame: &CallFrame, receiver: Address) -> bool {
 pub(crate) fn found_in_log(log: &alloy::rpc::types::Log) -> Option<FoundSend> {
     use solvency_ccip::bindings::on_ramp::StandInOnRamp::CCIPMessageSent;
     let message = log.log_decode::<CCIPMessageSent>().ok()?.inner.data.message;
+    // A transfer whose destination token or gas does not decode is carried with a zero token:
+    // its execution then fails, and says so, rather than the message being dropped.
+    let tokens = message
+        .tokenAmounts
+        .iter()
+        .map(|t| super::TokenTransfer {
+            source_pool: t.sourcePoolAddress,
+            dest_token: Address::abi_decode(&t.destTokenAddress).unwrap_or_default(),
+            dest_gas: alloy::primitives::U256::abi_decode(&t.destExecData)
+                .ok()
+                .and_then(|gas| u32::try_from(gas).ok())
+                .unwrap_or_default(),
+            extra_data: t.extraData.clone(),
+            amount: t.amount,
+        })
+        .collect();
     Some(FoundSend {
+        sequence_number: message.header.sequenceNumber,
+        tokens,
         id: message.header.messageId,
         dest_chain_selector: message.header.destChainSelector,
         sender: message.sender,

@@ -11,6 +11,7 @@ import {BurnMintERC20} from "@chainlink/contracts/src/v0.8/shared/token/ERC20/Bu
 import {WETH9} from "@chainlink/contracts/src/v0.8/vendor/canonical-weth/WETH9.sol";
 
 import {IPoolV1} from "@chainlink/contracts-ccip/contracts/interfaces/IPool.sol";
+import {IAny2EVMMessageReceiver} from "@chainlink/contracts-ccip/contracts/interfaces/IAny2EVMMessageReceiver.sol";
 import {IRouter} from "@chainlink/contracts-ccip/contracts/interfaces/IRouter.sol";
 import {Pool} from "@chainlink/contracts-ccip/contracts/libraries/Pool.sol";
 import {IEVM2AnyOnRampClient} from "@chainlink/contracts-ccip/contracts/interfaces/IEVM2AnyOnRampClient.sol";
@@ -18,6 +19,7 @@ import {IRMN} from "@chainlink/contracts-ccip/contracts/interfaces/IRMN.sol";
 import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
 import {Internal} from "@chainlink/contracts-ccip/contracts/libraries/Internal.sol";
 import {IERC20} from "@openzeppelin/contracts@4.8.3/token/ERC20/IERC20.sol";
+import {ERC165Checker} from "@openzeppelin/contracts@5.0.2/utils/introspection/ERC165Checker.sol";
 
 /// @title StandInOnRamp
 /// @notice Stands in for CCIP's OnRamp 1.6 behind a real Router on a local upstream chain: it
@@ -324,6 +326,12 @@ contract StandInOffRamp {
     for (uint256 i = 0; i < message.tokenAmounts.length; ++i) {
       destTokenAmounts[i] = _releaseOrMint(message, message.tokenAmounts[i]);
     }
+    // As OffRamp 1.6: a transfer of tokens alone, or to an account or a contract that is no CCIP
+    // receiver, is done once the tokens are minted (the Router would refuse to call it).
+    if (
+      (message.data.length == 0 && message.gasLimit == 0) || message.receiver.code.length == 0
+        || !ERC165Checker.supportsInterface(message.receiver, type(IAny2EVMMessageReceiver).interfaceId)
+    ) return;
     (bool success, bytes memory retData,) = s_router.routeMessage(
       Client.Any2EVMMessage({
         messageId: message.header.messageId,
