@@ -30,7 +30,7 @@ pub use deployment::{ChainDeployment, DEPLOYMENT_FILE, Deployment};
 pub use devnet::{Devnet, DevnetConfig, RELAYER_JOURNAL, VaultConfig, chain_name};
 pub use error::Error;
 pub use fork::{ForkOrigin, ForkSpec};
-pub use relayer::{MessageState, RelayMessage, Relayer, RelayerHandle};
+pub use relayer::{MessageState, RelayMessage, Relayer, RelayerHandle, TokenTransfer};
 
 /// The devnet's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -149,3 +149,164 @@ async fn tokens_cross_a_lane_once_through_failure_retry_and_a_relayer_restart() 
     devnet.shutdown().await;
     upstream.shutdown().await;
 }
+
+type RampMessage = solvency_ccip::bindings::on_ramp::Internal::EVM2AnyRampMessage;
+
+/// The message the on-ramp emitted in a send's transaction.
+async fn sent_message(chain: &ChainDeployment, id: alloy::primitives::B256) -> RampMessage {
+    use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
+    use solvency_ccip::bindings::on_ramp::StandInOnRamp::CCIPMessageSent;
+    let filter = Filter::new()
+        .event_signature(CCIPMessageSent::SIGNATURE_HASH)
+        .from_block(chain.fork.as_ref().expect("a fork").block + 1);
+    let logs = reader(chain).get_logs(&filter).await.unwrap();
+    logs.iter()
+        .map(|log| log.log_decode::<CCIPMessageSent>().unwrap().inner.data.message)
+        .find(|m| m.header.messageId == id)
+        .expect("the send's CCIPMessageSent")
+}
+
+/// What the relayer journals for a message that carries tokens, ROUTING at `nonce` of its own
+/// account, as it writes before sending the execution.
+fn journal_routing(
+    journal: &std::path::Path,
+    dest: &ChainDeployment,
+    sent: &RampMessage,
+    nonce: u64,
+) {
+    use alloy::sol_types::SolValue;
+    use std::io::Write;
+    let message = solvency_devnet::RelayMessage {
+        id: sent.header.messageId,
+        source_chain_selector: sent.header.sourceChainSelector,
+        dest_chain_selector: sent.header.destChainSelector,
+        sender: sent.sender,
+        receiver: Address::abi_decode(&sent.receiver).unwrap(),
+        data: sent.data.clone(),
+        gas_limit: U256::ZERO,
+        router_message_id: sent.header.messageId,
+        source_tx: Default::default(),
+        source_block: 0,
+        token_transfers: sent.tokenAmounts.len(),
+        sequence_number: sent.header.sequenceNumber,
+        tokens: sent
+            .tokenAmounts
+            .iter()
+            .map(|t| solvency_devnet::TokenTransfer {
+                source_pool: t.sourcePoolAddress,
+                dest_token: Address::abi_decode(&t.destTokenAddress).unwrap(),
+                dest_gas: u32::try_from(U256::abi_decode(&t.destExecData).unwrap()).unwrap(),
+                extra_data: t.extraData.clone(),
+                amount: t.amount,
+            })
+            .collect(),
+        delivered_on_source: false,
+        state: MessageState::Routing { off_ramp: dest.relayer.address, nonce, tx_hash: None },
+        attempts: 1,
+        detected_at_ms: 0,
+        finished_at_ms: None,
+    };
+    let line = serde_json::json!({ "kind": "message", "message": message });
+    let mut file = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
+    writeln!(file, "{line}").unwrap();
+}
+
+/// Executes `sent` on `dest`'s stand-in off-ramp as its executor (the relayer's account) at its
+/// next nonce, by hand, as the relayer would have before it was killed.
+async fn execute_by_hand(
+    dest: &ChainDeployment,
+    off_ramp: Address,
+    sent: &RampMessage,
+) -> alloy::rpc::types::TransactionReceipt {
+    use alloy::sol_types::SolValue;
+    use solvency_ccip::bindings::upstream::Internal;
+    let message = Internal::Any2EVMRampMessage {
+        header: Internal::RampMessageHeader {
+            messageId: sent.header.messageId,
+            sourceChainSelector: sent.header.sourceChainSelector,
+            destChainSelector: sent.header.destChainSelector,
+            sequenceNumber: sent.header.sequenceNumber,
+            nonce: 0,
+        },
+        sender: sent.sender.abi_encode().into(),
+        data: sent.data.clone(),
+        receiver: Address::abi_decode(&sent.receiver).unwrap(),
+        gasLimit: U256::ZERO,
+        tokenAmounts: sent
+            .tokenAmounts
+            .iter()
+            .map(|t| Internal::Any2EVMTokenTransfer {
+                sourcePoolAddress: t.sourcePoolAddress.abi_encode().into(),
+                destTokenAddress: Address::abi_decode(&t.destTokenAddress).unwrap(),
+                destGasAmount: 90_000,
+                extraData: t.extraData.clone(),
+                amount: t.amount,
+            })
+            .collect(),
+    };
+    let executor = as_account(dest, &dest.relayer);
+    let receipt = StandInOffRamp::new(off_ramp, &executor)
+        .execute(message)
+        .gas(1_000_000)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    receipt
+}
+
+/// A relayer killed after journaling two executions (ROUTING at its account's next two
+/// nonces, as it journals before sending): the first was sent and mined, the second was not.
+/// Started again, it records the first's execution — no second mint — and sends the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayer_killed_between_journaling_and_recording_an_execution_mints_once() {
+    use alloy::providers::Provider;
+    let user = DevAccount::user(0);
+    let upstream = Upstream::start(UpstreamConfig {
+        chains: 2,
+        token_holders: vec![user.address],
+        minted: usdc(1_000),
+        ..Default::default()
+    })
+    .await
+    .expect("the upstream starts");
+    let mut devnet =
+        Devnet::start(DevnetConfig { forks: upstream.forks(), users: 1, ..Default::default() })
+            .await
+            .expect("the fork devnet starts");
+    let (a, b) = (devnet.chain(0).clone(), devnet.chain(1).clone());
+    let (token_a, token_b) = (upstream.chains()[0].token, upstream.chains()[1].token);
+    let off_ramp = upstream.chains()[1].off_ramp;
+    let payee = Address::repeat_byte(0x5f);
+
+    devnet.stop_relayer().await;
+    let first = send(&a, token_a, &user, &b, payee, usdc(30), b"").await.unwrap();
+    let second = send(&a, token_a, &user, &b, payee, usdc(40), b"").await.unwrap();
+    let (first, second) = (sent_message(&a, first).await, sent_message(&a, second).await);
+    let nonce = reader(&b).get_transaction_count(b.relayer.address).await.unwrap();
+    let mined = execute_by_hand(&b, off_ramp, &first).await;
+    let journal = devnet.state_dir().join(solvency_devnet::RELAYER_JOURNAL);
+    journal_routing(&journal, &b, &first, nonce);
+    journal_routing(&journal, &b, &second, nonce + 1);
+
+    devnet.start_relayer().await.unwrap();
+    let relayer = devnet.relayer().unwrap();
+    let first = relayer.wait_final(first.header.messageId, WAIT).await.unwrap();
+    assert_eq!(
+        first.state,
+        MessageState::Success { tx_hash: mined.transaction_hash, receiver_called: true },
+        "the execution mined at the journaled nonce, not a new one"
+    );
+    let second = relayer.wait_final(second.header.messageId, WAIT).await.unwrap();
+    assert!(matches!(second.state, MessageState::Success { .. }), "{:?}", second.state);
+    let balance = BurnMintERC20::new(token_b, reader(&b)).balanceOf(payee).call().await.unwrap();
+    assert_eq!(balance, usdc(70), "each minted once");
+    let supply_a = BurnMintERC20::new(token_a, reader(&a)).totalSupply().call().await.unwrap();
+    let supply_b = BurnMintERC20::new(token_b, reader(&b)).totalSupply().call().await.unwrap();
+    assert_eq!(supply_a + supply_b, usdc(2_000));
+    devnet.shutdown().await;
+    upstream.shutdown().await;
+}
