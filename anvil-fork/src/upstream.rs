@@ -3,8 +3,8 @@
 //!
 //! Each chain gets CCIP's real `Router` (contracts-ccip 1.6.2) over the canonical WETH9, an RMN
 //! that never curses, and lanes to every other upstream chain: an on-ramp that emits OnRamp 1.6's
-//! `CCIPMessageSent` (the real OnRamp needs a FeeQuoter with live prices, a NonceManager and a
-//! token registry, none of which a data-only message uses) and an off-ramp the Router accepts.
+//! `CCIPMessageSent` (the real OnRamp needs a FeeQuoter with live prices and a NonceManager; its
+//! pools are registered on it directly) and an off-ramp the Router accepts.
 //! Each chain also has a burn/mint token lane to every other: a `BurnMintERC20` "USDC" (6
 //! decimals) and CCIP's `BurnMintTokenPool` over it, registered with the ramps, with outbound and
 //! inbound rate limits per lane; the off-ramp executes token messages for its executor, the

@@ -271,6 +271,43 @@ contract TokenLane_burnMint is Test {
     assertEq(_supplies(), START);
   }
 
+  function test_whatCouldStrandTokensIsRefusedAtTheSend() public {
+    Client.EVMTokenAmount[] memory tokens = new Client.EVMTokenAmount[](1);
+    tokens[0] = Client.EVMTokenAmount({token: address(s_tokenA), amount: 0});
+    Client.EVM2AnyMessage memory message = Client.EVM2AnyMessage({
+      receiver: abi.encode(address(s_receiver)), data: "", tokenAmounts: tokens, feeToken: address(0), extraArgs: ""
+    });
+    vm.startPrank(s_sender);
+    vm.expectRevert(StandInOnRamp.CannotSendZeroTokens.selector);
+    s_routerA.ccipSend{value: FEE}(B, message);
+    // A gas limit the off-ramp could not give the receiver.
+    tokens[0].amount = 1e6;
+    s_tokenA.approve(address(s_routerA), 1e6);
+    message.extraArgs =
+      Client._argsToBytes(Client.GenericExtraArgsV2({gasLimit: 3_000_001, allowOutOfOrderExecution: true}));
+    vm.expectRevert(StandInOnRamp.MessageGasLimitTooHigh.selector);
+    s_routerA.ccipSend{value: FEE}(B, message);
+    // A receiver outside the EVM address space.
+    message.extraArgs = "";
+    message.receiver = abi.encode(uint256(type(uint160).max) + 1);
+    vm.expectRevert();
+    s_routerA.ccipSend{value: FEE}(B, message);
+    vm.stopPrank();
+    assertEq(s_tokenA.balanceOf(s_sender), START);
+  }
+
+  function test_setPoolListsExactlyTheTokensCarried() public {
+    assertEq(s_onRampA.getSupportedTokens(B).length, 1);
+    s_onRampA.setPool(address(s_tokenA), IPoolV1(address(0)));
+    assertEq(s_onRampA.getSupportedTokens(B).length, 0);
+    s_onRampA.setPool(address(s_tokenA), IPoolV1(address(s_poolA)));
+    s_onRampA.setPool(address(s_tokenA), IPoolV1(address(s_poolA)));
+    assertEq(s_onRampA.getSupportedTokens(B).length, 1);
+    vm.prank(s_sender);
+    vm.expectRevert(StandInOnRamp.OnlyOwner.selector);
+    s_onRampA.setPool(address(s_tokenA), IPoolV1(address(0)));
+  }
+
   function test_onlyTheExecutorExecutesAndOnlyThroughExecute() public {
     Internal.Any2EVMRampMessage memory message = _relayed(_send(10e6));
     vm.expectRevert(StandInOffRamp.OnlyExecutor.selector);

@@ -421,9 +421,17 @@ async fn deliver_tokens(
             if let Some(done) = token_succeeded(ctx, off_ramp, message).await? {
                 return shared.set_state(message.id, done, false);
             }
-            let version =
-                StandInOffRamp::new(off_ramp, &ctx.provider).typeAndVersion().call().await;
-            if !version.is_ok_and(|v| v.starts_with("StandInOffRamp")) {
+            // A node that does not answer is asked again later; an off-ramp that answers with
+            // another version is CCIP's own.
+            let version = StandInOffRamp::new(off_ramp, &ctx.provider)
+                .typeAndVersion()
+                .call()
+                .await
+                .map_err(|e| Error::Control {
+                    url: ctx.chain.rpc_url.clone(),
+                    reason: format!("reading the off-ramp's version: {e}"),
+                })?;
+            if !version.starts_with("StandInOffRamp") {
                 return shared.set_state(
                     message.id,
                     refused(format!(
@@ -452,19 +460,20 @@ async fn deliver_tokens(
     let call = StandInOffRamp::executeCall { message: ramp_message(message) };
     let input = call.abi_encode();
     let token_gas: u64 = message.tokens.iter().map(|t| u64::from(t.dest_gas)).sum();
-    let gas = u64::try_from(message.gas_limit)
-        .unwrap_or(u64::MAX)
+    // The receiver is three calls deep (execute, the all-or-nothing self-call, the Router), each
+    // passing on 63/64 of what is left: a sixteenth more than its limit covers that. The
+    // on-ramp caps a message's limit, so this stays well under a block.
+    let receiver_gas = u64::try_from(message.gas_limit).unwrap_or(u64::MAX);
+    let latest =
+        ctx.provider.get_block(Default::default()).await.map_err(ctx.rpc("read latest block"))?;
+    let block_gas = latest.as_ref().map_or(BLOCK_GAS_LIMIT, |b| b.header.gas_limit);
+    let gas = receiver_gas
+        .saturating_add(receiver_gas / 16)
         .saturating_add(token_gas)
         .saturating_add(ROUTE_OVERHEAD_GAS * 2)
         .saturating_add(CALLDATA_GAS_PER_BYTE.saturating_mul(input.len() as u64))
-        .min(BLOCK_GAS_LIMIT);
-    let base_fee = ctx
-        .provider
-        .get_block(Default::default())
-        .await
-        .map_err(ctx.rpc("read latest block"))?
-        .and_then(|b| b.header.base_fee_per_gas)
-        .unwrap_or(1_000_000_000) as u128;
+        .min(block_gas);
+    let base_fee = latest.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000) as u128;
     let tx = TransactionRequest::default()
         .with_from(executor)
         .with_to(off_ramp)
@@ -483,6 +492,30 @@ async fn deliver_tokens(
     // nonce.
     if let Err(e) = ctx.provider.send_raw_transaction(&envelope.encoded_2718()).await {
         tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "execution send refused");
+        // Refused outright — the node neither knows it nor used the nonce — those bytes can
+        // never execute anything: FAILED (retry signs new ones), rather than every later
+        // message to this chain waiting behind it.
+        let known = ctx
+            .provider
+            .get_transaction_by_hash(tx_hash)
+            .await
+            .map_err(ctx.rpc("read the execution transaction"))?
+            .is_some();
+        let used = ctx
+            .provider
+            .get_transaction_count(executor)
+            .await
+            .map_err(ctx.rpc("read the relayer's nonce"))?
+            > nonce;
+        if !known && !used {
+            return shared.set_state(
+                message.id,
+                refused(format!(
+                    "the node refused the execution transaction ({e}); retry signs a new one"
+                )),
+                false,
+            );
+        }
     }
     shared.set_state(
         message.id,
@@ -559,11 +592,27 @@ async fn token_succeeded(
     off_ramp: Address,
     message: &RelayMessage,
 ) -> Result<Option<MessageState>> {
-    Ok(token_executions(ctx, off_ramp, message.id)
+    let Some((tx_hash, _)) = token_executions(ctx, off_ramp, message.id)
         .await?
         .into_iter()
         .find(|(_, e)| e.state == EXECUTION_SUCCESS)
-        .map(|(tx_hash, _)| MessageState::Success { tx_hash, receiver_called: true }))
+    else {
+        return Ok(None);
+    };
+    let receipt = receipt(ctx, tx_hash).await?;
+    let receiver_called = receipt.is_some_and(|r| routed(ctx, &r, message.id));
+    Ok(Some(MessageState::Success { tx_hash, receiver_called }))
+}
+
+/// Whether the Router delivered message `id` in this execution (the off-ramp skips a transfer
+/// to an account, or to a contract that is no CCIP receiver).
+fn routed(ctx: &DeliveryContext, receipt: &TransactionReceipt, id: B256) -> bool {
+    use solvency_ccip::bindings::ccip_router::Router::MessageExecuted;
+    receipt
+        .logs()
+        .iter()
+        .filter(|log| log.address() == ctx.chain.router)
+        .any(|log| log.log_decode::<MessageExecuted>().is_ok_and(|e| e.inner.data.messageId == id))
 }
 
 /// The execution of message `id` sent by the relayer at `nonce`, if there is one.
@@ -610,7 +659,7 @@ async fn token_outcome(
         .map(|event| event.inner.data);
     Ok(match changed {
         Some(e) if e.state == EXECUTION_SUCCESS => {
-            MessageState::Success { tx_hash, receiver_called: true }
+            MessageState::Success { tx_hash, receiver_called: routed(ctx, &receipt, message.id) }
         }
         Some(e) if e.state == EXECUTION_FAILURE => MessageState::Failed {
             tx_hash: Some(tx_hash),

@@ -18,8 +18,8 @@ import {IEVM2AnyOnRampClient} from "@chainlink/contracts-ccip/contracts/interfac
 import {IRMN} from "@chainlink/contracts-ccip/contracts/interfaces/IRMN.sol";
 import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
 import {Internal} from "@chainlink/contracts-ccip/contracts/libraries/Internal.sol";
+import {ERC165CheckerReverting} from "@chainlink/contracts-ccip/contracts/libraries/ERC165CheckerReverting.sol";
 import {IERC20} from "@openzeppelin/contracts@4.8.3/token/ERC20/IERC20.sol";
-import {ERC165Checker} from "@openzeppelin/contracts@5.0.2/utils/introspection/ERC165Checker.sol";
 
 /// @title StandInOnRamp
 /// @notice Stands in for CCIP's OnRamp 1.6 behind a real Router on a local upstream chain: it
@@ -40,9 +40,15 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
   error InvalidExtraArgsTag();
   error OnlyOwner();
   error UnsupportedToken(address token);
+  error CannotSendZeroTokens();
+  error MessageGasLimitTooHigh();
 
   /// @notice Gas the destination's `releaseOrMint` gets per token (OnRamp 1.6's default).
   uint32 public constant DEFAULT_TOKEN_DEST_GAS = 90_000;
+  /// @notice The most gas a message may ask for its receiver (a FeeQuoter's
+  /// `maxPerMsgGasLimit`): the off-ramp can always give it, so a message carrying tokens can
+  /// always be executed.
+  uint256 public constant MAX_GAS_LIMIT = 3_000_000;
 
   /// @notice OnRamp 1.6's event, field for field.
   event CCIPMessageSent(
@@ -80,14 +86,26 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
     IPoolV1 pool
   ) external {
     if (msg.sender != i_owner) revert OnlyOwner();
-    if (address(s_pools[token]) == address(0)) s_tokens.push(token);
+    bool listed = address(s_pools[token]) != address(0);
     s_pools[token] = pool;
+    if (!listed && address(pool) != address(0)) {
+      s_tokens.push(token);
+    } else if (listed && address(pool) == address(0)) {
+      for (uint256 i = 0; i < s_tokens.length; ++i) {
+        if (s_tokens[i] == token) {
+          s_tokens[i] = s_tokens[s_tokens.length - 1];
+          s_tokens.pop();
+          break;
+        }
+      }
+    }
   }
 
   function getFee(
     uint64,
     Client.EVM2AnyMessage calldata message
   ) external view returns (uint256) {
+    Internal._validateEVMAddress(message.receiver);
     _convertExtraArgs(message.extraArgs);
     return i_fee;
   }
@@ -113,6 +131,9 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
   ) public virtual returns (bytes32) {
     if (msg.sender != i_router) revert MustBeCalledByRouter();
     if (originalSender == address(0)) revert RouterMustSetOriginalSender();
+    // As OnRamp 1.6 and its FeeQuoter: a receiver outside the EVM address space would strand
+    // what the message carries.
+    Internal._validateEVMAddress(message.receiver);
     Internal.EVM2AnyRampMessage memory sent = Internal.EVM2AnyRampMessage({
       header: Internal.RampMessageHeader({
         messageId: "",
@@ -147,6 +168,7 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
     transfers = new Internal.EVM2AnyTokenTransfer[](message.tokenAmounts.length);
     for (uint256 i = 0; i < message.tokenAmounts.length; ++i) {
       Client.EVMTokenAmount calldata sent = message.tokenAmounts[i];
+      if (sent.amount == 0) revert CannotSendZeroTokens();
       IPoolV1 pool = s_pools[sent.token];
       if (address(pool) == address(0)) revert UnsupportedToken(sent.token);
       Pool.LockOrBurnOutV1 memory out = pool.lockOrBurn(
@@ -180,14 +202,16 @@ contract StandInOnRamp is IEVM2AnyOnRampClient {
     // The tag is the first four bytes; the arguments follow it.
     // forge-lint: disable-next-line(unsafe-typecast)
     bytes4 tag = bytes4(extraArgs);
+    Client.GenericExtraArgsV2 memory args;
     if (tag == Client.GENERIC_EXTRA_ARGS_V2_TAG) {
-      return Client._argsToBytes(abi.decode(extraArgs[4:], (Client.GenericExtraArgsV2)));
+      args = abi.decode(extraArgs[4:], (Client.GenericExtraArgsV2));
+    } else if (tag == Client.EVM_EXTRA_ARGS_V1_TAG) {
+      args.gasLimit = abi.decode(extraArgs[4:], (uint256));
+    } else {
+      revert InvalidExtraArgsTag();
     }
-    if (tag == Client.EVM_EXTRA_ARGS_V1_TAG) {
-      uint256 gasLimit = abi.decode(extraArgs[4:], (uint256));
-      return Client._argsToBytes(Client.GenericExtraArgsV2({gasLimit: gasLimit, allowOutOfOrderExecution: false}));
-    }
-    revert InvalidExtraArgsTag();
+    if (args.gasLimit > MAX_GAS_LIMIT) revert MessageGasLimitTooHigh();
+    return Client._argsToBytes(args);
   }
 }
 
@@ -221,8 +245,9 @@ contract StandInRMN {
 /// undone and the message is FAILURE, its tokens still held by the lane, until it is executed
 /// again. A message executed successfully is never executed again.
 /// @dev The real OffRamp executes only messages a commit report proved; this one executes what
-/// its executor (the devnet's relayer, standing in for the DON) gives it, and registers pools
-/// per token in place of the token admin registry.
+/// its executor (the devnet's relayer, standing in for the DON) gives it — so "never twice" and
+/// supplies adding up rest on an honest executor, whose devnet key is public — and registers
+/// pools per token in place of the token admin registry.
 contract StandInOffRamp {
   error OnlyOwner();
   error OnlyExecutor();
@@ -330,7 +355,9 @@ contract StandInOffRamp {
     // receiver, is done once the tokens are minted (the Router would refuse to call it).
     if (
       (message.data.length == 0 && message.gasLimit == 0) || message.receiver.code.length == 0
-        || !ERC165Checker.supportsInterface(message.receiver, type(IAny2EVMMessageReceiver).interfaceId)
+        || !ERC165CheckerReverting._supportsInterfaceReverting(
+          message.receiver, type(IAny2EVMMessageReceiver).interfaceId
+        )
     ) return;
     (bool success, bytes memory retData,) = s_router.routeMessage(
       Client.Any2EVMMessage({
