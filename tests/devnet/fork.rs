@@ -193,7 +193,6 @@ fn journal_routing(
     off_ramp: Address,
     nonce: u64,
 ) {
-    use std::io::Write;
     let message = solvency_devnet::RelayMessage {
         id: sent.header.messageId,
         source_chain_selector: source.selector,
@@ -214,9 +213,7 @@ fn journal_routing(
         detected_at_ms: 0,
         finished_at_ms: None,
     };
-    let line = serde_json::json!({ "kind": "message", "message": message });
-    let mut file = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
-    writeln!(file, "{line}").unwrap();
+    solvency_tests::journal_message(journal, &message);
 }
 
 /// Executions of message `id` by the Router on a forked chain since the fork.

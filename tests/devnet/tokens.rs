@@ -67,23 +67,29 @@ async fn send(
     Ok(event.inner.data.message.header.messageId)
 }
 
+/// A 2-chain upstream with token lanes (`config`'s mint going to user 0) and a devnet forking
+/// it.
+async fn lanes(config: UpstreamConfig) -> (Upstream, Devnet) {
+    let config =
+        UpstreamConfig { chains: 2, token_holders: vec![DevAccount::user(0).address], ..config };
+    let upstream = Upstream::start(config).await.expect("the upstream starts");
+    let devnet =
+        Devnet::start(DevnetConfig { forks: upstream.forks(), users: 1, ..Default::default() })
+            .await
+            .expect("the fork devnet starts");
+    (upstream, devnet)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_cross_a_lane_once_through_failure_retry_and_a_relayer_restart() {
     let user = DevAccount::user(0);
-    let upstream = Upstream::start(UpstreamConfig {
-        chains: 2,
-        token_holders: vec![user.address],
+    let (upstream, mut devnet) = lanes(UpstreamConfig {
         minted: usdc(10_000),
         lane_capacity: 1_000 * 1_000_000,
         lane_rate: 1_000_000,
         ..Default::default()
     })
-    .await
-    .expect("the upstream starts");
-    let mut devnet =
-        Devnet::start(DevnetConfig { forks: upstream.forks(), users: 1, ..Default::default() })
-            .await
-            .expect("the fork devnet starts");
+    .await;
     let (a, b) = (devnet.chain(0).clone(), devnet.chain(1).clone());
     let (token_a, token_b) = (upstream.chains()[0].token, upstream.chains()[1].token);
     let supply = |chain: &ChainDeployment, token: Address| {
@@ -187,7 +193,6 @@ fn journal_routing(
     nonce: u64,
 ) {
     use alloy::sol_types::SolValue;
-    use std::io::Write;
     let message = solvency_devnet::RelayMessage {
         id: sent.header.messageId,
         source_chain_selector: sent.header.sourceChainSelector,
@@ -218,9 +223,7 @@ fn journal_routing(
         detected_at_ms: 0,
         finished_at_ms: None,
     };
-    let line = serde_json::json!({ "kind": "message", "message": message });
-    let mut file = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
-    writeln!(file, "{line}").unwrap();
+    solvency_tests::journal_message(journal, &message);
 }
 
 /// Executes `sent` on `dest`'s stand-in off-ramp as its executor (the relayer's account) at its
@@ -277,18 +280,8 @@ async fn execute_by_hand(
 async fn a_relayer_killed_between_journaling_and_recording_an_execution_mints_once() {
     use alloy::providers::Provider;
     let user = DevAccount::user(0);
-    let upstream = Upstream::start(UpstreamConfig {
-        chains: 2,
-        token_holders: vec![user.address],
-        minted: usdc(1_000),
-        ..Default::default()
-    })
-    .await
-    .expect("the upstream starts");
-    let mut devnet =
-        Devnet::start(DevnetConfig { forks: upstream.forks(), users: 1, ..Default::default() })
-            .await
-            .expect("the fork devnet starts");
+    let (upstream, mut devnet) =
+        lanes(UpstreamConfig { minted: usdc(1_000), ..Default::default() }).await;
     let (a, b) = (devnet.chain(0).clone(), devnet.chain(1).clone());
     let (token_a, token_b) = (upstream.chains()[0].token, upstream.chains()[1].token);
     let off_ramp = upstream.chains()[1].off_ramp;

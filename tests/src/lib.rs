@@ -170,3 +170,12 @@ pub async fn drain_hub(chain: &ChainDeployment) -> alloy::primitives::U256 {
         .unwrap();
     balance
 }
+
+/// Appends `message` to a relayer journal as the relayer records it (what it writes before it
+/// sends a delivery, for a test that stands in for a relayer killed after that line).
+pub fn journal_message(journal: &std::path::Path, message: &solvency_devnet::RelayMessage) {
+    use std::io::Write;
+    let line = serde_json::json!({ "kind": "message", "message": message });
+    let mut file = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
+    writeln!(file, "{line}").unwrap();
+}

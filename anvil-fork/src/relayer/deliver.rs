@@ -185,11 +185,23 @@ async fn sign_route_message(
         .get_block(Default::default())
         .await
         .map_err(ctx.rpc("read latest block"))?
-        .and_then(|b| b.header.base_fee_per_gas)
-        .unwrap_or(1_000_000_000) as u128;
+        .and_then(|b| b.header.base_fee_per_gas);
+    sign(ctx, ctx.chain.router, input, nonce, gas, base_fee).await
+}
+
+/// A transaction from the relayer's account, signed: its hash and its bytes.
+async fn sign(
+    ctx: &DeliveryContext,
+    to: Address,
+    input: Bytes,
+    nonce: u64,
+    gas: u64,
+    base_fee: Option<u64>,
+) -> Result<(B256, Bytes)> {
+    let base_fee = base_fee.unwrap_or(1_000_000_000) as u128;
     let tx = TransactionRequest::default()
         .with_from(ctx.from)
-        .with_to(ctx.chain.router)
+        .with_to(to)
         .with_input(input)
         .with_nonce(nonce)
         .with_chain_id(ctx.chain_id)
@@ -473,24 +485,11 @@ async fn deliver_tokens(
         .saturating_add(ROUTE_OVERHEAD_GAS * 2)
         .saturating_add(CALLDATA_GAS_PER_BYTE.saturating_mul(input.len() as u64))
         .min(block_gas);
-    let base_fee = latest.and_then(|b| b.header.base_fee_per_gas).unwrap_or(1_000_000_000) as u128;
-    let tx = TransactionRequest::default()
-        .with_from(executor)
-        .with_to(off_ramp)
-        .with_input(input)
-        .with_nonce(nonce)
-        .with_chain_id(ctx.chain_id)
-        .with_gas_limit(gas)
-        .with_max_priority_fee_per_gas(1_000_000_000)
-        .with_max_fee_per_gas(base_fee * 2 + 1_000_000_000);
-    let envelope = tx.build(&ctx.wallet).await.map_err(|e| Error::Control {
-        url: ctx.chain.rpc_url.clone(),
-        reason: format!("cannot sign the execution transaction: {e}"),
-    })?;
-    let tx_hash = *envelope.tx_hash();
+    let base_fee = latest.and_then(|b| b.header.base_fee_per_gas);
+    let (tx_hash, raw_tx) = sign(ctx, off_ramp, input.into(), nonce, gas, base_fee).await?;
     // An error here leaves the message ROUTING: the next attempt finds out what happened at this
     // nonce.
-    if let Err(e) = ctx.provider.send_raw_transaction(&envelope.encoded_2718()).await {
+    if let Err(e) = ctx.provider.send_raw_transaction(&raw_tx).await {
         tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "execution send refused");
         // Refused outright — the node neither knows it nor used the nonce — those bytes can
         // never execute anything: FAILED (retry signs new ones), rather than every later
