@@ -118,6 +118,20 @@ async fn tokens_cross_a_lane_once_through_failure_retry_and_a_relayer_restart() 
     assert_eq!(done.tokens.len(), 1);
     assert_eq!(balance(&b, token_b, payee).await, usdc(400));
     assert_eq!(supplies().await, start, "conserved across the lane");
+    // What one lot costs and takes, printed (run with `--nocapture`): the send's gas on the
+    // source (approve apart), the execution's on the destination, and from the relayer seeing
+    // the send to its execution mined.
+    if let MessageState::Success { tx_hash, .. } = done.state {
+        use alloy::providers::Provider;
+        let sent = reader(&a).get_transaction_receipt(done.source_tx).await.unwrap().unwrap();
+        let executed = reader(&b).get_transaction_receipt(tx_hash).await.unwrap().unwrap();
+        println!(
+            "one lot A→B: ccipSend {} gas, execute {} gas, seen → executed {} ms",
+            sent.gas_used,
+            executed.gas_used,
+            done.finished_at_ms.unwrap_or_default().saturating_sub(done.detected_at_ms)
+        );
+    }
 
     // A receiver that refuses: FAILED, nothing minted, the 250 held by the lane; fixed and
     // retried: minted once.
