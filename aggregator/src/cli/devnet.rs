@@ -30,8 +30,9 @@ pub enum DevnetCommand {
     /// the terminal back once the devnet is ready (stop it with `solvency devnet down`).
     Up(UpArgs),
     /// Start local chains that stand in for public chains where CCIP runs (CCIP's real Router,
-    /// an on-ramp emitting OnRamp 1.6's events, an off-ramp it accepts, lanes between all),
-    /// print the `--fork`/`--router` arguments that fork them, and run until Ctrl-C or SIGTERM.
+    /// an on-ramp emitting OnRamp 1.6's events, an off-ramp it accepts, lanes between all, each
+    /// carrying a burn/mint "USDC" through CCIP's token pools), print the `--fork`/`--router`
+    /// arguments that fork them, and run until Ctrl-C or SIGTERM.
     ///
     /// Example: `solvency devnet upstream --chains 3`, then in another terminal `solvency devnet
     /// up --state-dir .forks` with the printed arguments.
@@ -39,6 +40,16 @@ pub enum DevnetCommand {
         /// Number of chains (CCIP test chain ids 90000001..).
         #[arg(long, default_value_t = 3)]
         chains: usize,
+        /// Each lane's token bucket, outbound and inbound, in whole USDC: its capacity …
+        #[arg(long, value_name = "USDC", default_value_t = 1_000_000)]
+        lane_capacity: u64,
+        /// … and what refills it each second.
+        #[arg(long, value_name = "USDC", default_value_t = 1_000)]
+        lane_rate: u64,
+        /// Mint this many whole USDC to each devnet user account on every chain (to try
+        /// transfers on the forks).
+        #[arg(long, value_name = "USDC", default_value_t = 0)]
+        mint: u64,
     },
     /// Stop a devnet started with `--detach` (or any devnet running in the directory).
     ///
@@ -72,7 +83,9 @@ impl DevnetCommand {
     pub(super) async fn run(self) -> anyhow::Result<()> {
         match self {
             Self::Up(args) => up(args).await,
-            Self::Upstream { chains } => upstream(chains).await,
+            Self::Upstream { chains, lane_capacity, lane_rate, mint } => {
+                upstream(chains, lane_capacity, lane_rate, mint).await
+            }
             Self::Down(dir) => down(&dir.state_dir).await,
             Self::Relay(args) => relay(args).await,
             Self::Status(args) => status(args).await,
@@ -237,12 +250,25 @@ fn fork_specs(
 }
 
 /// `solvency devnet upstream`
-async fn upstream(chains: usize) -> anyhow::Result<()> {
-    let upstream = Upstream::start(UpstreamConfig { chains, ..UpstreamConfig::default() }).await?;
+async fn upstream(chains: usize, capacity: u64, rate: u64, mint: u64) -> anyhow::Result<()> {
+    let unit = |whole: u64| u128::from(whole) * 1_000_000;
+    let config = UpstreamConfig {
+        chains,
+        lane_capacity: unit(capacity),
+        lane_rate: unit(rate),
+        token_holders: if mint == 0 {
+            Vec::new()
+        } else {
+            (0..4).map(|i| solvency_devnet::DevAccount::user(i).address).collect()
+        },
+        minted: alloy::primitives::U256::from(unit(mint)),
+        ..UpstreamConfig::default()
+    };
+    let upstream = Upstream::start(config).await?;
     for chain in upstream.chains() {
         eprintln!(
-            "{}: chain id {}, {} — Router {}",
-            chain.name, chain.chain_id, chain.url, chain.router
+            "{}: chain id {}, {} — Router {}, lane token (USDC) {}, its pool {}",
+            chain.name, chain.chain_id, chain.url, chain.router, chain.token, chain.pool
         );
     }
     let args: Vec<String> = upstream
