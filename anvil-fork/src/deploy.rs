@@ -547,13 +547,14 @@ mod tests {
         let amount = U256::from(1_000_000_000u64); // 1,000 USDC
         let token = DevnetToken::new(spoke_chain.collateral, &on_spoke);
         let vault = ReserveVault::new(spoke_chain.vault, &on_spoke);
-        for call in [
-            token.mint(user.address, amount).send().await,
-            token.approve(spoke_chain.vault, amount).send().await,
-            vault.deposit(amount).send().await,
-        ] {
-            assert!(call.unwrap().get_receipt().await.unwrap().status());
-        }
+        // One after another, each mined before the next is sent: anvil's automine can leave a
+        // same-sender transaction sent behind another unmined (foundry-rs/foundry#10122).
+        let minted = token.mint(user.address, amount).send().await.unwrap();
+        assert!(minted.get_receipt().await.unwrap().status());
+        let approved = token.approve(spoke_chain.vault, amount).send().await.unwrap();
+        assert!(approved.get_receipt().await.unwrap().status());
+        let deposited = vault.deposit(amount).send().await.unwrap();
+        assert!(deposited.get_receipt().await.unwrap().status());
         let head = vault.getLogHead().call().await.unwrap();
         assert_eq!(head.logCount, 1);
 
