@@ -464,11 +464,22 @@ impl Round {
         self.oracles().await[0].attestation.epoch
     }
 
-    /// Stops the aggregator, moves every chain's clock `secs` ahead (past the last
-    /// attestation's validUntil) and checks that every chain fails closed.
+    /// Stops the aggregator, moves every chain's clock to `secs` after the last attestation was
+    /// issued (past its validUntil) and checks that every chain fails closed.
+    ///
+    /// A chain's clock may trail the enclave's by a second — anvil and the aggregator read the
+    /// time and round it down separately, so an attestation can be mined in a block stamped a
+    /// second before its `issuedAt` — so the chains are moved by what they trail as well.
     pub async fn expect_fail_closed_after(&mut self, secs: u64) {
         self.stop_aggregator().await;
-        self.advance_chains(secs).await;
+        let trailing = self
+            .oracles()
+            .await
+            .iter()
+            .map(|s| s.attestation.issuedAt.saturating_sub(s.block_timestamp))
+            .max()
+            .unwrap_or_default();
+        self.advance_chains(secs + trailing).await;
         for state in self.oracles().await {
             assert!(!state.solvent, "fails closed after validUntil: {state:?}");
         }
