@@ -643,14 +643,17 @@ pub async fn submit_quote(
 }
 
 /// A client of the hub chain and the quote board its hub names; refused when it names none.
-async fn hub_board(
+pub(crate) async fn hub_board(
     hub: &solvency_registry::ChainConfig,
 ) -> anyhow::Result<(solvency_chain_adapters::ChainClient, alloy::primitives::Address)> {
     let client = solvency_chain_adapters::ChainClient::new(hub, Default::default());
     match solvency_chain_adapters::quotes::quote_board(&client, hub.oracle()).await? {
         Some(board) => Ok((client, board)),
         None => {
-            bail!("the hub on {} has no quote board: its owner sets one (setQuoteBoard)", hub.name)
+            bail!(
+                "the hub on {} has no quote board: its owner sets one (solvency admin set-quote-board)",
+                hub.name
+            )
         }
     }
 }

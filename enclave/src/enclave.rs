@@ -643,22 +643,18 @@ impl Enclave {
         let Some(quote) = live.iter().find(|q| q.maker == owner && q.class == class) else {
             return false;
         };
-        let available = self
+        // What stays available and what is drawn already (not yet given back, so it counts
+        // against the quote's size), across the class's vaults.
+        let (available, drawn) = self
             .policy
             .chains
             .iter()
             .filter(|c| !c.vault.is_zero() && class_of(c) == Some(class))
-            .fold(alloy::primitives::U256::ZERO, |sum, c| {
-                sum.saturating_add(ownership.available(owner, c.selector))
-            });
-        // What is drawn already (not yet given back) counts against the quote's size.
-        let drawn = self
-            .policy
-            .chains
-            .iter()
-            .filter(|c| !c.vault.is_zero() && class_of(c) == Some(class))
-            .fold(alloy::primitives::U256::ZERO, |sum, c| {
-                sum.saturating_add(ownership.claim(owner, c.selector).drawn)
+            .fold((alloy::primitives::U256::ZERO, alloy::primitives::U256::ZERO), |(a, d), c| {
+                (
+                    a.saturating_add(ownership.available(owner, c.selector)),
+                    d.saturating_add(ownership.claim(owner, c.selector).drawn),
+                )
             });
         available.saturating_sub(amount) < quote.size.saturating_sub(drawn)
     }

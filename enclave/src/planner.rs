@@ -196,6 +196,7 @@ pub fn plan_with_quotes(
         paid: (terms.max_paid_per_epoch != U256::MAX).then_some(terms.max_paid_per_epoch),
         quotes: if terms.market.is_some() { crate::market::live(quotes, now) } else { Vec::new() },
     };
+    planner.open_quotes();
     let planned = (|| {
         planner.accrue_fees(now)?;
         if terms.local_recovery_bps > 0 {
@@ -461,18 +462,27 @@ impl Planner<'_> {
         self.quotes.iter().find(|q| q.maker == maker && q.class == class)
     }
 
-    /// What of a maker's standby is drawn and not yet given back, across a class's vaults: a
-    /// quote offers its size at any one time, so this much of it is taken.
-    fn outstanding(&self, maker: Address, class: Class) -> U256 {
-        self.books
-            .keys()
-            .filter(|&&c| self.class(c) == Some(class))
-            .fold(U256::ZERO, |sum, &c| sum.saturating_add(self.ledger.claim(maker, c).drawn))
+    /// Cuts each quote to what it still offers: a quote offers its size at any one time, so
+    /// what is drawn of its maker in its class and not yet given back is taken. Once, before
+    /// the epoch's steps: within an epoch only the class being drawn changes, after its
+    /// offers are made.
+    fn open_quotes(&mut self) {
+        let mut drawn: BTreeMap<(Address, Class), U256> = BTreeMap::new();
+        for (owner, chain, claim) in self.ledger.claims() {
+            if let Some(class) = self.class(chain) {
+                let sum = drawn.entry((owner, class)).or_default();
+                *sum = sum.saturating_add(claim.drawn);
+            }
+        }
+        for quote in &mut self.quotes {
+            let taken = drawn.get(&(quote.maker, quote.class)).copied().unwrap_or_default();
+            quote.size = quote.size.saturating_sub(taken);
+        }
     }
 
     /// What of a maker's standby in a chain's vault could be drawn: all it has available
-    /// without the dark pool; with it, what its quote's size leaves beyond what is drawn
-    /// already, taken from the class's vaults by ascending selector.
+    /// without the dark pool; with it, what its quote still offers, taken from the class's
+    /// vaults by ascending selector.
     fn drawable_on(&self, maker: Address, chain: u64) -> Option<U256> {
         let available = self.ledger.available(maker, chain);
         if self.terms.market.is_none() {
@@ -487,7 +497,7 @@ impl Planner<'_> {
         {
             return Some(U256::ZERO);
         }
-        let mut left = quote.size.saturating_sub(self.outstanding(maker, class));
+        let mut left = quote.size;
         for &other in self.books.keys() {
             if other == chain {
                 return Some(left.min(available));
@@ -545,8 +555,7 @@ impl Planner<'_> {
                 let standby = chains.iter().try_fold(U256::ZERO, |sum, &c| {
                     sum.checked_add(self.ledger.available(quote.maker, c))
                 })?;
-                let open = quote.size.saturating_sub(self.outstanding(quote.maker, class));
-                offers.push((quote.maker, open.min(standby), quote.premium_bps));
+                offers.push((quote.maker, quote.size.min(standby), quote.premium_bps));
             }
             let reserve = market.reserve_bps(epochs);
             let mut cleared = crate::market::clear(need, &offers, reserve)?;

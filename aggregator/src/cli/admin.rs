@@ -302,15 +302,7 @@ impl AdminCommand {
             }
             Self::SetMaker { maker, quote_key, .. } => {
                 let hub = network.hub();
-                let client = ChainClient::new(hub, Backoff::default());
-                let board = solvency_chain_adapters::quotes::quote_board(&client, hub.oracle())
-                    .await?
-                    .with_context(|| {
-                        format!(
-                            "the hub on {} has no quote board: set one first (solvency admin set-quote-board)",
-                            hub.name
-                        )
-                    })?;
+                let (client, board) = crate::maker::hub_board(hub).await?;
                 let call = OwnerCall::new(
                     &hub.name,
                     board,

@@ -551,8 +551,6 @@ async fn close_quote_round(
     round: u64,
 ) -> anyhow::Result<()> {
     use alloy::providers::Provider;
-    let hub = wired.devnet.hub();
-    let provider = solvency_chain_adapters::rpc::connect_str(&hub.rpc_url)?;
     let client = solvency_chain_adapters::ChainClient::new(
         wired.registry.network()?.hub(),
         Default::default(),
@@ -567,7 +565,7 @@ async fn close_quote_round(
             bail!("the quote board's round {round} never closed");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-        provider.raw_request::<_, String>("evm_mine".into(), ()).await?;
+        client.provider().raw_request::<_, String>("evm_mine".into(), ()).await?;
     }
 }
 

@@ -113,28 +113,14 @@ pub(crate) async fn deliver(
                 // gas, a bad fee): those bytes can never deliver, so the message fails and a
                 // retry signs new ones, instead of every later message waiting behind it.
                 tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "send refused");
-                let known = ctx
-                    .provider
-                    .get_transaction_by_hash(tx_hash)
-                    .await
-                    .map_err(ctx.rpc("read delivery transaction"))?
-                    .is_some();
-                if !known && receipt(ctx, tx_hash).await?.is_none() {
-                    let mined_nonce = ctx
-                        .provider
-                        .get_transaction_count(ctx.from)
-                        .await
-                        .map_err(ctx.rpc("read relayer nonce"))?;
-                    let replaced = decode_nonce(&raw_tx).is_some_and(|n| n < mined_nonce);
-                    if !replaced {
-                        return shared.set_state(
-                            message.id,
-                            refused(format!(
-                                "the node refused the delivery transaction ({e}); retry signs a new one"
-                            )),
-                            false,
-                        );
-                    }
+                if refused_outright(ctx, tx_hash, decode_nonce(&raw_tx)).await? {
+                    return shared.set_state(
+                        message.id,
+                        refused(format!(
+                            "the node refused the delivery transaction ({e}); retry signs a new one"
+                        )),
+                        false,
+                    );
                 }
             }
             match wait_receipt(ctx, tx_hash).await? {
@@ -491,22 +477,9 @@ async fn deliver_tokens(
     // nonce.
     if let Err(e) = ctx.provider.send_raw_transaction(&raw_tx).await {
         tracing::debug!(target: "devnet::relayer", %tx_hash, error = %e, "execution send refused");
-        // Refused outright — the node neither knows it nor used the nonce — those bytes can
-        // never execute anything: FAILED (retry signs new ones), rather than every later
-        // message to this chain waiting behind it.
-        let known = ctx
-            .provider
-            .get_transaction_by_hash(tx_hash)
-            .await
-            .map_err(ctx.rpc("read the execution transaction"))?
-            .is_some();
-        let used = ctx
-            .provider
-            .get_transaction_count(executor)
-            .await
-            .map_err(ctx.rpc("read the relayer's nonce"))?
-            > nonce;
-        if !known && !used {
+        // Those bytes can never execute anything: FAILED (retry signs new ones), rather than
+        // every later message to this chain waiting behind it.
+        if refused_outright(ctx, tx_hash, Some(nonce)).await? {
             return shared.set_state(
                 message.id,
                 refused(format!(
@@ -621,18 +594,8 @@ async fn token_execution_at(
     message: &RelayMessage,
     nonce: u64,
 ) -> Result<Option<B256>> {
-    use alloy::consensus::Transaction;
-    for (tx_hash, _) in token_executions(ctx, off_ramp, message.id).await? {
-        let tx = ctx
-            .provider
-            .get_transaction_by_hash(tx_hash)
-            .await
-            .map_err(ctx.rpc("read an execution transaction"))?;
-        if tx.is_some_and(|tx| tx.inner.signer() == ctx.from && tx.nonce() == nonce) {
-            return Ok(Some(tx_hash));
-        }
-    }
-    Ok(None)
+    let executions = token_executions(ctx, off_ramp, message.id).await?;
+    sent_at(ctx, executions.into_iter().map(|(tx_hash, _)| tx_hash), ctx.from, nonce).await
 }
 
 /// `Internal.MessageExecutionState.SUCCESS` and `FAILURE`.
@@ -735,14 +698,24 @@ async fn executed_at(
     off_ramp: Address,
     nonce: u64,
 ) -> Result<Option<B256>> {
+    sent_at(ctx, executions(ctx, id).await?, off_ramp, nonce).await
+}
+
+/// The one of `txs` that `from` sent at `nonce`, if there is one.
+async fn sent_at(
+    ctx: &DeliveryContext,
+    txs: impl IntoIterator<Item = B256>,
+    from: Address,
+    nonce: u64,
+) -> Result<Option<B256>> {
     use alloy::consensus::Transaction;
-    for tx_hash in executions(ctx, id).await? {
+    for tx_hash in txs {
         let tx = ctx
             .provider
             .get_transaction_by_hash(tx_hash)
             .await
             .map_err(ctx.rpc("read a delivery transaction"))?;
-        if tx.is_some_and(|tx| tx.inner.signer() == off_ramp && tx.nonce() == nonce) {
+        if tx.is_some_and(|tx| tx.inner.signer() == from && tx.nonce() == nonce) {
             return Ok(Some(tx_hash));
         }
     }
@@ -799,6 +772,30 @@ async fn routed_outcome(ctx: &DeliveryContext, tx_hash: B256) -> Result<MessageS
 /// FAILED without a mined delivery: nothing ran, so no revert data.
 fn refused(reason: impl Into<String>) -> MessageState {
     MessageState::Failed { tx_hash: None, revert_data: Bytes::new(), reason: reason.into() }
+}
+
+/// Whether a transaction of the relayer's whose send failed was refused outright: the node
+/// neither knows nor mined it, and nothing used its nonce (`None`: unknown, taken as unused).
+async fn refused_outright(
+    ctx: &DeliveryContext,
+    tx_hash: B256,
+    nonce: Option<u64>,
+) -> Result<bool> {
+    let known = ctx
+        .provider
+        .get_transaction_by_hash(tx_hash)
+        .await
+        .map_err(ctx.rpc("read a relayer transaction"))?
+        .is_some();
+    if known || receipt(ctx, tx_hash).await?.is_some() {
+        return Ok(false);
+    }
+    let mined_nonce = ctx
+        .provider
+        .get_transaction_count(ctx.from)
+        .await
+        .map_err(ctx.rpc("read relayer nonce"))?;
+    Ok(nonce.is_none_or(|n| n >= mined_nonce))
 }
 
 fn decode_nonce(raw_tx: &Bytes) -> Option<u64> {
