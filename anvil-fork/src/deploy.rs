@@ -93,11 +93,13 @@ pub(crate) async fn deploy_all(
     // Vaults and feeds, on every chain at once: each chain's deployer has no transaction in
     // flight now, and sends its own one after another.
     let oracles = std::iter::once(hub).chain(spokes.iter().copied());
-    let extras = try_join_all(live.iter().zip(oracles).map(|(chain, oracle)| async move {
-        let (collateral, vault) = deploy_vault(&config.vault, chain, oracle).await?;
-        let feed = deploy_feed(chain, oracle).await?;
-        Ok::<_, Error>(ChainExtras { collateral, vault, feed })
-    }))
+    let extras = try_join_all(live.iter().zip(oracles).zip(&routers).map(
+        |((chain, oracle), router)| async move {
+            let (collateral, vault) = deploy_vault(&config.vault, chain, oracle, *router).await?;
+            let feed = deploy_feed(chain, oracle).await?;
+            Ok::<_, Error>(ChainExtras { collateral, vault, feed })
+        },
+    ))
     .await?;
 
     let mut deployments = Vec::with_capacity(live.len());
@@ -257,12 +259,14 @@ async fn deploy_quote_board(
     Ok(address)
 }
 
-/// The chain's collateral and a `ReserveVault` over it and the chain's oracle, set as the
-/// oracle's vault (once: the oracle refuses a second).
+/// The chain's collateral and a `ReserveVault` over it, the chain's oracle and its CCIP router
+/// (which lots leave and arrive through), set as the oracle's vault (once: the oracle refuses a
+/// second).
 async fn deploy_vault(
     config: &VaultConfig,
     chain: &LiveChain,
     oracle: Address,
+    router: Address,
 ) -> Result<(Address, Address)> {
     let provider = deployer_provider(chain)?;
     let contract_error = |action: &str| {
@@ -286,6 +290,7 @@ async fn deploy_vault(
         config.outflow_limit,
         config.outflow_window.as_secs(),
         config.exodus_delay.as_secs(),
+        router,
     )
     .await
     .map_err(contract_error("deploy ReserveVault"))?;

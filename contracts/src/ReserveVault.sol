@@ -5,6 +5,10 @@ import {IReserveOracle} from "./interfaces/IReserveOracle.sol";
 import {IReserveVault} from "./interfaces/IReserveVault.sol";
 import {SolvencyAttestation} from "./libraries/SolvencyAttestation.sol";
 
+import {CCIPReceiver} from "@chainlink/contracts-ccip/contracts/applications/CCIPReceiver.sol";
+import {IRouterClient} from "@chainlink/contracts-ccip/contracts/interfaces/IRouterClient.sol";
+import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
+
 import {IERC20} from "@openzeppelin/contracts@5.0.2/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts@5.0.2/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts@5.0.2/utils/ReentrancyGuard.sol";
@@ -18,10 +22,13 @@ import {MerkleProof} from "@openzeppelin/contracts@5.0.2/utils/cryptography/Merk
 /// (docs/self-healing.md, "Reserve vault log"). It pays out only against authorizations
 /// committed in its chain's latest leaf, after a delay and within an outflow limit, or, once the
 /// leaves have stopped for `exodusDelay`, against an owner's leaf of the latest ledger root.
+/// It sends the lots its chain's latest leaf commits to other chains' vaults over CCIP (a token
+/// transfer through the lane's pool, with the lot's id as the message), and logs every lot that
+/// arrives from a lane (docs/self-healing.md, "Calendar lots").
 /// @dev The vault pulls its chain's leaf from the oracle when it is used; the oracle never calls
 /// it while accepting an epoch. It has no owner: every parameter is fixed at deployment.
 /// Fee-on-transfer tokens are supported only in that the log records what actually arrived.
-contract ReserveVault is IReserveVault, ReentrancyGuard {
+contract ReserveVault is IReserveVault, CCIPReceiver, ReentrancyGuard {
   using SafeERC20 for IERC20;
 
   error ZeroAddress();
@@ -48,6 +55,15 @@ contract ReserveVault is IReserveVault, ReentrancyGuard {
   error NotLeafOwner(address owner, address caller);
   error LedgerLeafNotCommitted(bytes32 leafHash);
   error AlreadyExited(address owner);
+  error LotNotCommitted(bytes32 id);
+  error LotAlreadySent(bytes32 id);
+  /// @notice The lot names no destination vault, or this chain.
+  error InvalidLotDestination(uint64 destChainSelector, address destVault);
+  /// @notice Less native value than the lane's fee came with the lot.
+  error InsufficientFee(uint256 fee, uint256 paid);
+  error RefundFailed();
+  /// @notice What arrived is not one transfer of this vault's token with a lot id.
+  error NotALot();
 
   /// @notice One entry appended to the log; `index` is the log's count after it (the first
   /// entry is 1), and `head` the running hash after it.
@@ -74,6 +90,14 @@ contract ReserveVault is IReserveVault, ReentrancyGuard {
   uint8 public constant KIND_WITHDRAWAL = 2;
   uint8 public constant KIND_INFLOW = 3;
   uint8 public constant KIND_EXODUS = 4;
+  /// @notice A committed lot left for another chain's vault: `account` is that vault, `ref` the
+  /// lot's id.
+  uint8 public constant KIND_LOT_SENT = 5;
+  /// @notice Tokens arrived over a CCIP lane: `account` is the sender on the source chain,
+  /// `ref` is `keccak256(abi.encode(sourceChainSelector, lotId))`.
+  uint8 public constant KIND_LOT_RECEIVED = 6;
+  /// @notice The gas a lot's delivery may use at the destination vault (one log entry).
+  uint32 public constant LOT_GAS_LIMIT = 200_000;
 
   IERC20 internal immutable i_token;
   IReserveOracle internal immutable i_oracle;
@@ -95,6 +119,8 @@ contract ReserveVault is IReserveVault, ReentrancyGuard {
   /// @notice What each owner was paid by executed withdrawals, ever.
   mapping(address owner => uint256 amount) internal s_withdrawn;
   mapping(address owner => bool exited) internal s_exited;
+  /// @notice The lots sent, by id.
+  mapping(bytes32 id => bool sent) internal s_lotsSent;
 
   /// @param token The collateral token.
   /// @param oracle This chain's oracle (the hub or the spoke): the leaves and ledger roots the
@@ -103,14 +129,16 @@ contract ReserveVault is IReserveVault, ReentrancyGuard {
   /// @param outflowLimit The most withdrawals may pay out per window.
   /// @param outflowWindow The window's length in seconds.
   /// @param exodusDelay Seconds without a new leaf after which owners may exit.
+  /// @param router The chain's CCIP Router: lots leave through it and arrive from it.
   constructor(
     IERC20 token,
     IReserveOracle oracle,
     uint64 withdrawalDelay,
     uint256 outflowLimit,
     uint64 outflowWindow,
-    uint64 exodusDelay
-  ) {
+    uint64 exodusDelay,
+    address router
+  ) CCIPReceiver(router) {
     if (address(token) == address(0) || address(oracle) == address(0)) revert ZeroAddress();
     if (withdrawalDelay == 0) revert InvalidWithdrawalDelay(withdrawalDelay);
     if (outflowLimit == 0 || outflowWindow == 0) revert InvalidOutflowLimit(outflowLimit, outflowWindow);
@@ -188,6 +216,102 @@ contract ReserveVault is IReserveVault, ReentrancyGuard {
     s_withdrawn[auth.owner] += auth.amount;
     _append(KIND_WITHDRAWAL, auth.owner, auth.amount, auth.id);
     i_token.safeTransfer(auth.owner, auth.amount);
+  }
+
+  // ================================================================
+  // │                           Lots                               │
+  // ================================================================
+
+  /// @notice Sends a lot committed in this chain's latest leaf to the destination vault over
+  /// CCIP, once: the lane's pool takes the tokens here and the destination's mints them to the
+  /// destination vault with the message. Anyone may send it (the chain's treasury agent does);
+  /// the caller pays the lane's fee in native value and gets back what it paid over the fee.
+  /// @dev Counts against the outflow limit as a withdrawal does: a lot leaves this vault for an
+  /// address the enclave names, so the same bound holds. Logged before the send, so that the
+  /// log's entry and the CCIP message are in one transaction or in none.
+  /// @param lot The lot, as committed.
+  /// @param proof Its Merkle proof under the latest leaf's `authRoot`.
+  /// @return messageId The CCIP message carrying it.
+  function sendLot(
+    SolvencyAttestation.Lot calldata lot,
+    bytes32[] calldata proof
+  ) external payable nonReentrant returns (bytes32 messageId) {
+    if (lot.chainSelector != i_localChainSelector) revert WrongChain(i_localChainSelector, lot.chainSelector);
+    if (lot.vault != address(this)) revert WrongVault(address(this), lot.vault);
+    if (lot.amount == 0) revert ZeroAmount();
+    if (lot.destVault == address(0) || lot.destChainSelector == i_localChainSelector) {
+      revert InvalidLotDestination(lot.destChainSelector, lot.destVault);
+    }
+    if (s_lotsSent[lot.id]) revert LotAlreadySent(lot.id);
+    (SolvencyAttestation.ChainLeaf memory leaf,) = i_oracle.latestLeaf();
+    if (leaf.vault != address(this)) revert LeafForAnotherVault(leaf.vault);
+    if (!MerkleProof.verifyCalldata(proof, leaf.authRoot, SolvencyAttestation.lotLeaf(lot))) {
+      revert LotNotCommitted(lot.id);
+    }
+    _consumeOutflow(lot.amount);
+
+    s_lotsSent[lot.id] = true;
+    _append(KIND_LOT_SENT, lot.destVault, lot.amount, lot.id);
+    Client.EVM2AnyMessage memory message = _lotMessage(lot);
+    IRouterClient router = IRouterClient(getRouter());
+    uint256 fee = router.getFee(lot.destChainSelector, message);
+    if (msg.value < fee) revert InsufficientFee(fee, msg.value);
+    i_token.forceApprove(address(router), lot.amount);
+    messageId = router.ccipSend{value: fee}(lot.destChainSelector, message);
+    if (msg.value > fee) {
+      (bool refunded,) = msg.sender.call{value: msg.value - fee}("");
+      if (!refunded) revert RefundFailed();
+    }
+  }
+
+  /// @notice What the lane charges, in native value, to send `lot`.
+  function getLotFee(
+    SolvencyAttestation.Lot calldata lot
+  ) external view returns (uint256) {
+    return IRouterClient(getRouter()).getFee(lot.destChainSelector, _lotMessage(lot));
+  }
+
+  /// @notice Whether the lot `id` was sent.
+  function isLotSent(
+    bytes32 id
+  ) external view returns (bool) {
+    return s_lotsSent[id];
+  }
+
+  /// @dev Logs tokens that arrived over a lane. Whoever sent them, they are in the vault now;
+  /// the enclave credits a lot it sent to its owner, and anything else to the protocol, as an
+  /// inflow. What is not one transfer of this vault's token with a 32-byte id reverts: the
+  /// lane holds it as a failed delivery.
+  function _ccipReceive(
+    Client.Any2EVMMessage memory message
+  ) internal override nonReentrant {
+    if (
+      message.destTokenAmounts.length != 1 || message.destTokenAmounts[0].token != address(i_token)
+        || message.destTokenAmounts[0].amount == 0 || message.data.length != 32 || message.sender.length != 32
+    ) revert NotALot();
+    uint256 word = abi.decode(message.sender, (uint256));
+    if (word > type(uint160).max) revert NotALot();
+    bytes32 ref = keccak256(abi.encode(message.sourceChainSelector, abi.decode(message.data, (bytes32))));
+    // casting to 'uint160' is safe because `word` was checked to fit above
+    // forge-lint: disable-next-line(unsafe-typecast)
+    _append(KIND_LOT_RECEIVED, address(uint160(word)), message.destTokenAmounts[0].amount, ref);
+  }
+
+  /// @dev The CCIP message of a lot: the tokens to the destination vault, the id as data.
+  function _lotMessage(
+    SolvencyAttestation.Lot calldata lot
+  ) internal view returns (Client.EVM2AnyMessage memory message) {
+    Client.EVMTokenAmount[] memory tokens = new Client.EVMTokenAmount[](1);
+    tokens[0] = Client.EVMTokenAmount({token: address(i_token), amount: lot.amount});
+    message = Client.EVM2AnyMessage({
+      receiver: abi.encode(lot.destVault),
+      data: abi.encode(lot.id),
+      tokenAmounts: tokens,
+      feeToken: address(0),
+      extraArgs: Client._argsToBytes(
+        Client.GenericExtraArgsV2({gasLimit: LOT_GAS_LIMIT, allowOutOfOrderExecution: true})
+      )
+    });
   }
 
   // ================================================================

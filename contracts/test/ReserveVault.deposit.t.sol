@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ReserveVault} from "../src/ReserveVault.sol";
+import {CCIPReceiver} from "@chainlink/contracts-ccip/contracts/applications/CCIPReceiver.sol";
 import {IReserveOracle} from "../src/interfaces/IReserveOracle.sol";
 import {VaultTest} from "./helpers/VaultTest.t.sol";
 
@@ -82,17 +83,19 @@ contract ReserveVault_deposit is VaultTest {
   function test_constructor_RevertWhen_Misconfigured() public {
     IReserveOracle oracle = IReserveOracle(address(s_spoke));
     vm.expectRevert(ReserveVault.ZeroAddress.selector);
-    new ReserveVault(IERC20(address(0)), oracle, 1, 1, 1, 1);
+    new ReserveVault(IERC20(address(0)), oracle, 1, 1, 1, 1, address(s_router));
     vm.expectRevert(ReserveVault.ZeroAddress.selector);
-    new ReserveVault(s_token, IReserveOracle(address(0)), 1, 1, 1, 1);
+    new ReserveVault(s_token, IReserveOracle(address(0)), 1, 1, 1, 1, address(s_router));
     vm.expectRevert(abi.encodeWithSelector(ReserveVault.InvalidWithdrawalDelay.selector, 0));
-    new ReserveVault(s_token, oracle, 0, 1, 1, 1);
+    new ReserveVault(s_token, oracle, 0, 1, 1, 1, address(s_router));
     vm.expectRevert(abi.encodeWithSelector(ReserveVault.InvalidOutflowLimit.selector, 0, 1));
-    new ReserveVault(s_token, oracle, 1, 0, 1, 1);
+    new ReserveVault(s_token, oracle, 1, 0, 1, 1, address(s_router));
     vm.expectRevert(abi.encodeWithSelector(ReserveVault.InvalidOutflowLimit.selector, 1, 0));
-    new ReserveVault(s_token, oracle, 1, 1, 0, 1);
+    new ReserveVault(s_token, oracle, 1, 1, 0, 1, address(s_router));
     vm.expectRevert(abi.encodeWithSelector(ReserveVault.InvalidExodusDelay.selector, 0));
-    new ReserveVault(s_token, oracle, 1, 1, 1, 0);
+    new ReserveVault(s_token, oracle, 1, 1, 1, 0, address(s_router));
+    vm.expectRevert(abi.encodeWithSelector(CCIPReceiver.InvalidRouter.selector, address(0)));
+    new ReserveVault(s_token, oracle, 1, 1, 1, 1, address(0));
   }
 
   function test_deposit_MovesTokensAndAppends() public {
@@ -160,7 +163,9 @@ contract ReserveVault_deposit is VaultTest {
   /// vault did not receive.
   function test_deposit_LogsWhatArrived() public {
     FeeOnTransferToken token = new FeeOnTransferToken();
-    ReserveVault vault = new ReserveVault(token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY);
+    ReserveVault vault = new ReserveVault(
+      token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY, address(s_router)
+    );
     token.mint(s_alice, 100e6);
     vm.startPrank(s_alice);
     token.approve(address(vault), 100e6);
@@ -174,7 +179,9 @@ contract ReserveVault_deposit is VaultTest {
   /// A token that re-enters the vault while it moves cannot log an entry inside another.
   function test_deposit_RevertWhen_Reentered() public {
     ReentrantToken token = new ReentrantToken();
-    ReserveVault vault = new ReserveVault(token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY);
+    ReserveVault vault = new ReserveVault(
+      token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY, address(s_router)
+    );
     token.setTarget(vault);
     token.mint(s_alice, 100e6);
     vm.startPrank(s_alice);

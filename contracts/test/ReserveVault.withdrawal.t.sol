@@ -97,8 +97,9 @@ contract ReserveVault_withdrawal is VaultTest {
 
   /// A second vault over the same oracle is not the oracle's: the leaf authorizes nothing there.
   function test_queueWithdrawal_RevertWhen_OracleLeafIsAnotherVaults() public {
-    ReserveVault other =
-      new ReserveVault(s_token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY);
+    ReserveVault other = new ReserveVault(
+      s_token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY, address(s_router)
+    );
     SolvencyAttestation.Authorization memory auth = _auth(s_alice, 400e6, ID);
     auth.vault = address(other);
     bytes32[] memory proof = _commitAuth(auth);

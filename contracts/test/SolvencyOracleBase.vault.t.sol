@@ -15,7 +15,7 @@ import {Ownable2Step} from "@chainlink/contracts/src/v0.8/shared/access/Ownable2
 contract SolvencyOracleBase_vault is VaultTest {
   function test_setVault_SetsOnceAndEmits() public {
     SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
-    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1);
+    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1, address(s_router));
     assertEq(spoke.getVault(), address(0));
     vm.expectEmit(address(spoke));
     emit SolvencyOracleBase.VaultSet(address(vault));
@@ -23,7 +23,7 @@ contract SolvencyOracleBase_vault is VaultTest {
     spoke.setVault(address(vault));
     assertEq(spoke.getVault(), address(vault));
 
-    ReserveVault another = new ReserveVault(s_token, spoke, 1, 1, 1, 1);
+    ReserveVault another = new ReserveVault(s_token, spoke, 1, 1, 1, 1, address(s_router));
     vm.expectRevert(abi.encodeWithSelector(SolvencyOracleBase.VaultAlreadySet.selector, address(vault)));
     vm.prank(s_owner);
     spoke.setVault(address(another));
@@ -49,7 +49,7 @@ contract SolvencyOracleBase_vault is VaultTest {
 
   function test_setVault_RevertWhen_NotOwner() public {
     SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
-    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1);
+    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1, address(s_router));
     vm.expectRevert(Ownable2Step.OnlyCallableByOwner.selector);
     spoke.setVault(address(vault));
   }
@@ -69,7 +69,7 @@ contract SolvencyOracleBase_vault is VaultTest {
   function test_spokeSubmitReport_CarriesTheVaultHead() public {
     // Loopback: the spoke reports to the local hub, which allow-lists it under SEPOLIA.
     SolvencySpoke spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, address(s_hub));
-    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1);
+    ReserveVault vault = new ReserveVault(s_token, spoke, 1, 1, 1, 1, address(s_router));
     vm.startPrank(s_owner);
     spoke.setVault(address(vault));
     s_hub.addSpoke(SEPOLIA, address(spoke));
@@ -97,7 +97,9 @@ contract SolvencyOracleBase_vault is VaultTest {
   /// hub leaf names the vault, that head and an authorization, then the withdrawal paid.
   function test_hubChain_DepositReportPublishWithdraw() public {
     _configureSigners(s_hub, 3, 2);
-    ReserveVault vault = new ReserveVault(s_token, s_hub, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY);
+    ReserveVault vault = new ReserveVault(
+      s_token, s_hub, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY, address(s_router)
+    );
     assertEq(vault.getLocalChainSelector(), HUB_SELECTOR);
     vm.prank(s_owner);
     s_hub.setVault(address(vault));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {StandInOffRamp, StandInOnRamp, StandInRMN} from "../src/devnet/CcipStandIns.sol";
+import {StandInOffRamp, StandInOnRamp} from "../src/devnet/CcipStandIns.sol";
 
 import {Router} from "@chainlink/contracts-ccip/contracts/Router.sol";
 import {CCIPReceiver} from "@chainlink/contracts-ccip/contracts/applications/CCIPReceiver.sol";
@@ -10,10 +10,8 @@ import {Client} from "@chainlink/contracts-ccip/contracts/libraries/Client.sol";
 import {Internal} from "@chainlink/contracts-ccip/contracts/libraries/Internal.sol";
 import {RateLimiter} from "@chainlink/contracts-ccip/contracts/libraries/RateLimiter.sol";
 import {BurnMintTokenPool} from "@chainlink/contracts-ccip/contracts/pools/BurnMintTokenPool.sol";
-import {TokenPool} from "@chainlink/contracts-ccip/contracts/pools/TokenPool.sol";
 import {BurnMintERC20} from "@chainlink/contracts/src/v0.8/shared/token/ERC20/BurnMintERC20.sol";
-import {WETH9} from "@chainlink/contracts/src/v0.8/vendor/canonical-weth/WETH9.sol";
-import {Test, Vm} from "forge-std/Test.sol";
+import {LaneTest} from "./helpers/LaneTest.t.sol";
 
 /// @notice A receiver that records what it was delivered and can be told to refuse.
 contract RecordingReceiver is CCIPReceiver {
@@ -60,10 +58,10 @@ contract RecordingReceiver is CCIPReceiver {
 /// refused before anything moves.
 /// @dev One EVM stands in for both chains: each side has its own Router, pool and token, and the
 /// test plays the relayer, turning the on-ramp's `CCIPMessageSent` into the off-ramp's input.
-contract TokenLane_burnMint is Test {
+contract TokenLane_burnMint is LaneTest {
   uint64 internal constant A = 909_606_746_561_742_123; // test chain 90000001
   uint64 internal constant B = 5_548_718_428_018_410_741; // test chain 90000002
-  uint256 internal constant FEE = 0.001 ether;
+  uint256 internal constant FEE = LANE_FEE;
   uint128 internal constant CAPACITY = 1000e6;
   uint128 internal constant RATE = 10e6; // per second
   uint256 internal constant START = 5000e6;
@@ -82,61 +80,20 @@ contract TokenLane_burnMint is Test {
 
   function setUp() public {
     vm.warp(1_750_000_000);
-    StandInRMN rmn = new StandInRMN();
-    WETH9 weth = new WETH9();
-    s_routerA = new Router(address(weth), address(rmn));
-    s_routerB = new Router(address(weth), address(rmn));
-    s_tokenA = new BurnMintERC20("USD Coin", "USDC", 6, 0, 0);
-    s_tokenB = new BurnMintERC20("USD Coin", "USDC", 6, 0, 0);
-    s_poolA = new BurnMintTokenPool(s_tokenA, 6, new address[](0), address(rmn), address(s_routerA));
-    s_poolB = new BurnMintTokenPool(s_tokenB, 6, new address[](0), address(rmn), address(s_routerB));
-    s_tokenA.grantMintAndBurnRoles(address(s_poolA));
-    s_tokenB.grantMintAndBurnRoles(address(s_poolB));
-    _connect(s_poolA, B, address(s_poolB), address(s_tokenB));
-    _connect(s_poolB, A, address(s_poolA), address(s_tokenA));
-
-    s_onRampA = new StandInOnRamp(A, address(s_routerA), FEE);
-    s_onRampA.setPool(address(s_tokenA), IPoolV1(address(s_poolA)));
-    s_offRampB = new StandInOffRamp();
-    s_offRampB.configure(s_routerB, s_relayer);
-    s_offRampB.setPool(address(s_tokenB), IPoolV1(address(s_poolB)));
-    Router.OnRamp[] memory onRamps = new Router.OnRamp[](1);
-    onRamps[0] = Router.OnRamp(B, address(s_onRampA));
-    s_routerA.applyRampUpdates(onRamps, new Router.OffRamp[](0), new Router.OffRamp[](0));
-    Router.OffRamp[] memory offRamps = new Router.OffRamp[](1);
-    offRamps[0] = Router.OffRamp(A, address(s_offRampB));
-    s_routerB.applyRampUpdates(new Router.OnRamp[](0), new Router.OffRamp[](0), offRamps);
-
+    Lane memory lane = _deployLane(A, B, CAPACITY, RATE, s_relayer);
+    (s_routerA, s_tokenA, s_poolA) = (lane.sideA.router, lane.sideA.token, lane.sideA.pool);
+    (s_routerB, s_tokenB, s_poolB) = (lane.sideB.router, lane.sideB.token, lane.sideB.pool);
+    (s_onRampA, s_offRampB) = (lane.onRampA, lane.offRampB);
     s_receiver = new RecordingReceiver(address(s_routerB));
-    s_tokenA.grantRole(s_tokenA.MINTER_ROLE(), address(this));
     s_tokenA.mint(s_sender, START);
     vm.deal(s_sender, 1 ether);
-  }
-
-  function _connect(
-    BurnMintTokenPool pool,
-    uint64 remote,
-    address remotePool,
-    address remoteToken
-  ) internal {
-    bytes[] memory pools = new bytes[](1);
-    pools[0] = abi.encode(remotePool);
-    TokenPool.ChainUpdate[] memory updates = new TokenPool.ChainUpdate[](1);
-    updates[0] = TokenPool.ChainUpdate({
-      remoteChainSelector: remote,
-      remotePoolAddresses: pools,
-      remoteTokenAddress: abi.encode(remoteToken),
-      outboundRateLimiterConfig: RateLimiter.Config({isEnabled: true, capacity: CAPACITY, rate: RATE}),
-      inboundRateLimiterConfig: RateLimiter.Config({isEnabled: true, capacity: CAPACITY, rate: RATE})
-    });
-    pool.applyChainUpdates(new uint64[](0), updates);
   }
 
   /// @dev Sends `amount` of A's token from the sender to the receiver on B; returns what the
   /// on-ramp emitted.
   function _send(
     uint256 amount
-  ) internal returns (Internal.EVM2AnyRampMessage memory sent) {
+  ) internal returns (Internal.EVM2AnyRampMessage memory) {
     Client.EVMTokenAmount[] memory tokens = new Client.EVMTokenAmount[](1);
     tokens[0] = Client.EVMTokenAmount({token: address(s_tokenA), amount: amount});
     Client.EVM2AnyMessage memory message = Client.EVM2AnyMessage({
@@ -151,38 +108,13 @@ contract TokenLane_burnMint is Test {
     vm.recordLogs();
     s_routerA.ccipSend{value: FEE}(B, message);
     vm.stopPrank();
-    Vm.Log[] memory logs = vm.getRecordedLogs();
-    for (uint256 i = 0; i < logs.length; ++i) {
-      if (logs[i].emitter == address(s_onRampA) && logs[i].topics[0] == StandInOnRamp.CCIPMessageSent.selector) {
-        return abi.decode(logs[i].data, (Internal.EVM2AnyRampMessage));
-      }
-    }
-    revert("no CCIPMessageSent");
+    return _sentBy(vm.getRecordedLogs(), s_onRampA);
   }
 
-  /// @dev What a relayer makes of an on-ramp's message for the destination's off-ramp.
   function _relayed(
     Internal.EVM2AnyRampMessage memory sent
-  ) internal pure returns (Internal.Any2EVMRampMessage memory message) {
-    Internal.Any2EVMTokenTransfer[] memory tokens = new Internal.Any2EVMTokenTransfer[](sent.tokenAmounts.length);
-    for (uint256 i = 0; i < tokens.length; ++i) {
-      Internal.EVM2AnyTokenTransfer memory t = sent.tokenAmounts[i];
-      tokens[i] = Internal.Any2EVMTokenTransfer({
-        sourcePoolAddress: abi.encode(t.sourcePoolAddress),
-        destTokenAddress: abi.decode(t.destTokenAddress, (address)),
-        destGasAmount: abi.decode(t.destExecData, (uint32)),
-        extraData: t.extraData,
-        amount: t.amount
-      });
-    }
-    message = Internal.Any2EVMRampMessage({
-      header: sent.header,
-      sender: abi.encode(sent.sender),
-      data: sent.data,
-      receiver: abi.decode(sent.receiver, (address)),
-      gasLimit: 200_000,
-      tokenAmounts: tokens
-    });
+  ) internal pure returns (Internal.Any2EVMRampMessage memory) {
+    return _relayed(sent, 200_000);
   }
 
   function _supplies() internal view returns (uint256) {

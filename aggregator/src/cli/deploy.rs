@@ -182,6 +182,8 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             // Only a vault still to be sent again (resumed) needs it; one with code does not.
             (None, false) => alloy::primitives::U256::ZERO,
         };
+        // Lots leave and arrive through the chain's CCIP router (checked by `client`).
+        let router: Address = section.router.trim().parse()?;
         let (delay, window, exodus) =
             (args.vault_withdrawal_delay, args.vault_outflow_window, args.vault_exodus_delay);
         ensure(
@@ -195,7 +197,7 @@ pub(super) async fn run(args: DeployArgs) -> anyhow::Result<()> {
             &mut deployed,
             |sender| {
                 solvency_ccip::bindings::vault::ReserveVault::deploy_builder(
-                    sender, token, oracle, delay, limit, window, exodus,
+                    sender, token, oracle, delay, limit, window, exodus, router,
                 )
             },
         )

@@ -58,6 +58,19 @@ library SolvencyAttestation {
     bytes32 id;
   }
 
+  /// @notice A fixed lot of collateral the enclave tells one vault to send to another chain's
+  /// vault over CCIP (a calendar-slot transfer), sent once (by `id`); committed under the source
+  /// chain leaf's `authRoot` beside the withdrawals. Six words where an `Authorization` has five,
+  /// so that no lot's leaf can pass for a withdrawal's or the reverse.
+  struct Lot {
+    uint64 chainSelector;
+    address vault;
+    uint64 destChainSelector;
+    address destVault;
+    uint256 amount;
+    bytes32 id;
+  }
+
   /// @notice One owner's balance in one vault, as the enclave's ledger holds it after an epoch;
   /// the exodus claim's evidence. `salt` is fresh every epoch, so a root reveals nothing.
   struct LedgerLeaf {
@@ -104,6 +117,13 @@ library SolvencyAttestation {
     Authorization memory authorization
   ) internal pure returns (bytes32) {
     return keccak256(bytes.concat(keccak256(abi.encode(authorization))));
+  }
+
+  /// @notice A lot's hash in a chain leaf's `authRoot` tree.
+  function lotLeaf(
+    Lot memory lot
+  ) internal pure returns (bytes32) {
+    return keccak256(bytes.concat(keccak256(abi.encode(lot))));
   }
 
   /// @notice A ledger leaf's hash in the `ledgerRoot` tree.

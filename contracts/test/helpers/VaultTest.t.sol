@@ -41,7 +41,9 @@ abstract contract VaultTest is BaseTest {
     s_spoke = _deploySpoke(SPOKE_A, HUB_SELECTOR, REMOTE_HUB);
     _configureSigners(s_spoke, 3, 2);
     s_token = new DevnetToken("USD Coin", "USDC", 6);
-    s_vault = new ReserveVault(s_token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY);
+    s_vault = new ReserveVault(
+      s_token, s_spoke, WITHDRAWAL_DELAY, OUTFLOW_LIMIT, OUTFLOW_WINDOW, EXODUS_DELAY, address(s_router)
+    );
     vm.prank(s_owner);
     s_spoke.setVault(address(s_vault));
   }
