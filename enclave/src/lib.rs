@@ -11,6 +11,7 @@
 pub mod assess;
 pub mod attestation;
 pub mod attestor;
+pub mod calendar;
 mod enclave;
 pub mod instruction;
 pub mod key_release;

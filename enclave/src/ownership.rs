@@ -33,6 +33,11 @@ pub enum EntryKind {
     Inflow = 3,
     /// `account` claimed its last balance by exodus.
     Exodus = 4,
+    /// A calendar lot left for `account` (the destination vault); `reference` is its id.
+    LotSent = 5,
+    /// Tokens arrived over a CCIP lane from `account` (the sender on the source chain);
+    /// `reference` is `keccak256(abi.encode(sourceChainSelector, lotId))`.
+    LotReceived = 6,
 }
 
 impl EntryKind {
@@ -43,6 +48,8 @@ impl EntryKind {
             2 => Some(Self::Withdrawal),
             3 => Some(Self::Inflow),
             4 => Some(Self::Exodus),
+            5 => Some(Self::LotSent),
+            6 => Some(Self::LotReceived),
             _ => None,
         }
     }
@@ -167,6 +174,10 @@ pub struct Holding {
     pub balance: U256,
     /// What it was paid from the vault (withdrawals and exodus), all told.
     pub withdrawn: U256,
+    /// What it deposited into the vault, all told: with `withdrawn`, where its standby belongs
+    /// (the depth calendar lots restore).
+    #[serde(default)]
+    pub deposited: U256,
 }
 
 impl std::fmt::Debug for Holding {
@@ -249,6 +260,11 @@ pub struct Ownership {
     /// it).
     #[serde(default)]
     statement_keys: BTreeMap<Address, B256>,
+    /// Calendar lots scheduled and not yet arrived, by id: committed under their source chain's
+    /// `authRoot` at each slot until the source vault logs them sent; counted as their owner's
+    /// on the source chain until the destination vault logs them arrived.
+    #[serde(default)]
+    lots: BTreeMap<B256, Lot>,
     /// Per fungibility class with a need the market has not filled: for how many epochs in a
     /// row (the sliding reserve price's position). Sealed with the ledger, never published.
     #[serde(default)]
@@ -286,6 +302,47 @@ impl std::fmt::Debug for Pending {
             .field("owner", &self.owner)
             .field("chain_selector", &self.chain_selector)
             .finish_non_exhaustive()
+    }
+}
+
+/// A calendar lot: `amount` of `owner`'s collateral moving from one chain's vault to
+/// another's, over the chains' CCIP token lane.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    /// Whose collateral moves.
+    pub owner: Address,
+    /// The source chain and its vault.
+    pub source: u64,
+    /// See `source`.
+    pub source_vault: Address,
+    /// The destination chain and its vault.
+    pub dest: u64,
+    /// See `dest`.
+    pub dest_vault: Address,
+    /// How much (one fixed lot).
+    pub amount: U256,
+    /// The epoch of the slot that scheduled it.
+    pub scheduled: u64,
+    /// Whether the source vault logged it sent (it is in flight).
+    pub sent: bool,
+}
+
+impl std::fmt::Debug for Lot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lot")
+            .field("source", &self.source)
+            .field("dest", &self.dest)
+            .field("scheduled", &self.scheduled)
+            .field("sent", &self.sent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lot {
+    /// What the destination vault logs as the arrival's reference:
+    /// `keccak256(abi.encode(sourceChainSelector, id))`.
+    pub fn arrival_reference(source: u64, id: B256) -> B256 {
+        keccak256((source, id).abi_encode_params())
     }
 }
 
@@ -361,15 +418,43 @@ impl Ownership {
     }
 
     fn apply(&mut self, chain_selector: u64, entry: &VaultEntry) {
+        match entry.kind {
+            // Still the owner's on the source chain while in flight.
+            EntryKind::LotSent => {
+                if let Some(lot) = self.lots.get_mut(&entry.reference)
+                    && lot.source == chain_selector
+                {
+                    lot.sent = true;
+                }
+                return;
+            }
+            EntryKind::LotReceived => {
+                if let Some(id) = self.arriving(chain_selector, entry) {
+                    let lot = self.lots.remove(&id).expect("found above");
+                    let from = self.holdings.entry((lot.owner, lot.source)).or_default();
+                    from.balance = from.balance.saturating_sub(lot.amount);
+                    let to = self.holdings.entry((lot.owner, lot.dest)).or_default();
+                    to.balance = to.balance.saturating_add(lot.amount);
+                    return;
+                }
+                // Not a lot of ours: tokens in the vault all the same, the protocol's.
+            }
+            _ => {}
+        }
         let owner = match entry.kind {
-            EntryKind::Inflow => self.protocol,
+            EntryKind::Inflow | EntryKind::LotReceived => self.protocol,
             _ => entry.account,
         };
         let holding = self.holdings.entry((owner, chain_selector)).or_default();
         match entry.kind {
-            EntryKind::Deposit | EntryKind::Inflow => {
+            EntryKind::Deposit => {
+                holding.balance = holding.balance.saturating_add(entry.amount);
+                holding.deposited = holding.deposited.saturating_add(entry.amount);
+            }
+            EntryKind::Inflow | EntryKind::LotReceived => {
                 holding.balance = holding.balance.saturating_add(entry.amount);
             }
+            EntryKind::LotSent => {}
             // The vault pays only what the enclave authorized, and an exodus only a proven
             // balance: either way the owner's balance falls by what left the vault.
             EntryKind::Withdrawal | EntryKind::Exodus => {
@@ -381,6 +466,36 @@ impl Ownership {
             // Paid: no longer authorized.
             self.pending.remove(&entry.reference);
         }
+    }
+
+    /// The lot an arrival on `chain_selector` completes: one of ours for this chain, with the
+    /// reference, sender (its source vault) and amount the destination vault logged. A lot not
+    /// yet logged sent at its source (that log is behind) arrives all the same.
+    fn arriving(&self, chain_selector: u64, entry: &VaultEntry) -> Option<B256> {
+        self.lots
+            .iter()
+            .find(|(id, lot)| {
+                lot.dest == chain_selector
+                    && lot.source_vault == entry.account
+                    && lot.amount == entry.amount
+                    && Lot::arrival_reference(lot.source, **id) == entry.reference
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// Lots scheduled and not yet arrived, by id.
+    pub fn lots(&self) -> impl Iterator<Item = (B256, Lot)> + '_ {
+        self.lots.iter().map(|(&id, &lot)| (id, lot))
+    }
+
+    /// Schedules a lot; `None` (and nothing scheduled) if its owner's available balance on the
+    /// source chain does not cover it or the id is taken.
+    pub(crate) fn schedule_lot(&mut self, id: B256, lot: Lot) -> Option<()> {
+        if self.lots.contains_key(&id) || lot.amount > self.available(lot.owner, lot.source) {
+            return None;
+        }
+        self.lots.insert(id, lot);
+        Some(())
     }
 
     /// How far a chain's vault log is credited.
@@ -403,15 +518,21 @@ impl Ownership {
         self.available(self.protocol, chain_selector)
     }
 
-    /// An owner's balance in a vault less its withdrawals authorized and not yet paid: what
-    /// it may still withdraw, and all of its standby the planner may use.
+    /// An owner's balance in a vault less its withdrawals authorized and not yet paid and its
+    /// lots leaving that vault: what it may still withdraw, and all of its standby the planner
+    /// may use.
     pub fn available(&self, owner: Address, chain_selector: u64) -> U256 {
         let held = self
             .pending
             .values()
             .filter(|p| p.owner == owner && p.chain_selector == chain_selector)
             .fold(U256::ZERO, |sum, p| sum.saturating_add(p.amount));
-        self.holding(owner, chain_selector).balance.saturating_sub(held)
+        let leaving = self
+            .lots
+            .values()
+            .filter(|l| l.owner == owner && l.source == chain_selector)
+            .fold(U256::ZERO, |sum, l| sum.saturating_add(l.amount));
+        self.holding(owner, chain_selector).balance.saturating_sub(held.saturating_add(leaving))
     }
 
     /// Withdrawals authorized and not yet paid, by id.
@@ -653,10 +774,107 @@ mod tests {
         assert_eq!(four.protocol_share(CHAIN), U256::from(550));
         assert_eq!(
             four.holding(MAKER, CHAIN),
-            Holding { balance: U256::from(200), withdrawn: U256::from(100) }
+            Holding {
+                balance: U256::from(200),
+                withdrawn: U256::from(100),
+                deposited: U256::from(300)
+            }
         );
         assert_eq!(four.vault_total(CHAIN), U256::from(750));
         assert_eq!(two.credited(CHAIN), heads[1], "advancing leaves the base as it was");
+    }
+
+    /// Feeds `entries` (indices and heads filled in after what `logs` holds) and advances
+    /// `ownership` to them.
+    fn credit(
+        ownership: &Ownership,
+        logs: &mut VaultLogs,
+        chain: u64,
+        mut entries: Vec<VaultEntry>,
+    ) -> Ownership {
+        let mut head = ownership.credited(chain);
+        for e in &mut entries {
+            e.index = head.count + 1;
+            head = VaultHead { count: e.index, head: next_head(head.head, e) };
+        }
+        logs.feed(chain, &entries).unwrap();
+        let (next, problems) = ownership.advanced(logs, &[(chain, head)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        next
+    }
+
+    #[test]
+    fn a_lot_counts_as_its_owners_at_the_source_until_the_destination_logs_it_arrived() {
+        const DEST: u64 = 9;
+        let (vault, dest_vault) = (Address::repeat_byte(0x5a), Address::repeat_byte(0xda));
+        let mut logs = VaultLogs::default();
+        let start = credit(
+            &Ownership::new(PROTOCOL),
+            &mut logs,
+            CHAIN,
+            vec![entry(0, EntryKind::Deposit, MAKER, 300)],
+        );
+        let id = B256::repeat_byte(1);
+        let lot = Lot {
+            owner: MAKER,
+            source: CHAIN,
+            source_vault: vault,
+            dest: DEST,
+            dest_vault,
+            amount: U256::from(100),
+            scheduled: 4,
+            sent: false,
+        };
+        let mut scheduled = start.clone();
+        assert_eq!(scheduled.schedule_lot(id, lot), Some(()));
+        assert_eq!(scheduled.schedule_lot(id, lot), None, "an id once");
+        let too_much = Lot { amount: U256::from(201), ..lot };
+        assert_eq!(scheduled.schedule_lot(B256::repeat_byte(2), too_much), None, "200 left");
+        assert_eq!(scheduled.available(MAKER, CHAIN), U256::from(200), "not drawable while out");
+        assert_eq!(scheduled.holding(MAKER, CHAIN).balance, U256::from(300));
+
+        // Sent: in flight, still the maker's at the source.
+        let sent = VaultEntry { reference: id, ..entry(0, EntryKind::LotSent, dest_vault, 100) };
+        let mut logs_at_schedule = logs.clone();
+        let in_flight = credit(&scheduled, &mut logs, CHAIN, vec![sent.clone()]);
+        assert!(in_flight.lots().all(|(_, l)| l.sent));
+        assert_eq!(in_flight.holding(MAKER, CHAIN).balance, U256::from(300));
+        assert_eq!(in_flight.available(MAKER, CHAIN), U256::from(200));
+
+        // Arrivals that are not the lot — another sender, amount or reference — are the
+        // protocol's inflows; the lot's own moves the maker's balance.
+        let arrival = |account, amount, reference| VaultEntry {
+            reference,
+            ..entry(0, EntryKind::LotReceived, account, amount)
+        };
+        let reference = Lot::arrival_reference(CHAIN, id);
+        let strays = vec![
+            arrival(MAKER, 100, reference),
+            arrival(vault, 99, reference),
+            arrival(vault, 100, Lot::arrival_reference(DEST, id)),
+        ];
+        let strayed = credit(&in_flight, &mut logs, DEST, strays);
+        assert_eq!(strayed.protocol_share(DEST), U256::from(299));
+        assert_eq!(strayed.lots().count(), 1, "still in flight");
+        let arrived = credit(&strayed, &mut logs, DEST, vec![arrival(vault, 100, reference)]);
+        assert_eq!(arrived.lots().count(), 0);
+        assert_eq!(arrived.holding(MAKER, CHAIN).balance, U256::from(200));
+        assert_eq!(arrived.holding(MAKER, DEST).balance, U256::from(100));
+        assert_eq!(arrived.available(MAKER, CHAIN), U256::from(200));
+        assert_eq!(arrived.protocol_share(DEST), U256::from(299), "the lot is not an inflow");
+        // Arriving again (a replayed message the lane would refuse) is only an inflow.
+        let again = credit(&arrived, &mut logs, DEST, vec![arrival(vault, 100, reference)]);
+        assert_eq!(again.holding(MAKER, DEST).balance, U256::from(100));
+        assert_eq!(again.protocol_share(DEST), U256::from(399));
+
+        // An arrival logged before the source's log shows it sent completes it all the same,
+        // and the later sent entry changes nothing.
+        let logs = &mut logs_at_schedule;
+        let early = credit(&scheduled, logs, DEST, vec![arrival(vault, 100, reference)]);
+        let late = credit(&early, logs, CHAIN, vec![sent]);
+        assert_eq!(late.holding(MAKER, CHAIN).balance, U256::from(200));
+        assert_eq!(late.holding(MAKER, DEST).balance, U256::from(100));
+        assert_eq!(late.lots().count(), 0);
     }
 
     #[test]

@@ -1,0 +1,318 @@
+//! Calendar lots: the only physical movement of collateral between chains.
+//!
+//! Recovery changes who owns what inside the vaults; it never moves a token at the moment of
+//! distress. What a location swap leaves behind — a market maker's standby now on a chain where
+//! it did not park it, and missing where it did — is put back by moving collateral over the
+//! chains' CCIP token lanes, only at **slots** of a public calendar (every `period_epochs`
+//! epochs, whatever happened), only in **fixed lots**, and at most `lots_per_lane` lots per lane
+//! and [`MAX_LOTS_PER_SOURCE`] per source chain per slot, so that a slot never asks a lane for
+//! more than its token bucket holds (`solvency check` compares the two). A lot scheduled and not
+//! yet sent is listed again at every later slot, under the same id, until the source vault logs
+//! it sent; it counts as its owner's on the source chain until the destination vault logs it
+//! arrived ([`crate::ownership`]).
+//!
+//! Scheduling is pure and deterministic: the same ledger, chains, terms and epoch give the same
+//! lots, so a quorum agrees.
+
+use alloy::{
+    primitives::{Address, B256, U256, keccak256},
+    sol_types::SolValue,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::ownership::{Lot, Ownership};
+
+/// The most lots one chain's instruction lists at a slot (what its fixed size holds with their
+/// proofs; [`crate::instruction`]).
+pub const MAX_LOTS_PER_SOURCE: usize = 2;
+
+/// The calendar's public terms (`[policy.calendar]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarTerms {
+    /// A slot every this many epochs (epochs divisible by it).
+    pub period_epochs: u64,
+    /// One lot, in whole units of each vault's collateral.
+    pub lot_whole_units: u64,
+    /// The most lots one lane (source → destination) carries per slot.
+    pub lots_per_lane: u32,
+}
+
+impl CalendarTerms {
+    /// Whether `epoch` is a slot.
+    pub fn is_slot(&self, epoch: u64) -> bool {
+        self.period_epochs > 0 && epoch % self.period_epochs == 0
+    }
+}
+
+/// A chain as the calendar sees it: its vault and the vault's collateral.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneEnd {
+    /// CCIP selector.
+    pub selector: u64,
+    /// Its vault (zero: none, no lane).
+    pub vault: Address,
+    /// The vault's collateral asset id: lots move only between vaults of one asset.
+    pub asset: B256,
+    /// The asset's decimals here.
+    pub decimals: u8,
+}
+
+impl LaneEnd {
+    fn lot(&self, terms: &CalendarTerms) -> Option<U256> {
+        U256::from(terms.lot_whole_units)
+            .checked_mul(U256::from(10u64).checked_pow(U256::from(self.decimals))?)
+            .filter(|lot| !lot.is_zero())
+    }
+}
+
+/// A lot's id: `keccak256(abi.encode("lot", deploymentId, source, dest, epoch, n))`, `n` its
+/// place among the slot's new lots.
+pub fn lot_id(deployment_id: B256, source: u64, dest: u64, epoch: u64, n: u64) -> B256 {
+    keccak256(("lot".to_owned(), deployment_id, source, dest, epoch, n).abi_encode_params())
+}
+
+/// The lots to list at `epoch` (none unless it is a slot): every lot scheduled before and not
+/// yet sent, then new lots that put makers' standby back where they parked it, within the
+/// lanes' and sources' caps. Returns the ledger with the new lots scheduled, and the ids of
+/// every lot listed, by source chain.
+pub fn schedule(
+    ownership: &Ownership,
+    chains: &[LaneEnd],
+    terms: &CalendarTerms,
+    deployment_id: B256,
+    epoch: u64,
+) -> (Ownership, Vec<(u64, B256)>) {
+    let mut next = ownership.clone();
+    let mut listed = Vec::new();
+    if !terms.is_slot(epoch) {
+        return (next, listed);
+    }
+    let lanes = |listed: &[(u64, B256)], next: &Ownership, source: u64, dest: u64| {
+        listed
+            .iter()
+            .filter(|(s, id)| *s == source && next.lots().any(|(i, l)| i == *id && l.dest == dest))
+            .count()
+    };
+    // Lots still to send, oldest slot first.
+    let mut unsent: Vec<(B256, Lot)> = next.lots().filter(|(_, l)| !l.sent).collect();
+    unsent.sort_by_key(|(id, l)| (l.scheduled, l.source, *id));
+    for (id, lot) in unsent {
+        let from_source = listed.iter().filter(|(s, _)| *s == lot.source).count();
+        if from_source < MAX_LOTS_PER_SOURCE
+            && lanes(&listed, &next, lot.source, lot.dest) < terms.lots_per_lane as usize
+        {
+            listed.push((lot.source, id));
+        }
+    }
+
+    let makers: std::collections::BTreeSet<Address> =
+        next.makers().map(|(owner, _, _)| owner).collect();
+    let mut n = 0u64;
+    for maker in makers {
+        for dest in chains.iter().filter(|c| !c.vault.is_zero()) {
+            let Some(lot) = dest.lot(terms) else { continue };
+            for source in chains.iter().filter(|c| {
+                !c.vault.is_zero() && c.selector != dest.selector && c.asset == dest.asset
+            }) {
+                if source.lot(terms) != Some(lot) {
+                    continue;
+                }
+                loop {
+                    let short = shortfall(&next, maker, dest.selector);
+                    let spare = surplus(&next, maker, source.selector);
+                    if short < lot
+                        || spare < lot
+                        || listed.iter().filter(|(s, _)| *s == source.selector).count()
+                            >= MAX_LOTS_PER_SOURCE
+                        || lanes(&listed, &next, source.selector, dest.selector)
+                            >= terms.lots_per_lane as usize
+                    {
+                        break;
+                    }
+                    let id = lot_id(deployment_id, source.selector, dest.selector, epoch, n);
+                    n += 1;
+                    let scheduled = Lot {
+                        owner: maker,
+                        source: source.selector,
+                        source_vault: source.vault,
+                        dest: dest.selector,
+                        dest_vault: dest.vault,
+                        amount: lot,
+                        scheduled: epoch,
+                        sent: false,
+                    };
+                    if next.schedule_lot(id, scheduled).is_none() {
+                        break;
+                    }
+                    listed.push((source.selector, id));
+                }
+            }
+        }
+    }
+    (next, listed)
+}
+
+/// Where a maker's standby belongs on a chain: what it deposited there less what it was paid
+/// from there.
+fn home(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
+    let holding = ownership.holding(maker, chain);
+    holding.deposited.saturating_sub(holding.withdrawn)
+}
+
+/// A maker's balance on a chain once every lot scheduled arrives.
+fn position(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
+    let (mut plus, mut minus) = (U256::ZERO, U256::ZERO);
+    for (_, lot) in ownership.lots().filter(|(_, l)| l.owner == maker) {
+        if lot.dest == chain {
+            plus = plus.saturating_add(lot.amount);
+        }
+        if lot.source == chain {
+            minus = minus.saturating_add(lot.amount);
+        }
+    }
+    ownership.holding(maker, chain).balance.saturating_add(plus).saturating_sub(minus)
+}
+
+fn shortfall(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
+    home(ownership, maker, chain).saturating_sub(position(ownership, maker, chain))
+}
+
+/// What a maker holds on a chain beyond where its standby belongs, and may move (not drawn, not
+/// asked back, not already leaving).
+fn surplus(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
+    position(ownership, maker, chain)
+        .saturating_sub(home(ownership, maker, chain))
+        .min(ownership.available(maker, chain))
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::address;
+
+    use super::*;
+    use crate::{
+        VaultHead,
+        ownership::{EntryKind, VaultEntry, VaultLogs, next_head},
+    };
+
+    const A: u64 = 1;
+    const B: u64 = 2;
+    const PROTOCOL: Address = address!("0x00000000000000000000000000000000000000a1");
+    const MAKER: Address = address!("0x00000000000000000000000000000000000000b2");
+    const TERMS: CalendarTerms =
+        CalendarTerms { period_epochs: 4, lot_whole_units: 100, lots_per_lane: 1 };
+
+    fn chains() -> [LaneEnd; 2] {
+        let usdc = keccak256("USDC");
+        [
+            LaneEnd { selector: A, vault: Address::repeat_byte(0xa), asset: usdc, decimals: 0 },
+            LaneEnd { selector: B, vault: Address::repeat_byte(0xb), asset: usdc, decimals: 0 },
+        ]
+    }
+
+    /// Credits `entries` to `chain` as its vault would log them.
+    fn credit(
+        ownership: &Ownership,
+        logs: &mut VaultLogs,
+        chain: u64,
+        entries: &[(EntryKind, Address, u64, B256)],
+    ) -> Ownership {
+        let mut head = ownership.credited(chain);
+        let mut given = Vec::new();
+        for &(kind, account, amount, reference) in entries {
+            let entry = VaultEntry {
+                index: head.count + 1,
+                kind,
+                account,
+                amount: U256::from(amount),
+                timestamp: 1_000,
+                reference,
+            };
+            head = VaultHead { count: entry.index, head: next_head(head.head, &entry) };
+            given.push(entry);
+        }
+        logs.feed(chain, &given).unwrap();
+        let (next, problems) = ownership.advanced(logs, &[(chain, head)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        next
+    }
+
+    /// A maker parked 300 on each chain; a location swap gave 200 of its standby on B to the
+    /// protocol for 200 of the protocol's share on A.
+    fn after_a_swap() -> (Ownership, VaultLogs) {
+        let mut logs = VaultLogs::default();
+        let deposit = |who, amount| (EntryKind::Deposit, who, amount, B256::ZERO);
+        let mut o = Ownership::new(PROTOCOL);
+        o = credit(&o, &mut logs, A, &[deposit(MAKER, 300), deposit(PROTOCOL, 500)]);
+        o = credit(&o, &mut logs, B, &[deposit(MAKER, 300)]);
+        o.shift(B, MAKER, PROTOCOL, U256::from(200)).unwrap();
+        o.shift(A, PROTOCOL, MAKER, U256::from(200)).unwrap();
+        (o, logs)
+    }
+
+    #[test]
+    fn lots_come_only_at_slots_within_the_lane_and_put_standby_back_where_it_was_parked() {
+        let (o, mut logs) = after_a_swap();
+        let id = B256::repeat_byte(9);
+        for epoch in [1, 2, 3, 5] {
+            let (same, listed) = schedule(&o, &chains(), &TERMS, id, epoch);
+            assert!(listed.is_empty(), "epoch {epoch} is not a slot");
+            assert_eq!(same, o);
+        }
+        // Slot 4: two lots are due (200 back to B), the lane carries one per slot.
+        let (four, listed) = schedule(&o, &chains(), &TERMS, id, 4);
+        let first = lot_id(id, A, B, 4, 0);
+        assert_eq!(listed, [(A, first)]);
+        let lot = four.lots().next().unwrap().1;
+        assert_eq!((lot.owner, lot.source, lot.dest, lot.amount), (MAKER, A, B, U256::from(100)));
+        assert_eq!(four.available(MAKER, A), U256::from(400), "500 less the lot leaving");
+        assert_eq!(schedule(&o, &chains(), &TERMS, id, 4).0, four, "deterministic");
+
+        // Slot 8, the first lot not sent (a treasury that missed the slot): listed again under
+        // its id, and it fills the lane, so no second lot yet.
+        let (eight, listed) = schedule(&four, &chains(), &TERMS, id, 8);
+        assert_eq!(listed, [(A, first)]);
+        assert_eq!(eight.lots().count(), 1);
+
+        // Sent (in flight): the lane is free at slot 12 for the second, and no third is due.
+        let sent =
+            credit(&eight, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, first)]);
+        let (twelve, listed) = schedule(&sent, &chains(), &TERMS, id, 12);
+        let second = lot_id(id, A, B, 12, 0);
+        assert_eq!(listed, [(A, second)]);
+        assert_eq!(twelve.lots().count(), 2);
+
+        // Both arrive: the maker has 300 on each chain again, and nothing more is due.
+        let arrive = |lot_id| {
+            (EntryKind::LotReceived, chains()[0].vault, 100, Lot::arrival_reference(A, lot_id))
+        };
+        let sent =
+            credit(&twelve, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, second)]);
+        let home = credit(&sent, &mut logs, B, &[arrive(first), arrive(second)]);
+        assert_eq!(home.holding(MAKER, A).balance, U256::from(300));
+        assert_eq!(home.holding(MAKER, B).balance, U256::from(300));
+        assert_eq!(home.lots().count(), 0);
+        assert!(schedule(&home, &chains(), &TERMS, id, 16).1.is_empty());
+    }
+
+    #[test]
+    fn no_lot_without_a_whole_lot_of_surplus_or_between_different_collateral() {
+        let (o, _) = after_a_swap();
+        let id = B256::ZERO;
+        let big = CalendarTerms { lot_whole_units: 201, ..TERMS };
+        assert!(schedule(&o, &chains(), &big, id, 4).1.is_empty(), "200 is not a lot of 201");
+        let mut other = chains();
+        other[1].asset = keccak256("USDT");
+        assert!(schedule(&o, &other, &TERMS, id, 4).1.is_empty());
+        other = chains();
+        other[1].vault = Address::ZERO;
+        assert!(schedule(&o, &other, &TERMS, id, 4).1.is_empty());
+        // Two lanes per slot: both lots at once.
+        let two = CalendarTerms { lots_per_lane: 2, ..TERMS };
+        assert_eq!(schedule(&o, &chains(), &two, id, 4).1.len(), 2);
+        // Drawn standby is not the maker's to move: the protocol's own share is never moved.
+        let mut drawn = o.clone();
+        drawn.shift(A, MAKER, PROTOCOL, U256::from(200)).unwrap();
+        assert!(schedule(&drawn, &chains(), &TERMS, id, 4).1.is_empty());
+    }
+}
