@@ -1,32 +1,45 @@
 //! A chain's treasury agent (`solvency treasury run`): every epoch the chain's oracle delivers a
 //! sealed instruction for it; the agent opens it with the chain's treasury key and checks that
 //! it is this chain's, for that epoch, sealed by the enclave. An empty instruction — every
-//! epoch, in this build — needs no transaction, and the agent sends none. Instructions that
-//! move collateral between chains (calendar transfers) are the bridging issue's: an instruction
-//! with transfers is reported, never half-executed. Logs name epochs and counts, never amounts.
+//! epoch but the calendar slots that move value — needs no transaction, and the agent sends
+//! none. At a slot, the instruction lists lots (docs/self-healing.md, "Calendar lots"): with an
+//! account to pay gas and the lanes' fees, the agent sends each from the chain's vault
+//! (`sendLot`), once — a lot the vault logged sent is skipped, and the vault refuses one twice —
+//! while the slot's leaf is the chain's latest (its proof is under that leaf's `authRoot`). A
+//! lot it could not send in time is listed again at the next slot. The agent keeps no state: a
+//! restarted agent catches up at the next slot, and never sends a lot twice. Logs name epochs,
+//! lot ids and transactions, never amounts.
 
+use alloy::{
+    primitives::{B256, U256},
+    providers::DynProvider,
+    signers::local::PrivateKeySigner,
+};
+use solvency_ccip::bindings::{hub::SolvencyHub, vault::ReserveVault};
 use solvency_chain_adapters::instructions::{Delivered, InstructionReader};
 use solvency_enclave::{
     X25519KeyPair, X25519Public,
-    instruction::{SEALED_INSTRUCTION_LEN, open_instruction},
+    instruction::{LotOrder, SEALED_INSTRUCTION_LEN, open_instruction},
 };
 use solvency_registry::{ChainConfig, Registry};
 
+/// Gas added to a `sendLot` estimate (docs/devnet.md, "Token lanes").
+const GAS_MARGIN: u64 = 50_000;
+
 /// What the agent made of one delivered instruction.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Checked {
     /// Opened and checked; nothing to do (no transaction sent).
     Empty {
         /// The epoch.
         epoch: u64,
     },
-    /// Opened and checked; it carries transfers this build does not execute.
-    Transfers {
-        /// The epoch.
+    /// Opened and checked: a calendar slot's lots to send.
+    Lots {
+        /// The epoch (the slot).
         epoch: u64,
-        /// How many.
-        count: usize,
+        /// The lots, with their proofs under that epoch's leaf.
+        lots: Vec<LotOrder>,
     },
     /// It does not open with this treasury key, or is not this chain's instruction for its
     /// epoch: nothing is done, and the operator should look.
@@ -38,23 +51,76 @@ pub enum Checked {
     },
 }
 
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty { epoch } => f.debug_struct("Empty").field("epoch", epoch).finish(),
+            Self::Lots { epoch, lots } => {
+                f.debug_struct("Lots").field("epoch", epoch).field("lots", &lots.len()).finish()
+            }
+            Self::Refused { epoch, reason } => {
+                f.debug_struct("Refused").field("epoch", epoch).field("reason", reason).finish()
+            }
+        }
+    }
+}
+
+/// What became of one lot of a slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LotOutcome {
+    /// Sent now: the lane carries it to the destination vault.
+    Sent {
+        /// The lot.
+        id: B256,
+        /// The `sendLot` transaction.
+        tx: B256,
+        /// The lane's fee paid, in wei.
+        fee: U256,
+        /// Gas the transaction used.
+        gas_used: u64,
+    },
+    /// The vault logged it sent before (this agent before a restart, or another).
+    AlreadySent {
+        /// The lot.
+        id: B256,
+    },
+    /// A later epoch's leaf is the chain's latest: the proof no longer holds, and the lot
+    /// waits for the next slot, which lists it again.
+    Superseded {
+        /// The lot.
+        id: B256,
+    },
+    /// The send failed (the lane's bucket, the outflow limit, gas, the RPC): the lot waits for
+    /// the next slot.
+    Failed {
+        /// The lot.
+        id: B256,
+        /// Why.
+        reason: String,
+    },
+}
+
 /// One chain's treasury.
 pub struct Treasury {
     chain: ChainConfig,
     key: X25519KeyPair,
     enclave: X25519Public,
-    deployment_id: alloy::primitives::B256,
+    deployment_id: B256,
     reader: InstructionReader,
+    /// The account that sends lots, and its provider; `None`: lots are checked, not sent.
+    sender: Option<DynProvider>,
 }
 
 impl Treasury {
-    /// The treasury of `chain`, reading instructions delivered from `from_block` on. Refuses a
-    /// key that is not the chain's registered treasury key.
+    /// The treasury of `chain`, reading instructions delivered from `from_block` on; with an
+    /// `account`, it sends the lots its slots list (the account pays gas and the lanes' fees).
+    /// Refuses a key that is not the chain's registered treasury key.
     pub fn new(
         registry: &Registry,
         chain: &str,
         key: X25519KeyPair,
         from_block: u64,
+        account: Option<PrivateKeySigner>,
     ) -> anyhow::Result<Self> {
         let network = registry.network()?;
         let chain = network.chain(registry, chain)?.clone();
@@ -66,18 +132,27 @@ impl Treasury {
             );
         }
         let reader = InstructionReader::new(&chain, from_block);
+        let sender = account.map(|account| {
+            solvency_chain_adapters::ChainClient::new(&chain, Default::default()).sender(account)
+        });
         Ok(Self {
             chain,
             key,
             enclave: network.enclave.hpke_public_key,
             deployment_id: registry.deployment_id,
             reader,
+            sender,
         })
     }
 
     /// The chain.
     pub fn chain(&self) -> &ChainConfig {
         &self.chain
+    }
+
+    /// Whether it sends lots (it has an account).
+    pub fn sends(&self) -> bool {
+        self.sender.is_some()
     }
 
     /// Opens and checks every instruction delivered since the last call.
@@ -101,9 +176,77 @@ impl Treasury {
         if instruction.chainSelector != self.chain.selector || instruction.epoch != epoch {
             return refused("sealed for another chain or epoch");
         }
-        match instruction.transfers.len() {
-            0 => Checked::Empty { epoch },
-            count => Checked::Transfers { epoch, count },
+        if instruction.lots.is_empty() {
+            Checked::Empty { epoch }
+        } else {
+            Checked::Lots { epoch, lots: instruction.lots }
         }
     }
+
+    /// Sends the lots of the slot `epoch` that the vault has not logged sent, one after
+    /// another, each with the lane's fee. Nothing is sent without an account, or once a later
+    /// epoch's leaf is the chain's latest.
+    pub async fn send_lots(
+        &self,
+        epoch: u64,
+        lots: &[LotOrder],
+    ) -> anyhow::Result<Vec<LotOutcome>> {
+        let Some(sender) = &self.sender else {
+            anyhow::bail!(
+                "{}: a slot lists lots, and this agent has no account to send them (give --account-key or --account-keystore)",
+                self.chain.name
+            );
+        };
+        let Some(vault) = self.chain.vault else {
+            anyhow::bail!("{}: a slot lists lots, and the chain has no vault", self.chain.name);
+        };
+        let oracle = SolvencyHub::new(self.chain.oracle(), sender);
+        let contract = ReserveVault::new(vault, sender);
+        let mut outcomes = Vec::with_capacity(lots.len());
+        for order in lots {
+            let id = order.id;
+            if contract.isLotSent(id).call().await? {
+                outcomes.push(LotOutcome::AlreadySent { id });
+                continue;
+            }
+            let latest = oracle.latestAttestation().call().await?.epoch;
+            if latest != epoch {
+                outcomes.push(LotOutcome::Superseded { id });
+                continue;
+            }
+            let lot = order.lot(self.chain.selector, vault);
+            let lot = solvency_ccip::bindings::vault::SolvencyAttestation::Lot::from(&lot);
+            let fee = contract.getLotFee(lot.clone()).call().await?;
+            let call = contract.sendLot(lot, order.proof.clone()).value(fee);
+            // What the lane pool's token bucket writes depends on the block's second (a refill
+            // a second after the estimate writes more): a margin over the estimate, which a
+            // lot over the bucket still fails, as the chain would.
+            let sent = match call.estimate_gas().await {
+                Ok(estimate) => call.gas(estimate.saturating_add(GAS_MARGIN)).send().await,
+                Err(e) => Err(e),
+            };
+            let outcome = match sent {
+                Ok(pending) => match solvency_chain_adapters::rpc::confirm(pending).await {
+                    Ok(receipt) => LotOutcome::Sent {
+                        id,
+                        tx: receipt.transaction_hash,
+                        fee,
+                        gas_used: receipt.gas_used,
+                    },
+                    Err(e) => LotOutcome::Failed { id, reason: e.to_string() },
+                },
+                Err(e) => LotOutcome::Failed { id, reason: decode_vault_revert(&e) },
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+/// The vault's custom errors (and the lane's, as text), decoded from a contract error.
+fn decode_vault_revert(error: &alloy::contract::Error) -> String {
+    if let Some(decoded) = error.as_decoded_interface_error::<ReserveVault::ReserveVaultErrors>() {
+        return format!("{decoded:?}");
+    }
+    solvency_chain_adapters::decode_revert(error)
 }

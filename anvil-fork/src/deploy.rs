@@ -42,6 +42,9 @@ pub(crate) struct LiveChain {
     pub(crate) router: Option<Address>,
     /// Where a forked chain came from.
     pub(crate) fork: Option<crate::ForkOrigin>,
+    /// The vault's collateral already on the chain (a fork's lane token); `None` deploys a
+    /// `DevnetToken`.
+    pub(crate) collateral: Option<Address>,
 }
 
 /// Deploys and wires every chain; the first chain is the hub.
@@ -274,17 +277,21 @@ async fn deploy_vault(
         let action = action.to_owned();
         move |source| Error::Contract { chain, action, source: Box::new(source) }
     };
-    let collateral = DevnetToken::deploy(
-        &provider,
-        COLLATERAL_NAME.into(),
-        COLLATERAL_SYMBOL.into(),
-        COLLATERAL_DECIMALS,
-    )
-    .await
-    .map_err(contract_error("deploy DevnetToken collateral"))?;
+    let collateral = match chain.collateral {
+        Some(token) => token,
+        None => *DevnetToken::deploy(
+            &provider,
+            COLLATERAL_NAME.into(),
+            COLLATERAL_SYMBOL.into(),
+            COLLATERAL_DECIMALS,
+        )
+        .await
+        .map_err(contract_error("deploy DevnetToken collateral"))?
+        .address(),
+    };
     let vault = ReserveVault::deploy(
         &provider,
-        *collateral.address(),
+        collateral,
         oracle,
         config.withdrawal_delay.as_secs(),
         config.outflow_limit,
@@ -306,11 +313,11 @@ async fn deploy_vault(
         target: "devnet::deploy",
         chain = %chain.name,
         vault = %vault.address(),
-        collateral = %collateral.address(),
+        collateral = %collateral,
         %oracle,
         "vault deployed"
     );
-    Ok((*collateral.address(), *vault.address()))
+    Ok((collateral, *vault.address()))
 }
 
 /// A `SolvencyFeed` over the chain's oracle. It has no owner and nothing to configure.

@@ -201,6 +201,7 @@ impl Devnet {
                     pid: anvil.pid(),
                     router: None,
                     fork: None,
+                    collateral: None,
                 })
                 .collect();
             (anvils, live)
@@ -334,6 +335,7 @@ async fn start_forks(
             pid: anvil.pid(),
             router: Some(target.spec.router),
             fork: Some(ForkOrigin { upstream: target.shown.clone(), block }),
+            collateral: target.spec.collateral,
         });
     }
     let selectors: Vec<u64> = live.iter().map(|c| c.chain.selector).collect();

@@ -25,6 +25,10 @@ pub struct ForkSpec {
     pub url: String,
     /// The CCIP Router deployed on that chain.
     pub router: Address,
+    /// A token on that chain to be the vault's collateral — one a CCIP token pool carries, so
+    /// that calendar lots can cross (`None`: the devnet deploys its own `DevnetToken`, which no
+    /// lane carries).
+    pub collateral: Option<Address>,
 }
 
 impl std::fmt::Debug for ForkSpec {

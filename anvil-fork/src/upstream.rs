@@ -135,6 +135,7 @@ impl Upstream {
                 name: format!("fork-{}", i + 1),
                 url: c.url.clone(),
                 router: c.router,
+                collateral: Some(c.token),
             })
             .collect()
     }

@@ -343,6 +343,19 @@ impl From<&solvency_enclave::Authorization> for vault::SolvencyAttestation::Auth
     }
 }
 
+impl From<&solvency_enclave::Lot> for vault::SolvencyAttestation::Lot {
+    fn from(l: &solvency_enclave::Lot) -> Self {
+        Self {
+            chainSelector: l.chainSelector,
+            vault: l.vault,
+            destChainSelector: l.destChainSelector,
+            destVault: l.destVault,
+            amount: l.amount,
+            id: l.id,
+        }
+    }
+}
+
 impl From<&solvency_enclave::LedgerLeaf> for vault::SolvencyAttestation::LedgerLeaf {
     fn from(l: &solvency_enclave::LedgerLeaf) -> Self {
         Self {
@@ -414,6 +427,16 @@ mod tests {
             vault::SolvencyAttestation::Authorization::from(&auth).abi_encode(),
             auth.abi_encode()
         );
+
+        let lot = solvency_enclave::Lot {
+            chainSelector: 1,
+            vault: Address::repeat_byte(2),
+            destChainSelector: 3,
+            destVault: Address::repeat_byte(4),
+            amount: U256::from(5),
+            id: B256::repeat_byte(6),
+        };
+        assert_eq!(vault::SolvencyAttestation::Lot::from(&lot).abi_encode(), lot.abi_encode());
 
         let ledger = solvency_enclave::LedgerLeaf {
             owner: Address::repeat_byte(6),

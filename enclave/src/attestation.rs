@@ -91,6 +91,24 @@ sol! {
         bytes32 id;
     }
 
+    /// A calendar lot a vault may send to another chain's vault, once, committed under the
+    /// source chain leaf's `authRoot` (six words: it cannot pass for an `Authorization`).
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct Lot {
+        /// The source vault's chain.
+        uint64 chainSelector;
+        /// The source vault.
+        address vault;
+        /// The destination chain.
+        uint64 destChainSelector;
+        /// The destination vault.
+        address destVault;
+        /// One lot, in the collateral's smallest unit.
+        uint256 amount;
+        /// Unique: sent at most once.
+        bytes32 id;
+    }
+
     /// One owner's balance in one vault, a leaf of `ledgerRoot` (exodus claims prove it).
     #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     struct LedgerLeaf {
@@ -136,6 +154,13 @@ impl ChainLeaf {
 }
 
 impl Authorization {
+    /// Its leaf hash under a chain leaf's `authRoot`.
+    pub fn hash(&self) -> B256 {
+        double_hash(self)
+    }
+}
+
+impl Lot {
     /// Its leaf hash under a chain leaf's `authRoot`.
     pub fn hash(&self) -> B256 {
         double_hash(self)

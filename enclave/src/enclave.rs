@@ -901,6 +901,18 @@ impl Enclave {
             );
         }
         let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
+        // At a calendar slot, the lots to send: after the plan, so that what it drew is not
+        // moved, and from what the plan left available.
+        let (ownership, listed) = match &self.policy.recovery.calendar {
+            Some(terms) => crate::calendar::schedule(
+                &ownership,
+                &self.lane_ends(),
+                terms,
+                self.policy.deployment_id,
+                epoch,
+            ),
+            None => (ownership, Vec::new()),
+        };
         self.quotes = quotes;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;
@@ -938,15 +950,18 @@ impl Enclave {
             replies.push((id, sealed));
         }
         for chain in &chains {
-            // Recovery planning is not implemented yet: every chain gets an empty
-            // instruction, which is what keeps size and cadence constant.
+            // Every chain gets an instruction of one size every epoch, listing lots only at
+            // the slots that send some: size and cadence never change.
+            let (auth_root, sealed, lots) =
+                self.authorizations(epoch, chain.selector, chain.vault, &ownership, &listed)?;
+            replies.extend(sealed);
             let instruction = seal_instruction(
                 &self.policy,
                 &self.keys,
                 chain,
                 epoch,
                 &assessment.reports_digest,
-                Vec::new(),
+                lots,
             )
             .map_err(|source| AttestError::Seal { chain: chain.name.clone(), source })?;
             // The vault head of the chain's latest report: the hub checks it against the head
@@ -962,12 +977,7 @@ impl Enclave {
                 reportSeq: report_seq,
                 logCount: head.count,
                 logHead: head.head,
-                authRoot: {
-                    let (root, sealed) =
-                        self.authorizations(epoch, chain.selector, chain.vault, &ownership)?;
-                    replies.extend(sealed);
-                    root
-                },
+                authRoot: auth_root,
             });
             instructions.push(instruction);
         }
@@ -1044,18 +1054,39 @@ impl Enclave {
 }
 
 impl Enclave {
+    /// Each chain's vault and collateral, as the calendar sees them.
+    fn lane_ends(&self) -> Vec<crate::calendar::LaneEnd> {
+        self.policy
+            .chains
+            .iter()
+            .map(|c| {
+                let asset = c.asset(&c.vault_asset);
+                crate::calendar::LaneEnd {
+                    selector: c.selector,
+                    // A vault whose collateral the chain does not list takes no lots.
+                    vault: if asset.is_some() { c.vault } else { Address::ZERO },
+                    asset: c.vault_asset,
+                    decimals: asset.map_or(0, |a| a.decimals),
+                }
+            })
+            .collect()
+    }
+
     /// A chain's `authRoot` for an epoch, with every withdrawal authorized there sealed to its
-    /// owner's reply key: the root over the pending authorizations (by id) and one salted dummy
-    /// (amount 0, which every vault refuses), so the root is new and non-zero every epoch
-    /// whether or not anything is authorized — the oracle's stored leaf never flips from zero
-    /// to non-zero only in a recovery (docs/self-healing.md).
+    /// owner's reply key, and the orders of the lots listed from it at this slot: the root over
+    /// the pending authorizations (by id), those lots, and one salted dummy (amount 0, which
+    /// every vault refuses), so the root is new and non-zero every epoch whether or not
+    /// anything is authorized — the oracle's stored leaf never flips from zero to non-zero
+    /// only in a recovery (docs/self-healing.md). Orders that would not fit the instruction's
+    /// fixed size (with their proofs) wait for the next slot.
     fn authorizations(
         &self,
         epoch: u64,
         chain_selector: u64,
         vault: Address,
         ownership: &Ownership,
-    ) -> Result<(B256, Vec<(B256, Bytes)>), AttestError> {
+        listed: &[(u64, B256)],
+    ) -> Result<(B256, Vec<(B256, Bytes)>, Vec<crate::instruction::LotOrder>), AttestError> {
         let mut auths = vec![crate::Authorization {
             chainSelector: chain_selector,
             vault,
@@ -1075,7 +1106,40 @@ impl Enclave {
             });
             keys.push(pending.reply_key);
         }
-        let tree = MerkleTree::new(auths.iter().map(crate::Authorization::hash).collect());
+        let lots: Vec<crate::Lot> = listed
+            .iter()
+            .filter(|(source, _)| *source == chain_selector)
+            .filter_map(|(_, id)| ownership.lots().find(|(i, _)| i == id))
+            .map(|(id, lot)| crate::Lot {
+                chainSelector: chain_selector,
+                vault,
+                destChainSelector: lot.dest,
+                destVault: lot.dest_vault,
+                amount: lot.amount,
+                id,
+            })
+            .collect();
+        let tree = MerkleTree::new(
+            auths
+                .iter()
+                .map(crate::Authorization::hash)
+                .chain(lots.iter().map(crate::Lot::hash))
+                .collect(),
+        );
+        let mut orders = Vec::new();
+        for (i, lot) in lots.into_iter().enumerate() {
+            orders.push(crate::instruction::LotOrder {
+                id: lot.id,
+                destChainSelector: lot.destChainSelector,
+                destVault: lot.destVault,
+                amount: lot.amount,
+                proof: tree.proof(auths.len() + i),
+            });
+            if !crate::instruction::fits(chain_selector, epoch, &orders) {
+                orders.pop();
+                break;
+            }
+        }
         let mut replies = Vec::new();
         for (i, (authorization, key)) in auths.into_iter().zip(keys).enumerate().skip(1) {
             let id = authorization.id;
@@ -1093,7 +1157,7 @@ impl Enclave {
             })?;
             replies.push((id, sealed));
         }
-        Ok((tree.root(), replies))
+        Ok((tree.root(), replies, orders))
     }
 
     /// Takes an owner's sealed withdrawal request ([`crate::withdrawal`]); it is authorized at

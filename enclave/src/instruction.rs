@@ -1,6 +1,8 @@
 //! Bridging instructions: one per chain per epoch, sealed to the chain's treasury key from the
 //! enclave's HPKE key (mode Auth), padded to one fixed size, so that an empty instruction and a
-//! real one look the same on-chain.
+//! real one look the same on-chain. At a calendar slot ([`crate::calendar`]) a chain's
+//! instruction lists the lots its vault sends, each with its proof under the chain leaf's
+//! `authRoot`, which is all the treasury needs to call the vault's `sendLot`.
 
 use alloy::{
     primitives::{B256, Bytes},
@@ -15,55 +17,88 @@ use crate::{
 };
 
 sol! {
-    /// Move `amount` of an asset between this chain and a counterparty chain.
+    /// A lot this chain's vault sends at this slot: with the chain and vault, the vault's
+    /// `Lot` (`SolvencyAttestation.Lot`), and its proof under the epoch's `authRoot`.
     #[derive(PartialEq, Eq)]
-    struct Transfer {
-        /// The asset id.
-        bytes32 assetId;
-        /// The other chain's selector.
-        uint64 counterpartySelector;
-        /// Smallest units; positive amounts leave this chain.
+    struct LotOrder {
+        /// The lot's id (sent once).
+        bytes32 id;
+        /// The destination chain's selector.
+        uint64 destChainSelector;
+        /// The destination chain's vault.
+        address destVault;
+        /// One lot, in the collateral's smallest unit.
         uint256 amount;
+        /// Its Merkle proof under the chain leaf's `authRoot` of this epoch.
+        bytes32[] proof;
     }
 
     /// What one chain's treasury is told for one epoch.
     #[derive(PartialEq, Eq)]
-    struct InstructionV1 {
-        /// Always 1.
+    struct Instruction {
+        /// Always 2.
         uint8 version;
         /// The chain.
         uint64 chainSelector;
         /// The epoch it belongs to.
         uint64 epoch;
-        /// What to move; empty most epochs.
-        Transfer[] transfers;
+        /// The lots to send; empty but at slots that move value.
+        LotOrder[] lots;
     }
 }
 
-/// Padded plaintext size of every instruction (room for 8 transfers).
+/// The instruction format's version.
+pub const INSTRUCTION_VERSION: u8 = 2;
+
+/// Padded plaintext size of every instruction.
 pub const INSTRUCTION_PLAINTEXT_LEN: usize = 1024;
 /// Size of every sealed instruction on-chain.
 pub const SEALED_INSTRUCTION_LEN: usize =
     seal::PREFIX_LEN + INSTRUCTION_PLAINTEXT_LEN + seal::TAG_LEN;
 
-impl std::fmt::Debug for Transfer {
+impl std::fmt::Debug for LotOrder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transfer")
-            .field("assetId", &self.assetId)
-            .field("counterpartySelector", &self.counterpartySelector)
-            .field("amount", &"<redacted>")
+        f.debug_struct("LotOrder")
+            .field("id", &self.id)
+            .field("destChainSelector", &self.destChainSelector)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Instruction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instruction")
+            .field("chainSelector", &self.chainSelector)
+            .field("epoch", &self.epoch)
+            .field("lots", &self.lots)
             .finish()
     }
 }
 
-impl std::fmt::Debug for InstructionV1 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstructionV1")
-            .field("chainSelector", &self.chainSelector)
-            .field("epoch", &self.epoch)
-            .field("transfers", &self.transfers)
-            .finish()
+impl LotOrder {
+    /// The vault's `Lot` this order sends from `vault` on `chain_selector`.
+    pub fn lot(&self, chain_selector: u64, vault: alloy::primitives::Address) -> crate::Lot {
+        crate::Lot {
+            chainSelector: chain_selector,
+            vault,
+            destChainSelector: self.destChainSelector,
+            destVault: self.destVault,
+            amount: self.amount,
+            id: self.id,
+        }
     }
+}
+
+/// Whether an instruction listing `lots` fits the fixed size.
+pub fn fits(chain_selector: u64, epoch: u64, lots: &[LotOrder]) -> bool {
+    let body = Instruction {
+        version: INSTRUCTION_VERSION,
+        chainSelector: chain_selector,
+        epoch,
+        lots: lots.to_vec(),
+    }
+    .abi_encoded_size();
+    body + 4 <= INSTRUCTION_PLAINTEXT_LEN
 }
 
 /// Seals a chain's instruction for an epoch.
@@ -79,11 +114,13 @@ pub fn seal_instruction(
     chain: &ChainPolicy,
     epoch: u64,
     reports_digest: &B256,
-    transfers: Vec<Transfer>,
+    lots: Vec<LotOrder>,
 ) -> Result<Bytes, SealError> {
-    let body = InstructionV1 { version: 1, chainSelector: chain.selector, epoch, transfers }
-        .abi_encode_params();
-    assert!(body.len() + 4 <= INSTRUCTION_PLAINTEXT_LEN, "at most 8 transfers per instruction");
+    let body =
+        Instruction { version: INSTRUCTION_VERSION, chainSelector: chain.selector, epoch, lots }
+            .abi_encode_params();
+    // The caller lists only what `fits`.
+    assert!(body.len() + 4 <= INSTRUCTION_PLAINTEXT_LEN, "an instruction over its fixed size");
     let mut plaintext = zeroize::Zeroizing::new(Vec::with_capacity(INSTRUCTION_PLAINTEXT_LEN));
     plaintext.extend_from_slice(&(body.len() as u32).to_be_bytes());
     plaintext.extend_from_slice(&body);
@@ -123,11 +160,15 @@ pub fn open_instruction(
     sealed: &[u8],
     treasury: &X25519KeyPair,
     enclave: &X25519Public,
-) -> Result<InstructionV1, SealError> {
+) -> Result<Instruction, SealError> {
     let (_, plaintext) =
         seal::open(Purpose::Instruction, deployment_id, sealed, treasury, enclave)?;
     let prefix = plaintext.get(..4).ok_or(SealError::Open)?;
     let len = u32::from_be_bytes(prefix.try_into().map_err(|_| SealError::Open)?) as usize;
     let body = plaintext.get(4..4 + len).ok_or(SealError::Open)?;
-    InstructionV1::abi_decode_params_validate(body).map_err(|_| SealError::Open)
+    let instruction = Instruction::abi_decode_params_validate(body).map_err(|_| SealError::Open)?;
+    if instruction.version != INSTRUCTION_VERSION {
+        return Err(SealError::Open);
+    }
+    Ok(instruction)
 }

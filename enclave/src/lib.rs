@@ -34,7 +34,7 @@ pub use assess::{
     reports_digest,
 };
 pub use attestation::{
-    ATTESTATION_DOMAIN, AttestationSigner, Authorization, ChainLeaf, ChainMessage, LedgerLeaf,
+    ATTESTATION_DOMAIN, AttestationSigner, Authorization, ChainLeaf, ChainMessage, LedgerLeaf, Lot,
     SolvencyAttestation,
 };
 pub use attestor::{

@@ -67,6 +67,9 @@ pub struct RecoveryTerms {
     /// may add to makers' claims (`U256::MAX`: no cap).
     #[serde(default = "no_cap")]
     pub max_paid_per_epoch: U256,
+    /// Calendar lots ([`crate::calendar`]; `None`: collateral never moves between chains).
+    #[serde(default)]
+    pub calendar: Option<crate::calendar::CalendarTerms>,
 }
 
 fn no_cap() -> U256 {
@@ -83,6 +86,7 @@ impl Default for RecoveryTerms {
             max_moved_per_epoch: U256::MAX,
             market: None,
             max_paid_per_epoch: U256::MAX,
+            calendar: None,
         }
     }
 }

@@ -11,6 +11,10 @@ alloy::sol! {
     struct AssetTerms { bytes32 assetId; uint8 decimals; uint256 priceE18; uint16 haircutBps; }
     /// One chain's terms, as the policy digest encodes them.
     struct ChainTerms { uint64 selector; bytes32 reporter; bytes32 treasury; bool required; address vault; bytes32 vaultAsset; AssetTerms[] assets; }
+    /// `[policy.market]`, as the policy digest encodes it (a static struct: its fields inline).
+    struct MarketTerms { bool market; uint32 startBps; uint32 stepBps; uint32 maxBps; uint32 timeoutEpochs; }
+    /// `[policy.calendar]`, as the policy digest encodes it (inline too).
+    struct CalendarTerms { uint64 periodEpochs; uint64 lot; uint32 lotsPerLane; }
     /// The whole policy, as the policy digest encodes it.
     struct PolicyTerms {
         string label;
@@ -27,11 +31,8 @@ alloy::sol! {
         uint32 standbyFeeBpsPerYear;
         uint256 maxMovedPerEpoch;
         uint256 maxPaidPerEpoch;
-        bool market;
-        uint32 marketStartBps;
-        uint32 marketStepBps;
-        uint32 marketMaxBps;
-        uint32 marketTimeoutEpochs;
+        MarketTerms market;
+        CalendarTerms calendar;
         bytes32 ledgerKey;
         bytes32[] ledgerMeasurements;
         bool ledgerAllowDev;
@@ -110,9 +111,10 @@ impl Policy {
     /// aggregator — decides which chains, keys, assets, prices and ratio a boolean is judged by:
     ///
     /// `keccak256` of the ABI parameters of [`PolicyTerms`] (label
-    /// `"self-healing-reserve/policy/v5"`), chains by ascending selector, assets by ascending id;
+    /// `"self-healing-reserve/policy/v6"`), chains by ascending selector, assets by ascending id;
     /// chain and asset names are left out. Without `[enclave.ledger]` the ledger fields are
-    /// zero, empty and false; without `[policy.market]` the market fields are zero and false.
+    /// zero, empty and false; without `[policy.market]` the market fields are zero and false;
+    /// without `[policy.calendar]` the calendar fields are zero.
     pub fn digest(&self) -> B256 {
         use alloy::sol_types::SolValue;
         let mut chains: Vec<ChainTerms> = self
@@ -144,8 +146,9 @@ impl Policy {
         chains.sort_by_key(|c| c.selector);
         let ledger = self.ledger.as_ref();
         let market = self.recovery.market.as_ref();
+        let calendar = self.recovery.calendar.as_ref();
         let terms = PolicyTerms {
-            label: "self-healing-reserve/policy/v5".into(),
+            label: "self-healing-reserve/policy/v6".into(),
             deploymentId: self.deployment_id,
             maxReportAge: self.max_report_age,
             maxClockSkew: self.max_clock_skew,
@@ -159,11 +162,18 @@ impl Policy {
             standbyFeeBpsPerYear: self.recovery.standby_fee_bps_per_year,
             maxMovedPerEpoch: self.recovery.max_moved_per_epoch,
             maxPaidPerEpoch: self.recovery.max_paid_per_epoch,
-            market: market.is_some(),
-            marketStartBps: market.map_or(0, |m| m.start_bps),
-            marketStepBps: market.map_or(0, |m| m.step_bps),
-            marketMaxBps: market.map_or(0, |m| m.max_bps),
-            marketTimeoutEpochs: market.map_or(0, |m| m.timeout_epochs),
+            market: MarketTerms {
+                market: market.is_some(),
+                startBps: market.map_or(0, |m| m.start_bps),
+                stepBps: market.map_or(0, |m| m.step_bps),
+                maxBps: market.map_or(0, |m| m.max_bps),
+                timeoutEpochs: market.map_or(0, |m| m.timeout_epochs),
+            },
+            calendar: CalendarTerms {
+                periodEpochs: calendar.map_or(0, |c| c.period_epochs),
+                lot: calendar.map_or(0, |c| c.lot_whole_units),
+                lotsPerLane: calendar.map_or(0, |c| c.lots_per_lane),
+            },
             ledgerKey: ledger.map_or(B256::ZERO, |l| l.public_key.into()),
             ledgerMeasurements: ledger.map_or_else(Vec::new, |l| l.measurements.clone()),
             ledgerAllowDev: ledger.is_some_and(|l| l.allow_dev),

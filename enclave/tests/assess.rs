@@ -283,7 +283,7 @@ fn attestation_is_signed_and_commits_to_constant_size_instructions() {
         &enclave_public,
     )
     .unwrap();
-    assert_eq!((opened.chainSelector, opened.epoch, opened.transfers.len()), (B, a.epoch, 0));
+    assert_eq!((opened.chainSelector, opened.epoch, opened.lots.len()), (B, a.epoch, 0));
     assert!(
         open_instruction(
             &a.deploymentId,

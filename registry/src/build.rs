@@ -261,6 +261,31 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
             })
         }
     };
+    let calendar = match &p.calendar {
+        None => None,
+        Some(c) => {
+            if c.period_epochs == 0 {
+                return Err(b.invalid("policy.calendar.period_epochs", "must be at least 1"));
+            }
+            if c.lot == 0 {
+                return Err(b.invalid(
+                    "policy.calendar.lot",
+                    "must be above 0 whole units (a zero-amount CCIP token transfer reverts)",
+                ));
+            }
+            if c.lots_per_lane == 0 {
+                return Err(b.invalid(
+                    "policy.calendar.lots_per_lane",
+                    "must be at least 1 (leave [policy.calendar] out for no lots)",
+                ));
+            }
+            Some(solvency_enclave::calendar::CalendarTerms {
+                period_epochs: c.period_epochs,
+                lot_whole_units: c.lot,
+                lots_per_lane: c.lots_per_lane,
+            })
+        }
+    };
     Ok(PolicySettings {
         protocol,
         recovery: solvency_enclave::planner::RecoveryTerms {
@@ -271,6 +296,7 @@ fn policy(b: &Builder<'_>, file: &NetworksFile) -> Result<PolicySettings, Config
             max_moved_per_epoch,
             market,
             max_paid_per_epoch,
+            calendar,
         },
         solvency_ratio_bps: p.solvency_ratio_bps,
         recovery_ratio_bps: p.recovery_ratio_bps,

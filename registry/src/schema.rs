@@ -67,6 +67,10 @@ pub struct PolicySection {
     /// drawable at draw_premium_bps).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub market: Option<MarketSection>,
+    /// Calendar lots: collateral moves between chains' vaults only at these public slots, in
+    /// fixed lots, over the chains' CCIP token lanes. Default: none (nothing ever moves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<CalendarSection>,
     /// Reports observed longer ago than this are refused, and a required chain whose latest
     /// report is this old blocks attestation. Default 600.
     pub max_report_age_secs: u64,
@@ -91,6 +95,7 @@ impl Default for PolicySection {
             max_moved_per_epoch_usd: None,
             max_paid_per_epoch_usd: None,
             market: None,
+            calendar: None,
             max_report_age_secs: 600,
             max_clock_skew_secs: 30,
             attestation_validity_secs: 900,
@@ -111,6 +116,19 @@ pub struct MarketSection {
     pub max_bps: u32,
     /// Epochs a need is offered before it waits for the next calendar slot.
     pub timeout_epochs: u32,
+}
+
+/// `[policy.calendar]`: when and how much collateral moves between chains (all public).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSection {
+    /// A slot every this many epochs (the epochs divisible by it).
+    pub period_epochs: u64,
+    /// One lot, in whole units of each vault's collateral.
+    pub lot: u64,
+    /// The most lots one lane (source to destination) carries per slot: keep `lots_per_lane`
+    /// × `lot` within the lane's token bucket (`solvency check` compares them).
+    pub lots_per_lane: u32,
 }
 
 /// `[enclave]`

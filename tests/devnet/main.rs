@@ -6,6 +6,7 @@ mod check;
 mod fallback;
 mod fork;
 mod indistinguishable;
+mod lots;
 mod market;
 mod quorum;
 mod relay;

@@ -241,7 +241,7 @@ fn fork_specs(
                  (or fork a chain the registry lists with its router)"
             )
         })?;
-        specs.push(ForkSpec { name, url, router });
+        specs.push(ForkSpec { name, url, router, collateral: None });
     }
     if let Some(name) = router_of.keys().next() {
         anyhow::bail!("--router {name}=… names no --fork");

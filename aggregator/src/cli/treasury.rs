@@ -12,10 +12,11 @@ use crate::{cli::args::ConfigArgs, treasury::Checked};
 #[derive(Debug, Subcommand)]
 pub enum TreasuryCommand {
     /// Open and check the chain's instruction every epoch until Ctrl-C or SIGTERM; send no
-    /// transaction for an empty one.
+    /// transaction for an empty one, and, with an account, send the lots a calendar slot lists
+    /// from the chain's vault (once each; the account pays gas and the lanes' fees).
     ///
     /// Example: `solvency treasury run --config .devnet/networks.toml --chain devnet-2 --key
-    /// .devnet/keys/treasury-devnet-2.key`
+    /// .devnet/keys/treasury-devnet-2.key --account-key 0x…`
     Run(RunArgs),
 }
 
@@ -41,6 +42,19 @@ pub struct RunArgs {
     /// Check instructions delivered from this block on (default: from the chain's head).
     #[arg(long)]
     from_block: Option<u64>,
+    /// The account that sends the slots' lots and pays for them (without one, lots are
+    /// reported and not sent).
+    #[arg(
+        long,
+        env = "SOLVENCY_TREASURY_ACCOUNT_KEY",
+        hide_env_values = true,
+        value_parser = crate::cli::args::secret_key
+    )]
+    account_key: Option<alloy::primitives::B256>,
+    /// The account from an encrypted keystore instead (password from
+    /// SOLVENCY_KEYSTORE_PASSWORD or SOLVENCY_KEYSTORE_PASSWORD_FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "account_key")]
+    account_keystore: Option<PathBuf>,
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -54,9 +68,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("reading {}'s head", chain.name))?,
     };
-    let mut treasury = crate::treasury::Treasury::new(&registry, &args.chain, key, from)?;
+    let account = crate::accounts::account(args.account_key, args.account_keystore.as_deref())?;
+    let mut treasury = crate::treasury::Treasury::new(&registry, &args.chain, key, from, account)?;
     let poll = registry.aggregator.poll_interval;
-    info!(target: "treasury", chain = %treasury.chain().name, from_block = from, "watching the chain's instructions; Ctrl-C or SIGTERM stops it");
+    info!(target: "treasury", chain = %treasury.chain().name, from_block = from, sends_lots = treasury.sends(), "watching the chain's instructions; Ctrl-C or SIGTERM stops it");
     let stop = crate::shutdown::signal();
     tokio::pin!(stop);
     loop {
@@ -67,8 +82,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                         Checked::Empty { epoch } => {
                             info!(target: "treasury", epoch, "instruction checked: empty, nothing to send")
                         }
-                        Checked::Transfers { epoch, count } => {
-                            warn!(target: "treasury", epoch, count, "instruction checked: it carries transfers, which this build does not execute")
+                        Checked::Lots { epoch, lots } => {
+                            info!(target: "treasury", epoch, count = lots.len(), "instruction checked: a calendar slot with lots to send");
+                            report_lots(epoch, treasury.send_lots(epoch, &lots).await);
                         }
                         Checked::Refused { epoch, reason } => {
                             error!(target: "treasury", epoch, %reason, "instruction refused")
@@ -87,4 +103,30 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     info!(target: "treasury", "stopped");
     Ok(())
+}
+
+/// Logs what became of a slot's lots (ids and transactions; never an amount).
+fn report_lots(epoch: u64, outcomes: anyhow::Result<Vec<crate::treasury::LotOutcome>>) {
+    use crate::treasury::LotOutcome;
+    match outcomes {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                match outcome {
+                    LotOutcome::Sent { id, tx, fee, gas_used } => {
+                        info!(target: "treasury", epoch, lot = %id, %tx, fee_wei = %fee, gas_used, "lot sent")
+                    }
+                    LotOutcome::AlreadySent { id } => {
+                        info!(target: "treasury", epoch, lot = %id, "lot already sent; skipped")
+                    }
+                    LotOutcome::Superseded { id } => {
+                        warn!(target: "treasury", epoch, lot = %id, "a later epoch's leaf is the chain's latest: the lot waits for the next slot")
+                    }
+                    LotOutcome::Failed { id, reason } => {
+                        error!(target: "treasury", epoch, lot = %id, %reason, "sending the lot failed: it waits for the next slot")
+                    }
+                }
+            }
+        }
+        Err(e) => error!(target: "treasury", epoch, error = %e, "the slot's lots were not sent"),
+    }
 }

@@ -1,0 +1,298 @@
+//! Calendar lots over the devnet: forks of a local upstream whose chains carry a burn/mint
+//! "USDC" through CCIP's real `Router` and `BurnMintTokenPool`, the vaults holding that token. A
+//! location swap leaves a market maker's standby on the wrong chain; at the calendar's slots
+//! the enclave lists fixed lots in the source chain's sealed instruction; the treasury sends
+//! them from the vault (`sendLot`), the relayer has the lane carry them, the destination vault
+//! logs their arrival, and the ledger credits them to the maker there — never more than the
+//! lane's lots per slot, a slot missed is caught up at the next under the same id, nothing is
+//! sent twice, and the two chains' supplies add up throughout.
+
+use alloy::primitives::{U256, keccak256};
+use solvency_aggregator::treasury::{Checked, LotOutcome, Treasury};
+use solvency_ccip::bindings::{token_pool::BurnMintERC20, vault::ReserveVault};
+use solvency_devnet::{
+    ChainDeployment, DevAccount,
+    upstream::{Upstream, UpstreamConfig},
+};
+use solvency_enclave::{Position, instruction::LotOrder, ownership::EntryKind};
+use solvency_registry::schema::{CalendarSection, PolicySection};
+use solvency_tests::{as_account, reader, round::Round};
+
+/// Whole USDC in the lane token's 6-decimal units.
+fn usdc(whole: u64) -> U256 {
+    U256::from(whole) * U256::from(1_000_000u64)
+}
+
+/// Held and owed per chain: even on the hub (chain 0), 200 short on chain 1.
+fn figures(i: usize) -> Vec<Position> {
+    let owed = if i == 1 { usdc(1_200) } else { usdc(1_000) };
+    vec![Position::new("USDC", usdc(1_000), owed)]
+}
+
+async fn deposit(chain: &ChainDeployment, account: &DevAccount, amount: U256) {
+    let wallet = as_account(chain, account);
+    let token = BurnMintERC20::new(chain.collateral, &wallet);
+    assert!(
+        token
+            .approve(chain.vault, amount)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap()
+            .status()
+    );
+    let vault = ReserveVault::new(chain.vault, &wallet);
+    assert!(vault.deposit(amount).send().await.unwrap().get_receipt().await.unwrap().status());
+}
+
+async fn supply(chain: &ChainDeployment) -> U256 {
+    BurnMintERC20::new(chain.collateral, reader(chain)).totalSupply().call().await.unwrap()
+}
+
+async fn held(chain: &ChainDeployment) -> U256 {
+    BurnMintERC20::new(chain.collateral, reader(chain)).balanceOf(chain.vault).call().await.unwrap()
+}
+
+/// The kinds of the vault's log entries, in order.
+async fn log_kinds(chain: &ChainDeployment) -> Vec<EntryKind> {
+    use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
+    let filter = Filter::new()
+        .address(chain.vault)
+        .event_signature(ReserveVault::Logged::SIGNATURE_HASH)
+        .from_block(0);
+    reader(chain)
+        .get_logs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let logged = l.log_decode::<ReserveVault::Logged>().unwrap().inner.data;
+            EntryKind::from_u8(logged.kind).unwrap()
+        })
+        .collect()
+}
+
+/// The lots of every slot instruction the treasury has not read yet.
+async fn slots(treasury: &mut Treasury) -> Vec<(u64, Vec<LotOrder>)> {
+    treasury
+        .check_new()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|c| match c {
+            Checked::Lots { epoch, lots } => Some((epoch, lots)),
+            Checked::Empty { .. } => None,
+            Checked::Refused { epoch, reason } => panic!("epoch {epoch} refused: {reason}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn calendar_lots_put_a_makers_standby_back_over_the_lane_once_and_catch_up_a_missed_slot() {
+    let maker = DevAccount::user(3);
+    let protocol = DevAccount::protocol();
+    let minted = usdc(10_000);
+    let upstream = Upstream::start(UpstreamConfig {
+        chains: 2,
+        token_holders: vec![maker.address, protocol.address],
+        minted,
+        ..Default::default()
+    })
+    .await
+    .expect("the upstream starts");
+    let calendar = CalendarSection { period_epochs: 3, lot: 100, lots_per_lane: 1 };
+    let policy = PolicySection { calendar: Some(calendar), ..PolicySection::default() };
+    let mut round = Round::start_forked(upstream.forks(), policy).await;
+    let api = round.serve_http().await;
+    let (a, b) = (round.devnet.chain(0).clone(), round.devnet.chain(1).clone());
+    let total = minted * U256::from(2u64) * U256::from(2u64);
+    let conserved = |what: &'static str| {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            assert_eq!(supply(&a).await + supply(&b).await, total, "{what}: supplies add up");
+        }
+    };
+
+    // The protocol parks 500 on the hub chain; the maker 300 on each.
+    deposit(&a, &protocol, usdc(500)).await;
+    deposit(&a, &maker, usdc(300)).await;
+    deposit(&b, &maker, usdc(300)).await;
+    let names: Vec<String> =
+        round.registry.network().unwrap().chains.iter().map(|c| c.name.clone()).collect();
+    let mut treasury = Treasury::new(
+        &round.registry,
+        &names[0],
+        solvency_enclave::X25519KeyPair::load(
+            &solvency_aggregator::keyfiles::treasury_key_file(&round.wired.keys.dir, &names[0]),
+            "treasury",
+        )
+        .unwrap(),
+        0,
+        Some(DevAccount::user(2).signer()),
+    )
+    .unwrap();
+
+    // The maker subscribes to its statements: its balance per chain, as the ledger has it.
+    let key = solvency_enclave::X25519KeyPair::from_secret_bytes(keccak256("statement key").0);
+    let subscription = {
+        let (registry, api, account) = (round.registry.clone(), api.clone(), maker.signer());
+        let key = solvency_enclave::X25519KeyPair::from_secret_bytes(keccak256("statement key").0);
+        tokio::spawn(async move {
+            solvency_aggregator::maker::Subscription {
+                registry: &registry,
+                key: &key,
+                nonce: 1,
+                account,
+                aggregator: api,
+                timeout: std::time::Duration::from_secs(120),
+                poll: std::time::Duration::from_millis(20),
+            }
+            .run()
+            .await
+        })
+    };
+    while round.withdrawals.handles().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let standby = |round: &Round| {
+        let (registry, api, key) = (round.registry.clone(), api.clone(), &key);
+        let (a, b) = (a.selector, b.selector);
+        async move {
+            let (statement, _) =
+                solvency_aggregator::maker::statement(&registry, maker.address, key, &api)
+                    .await
+                    .unwrap();
+            let balance = |selector| {
+                let e = statement.entries.iter().find(|e| e.chainSelector == selector).unwrap();
+                (e.balance, e.available)
+            };
+            (balance(a), balance(b))
+        }
+    };
+
+    // Chain 1 is 200 short while the protocol has 500 spare on the hub chain: a location swap
+    // (the maker's 200 on chain 1 for 200 of the protocol's on the hub chain). The maker's
+    // standby is now 500 on the hub chain and 100 on chain 1; two lots of 100 put it back.
+    let mut seq = 1;
+    let mut epoch = 0;
+    let mut listed = Vec::new();
+    while listed.is_empty() {
+        (epoch, _) = round.honest_round(seq, figures).await;
+        seq += 1;
+        listed = slots(&mut treasury).await;
+        assert!(epoch < 12, "no slot listed a lot by epoch {epoch}");
+    }
+    subscription.await.unwrap().expect("subscribed");
+    // The swap: 500 of the maker's on the hub chain (100 of them leaving), 100 on chain 1.
+    assert_eq!(
+        standby(&round).await,
+        ((usdc(500), usdc(400)), (usdc(100), usdc(100))),
+        "epoch {epoch}"
+    );
+    // Only at a slot, and only the lane's one lot per slot though two are due.
+    let (slot, lots) = listed.pop().unwrap();
+    assert_eq!(slot % 3, 0, "epoch {slot} is not a slot");
+    assert_eq!(lots.len(), 1, "one lot per lane per slot");
+    let first = lots[0].clone();
+    assert_eq!((first.destChainSelector, first.destVault), (b.selector, b.vault));
+    assert_eq!(first.amount, usdc(100), "a fixed lot");
+
+    // The treasury misses the slot: by the time it sends, the next epoch's leaf is the latest,
+    // the proof no longer holds, and nothing is sent.
+    (epoch, _) = round.honest_round(seq, figures).await;
+    seq += 1;
+    assert_eq!(
+        treasury.send_lots(slot, &lots).await.unwrap(),
+        [LotOutcome::Superseded { id: first.id }]
+    );
+    assert!(slots(&mut treasury).await.is_empty(), "epoch {epoch} is not a slot");
+    let (before_a, before_b) = (held(&a).await, held(&b).await);
+
+    // The next slot lists the same lot, under the same id, and nothing else: it caught up.
+    let mut next = Vec::new();
+    while next.is_empty() {
+        (epoch, _) = round.honest_round(seq, figures).await;
+        seq += 1;
+        next = slots(&mut treasury).await;
+    }
+    let (slot, lots) = next.pop().unwrap();
+    assert_eq!(slot, epoch);
+    assert_eq!(lots.iter().map(|l| l.id).collect::<Vec<_>>(), [first.id]);
+    // The relayer is down while the lot is sent: it stays in flight until it restarts.
+    round.devnet.stop_relayer().await;
+    let sent = treasury.send_lots(slot, &lots).await.unwrap();
+    let LotOutcome::Sent { fee, gas_used, .. } = sent[0] else { panic!("{sent:?}") };
+    println!("one lot: sendLot {gas_used} gas on the source, CCIP fee {fee} wei");
+    // Sent again (a restarted treasury reading the same instruction): skipped, and the vault
+    // would refuse it anyway.
+    assert_eq!(
+        treasury.send_lots(slot, &lots).await.unwrap(),
+        [LotOutcome::AlreadySent { id: first.id }]
+    );
+    assert_eq!(held(&a).await, before_a - usdc(100), "left the source vault");
+    assert_eq!(held(&b).await, before_b, "not arrived");
+    assert_eq!(
+        supply(&a).await + supply(&b).await,
+        total - usdc(100),
+        "burned at the source, not yet minted: in flight"
+    );
+
+    // The restarted relayer executes it: minted to the destination vault, logged there as the
+    // arrival.
+    round.devnet.start_relayer().await.unwrap();
+    let relayer = round.devnet.relayer().unwrap();
+    relayer
+        .wait_for("the lot executed", solvency_tests::WAIT, |all| {
+            all.iter().any(|m| m.token_transfers == 1 && m.state.is_final())
+        })
+        .await
+        .unwrap();
+    assert_eq!(held(&b).await, before_b + usdc(100), "arrived in the destination vault");
+    assert_eq!(log_kinds(&a).await.last(), Some(&EntryKind::LotSent));
+    assert_eq!(log_kinds(&b).await.last(), Some(&EntryKind::LotReceived));
+    conserved("after the arrival").await;
+    // Once a report vouches for both logs, the ledger has the lot on chain 1, the maker's.
+    (epoch, _) = round.honest_round(seq, figures).await;
+    seq += 1;
+    let (on_a, on_b) = standby(&round).await;
+    assert_eq!((on_a.0, on_b), (usdc(400), (usdc(200), usdc(200))), "epoch {epoch}");
+
+    // The second lot comes at the following slot, and then nothing more is due: the ledger
+    // credited both arrivals to the maker on chain 1 (else it would list more lots, or none).
+    let mut second = Vec::new();
+    while second.is_empty() {
+        (epoch, _) = round.honest_round(seq, figures).await;
+        seq += 1;
+        second = slots(&mut treasury).await;
+    }
+    let (slot, lots) = second.pop().unwrap();
+    assert_eq!(lots.len(), 1);
+    assert_ne!(lots[0].id, first.id);
+    assert!(matches!(
+        treasury.send_lots(slot, &lots).await.unwrap()[..],
+        [LotOutcome::Sent { .. }]
+    ));
+    relayer
+        .wait_for("both lots executed", solvency_tests::WAIT, |all| {
+            all.iter().filter(|m| m.token_transfers == 1 && m.state.is_final()).count() == 2
+        })
+        .await
+        .unwrap();
+    assert_eq!(held(&b).await, before_b + usdc(200));
+    assert_eq!(held(&a).await, before_a - usdc(200));
+    conserved("after both lots").await;
+    for _ in 0..4 {
+        (epoch, _) = round.honest_round(seq, figures).await;
+        seq += 1;
+    }
+    assert!(slots(&mut treasury).await.is_empty(), "by epoch {epoch}, nothing more is due");
+    assert_eq!(
+        standby(&round).await,
+        ((usdc(300), usdc(300)), (usdc(300), usdc(300))),
+        "back where the maker parked it"
+    );
+    round.stop().await;
+    upstream.shutdown().await;
+}
