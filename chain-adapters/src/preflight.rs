@@ -43,6 +43,9 @@ pub enum Check {
     Timing,
     /// `[devnet] forked` is set, and the endpoint is not a local fork (anvil).
     Fork,
+    /// With `[policy.calendar]`: a lane between two vaults of one collateral carries it, and its
+    /// bucket and the source vault's outflow limit hold a slot's lots.
+    Lanes,
 }
 
 /// How bad a finding is.
@@ -93,6 +96,7 @@ pub async fn preflight(
     for chain_findings in futures::future::join_all(checks).await {
         findings.extend(chain_findings);
     }
+    findings.extend(lane_findings(registry).await);
     findings.sort_by_key(|f| f.severity);
     Ok(findings)
 }
@@ -418,6 +422,131 @@ async fn oracle_findings(
         }
     }
     Ok(out)
+}
+
+/// With `[policy.calendar]`, for every ordered pair of vaults of one collateral: the source's
+/// Router has an on-ramp to the destination whose pool carries the vault's token, the pool's
+/// outbound bucket holds `lots_per_lane` lots, and the source vault's outflow limit holds what a
+/// slot may send from it. A lot over either reverts at the send.
+async fn lane_findings(registry: &Registry) -> Vec<Finding> {
+    use alloy::primitives::U256;
+    use solvency_ccip::bindings::{
+        ccip_router::Router, on_ramp::StandInOnRamp, token_pool::BurnMintTokenPool,
+        vault::ReserveVault,
+    };
+    let Some(calendar) = registry.policy.recovery.calendar else { return Vec::new() };
+    let Ok(network) = registry.network() else { return Vec::new() };
+    let vaults: Vec<(&ChainConfig, Address, &str, u8)> = network
+        .chains
+        .iter()
+        .filter_map(|c| {
+            let asset = c.vault_asset.as_deref()?;
+            let decimals = c.assets.iter().find(|a| a.symbol == asset)?.decimals;
+            Some((c, c.vault?, asset, decimals))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for &(source, vault, asset, decimals) in &vaults {
+        let lot =
+            U256::from(calendar.lot_whole_units) * U256::from(10u64).pow(U256::from(decimals));
+        let per_lane = lot * U256::from(calendar.lots_per_lane);
+        let dests: Vec<_> =
+            vaults.iter().filter(|d| d.0.selector != source.selector && d.2 == asset).collect();
+        if dests.is_empty() {
+            continue;
+        }
+        let mut error = |message: String| {
+            out.push(Finding {
+                chain: source.name.clone(),
+                check: Check::Lanes,
+                severity: Severity::Error,
+                message,
+            })
+        };
+        let client = ChainClient::new(source, Backoff { attempts: 2, ..Backoff::default() });
+        let contract = ReserveVault::new(vault, client.provider());
+        let token = match client
+            .call("call getToken()", || async { contract.getToken().call().await })
+            .await
+        {
+            Ok(token) => token,
+            Err(e) => {
+                error(format!("reading the vault's collateral: {e}"));
+                continue;
+            }
+        };
+        // The most a slot sends from this vault: lots per lane to each destination, at most
+        // the instruction's lots.
+        let slot = lot
+            * U256::from(
+                (calendar.lots_per_lane as usize * dests.len())
+                    .min(solvency_enclave::calendar::MAX_LOTS_PER_SOURCE),
+            );
+        match client
+            .call("call getOutflowLimit()", || async { contract.getOutflowLimit().call().await })
+            .await
+        {
+            Ok(limit) if limit.limit < slot => error(format!(
+                "the vault's outflow limit ({} units a window) is below what a slot may send from it ({slot} units): lower [policy.calendar] lot or lots_per_lane",
+                limit.limit
+            )),
+            Ok(_) => {}
+            Err(e) => error(format!("reading the vault's outflow limit: {e}")),
+        }
+        let router = Router::new(source.router, client.provider());
+        for (dest, ..) in dests {
+            let on_ramp = match client
+                .call("call getOnRamp()", || async { router.getOnRamp(dest.selector).call().await })
+                .await
+            {
+                Ok(on_ramp) if !on_ramp.is_zero() => on_ramp,
+                Ok(_) => {
+                    error(format!("the Router has no lane to {}: a lot would revert", dest.name));
+                    continue;
+                }
+                Err(e) => {
+                    error(format!(
+                        "the Router names no lane to {} ({e}): a router that carries no token (chainlink-local's MockCCIPRouter) cannot take lots",
+                        dest.name
+                    ));
+                    continue;
+                }
+            };
+            let ramp = StandInOnRamp::new(on_ramp, client.provider());
+            let pool = match client
+                .call("call getPoolBySourceToken()", || async {
+                    ramp.getPoolBySourceToken(dest.selector, token).call().await
+                })
+                .await
+            {
+                Ok(pool) if !pool.is_zero() => pool,
+                Ok(_) | Err(_) => {
+                    error(format!(
+                        "the lane to {} has no token pool for the vault's collateral ({token}): a lot would revert (a router that carries no token, such as chainlink-local's MockCCIPRouter, has none)",
+                        dest.name
+                    ));
+                    continue;
+                }
+            };
+            let pool = BurnMintTokenPool::new(pool, client.provider());
+            match client
+                .call("call getCurrentOutboundRateLimiterState()", || async {
+                    pool.getCurrentOutboundRateLimiterState(dest.selector).call().await
+                })
+                .await
+            {
+                Ok(bucket) if bucket.isEnabled && U256::from(bucket.capacity) < per_lane => {
+                    error(format!(
+                        "the lane to {} holds {} units at most (its pool's outbound capacity), below {} lots of {lot}: lower [policy.calendar] lot or lots_per_lane",
+                        dest.name, bucket.capacity, calendar.lots_per_lane
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => error(format!("reading the lane's bucket to {}: {e}", dest.name)),
+            }
+        }
+    }
+    out
 }
 
 fn router_finding(chain: &ChainConfig, router: Address) -> Option<(Check, String)> {

@@ -40,7 +40,7 @@ pub struct CalendarTerms {
 impl CalendarTerms {
     /// Whether `epoch` is a slot.
     pub fn is_slot(&self, epoch: u64) -> bool {
-        self.period_epochs > 0 && epoch % self.period_epochs == 0
+        self.period_epochs > 0 && epoch.is_multiple_of(self.period_epochs)
     }
 }
 

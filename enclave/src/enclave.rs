@@ -952,7 +952,7 @@ impl Enclave {
         for chain in &chains {
             // Every chain gets an instruction of one size every epoch, listing lots only at
             // the slots that send some: size and cadence never change.
-            let (auth_root, sealed, lots) =
+            let ChainAuthorizations { root: auth_root, replies: sealed, lots } =
                 self.authorizations(epoch, chain.selector, chain.vault, &ownership, &listed)?;
             replies.extend(sealed);
             let instruction = seal_instruction(
@@ -1053,6 +1053,16 @@ impl Enclave {
     }
 }
 
+/// What one chain's leaf authorizes in an epoch.
+struct ChainAuthorizations {
+    /// The leaf's `authRoot`.
+    root: B256,
+    /// Each withdrawal's reply, sealed to its owner, by authorization id.
+    replies: Vec<(B256, Bytes)>,
+    /// The lots the chain's instruction lists, with their proofs.
+    lots: Vec<crate::instruction::LotOrder>,
+}
+
 impl Enclave {
     /// Each chain's vault and collateral, as the calendar sees them.
     fn lane_ends(&self) -> Vec<crate::calendar::LaneEnd> {
@@ -1086,7 +1096,7 @@ impl Enclave {
         vault: Address,
         ownership: &Ownership,
         listed: &[(u64, B256)],
-    ) -> Result<(B256, Vec<(B256, Bytes)>, Vec<crate::instruction::LotOrder>), AttestError> {
+    ) -> Result<ChainAuthorizations, AttestError> {
         let mut auths = vec![crate::Authorization {
             chainSelector: chain_selector,
             vault,
@@ -1157,7 +1167,7 @@ impl Enclave {
             })?;
             replies.push((id, sealed));
         }
-        Ok((tree.root(), replies, orders))
+        Ok(ChainAuthorizations { root: tree.root(), replies, lots: orders })
     }
 
     /// Takes an owner's sealed withdrawal request ([`crate::withdrawal`]); it is authorized at

@@ -108,6 +108,21 @@ async fn check_names_each_thing_wrong_with_a_registry() {
         "{found:#?}"
     );
 
+    // Calendar lots on the default devnet, whose MockCCIPRouter carries no token: every
+    // vault's lanes are named.
+    let registry = edited(&|f| {
+        f.policy.calendar = Some(solvency_registry::schema::CalendarSection {
+            period_epochs: 4,
+            lot: 100,
+            lots_per_lane: 1,
+        })
+    });
+    let found = preflight(&registry).await.unwrap();
+    let lanes: Vec<_> = found.iter().filter(|f| f.check == Check::Lanes).collect();
+    assert!(!lanes.is_empty(), "{found:#?}");
+    assert!(lanes.iter().all(|f| f.message.contains("no token pool")), "{found:#?}");
+    assert_eq!(lanes.len(), 3 * 2, "every ordered pair of the three vaults: {found:#?}");
+
     // Lanes slower than the windows: warnings only.
     let registry = edited(&|f| f.chains[0].ccip_latency_secs = Some(100_000));
     let found = preflight(&registry).await.unwrap();

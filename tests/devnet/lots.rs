@@ -103,9 +103,22 @@ async fn calendar_lots_put_a_makers_standby_back_over_the_lane_once_and_catch_up
     .await
     .expect("the upstream starts");
     let calendar = CalendarSection { period_epochs: 3, lot: 100, lots_per_lane: 1 };
-    let policy = PolicySection { calendar: Some(calendar), ..PolicySection::default() };
+    let policy = PolicySection { calendar: Some(calendar.clone()), ..PolicySection::default() };
     let mut round = Round::start_forked(upstream.forks(), policy).await;
     let api = round.serve_http().await;
+    // `solvency check` finds each lane carrying the vaults' token with room for a slot's lots,
+    // and names a calendar whose lots would not fit a lane's bucket, in both directions.
+    use solvency_chain_adapters::preflight::{Check, preflight};
+    let lanes = |findings: Vec<solvency_chain_adapters::preflight::Finding>| {
+        findings.into_iter().filter(|f| f.check == Check::Lanes).collect::<Vec<_>>()
+    };
+    assert_eq!(lanes(preflight(&round.registry).await.unwrap()), []);
+    let mut too_many = round.registry.source().clone();
+    too_many.policy.calendar = Some(CalendarSection { lots_per_lane: 20_000, ..calendar });
+    let too_many = solvency_registry::Registry::from_source(too_many, "too-many.toml").unwrap();
+    let findings = lanes(preflight(&too_many).await.unwrap());
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert!(findings.iter().all(|f| f.message.contains("outbound capacity")), "{findings:?}");
     let (a, b) = (round.devnet.chain(0).clone(), round.devnet.chain(1).clone());
     let total = minted * U256::from(2u64) * U256::from(2u64);
     let conserved = |what: &'static str| {
@@ -222,9 +235,10 @@ async fn calendar_lots_put_a_makers_standby_back_over_the_lane_once_and_catch_up
     assert_eq!(lots.iter().map(|l| l.id).collect::<Vec<_>>(), [first.id]);
     // The relayer is down while the lot is sent: it stays in flight until it restarts.
     round.devnet.stop_relayer().await;
+    let sending = std::time::Instant::now();
     let sent = treasury.send_lots(slot, &lots).await.unwrap();
     let LotOutcome::Sent { fee, gas_used, .. } = sent[0] else { panic!("{sent:?}") };
-    println!("one lot: sendLot {gas_used} gas on the source, CCIP fee {fee} wei");
+    let send_ms = sending.elapsed().as_millis();
     // Sent again (a restarted treasury reading the same instruction): skipped, and the vault
     // would refuse it anyway.
     assert_eq!(
@@ -243,12 +257,25 @@ async fn calendar_lots_put_a_makers_standby_back_over_the_lane_once_and_catch_up
     // arrival.
     round.devnet.start_relayer().await.unwrap();
     let relayer = round.devnet.relayer().unwrap();
-    relayer
+    let executed = relayer
         .wait_for("the lot executed", solvency_tests::WAIT, |all| {
             all.iter().any(|m| m.token_transfers == 1 && m.state.is_final())
         })
         .await
         .unwrap();
+    // What one slot's lot costs and takes, printed (run with `--nocapture`): the treasury's
+    // `sendLot` on the source and the lane's fee, the relayer's execution on the destination,
+    // and from the relayer seeing the lot to its execution mined.
+    let lot = executed.iter().find(|m| m.token_transfers == 1).unwrap();
+    if let solvency_devnet::MessageState::Success { tx_hash, .. } = lot.state {
+        use alloy::providers::Provider;
+        let execute = reader(&b).get_transaction_receipt(tx_hash).await.unwrap().unwrap();
+        println!(
+            "one lot: sendLot {gas_used} gas and {fee} wei of CCIP fee on the source (sent in {send_ms} ms), execute {} gas on the destination, seen → executed {} ms",
+            execute.gas_used,
+            lot.finished_at_ms.unwrap_or_default().saturating_sub(lot.detected_at_ms)
+        );
+    }
     assert_eq!(held(&b).await, before_b + usdc(100), "arrived in the destination vault");
     assert_eq!(log_kinds(&a).await.last(), Some(&EntryKind::LotSent));
     assert_eq!(log_kinds(&b).await.last(), Some(&EntryKind::LotReceived));
