@@ -148,27 +148,9 @@ async fn calendar_lots_put_a_makers_standby_back_over_the_lane_once_and_catch_up
     .unwrap();
 
     // The maker subscribes to its statements: its balance per chain, as the ledger has it.
-    let key = solvency_enclave::X25519KeyPair::from_secret_bytes(keccak256("statement key").0);
-    let subscription = {
-        let (registry, api, account) = (round.registry.clone(), api.clone(), maker.signer());
-        let key = solvency_enclave::X25519KeyPair::from_secret_bytes(keccak256("statement key").0);
-        tokio::spawn(async move {
-            solvency_aggregator::maker::Subscription {
-                registry: &registry,
-                key: &key,
-                nonce: 1,
-                account,
-                aggregator: api,
-                timeout: std::time::Duration::from_secs(120),
-                poll: std::time::Duration::from_millis(20),
-            }
-            .run()
-            .await
-        })
-    };
-    while round.withdrawals.handles().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let secret = keccak256("statement key").0;
+    let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
+    let subscription = round.subscribe(&api, &maker, secret).await;
     let standby = |round: &Round| {
         let (registry, api, key) = (round.registry.clone(), api.clone(), &key);
         let (a, b) = (a.selector, b.selector);

@@ -214,33 +214,12 @@ fn only_request(round: &Round) -> Option<alloy::primitives::B256> {
 
 #[tokio::test]
 async fn a_subscribed_market_maker_reads_its_statement_and_sees_the_draw_no_chain_shows() {
-    use solvency_aggregator::maker::{Subscription, statement};
+    use solvency_aggregator::maker::statement;
     let (mut round, api, chain, maker) = with_a_makers_standby().await;
 
     let secret = alloy::primitives::keccak256("statement key").0;
     let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
-    let subscription = {
-        let registry = round.registry.clone();
-        let api = api.clone();
-        let account = maker.signer();
-        let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
-        tokio::spawn(async move {
-            Subscription {
-                registry: &registry,
-                key: &key,
-                nonce: 1,
-                account,
-                aggregator: api,
-                timeout: std::time::Duration::from_secs(120),
-                poll: std::time::Duration::from_millis(20),
-            }
-            .run()
-            .await
-        })
-    };
-    while round.withdrawals.handles().is_empty() {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let subscription = round.subscribe(&api, &maker, secret).await;
     let (epoch, _) = round.honest_round(2, |_| healthy()).await;
     assert_eq!(subscription.await.unwrap().unwrap(), epoch);
 

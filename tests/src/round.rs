@@ -497,6 +497,38 @@ impl Round {
         }
     }
 
+    /// `maker`'s subscription to its statements (sealed to the key from `secret`, nonce 1) sent
+    /// through the aggregator's API at `api`, as a task; returns once the aggregator holds the
+    /// request (the next round answers it; the task then ends with that epoch).
+    pub async fn subscribe(
+        &self,
+        api: &url::Url,
+        maker: &DevAccount,
+        secret: [u8; 32],
+    ) -> JoinHandle<anyhow::Result<u64>> {
+        let (registry, api, account) = (self.registry.clone(), api.clone(), maker.signer());
+        let task = tokio::spawn(async move {
+            let key = solvency_enclave::X25519KeyPair::from_secret_bytes(secret);
+            solvency_aggregator::maker::Subscription {
+                registry: &registry,
+                key: &key,
+                nonce: 1,
+                account,
+                aggregator: api,
+                timeout: std::time::Duration::from_secs(120),
+                poll: std::time::Duration::from_millis(20),
+            }
+            .run()
+            .await
+        });
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.withdrawals.handles().is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "the subscription never arrived");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        task
+    }
+
     /// Serves the aggregator's HTTP API on loopback (until the round stops); returns its URL.
     pub async fn serve_http(&self) -> url::Url {
         let view = solvency_aggregator::observe::launch(
