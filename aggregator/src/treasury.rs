@@ -25,6 +25,8 @@ use solvency_registry::{ChainConfig, Registry};
 
 /// Gas added to a `sendLot` estimate (docs/devnet.md, "Token lanes").
 const GAS_MARGIN: u64 = 50_000;
+/// A fifth over the quoted fee is sent with a lot (the vault refunds what it did not charge).
+const FEE_MARGIN_DIVISOR: u64 = 5;
 
 /// What the agent made of one delivered instruction.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,7 +76,8 @@ pub enum LotOutcome {
         id: B256,
         /// The `sendLot` transaction.
         tx: B256,
-        /// The lane's fee paid, in wei.
+        /// The lane's fee quoted before the send, in wei (the vault refunds what was sent over
+        /// the fee it charged).
         fee: U256,
         /// Gas the transaction used.
         gas_used: u64,
@@ -216,8 +219,11 @@ impl Treasury {
             }
             let lot = order.lot(self.chain.selector, vault);
             let lot = solvency_ccip::bindings::vault::SolvencyAttestation::Lot::from(&lot);
-            let fee = contract.getLotFee(lot.clone()).call().await?;
-            let call = contract.sendLot(lot, order.proof.clone()).value(fee);
+            let quoted = contract.getLotFee(lot.clone()).call().await?;
+            // The lane's fee may rise before the send is mined; the vault pays the fee it reads
+            // then and refunds the rest.
+            let paid = quoted.saturating_add(quoted / U256::from(FEE_MARGIN_DIVISOR));
+            let call = contract.sendLot(lot, order.proof.clone()).value(paid);
             // What the lane pool's token bucket writes depends on the block's second (a refill
             // a second after the estimate writes more): a margin over the estimate, which a
             // lot over the bucket still fails, as the chain would.
@@ -230,7 +236,7 @@ impl Treasury {
                     Ok(receipt) => LotOutcome::Sent {
                         id,
                         tx: receipt.transaction_hash,
-                        fee,
+                        fee: quoted,
                         gas_used: receipt.gas_used,
                     },
                     Err(e) => LotOutcome::Failed { id, reason: e.to_string() },
@@ -243,10 +249,20 @@ impl Treasury {
     }
 }
 
-/// The vault's custom errors (and the lane's, as text), decoded from a contract error.
+/// Why a send was refused, by name only: a revert's arguments may be amounts (the outflow
+/// left, a bucket's capacity), which stay out of the logs.
 fn decode_vault_revert(error: &alloy::contract::Error) -> String {
     if let Some(decoded) = error.as_decoded_interface_error::<ReserveVault::ReserveVaultErrors>() {
-        return format!("{decoded:?}");
+        let shown = format!("{decoded:?}");
+        let name = shown.split(['(', ' ', '{']).next().unwrap_or_default();
+        return format!("the vault refused it: {name}");
     }
-    solvency_chain_adapters::decode_revert(error)
+    match error.as_revert_data() {
+        Some(data) if data.len() >= 4 => format!(
+            "reverted with error selector 0x{} (the lane's pool or Router: its bucket, a curse, a missing lane)",
+            alloy::primitives::hex::encode(&data[..4])
+        ),
+        Some(_) => "reverted without a reason".to_owned(),
+        None => error.to_string(),
+    }
 }

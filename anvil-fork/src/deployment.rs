@@ -62,8 +62,10 @@ pub struct ChainDeployment {
     /// deployed vaults.
     #[serde(default)]
     pub vault: Address,
-    /// The vault's collateral: a `DevnetToken` ("USDC", 6 decimals) anyone can mint. Zero in
-    /// files written before the devnet deployed vaults.
+    /// The vault's collateral: a `DevnetToken` ("USDC", 6 decimals) anyone can mint — or, on
+    /// forks of a local upstream, the upstream's lane token (`BurnMintERC20`, which only its
+    /// pool and its holders' transfers move; its holders are the upstream's `token_holders`).
+    /// Zero in files written before the devnet deployed vaults.
     #[serde(default)]
     pub collateral: Address,
     /// Deployer and owner of the chain's contracts.

@@ -494,7 +494,7 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             Err(e) => error(format!("reading the vault's outflow limit: {e}")),
         }
         let router = Router::new(source.router, client.provider());
-        for (dest, ..) in dests {
+        for &&(dest, dest_vault, ..) in &dests {
             let on_ramp = match client
                 .call("call getOnRamp()", || async { router.getOnRamp(dest.selector).call().await })
                 .await
@@ -543,6 +543,28 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
                 }
                 Ok(_) => {}
                 Err(e) => error(format!("reading the lane's bucket to {}: {e}", dest.name)),
+            }
+            // The token the lane mints there must be the destination vault's: any other is
+            // refused by the vault, and the lot stays a failed delivery.
+            let remote = client
+                .call("call getRemoteToken()", || async {
+                    pool.getRemoteToken(dest.selector).call().await
+                })
+                .await;
+            let far = ChainClient::new(dest, Backoff { attempts: 2, ..Backoff::default() });
+            let far_vault = ReserveVault::new(dest_vault, far.provider());
+            let held =
+                far.call("call getToken()", || async { far_vault.getToken().call().await }).await;
+            match (remote, held) {
+                (Ok(remote), Ok(held))
+                    if remote.len() == 32 && Address::from_slice(&remote[12..]) == held => {}
+                (Ok(_), Ok(held)) => error(format!(
+                    "the lane to {} mints another token than its vault's collateral ({held}): every lot would fail at the destination",
+                    dest.name
+                )),
+                (Err(e), _) | (_, Err(e)) => {
+                    error(format!("reading the token the lane mints on {}: {e}", dest.name))
+                }
             }
         }
     }

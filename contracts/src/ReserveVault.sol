@@ -64,6 +64,8 @@ contract ReserveVault is IReserveVault, CCIPReceiver, ReentrancyGuard {
   error RefundFailed();
   /// @notice What arrived is not one transfer of this vault's token with a lot id.
   error NotALot();
+  /// @notice Exodus is open: the latest leaf is stale, and owners are leaving by ledger proof.
+  error ExodusIsOpen(uint64 openedAt);
 
   /// @notice One entry appended to the log; `index` is the log's count after it (the first
   /// entry is 1), and `head` the running hash after it.
@@ -243,6 +245,10 @@ contract ReserveVault is IReserveVault, CCIPReceiver, ReentrancyGuard {
       revert InvalidLotDestination(lot.destChainSelector, lot.destVault);
     }
     if (s_lotsSent[lot.id]) revert LotAlreadySent(lot.id);
+    // Once the leaves have stopped, owners leave by their last ledger leaf, which counts every
+    // lot not yet arrived as its owner's here: no lot may leave then.
+    uint64 exodusOpensAt = getExodusOpensAt();
+    if (block.timestamp >= exodusOpensAt) revert ExodusIsOpen(exodusOpensAt);
     (SolvencyAttestation.ChainLeaf memory leaf,) = i_oracle.latestLeaf();
     if (leaf.vault != address(this)) revert LeafForAnotherVault(leaf.vault);
     if (!MerkleProof.verifyCalldata(proof, leaf.authRoot, SolvencyAttestation.lotLeaf(lot))) {

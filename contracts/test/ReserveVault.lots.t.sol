@@ -221,6 +221,30 @@ contract ReserveVault_lots is VaultTest, LaneTest {
     assertFalse(s_vault.isLotSent(lot.id));
   }
 
+  function test_noLotLeavesOnceExodusIsOpen() public {
+    SolvencyAttestation.Lot memory lot = _lot(100e6, keccak256("lot 1"));
+    bytes32[] memory proof = _commitLot(lot);
+    uint64 opensAt = s_vault.getExodusOpensAt();
+    vm.warp(opensAt);
+    vm.expectRevert(abi.encodeWithSelector(ReserveVault.ExodusIsOpen.selector, opensAt));
+    vm.prank(s_treasury);
+    s_vault.sendLot{value: LANE_FEE}(lot, proof);
+    assertFalse(s_vault.isLotSent(lot.id));
+    _assertLog(s_vault);
+  }
+
+  function test_sendLot_RevertWhen_TheCallerRefusesItsRefund() public {
+    SolvencyAttestation.Lot memory lot = _lot(100e6, keccak256("lot 1"));
+    bytes32[] memory proof = _commitLot(lot);
+    // This test contract has no receive function: the excess cannot be refunded.
+    vm.deal(address(this), 1 ether);
+    vm.expectRevert(ReserveVault.RefundFailed.selector);
+    s_vault.sendLot{value: LANE_FEE + 1}(lot, proof);
+    // Exactly the fee needs no refund.
+    s_vault.sendLot{value: LANE_FEE}(lot, proof);
+    assertTrue(s_vault.isLotSent(lot.id));
+  }
+
   function test_aLotOverTheLanesCapacityOrTheOutflowLimitIsRefusedBeforeAnythingMoves() public {
     SolvencyAttestation.Lot memory lot = _lot(CAPACITY + 1, keccak256("lot 1"));
     bytes32[] memory proof = _commitLot(lot);

@@ -3,13 +3,15 @@
 //! Recovery changes who owns what inside the vaults; it never moves a token at the moment of
 //! distress. What a location swap leaves behind — a market maker's standby now on a chain where
 //! it did not park it, and missing where it did — is put back by moving collateral over the
-//! chains' CCIP token lanes, only at **slots** of a public calendar (every `period_epochs`
-//! epochs, whatever happened), only in **fixed lots**, and at most `lots_per_lane` lots per lane
-//! and [`MAX_LOTS_PER_SOURCE`] per source chain per slot, so that a slot never asks a lane for
-//! more than its token bucket holds (`solvency check` compares the two). A lot scheduled and not
-//! yet sent is listed again at every later slot, under the same id, until the source vault logs
-//! it sent; it counts as its owner's on the source chain until the destination vault logs it
-//! arrived ([`crate::ownership`]).
+//! chains' CCIP token lanes. Lots are scheduled only at **slots** of a public calendar (every
+//! `period_epochs` epochs, whatever happened), only in **fixed lots**, and at most
+//! `lots_per_lane` lots per lane and [`MAX_LOTS_PER_SOURCE`] per source chain at a time, so
+//! that a slot never asks a lane for more than its token bucket holds (`solvency check`
+//! compares the two). A lot scheduled and not yet sent is listed in its source chain's
+//! instruction every epoch, under the same id, until the source vault logs it sent — a
+//! treasury that misses the slot's epoch sends it at the next — or [`LOT_SLOTS`] slots have
+//! passed, when it is cancelled (and scheduled afresh if still due). It counts as its owner's
+//! on the source chain until the destination vault logs it arrived ([`crate::ownership`]).
 //!
 //! Scheduling is pure and deterministic: the same ledger, chains, terms and epoch give the same
 //! lots, so a quorum agrees.
@@ -65,91 +67,114 @@ impl LaneEnd {
     }
 }
 
-/// A lot's id: `keccak256(abi.encode("lot", deploymentId, source, dest, epoch, n))`, `n` its
-/// place among the slot's new lots.
-pub fn lot_id(deployment_id: B256, source: u64, dest: u64, epoch: u64, n: u64) -> B256 {
-    keccak256(("lot".to_owned(), deployment_id, source, dest, epoch, n).abi_encode_params())
+/// A lot's id: `keccak256(abi.encode("lot", salt, source, dest, epoch, n))`, `n` its place
+/// among the slot's new lots and `salt` the enclave's secret for the epoch, so that an id says
+/// nothing of the lots not sent.
+pub fn lot_id(salt: B256, source: u64, dest: u64, epoch: u64, n: u64) -> B256 {
+    keccak256(("lot".to_owned(), salt, source, dest, epoch, n).abi_encode_params())
 }
 
-/// The lots to list at `epoch` (none unless it is a slot): every lot scheduled before and not
-/// yet sent, then new lots that put makers' standby back where they parked it, within the
-/// lanes' and sources' caps. Returns the ledger with the new lots scheduled, and the ids of
-/// every lot listed, by source chain.
+/// Slots an unsent lot stays listed before it is cancelled (then, if still due, scheduled
+/// afresh).
+pub const LOT_SLOTS: u64 = 3;
+
+/// The lots to list at `epoch`: every lot scheduled and not yet sent — listed every epoch from
+/// its slot until the source vault logs it sent, so a treasury that misses the slot's epoch
+/// sends it at the next — and, at a slot, new lots that put makers' standby back where they
+/// parked it, within the lanes' and sources' caps. A lot unsent for [`LOT_SLOTS`] slots, or
+/// that its owner's balance at the source no longer covers, is cancelled. Returns the ledger
+/// with the lots scheduled and cancelled, and the ids of the lots listed, by source chain.
 pub fn schedule(
     ownership: &Ownership,
     chains: &[LaneEnd],
     terms: &CalendarTerms,
-    deployment_id: B256,
+    salt: B256,
     epoch: u64,
 ) -> (Ownership, Vec<(u64, B256)>) {
     let mut next = ownership.clone();
-    let mut listed = Vec::new();
-    if !terms.is_slot(epoch) {
-        return (next, listed);
-    }
-    let lanes = |listed: &[(u64, B256)], next: &Ownership, source: u64, dest: u64| {
-        listed
-            .iter()
-            .filter(|(s, id)| *s == source && next.lots().any(|(i, l)| i == *id && l.dest == dest))
-            .count()
-    };
+    let mut chains = chains.to_vec();
+    chains.sort_by_key(|c| c.selector);
+    let stale = LOT_SLOTS.saturating_mul(terms.period_epochs);
     // Lots still to send, oldest slot first.
-    let mut unsent: Vec<(B256, Lot)> = next.lots().filter(|(_, l)| !l.sent).collect();
+    let mut unsent: Vec<(B256, Lot)> =
+        next.lots().filter(|(_, l)| !l.sent && !l.cancelled).collect();
     unsent.sort_by_key(|(id, l)| (l.scheduled, l.source, *id));
+    let mut kept = Vec::new();
     for (id, lot) in unsent {
-        let from_source = listed.iter().filter(|(s, _)| *s == lot.source).count();
-        if from_source < MAX_LOTS_PER_SOURCE
-            && lanes(&listed, &next, lot.source, lot.dest) < terms.lots_per_lane as usize
-        {
-            listed.push((lot.source, id));
+        let covered = kept
+            .iter()
+            .filter(|(_, l): &&(B256, Lot)| l.owner == lot.owner && l.source == lot.source)
+            .fold(lot.amount, |sum, (_, l)| sum.saturating_add(l.amount))
+            <= next.holding(lot.owner, lot.source).balance;
+        if epoch >= lot.scheduled.saturating_add(stale) || !covered {
+            next.cancel_lot(id);
+        } else {
+            kept.push((id, lot));
+        }
+    }
+    let mut listed: Vec<(u64, B256, u64)> = Vec::new();
+    let fits = |listed: &[(u64, B256, u64)], source: u64, dest: u64| {
+        listed.iter().filter(|(s, ..)| *s == source).count() < MAX_LOTS_PER_SOURCE
+            && listed.iter().filter(|(s, _, d)| *s == source && *d == dest).count()
+                < terms.lots_per_lane as usize
+    };
+    for (id, lot) in kept {
+        if fits(&listed, lot.source, lot.dest) {
+            listed.push((lot.source, id, lot.dest));
         }
     }
 
-    let makers: std::collections::BTreeSet<Address> =
-        next.makers().map(|(owner, _, _)| owner).collect();
-    let mut n = 0u64;
-    for maker in makers {
-        for dest in chains.iter().filter(|c| !c.vault.is_zero()) {
-            let Some(lot) = dest.lot(terms) else { continue };
-            for source in chains.iter().filter(|c| {
-                !c.vault.is_zero() && c.selector != dest.selector && c.asset == dest.asset
-            }) {
-                if source.lot(terms) != Some(lot) {
-                    continue;
-                }
-                loop {
-                    let short = shortfall(&next, maker, dest.selector);
-                    let spare = surplus(&next, maker, source.selector);
-                    if short < lot
-                        || spare < lot
-                        || listed.iter().filter(|(s, _)| *s == source.selector).count()
-                            >= MAX_LOTS_PER_SOURCE
-                        || lanes(&listed, &next, source.selector, dest.selector)
-                            >= terms.lots_per_lane as usize
+    if terms.is_slot(epoch) {
+        let makers: std::collections::BTreeSet<Address> =
+            next.makers().map(|(owner, _, _)| owner).collect();
+        let mut n = 0u64;
+        for maker in makers {
+            for dest in chains.iter().filter(|c| !c.vault.is_zero()) {
+                let Some(lot) = dest.lot(terms) else { continue };
+                for source in chains.iter().filter(|c| {
+                    !c.vault.is_zero() && c.selector != dest.selector && c.asset == dest.asset
+                }) {
+                    if source.lot(terms) != Some(lot) {
+                        continue;
+                    }
+                    while shortfall(&next, maker, dest.selector) >= lot
+                        && surplus(&next, maker, source.selector) >= lot
+                        && fits(&listed, source.selector, dest.selector)
                     {
-                        break;
+                        let id = lot_id(salt, source.selector, dest.selector, epoch, n);
+                        n += 1;
+                        let scheduled = Lot {
+                            owner: maker,
+                            source: source.selector,
+                            source_vault: source.vault,
+                            dest: dest.selector,
+                            dest_vault: dest.vault,
+                            amount: lot,
+                            scheduled: epoch,
+                            sent: false,
+                            cancelled: false,
+                        };
+                        if next.schedule_lot(id, scheduled).is_none() {
+                            break;
+                        }
+                        listed.push((source.selector, id, dest.selector));
                     }
-                    let id = lot_id(deployment_id, source.selector, dest.selector, epoch, n);
-                    n += 1;
-                    let scheduled = Lot {
-                        owner: maker,
-                        source: source.selector,
-                        source_vault: source.vault,
-                        dest: dest.selector,
-                        dest_vault: dest.vault,
-                        amount: lot,
-                        scheduled: epoch,
-                        sent: false,
-                    };
-                    if next.schedule_lot(id, scheduled).is_none() {
-                        break;
-                    }
-                    listed.push((source.selector, id));
                 }
             }
         }
     }
-    (next, listed)
+    (next, listed.into_iter().map(|(source, id, _)| (source, id)).collect())
+}
+
+/// Every lot not sent yet cancelled (the calendar left the policy).
+pub fn cancel_unsent(ownership: &Ownership) -> Ownership {
+    let mut next = ownership.clone();
+    let unsent: Vec<B256> =
+        next.lots().filter(|(_, l)| !l.sent && !l.cancelled).map(|(id, _)| id).collect();
+    for id in unsent {
+        next.cancel_lot(id);
+    }
+    next
 }
 
 /// Where a maker's standby belongs on a chain: what it deposited there less what it was paid
@@ -162,7 +187,7 @@ fn home(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
 /// A maker's balance on a chain once every lot scheduled arrives.
 fn position(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
     let (mut plus, mut minus) = (U256::ZERO, U256::ZERO);
-    for (_, lot) in ownership.lots().filter(|(_, l)| l.owner == maker) {
+    for (_, lot) in ownership.lots().filter(|(_, l)| l.owner == maker && !l.cancelled) {
         if lot.dest == chain {
             plus = plus.saturating_add(lot.amount);
         }
@@ -268,11 +293,16 @@ mod tests {
         assert_eq!(four.available(MAKER, A), U256::from(400), "500 less the lot leaving");
         assert_eq!(schedule(&o, &chains(), &TERMS, id, 4).0, four, "deterministic");
 
-        // Slot 8, the first lot not sent (a treasury that missed the slot): listed again under
-        // its id, and it fills the lane, so no second lot yet.
+        // Not sent at its slot (a treasury that missed it): listed again every epoch under its
+        // id, and at slot 8 it still fills the lane, so no second lot yet.
+        assert_eq!(schedule(&four, &chains(), &TERMS, id, 5).1, [(A, first)]);
         let (eight, listed) = schedule(&four, &chains(), &TERMS, id, 8);
         assert_eq!(listed, [(A, first)]);
         assert_eq!(eight.lots().count(), 1);
+        // The chains' order in the policy changes nothing.
+        let mut reversed = chains();
+        reversed.reverse();
+        assert_eq!(schedule(&o, &reversed, &TERMS, id, 4), schedule(&o, &chains(), &TERMS, id, 4));
 
         // Sent (in flight): the lane is free at slot 12 for the second, and no third is due.
         let sent =
@@ -293,6 +323,38 @@ mod tests {
         assert_eq!(home.holding(MAKER, B).balance, U256::from(300));
         assert_eq!(home.lots().count(), 0);
         assert!(schedule(&home, &chains(), &TERMS, id, 16).1.is_empty());
+    }
+
+    #[test]
+    fn an_unsent_lot_is_cancelled_after_its_slots_or_when_its_owner_no_longer_covers_it() {
+        let (o, mut logs) = after_a_swap();
+        let salt = B256::repeat_byte(7);
+        let (four, listed) = schedule(&o, &chains(), &TERMS, salt, 4);
+        let first = listed[0].1;
+        // Still listed until LOT_SLOTS slots have passed; then cancelled, not counted, and due
+        // lots are scheduled afresh under new ids.
+        let last = 4 + LOT_SLOTS * TERMS.period_epochs - 1;
+        assert_eq!(schedule(&four, &chains(), &TERMS, salt, last).1, [(A, first)]);
+        let (late, listed) = schedule(&four, &chains(), &TERMS, salt, last + 1);
+        assert!(TERMS.is_slot(last + 1));
+        assert!(late.lots().any(|(i, l)| i == first && l.cancelled));
+        assert_eq!(listed.len(), 1);
+        assert_ne!(listed[0].1, first);
+        assert_eq!(late.available(MAKER, A), U256::from(400), "500 less the new lot alone");
+        // A cancelled lot the source vault logs sent after all (under an older leaf) is in
+        // flight again, its owner's.
+        let sent =
+            credit(&late, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, first)]);
+        assert!(sent.lots().any(|(i, l)| i == first && l.sent && !l.cancelled));
+        assert_eq!(sent.available(MAKER, A), U256::from(300), "both leaving");
+
+        // An owner whose balance at the source fell below its lots (an exodus paid it there):
+        // its lots are cancelled, newest first, until what is left is covered.
+        let mut logs = after_a_swap().1;
+        let exodus = credit(&four, &mut logs, A, &[(EntryKind::Exodus, MAKER, 450, B256::ZERO)]);
+        let (after, listed) = schedule(&exodus, &chains(), &TERMS, salt, 5);
+        assert!(listed.is_empty(), "50 left does not cover a lot of 100");
+        assert!(after.lots().all(|(_, l)| l.cancelled));
     }
 
     #[test]

@@ -901,17 +901,17 @@ impl Enclave {
             );
         }
         let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
-        // At a calendar slot, the lots to send: after the plan, so that what it drew is not
-        // moved, and from what the plan left available.
+        // The calendar's lots to send: after the plan, so that what it drew is not moved, and
+        // from what the plan left available.
         let (ownership, listed) = match &self.policy.recovery.calendar {
             Some(terms) => crate::calendar::schedule(
                 &ownership,
                 &self.lane_ends(),
                 terms,
-                self.policy.deployment_id,
+                self.lot_salt(epoch),
                 epoch,
             ),
-            None => (ownership, Vec::new()),
+            None => (crate::calendar::cancel_unsent(&ownership), Vec::new()),
         };
         self.quotes = quotes;
         if let Some(last) = &self.state.last_signed {
@@ -1184,6 +1184,14 @@ impl Enclave {
         let id = checked.request.id();
         self.incoming.insert(id, checked);
         Ok(id)
+    }
+
+    /// The salt of the lot ids scheduled in an epoch: keccak256 keyed with the HPKE secret.
+    fn lot_salt(&self, epoch: u64) -> B256 {
+        let mut material = zeroize::Zeroizing::new(b"self-healing-reserve/lot-id".to_vec());
+        material.extend_from_slice(self.base_hpke.as_ref());
+        material.extend_from_slice(&epoch.to_be_bytes());
+        keccak256(material.as_slice())
     }
 
     /// The salt of an owner's leaf for one vault in one epoch: keccak256 keyed with the HPKE

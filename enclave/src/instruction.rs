@@ -1,8 +1,8 @@
 //! Bridging instructions: one per chain per epoch, sealed to the chain's treasury key from the
 //! enclave's HPKE key (mode Auth), padded to one fixed size, so that an empty instruction and a
-//! real one look the same on-chain. At a calendar slot ([`crate::calendar`]) a chain's
-//! instruction lists the lots its vault sends, each with its proof under the chain leaf's
-//! `authRoot`, which is all the treasury needs to call the vault's `sendLot`.
+//! real one look the same on-chain. From a calendar slot ([`crate::calendar`]) until they are
+//! sent, a chain's instructions list the lots its vault sends, each with its proof under the
+//! chain leaf's `authRoot`, which is all the treasury needs to call the vault's `sendLot`.
 
 use alloy::{
     primitives::{B256, Bytes},
@@ -97,7 +97,8 @@ pub fn fits(chain_selector: u64, epoch: u64, lots: &[LotOrder]) -> bool {
         epoch,
         lots: lots.to_vec(),
     }
-    .abi_encoded_size();
+    .abi_encode_params()
+    .len();
     body + 4 <= INSTRUCTION_PLAINTEXT_LEN
 }
 

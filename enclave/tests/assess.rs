@@ -419,3 +419,33 @@ fn the_policy_digest_covers_every_term_but_not_order_or_names() {
         assert_ne!(changed.digest(), digest, "change {i} must move the digest");
     }
 }
+
+#[test]
+fn an_instruction_lists_lots_with_their_proofs_as_far_as_its_fixed_size_holds() {
+    use solvency_enclave::instruction::{LotOrder, fits, seal_instruction};
+    let order = |depth: usize| LotOrder {
+        id: B256::repeat_byte(1),
+        destChainSelector: B,
+        destVault: alloy::primitives::Address::repeat_byte(2),
+        amount: U256::from(100_000_000u64),
+        proof: vec![B256::repeat_byte(3); depth],
+    };
+    // 1024 bytes of plaintext: one lot with a proof of up to 19 hashes, two of up to 6 each.
+    assert!(fits(A, 7, &[order(19)]));
+    assert!(!fits(A, 7, &[order(20)]));
+    assert!(fits(A, 7, &[order(6), order(6)]));
+    assert!(!fits(A, 7, &[order(6), order(7)]));
+
+    // What fits seals to the one fixed size and opens back as it was.
+    let policy = policy();
+    let keys = EnclaveKeys::generate();
+    let treasury = X25519KeyPair::generate();
+    let mut a = policy.chains[0].clone();
+    a.treasury = treasury.public();
+    let lots = vec![order(6), order(6)];
+    let sealed = seal_instruction(&policy, &keys, &a, 7, &B256::ZERO, lots.clone()).unwrap();
+    assert_eq!(sealed.len(), SEALED_INSTRUCTION_LEN);
+    let opened =
+        open_instruction(&policy.deployment_id, &sealed, &treasury, &keys.hpke.public()).unwrap();
+    assert_eq!((opened.version, opened.epoch, opened.lots), (2, 7, lots));
+}
