@@ -4,7 +4,8 @@
 //! locally, the whole under the recovery ratio: swaps and draws), side by side with what the
 //! enclave already does every epoch on the same ledger — its root (1,251 salted leaves) and
 //! sealing its checkpoint — and their ratios; and an epoch that draws standby, at the fixed
-//! premium and through the dark pool (49 quotes cleared), side by side.
+//! premium and through the dark pool (49 quotes cleared), side by side; and the calendar's
+//! scheduling of lots after the recovery epoch's swaps, at a slot and between slots.
 //!
 //! Run with `cargo bench -p solvency-enclave --bench planner`.
 
@@ -17,6 +18,7 @@ use std::{
 use alloy::primitives::{Address, B256, U256, keccak256};
 use solvency_enclave::{
     ChainBook, Purpose, SealedHeader, VaultHead, VaultTerms, X25519KeyPair, asset_id,
+    calendar::{CalendarTerms, LaneEnd, schedule},
     market::{Class, MarketTerms, Quote},
     ownership::{EntryKind, Ownership, VaultEntry, VaultLogs, next_head},
     planner::{RecoveryTerms, plan, plan_with_quotes},
@@ -155,6 +157,23 @@ fn main() {
     let fixed = measure(|| plan(&accrued, &short_books, DRAW_RATIO, &terms, NOW + 60));
     let quiet = measure(|| plan(&accrued, &quiet_books, 11_000, &terms, NOW + 60));
     let recovery = measure(|| plan(&accrued, &short_books, 11_000, &terms, NOW + 60));
+    // The calendar after the recovery epoch's swaps: makers' standby moved between chains, lots
+    // of 100 USDC, one per lane and two per source at a slot.
+    let (swapped, _) = plan(&accrued, &short_books, 11_000, &terms, NOW + 60);
+    let ends: Vec<LaneEnd> = (1..=CHAINS)
+        .map(|selector| LaneEnd {
+            selector,
+            vault: Address::repeat_byte(selector as u8),
+            asset: asset_id("USDC"),
+            decimals: 6,
+        })
+        .collect();
+    let calendar = CalendarTerms { period_epochs: 6, lot_whole_units: 100, lots_per_lane: 1 };
+    let (_, slot_lots) = schedule(&swapped, &ends, &calendar, B256::ZERO, 6);
+    assert!(!slot_lots.is_empty(), "the swaps leave lots due");
+    let slot = measure(|| schedule(&swapped, &ends, &calendar, B256::ZERO, 6));
+    let (scheduled, _) = schedule(&swapped, &ends, &calendar, B256::ZERO, 6);
+    let between = measure(|| schedule(&scheduled, &ends, &calendar, B256::ZERO, 7));
     let salt =
         |owner: Address, chain: u64| keccak256([owner.as_slice(), &chain.to_be_bytes()].concat());
     let root = measure(|| accrued.root(|_| Address::ZERO, salt));
@@ -204,6 +223,15 @@ fn main() {
         market.as_secs_f64() * 1e6
     );
     println!(
+        "calendar, slot after the swaps ({} lots listed):     {:>10.1} µs",
+        slot_lots.len(),
+        slot.as_secs_f64() * 1e6
+    );
+    println!(
+        "calendar, epoch between slots (lots listed again): {:>10.1} µs",
+        between.as_secs_f64() * 1e6
+    );
+    println!(
         "ledger root (salted leaves, Merkle tree):            {:>10.1} µs",
         root.as_secs_f64() * 1e6
     );
@@ -212,10 +240,11 @@ fn main() {
         checkpoint.as_secs_f64() * 1e6
     );
     println!(
-        "ratios: recovery / quiet {:.2}; dark pool / fixed premium {:.2}; recovery plan / ledger root {:.2}; recovery plan / checkpoint {:.2}",
+        "ratios: recovery / quiet {:.2}; dark pool / fixed premium {:.2}; recovery plan / ledger root {:.2}; recovery plan / checkpoint {:.2}; calendar slot / recovery plan {:.2}",
         recovery.as_secs_f64() / quiet.as_secs_f64(),
         market.as_secs_f64() / fixed.as_secs_f64(),
         recovery.as_secs_f64() / root.as_secs_f64(),
-        recovery.as_secs_f64() / checkpoint.as_secs_f64()
+        recovery.as_secs_f64() / checkpoint.as_secs_f64(),
+        slot.as_secs_f64() / recovery.as_secs_f64()
     );
 }

@@ -127,18 +127,26 @@ pub fn schedule(
     if terms.is_slot(epoch) {
         let makers: std::collections::BTreeSet<Address> =
             next.makers().map(|(owner, _, _)| owner).collect();
+        let vaults: Vec<&LaneEnd> = chains.iter().filter(|c| !c.vault.is_zero()).collect();
         let mut n = 0u64;
         for maker in makers {
-            for dest in chains.iter().filter(|c| !c.vault.is_zero()) {
+            // What the maker lacks and has to spare on each chain, kept as lots are scheduled
+            // (a lot takes `lot` off both), rather than read again for every pair.
+            let mut short: Vec<U256> =
+                vaults.iter().map(|c| shortfall(&next, maker, c.selector)).collect();
+            if short.iter().all(U256::is_zero) {
+                continue;
+            }
+            let mut spare: Vec<U256> =
+                vaults.iter().map(|c| surplus(&next, maker, c.selector)).collect();
+            for (d, dest) in vaults.iter().enumerate() {
                 let Some(lot) = dest.lot(terms) else { continue };
-                for source in chains.iter().filter(|c| {
-                    !c.vault.is_zero() && c.selector != dest.selector && c.asset == dest.asset
-                }) {
-                    if source.lot(terms) != Some(lot) {
+                for (s, source) in vaults.iter().enumerate() {
+                    if s == d || source.asset != dest.asset || source.lot(terms) != Some(lot) {
                         continue;
                     }
-                    while shortfall(&next, maker, dest.selector) >= lot
-                        && surplus(&next, maker, source.selector) >= lot
+                    while short[d] >= lot
+                        && spare[s] >= lot
                         && fits(&listed, source.selector, dest.selector)
                     {
                         let id = lot_id(salt, source.selector, dest.selector, epoch, n);
@@ -157,6 +165,8 @@ pub fn schedule(
                         if next.schedule_lot(id, scheduled).is_none() {
                             break;
                         }
+                        short[d] -= lot;
+                        spare[s] -= lot;
                         listed.push((source.selector, id, dest.selector));
                     }
                 }

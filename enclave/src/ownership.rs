@@ -554,11 +554,15 @@ impl Ownership {
             .values()
             .filter(|p| p.owner == owner && p.chain_selector == chain_selector)
             .fold(U256::ZERO, |sum, p| sum.saturating_add(p.amount));
-        let leaving = self
-            .lots
-            .values()
-            .filter(|l| l.owner == owner && l.source == chain_selector && !l.cancelled)
-            .fold(U256::ZERO, |sum, l| sum.saturating_add(l.amount));
+        // Called for every maker and chain at every step of a plan: no lots, no walk.
+        let leaving = if self.lots.is_empty() {
+            U256::ZERO
+        } else {
+            self.lots
+                .values()
+                .filter(|l| l.owner == owner && l.source == chain_selector && !l.cancelled)
+                .fold(U256::ZERO, |sum, l| sum.saturating_add(l.amount))
+        };
         self.holding(owner, chain_selector).balance.saturating_sub(held.saturating_add(leaving))
     }
 
