@@ -176,6 +176,22 @@ pub fn schedule(
     (next, listed.into_iter().map(|(source, id, _)| (source, id)).collect())
 }
 
+/// At a slot, a need the market left unfilled for its whole timeout is offered again, from the
+/// schedule's start: it waited for the calendar (`[policy.market] timeout_epochs`). Between
+/// slots, and below the timeout, nothing changes.
+pub fn reopen_timed_out(
+    ownership: &Ownership,
+    terms: &CalendarTerms,
+    market: &crate::market::MarketTerms,
+    epoch: u64,
+) -> Ownership {
+    let mut next = ownership.clone();
+    if terms.is_slot(epoch) {
+        next.restart_timed_out(market.timeout_epochs);
+    }
+    next
+}
+
 /// Every lot not sent yet cancelled (the calendar left the policy).
 pub fn cancel_unsent(ownership: &Ownership) -> Ownership {
     let mut next = ownership.clone();
@@ -365,6 +381,25 @@ mod tests {
         let (after, listed) = schedule(&exodus, &chains(), &TERMS, salt, 5);
         assert!(listed.is_empty(), "50 left does not cover a lot of 100");
         assert!(after.lots().all(|(_, l)| l.cancelled));
+    }
+
+    #[test]
+    fn a_need_the_market_timed_out_is_offered_again_at_the_next_slot() {
+        use crate::market::{Class, MarketTerms};
+        let market = MarketTerms { start_bps: 50, step_bps: 25, max_bps: 150, timeout_epochs: 3 };
+        let (usdc, weth) = (
+            Class { asset: keccak256("USDC"), decimals: 6 },
+            Class { asset: keccak256("WETH"), decimals: 18 },
+        );
+        let mut o = Ownership::new(PROTOCOL);
+        o.set_unfilled(vec![(usdc, 3), (weth, 2)]);
+        assert!(!market.offered(o.unfilled_epochs(usdc)), "timed out");
+        let between = reopen_timed_out(&o, &TERMS, &market, 5);
+        assert_eq!(between.unfilled_epochs(usdc), 3, "not offered until the slot");
+        let slot = reopen_timed_out(&o, &TERMS, &market, 8);
+        assert_eq!(slot.unfilled_epochs(usdc), 0, "offered again from the start");
+        assert!(market.offered(slot.unfilled_epochs(usdc)));
+        assert_eq!(slot.unfilled_epochs(weth), 2, "still within its timeout: its price goes on");
     }
 
     #[test]

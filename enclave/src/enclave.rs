@@ -900,6 +900,12 @@ impl Enclave {
                 },
             );
         }
+        // A need the market timed out waits for the calendar: at a slot it is offered again.
+        if let (Some(calendar), Some(market)) =
+            (&self.policy.recovery.calendar, &self.policy.recovery.market)
+        {
+            credited = crate::calendar::reopen_timed_out(&credited, calendar, market, epoch);
+        }
         let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
         // The calendar's lots to send: after the plan, so that what it drew is not moved, and
         // from what the plan left available.

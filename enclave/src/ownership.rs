@@ -673,6 +673,13 @@ impl Ownership {
         self.unfilled.0.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n)
     }
 
+    /// Every class's need that went unfilled for `timeout` epochs or more starts over (offered
+    /// again from the schedule's start).
+    pub(crate) fn restart_timed_out(&mut self, timeout: u32) {
+        let kept = self.unfilled.0.iter().copied().filter(|&(_, n)| n < timeout).collect();
+        self.set_unfilled(kept);
+    }
+
     pub(crate) fn set_unfilled(&mut self, mut unfilled: Vec<(crate::market::Class, u32)>) {
         unfilled.retain(|&(_, n)| n > 0);
         unfilled.sort();

@@ -114,7 +114,8 @@ pub struct MarketSection {
     pub step_bps: u32,
     /// The most it ever reaches.
     pub max_bps: u32,
-    /// Epochs a need is offered before it waits for the next calendar slot.
+    /// Epochs a need is offered before it waits: for the next calendar slot with
+    /// `[policy.calendar]`, else until nothing is lacking.
     pub timeout_epochs: u32,
 }
 
