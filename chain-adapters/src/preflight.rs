@@ -455,13 +455,8 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
         if dests.is_empty() {
             continue;
         }
-        let mut error = |message: String| {
-            out.push(Finding {
-                chain: source.name.clone(),
-                check: Check::Lanes,
-                severity: Severity::Error,
-                message,
-            })
+        let mut finding = |severity, message: String| {
+            out.push(Finding { chain: source.name.clone(), check: Check::Lanes, severity, message })
         };
         let client = ChainClient::new(source, Backoff { attempts: 2, ..Backoff::default() });
         let contract = ReserveVault::new(vault, client.provider());
@@ -471,7 +466,7 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
         {
             Ok(token) => token,
             Err(e) => {
-                error(format!("reading the vault's collateral: {e}"));
+                finding(Severity::Error, format!("reading the vault's collateral: {e}"));
                 continue;
             }
         };
@@ -486,12 +481,15 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             .call("call getOutflowLimit()", || async { contract.getOutflowLimit().call().await })
             .await
         {
-            Ok(limit) if limit.limit < slot => error(format!(
-                "the vault's outflow limit ({} units a window) is below what a slot may send from it ({slot} units): lower [policy.calendar] lot or lots_per_lane",
-                limit.limit
-            )),
+            Ok(limit) if limit.limit < slot => finding(
+                Severity::Error,
+                format!(
+                    "the vault's outflow limit ({} units a window) is below what a slot may send from it ({slot} units): lower [policy.calendar] lot or lots_per_lane",
+                    limit.limit
+                ),
+            ),
             Ok(_) => {}
-            Err(e) => error(format!("reading the vault's outflow limit: {e}")),
+            Err(e) => finding(Severity::Error, format!("reading the vault's outflow limit: {e}")),
         }
         let router = Router::new(source.router, client.provider());
         for &&(dest, dest_vault, ..) in &dests {
@@ -501,14 +499,20 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             {
                 Ok(on_ramp) if !on_ramp.is_zero() => on_ramp,
                 Ok(_) => {
-                    error(format!("the Router has no lane to {}: a lot would revert", dest.name));
+                    finding(
+                        Severity::Error,
+                        format!("the Router has no lane to {}: a lot would revert", dest.name),
+                    );
                     continue;
                 }
                 Err(e) => {
-                    error(format!(
-                        "the Router names no lane to {} ({e}): a router that carries no token (chainlink-local's MockCCIPRouter) cannot take lots",
-                        dest.name
-                    ));
+                    finding(
+                        Severity::Error,
+                        format!(
+                            "the Router names no lane to {} ({e}): a router that carries no token (chainlink-local's MockCCIPRouter) cannot take lots",
+                            dest.name
+                        ),
+                    );
                     continue;
                 }
             };
@@ -521,10 +525,13 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             {
                 Ok(pool) if !pool.is_zero() => pool,
                 Ok(_) | Err(_) => {
-                    error(format!(
-                        "the lane to {} has no token pool for the vault's collateral ({token}): a lot would revert (a router that carries no token, such as chainlink-local's MockCCIPRouter, has none)",
-                        dest.name
-                    ));
+                    finding(
+                        Severity::Error,
+                        format!(
+                            "the lane to {} has no token pool for the vault's collateral ({token}): a lot would revert (a router that carries no token, such as chainlink-local's MockCCIPRouter, has none)",
+                            dest.name
+                        ),
+                    );
                     continue;
                 }
             };
@@ -536,13 +543,33 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
                 .await
             {
                 Ok(bucket) if bucket.isEnabled && U256::from(bucket.capacity) < per_lane => {
-                    error(format!(
-                        "the lane to {} holds {} units at most (its pool's outbound capacity), below {} lots of {lot}: lower [policy.calendar] lot or lots_per_lane",
-                        dest.name, bucket.capacity, calendar.lots_per_lane
-                    ))
+                    finding(
+                        Severity::Error,
+                        format!(
+                            "the lane to {} holds {} units at most (its pool's outbound capacity), below {} lots of {lot}: lower [policy.calendar] lot or lots_per_lane",
+                            dest.name, bucket.capacity, calendar.lots_per_lane
+                        ),
+                    )
+                }
+                // A slot's lots sent late (they are listed until sent) can meet the next
+                // slot's in the bucket.
+                Ok(bucket)
+                    if bucket.isEnabled
+                        && U256::from(bucket.capacity) < per_lane * U256::from(2) =>
+                {
+                    finding(
+                        Severity::Warning,
+                        format!(
+                            "the lane to {} holds {} units at most (its pool's outbound capacity), below two slots' lots ({} of {lot} each): a slot's lots sent late would make the next slot's wait",
+                            dest.name, bucket.capacity, calendar.lots_per_lane
+                        ),
+                    )
                 }
                 Ok(_) => {}
-                Err(e) => error(format!("reading the lane's bucket to {}: {e}", dest.name)),
+                Err(e) => finding(
+                    Severity::Error,
+                    format!("reading the lane's bucket to {}: {e}", dest.name),
+                ),
             }
             // The token the lane mints there must be the destination vault's: any other is
             // refused by the vault, and the lot stays a failed delivery.
@@ -558,13 +585,17 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             match (remote, held) {
                 (Ok(remote), Ok(held))
                     if remote.len() == 32 && Address::from_slice(&remote[12..]) == held => {}
-                (Ok(_), Ok(held)) => error(format!(
-                    "the lane to {} mints another token than its vault's collateral ({held}): every lot would fail at the destination",
-                    dest.name
-                )),
-                (Err(e), _) | (_, Err(e)) => {
-                    error(format!("reading the token the lane mints on {}: {e}", dest.name))
-                }
+                (Ok(_), Ok(held)) => finding(
+                    Severity::Error,
+                    format!(
+                        "the lane to {} mints another token than its vault's collateral ({held}): every lot would fail at the destination",
+                        dest.name
+                    ),
+                ),
+                (Err(e), _) | (_, Err(e)) => finding(
+                    Severity::Error,
+                    format!("reading the token the lane mints on {}: {e}", dest.name),
+                ),
             }
         }
     }

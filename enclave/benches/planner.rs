@@ -169,11 +169,11 @@ fn main() {
         })
         .collect();
     let calendar = CalendarTerms { period_epochs: 6, lot_whole_units: 100, lots_per_lane: 1 };
-    let (_, slot_lots) = schedule(&swapped, &ends, &calendar, B256::ZERO, 6);
+    let (_, slot_lots) = schedule(&swapped, &ends, Some(&calendar), B256::ZERO, 6);
     assert!(!slot_lots.is_empty(), "the swaps leave lots due");
-    let slot = measure(|| schedule(&swapped, &ends, &calendar, B256::ZERO, 6));
-    let (scheduled, _) = schedule(&swapped, &ends, &calendar, B256::ZERO, 6);
-    let between = measure(|| schedule(&scheduled, &ends, &calendar, B256::ZERO, 7));
+    let slot = measure(|| schedule(&swapped, &ends, Some(&calendar), B256::ZERO, 6));
+    let (scheduled, _) = schedule(&swapped, &ends, Some(&calendar), B256::ZERO, 6);
+    let between = measure(|| schedule(&scheduled, &ends, Some(&calendar), B256::ZERO, 7));
     let salt =
         |owner: Address, chain: u64| keccak256([owner.as_slice(), &chain.to_be_bytes()].concat());
     let root = measure(|| accrued.root(|_| Address::ZERO, salt));

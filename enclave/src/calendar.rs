@@ -9,9 +9,9 @@
 //! that a slot never asks a lane for more than its token bucket holds (`solvency check`
 //! compares the two). A lot scheduled and not yet sent is listed in its source chain's
 //! instruction every epoch, under the same id, until the source vault logs it sent — a
-//! treasury that misses the slot's epoch sends it at the next — or [`LOT_SLOTS`] slots have
-//! passed, when it is cancelled (and scheduled afresh if still due). It counts as its owner's
-//! on the source chain until the destination vault logs it arrived ([`crate::ownership`]).
+//! treasury that misses the slot's epoch sends it at the next. It counts as its owner's on the
+//! source chain, and stays reserved there, until the destination vault logs it arrived
+//! ([`crate::ownership`]); none is ever cancelled.
 //!
 //! Scheduling is pure and deterministic: the same ledger, chains, terms and epoch give the same
 //! lots, so a quorum agrees.
@@ -74,56 +74,58 @@ pub fn lot_id(salt: B256, source: u64, dest: u64, epoch: u64, n: u64) -> B256 {
     keccak256(("lot".to_owned(), salt, source, dest, epoch, n).abi_encode_params())
 }
 
-/// Slots an unsent lot stays listed before it is cancelled (then, if still due, scheduled
-/// afresh).
-pub const LOT_SLOTS: u64 = 3;
-
 /// The lots to list at `epoch`: every lot scheduled and not yet sent — listed every epoch from
 /// its slot until the source vault logs it sent, so a treasury that misses the slot's epoch
-/// sends it at the next — and, at a slot, new lots that put makers' standby back where they
-/// parked it, within the lanes' and sources' caps. A lot unsent for [`LOT_SLOTS`] slots, or
-/// that its owner's balance at the source no longer covers, is cancelled. Returns the ledger
-/// with the lots scheduled and cancelled, and the ids of the lots listed, by source chain.
+/// sends it at the next — and, with a calendar and at a slot, new lots that put makers'
+/// standby back where they parked it, within the lanes' and sources' caps. A lot stays
+/// reserved until the destination vault logs it arrived: none is ever cancelled, since an older
+/// leaf that commits it may still be a chain's latest, or its send not yet reported. One its
+/// owner's balance at the source no longer covers (with what else the owner has leaving there)
+/// is not listed. Returns the ledger with the new lots scheduled, and the ids of the lots
+/// listed, by source chain.
 pub fn schedule(
     ownership: &Ownership,
     chains: &[LaneEnd],
-    terms: &CalendarTerms,
+    terms: Option<&CalendarTerms>,
     salt: B256,
     epoch: u64,
 ) -> (Ownership, Vec<(u64, B256)>) {
     let mut next = ownership.clone();
     let mut chains = chains.to_vec();
     chains.sort_by_key(|c| c.selector);
-    let stale = LOT_SLOTS.saturating_mul(terms.period_epochs);
-    // Lots still to send, oldest slot first.
-    let mut unsent: Vec<(B256, Lot)> =
-        next.lots().filter(|(_, l)| !l.sent && !l.cancelled).collect();
-    unsent.sort_by_key(|(id, l)| (l.scheduled, l.source, *id));
-    let mut kept = Vec::new();
-    for (id, lot) in unsent {
-        let covered = kept
-            .iter()
-            .filter(|(_, l): &&(B256, Lot)| l.owner == lot.owner && l.source == lot.source)
-            .fold(lot.amount, |sum, (_, l)| sum.saturating_add(l.amount))
-            <= next.holding(lot.owner, lot.source).balance;
-        if epoch >= lot.scheduled.saturating_add(stale) || !covered {
-            next.cancel_lot(id);
-        } else {
-            kept.push((id, lot));
-        }
-    }
+    let lots_per_lane = terms.map_or(MAX_LOTS_PER_SOURCE, |t| t.lots_per_lane as usize);
     let mut listed: Vec<(u64, B256, u64)> = Vec::new();
     let fits = |listed: &[(u64, B256, u64)], source: u64, dest: u64| {
         listed.iter().filter(|(s, ..)| *s == source).count() < MAX_LOTS_PER_SOURCE
-            && listed.iter().filter(|(s, _, d)| *s == source && *d == dest).count()
-                < terms.lots_per_lane as usize
+            && listed.iter().filter(|(s, _, d)| *s == source && *d == dest).count() < lots_per_lane
     };
-    for (id, lot) in kept {
-        if fits(&listed, lot.source, lot.dest) {
+    // Lots still to send, oldest slot first, each listed if its owner's balance at the source
+    // covers it on top of the owner's withdrawals authorized there, its lots in flight from
+    // there, and the lots before it.
+    let mut unsent: Vec<(B256, Lot)> = next.lots().filter(|(_, l)| !l.sent).collect();
+    unsent.sort_by_key(|(id, l)| (l.scheduled, l.source, *id));
+    let mut committed: std::collections::BTreeMap<(Address, u64), U256> = Default::default();
+    for (_, pending) in next.pending() {
+        let sum = committed.entry((pending.owner, pending.chain_selector)).or_default();
+        *sum = sum.saturating_add(pending.amount);
+    }
+    for (_, lot) in next.lots().filter(|(_, l)| l.sent) {
+        let sum = committed.entry((lot.owner, lot.source)).or_default();
+        *sum = sum.saturating_add(lot.amount);
+    }
+    for (id, lot) in unsent {
+        let sum = committed.entry((lot.owner, lot.source)).or_default();
+        *sum = sum.saturating_add(lot.amount);
+        if *sum <= next.holding(lot.owner, lot.source).balance
+            && fits(&listed, lot.source, lot.dest)
+        {
             listed.push((lot.source, id, lot.dest));
         }
     }
 
+    let Some(terms) = terms else {
+        return (next, listed.into_iter().map(|(source, id, _)| (source, id)).collect());
+    };
     if terms.is_slot(epoch) {
         let makers: std::collections::BTreeSet<Address> =
             next.makers().map(|(owner, _, _)| owner).collect();
@@ -160,7 +162,6 @@ pub fn schedule(
                             amount: lot,
                             scheduled: epoch,
                             sent: false,
-                            cancelled: false,
                         };
                         if next.schedule_lot(id, scheduled).is_none() {
                             break;
@@ -192,17 +193,6 @@ pub fn reopen_timed_out(
     next
 }
 
-/// Every lot not sent yet cancelled (the calendar left the policy).
-pub fn cancel_unsent(ownership: &Ownership) -> Ownership {
-    let mut next = ownership.clone();
-    let unsent: Vec<B256> =
-        next.lots().filter(|(_, l)| !l.sent && !l.cancelled).map(|(id, _)| id).collect();
-    for id in unsent {
-        next.cancel_lot(id);
-    }
-    next
-}
-
 /// Where a maker's standby belongs on a chain: what it deposited there less what it was paid
 /// from there.
 fn home(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
@@ -213,7 +203,7 @@ fn home(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
 /// A maker's balance on a chain once every lot scheduled arrives.
 fn position(ownership: &Ownership, maker: Address, chain: u64) -> U256 {
     let (mut plus, mut minus) = (U256::ZERO, U256::ZERO);
-    for (_, lot) in ownership.lots().filter(|(_, l)| l.owner == maker && !l.cancelled) {
+    for (_, lot) in ownership.lots().filter(|(_, l)| l.owner == maker) {
         if lot.dest == chain {
             plus = plus.saturating_add(lot.amount);
         }
@@ -306,34 +296,37 @@ mod tests {
         let (o, mut logs) = after_a_swap();
         let id = B256::repeat_byte(9);
         for epoch in [1, 2, 3, 5] {
-            let (same, listed) = schedule(&o, &chains(), &TERMS, id, epoch);
+            let (same, listed) = schedule(&o, &chains(), Some(&TERMS), id, epoch);
             assert!(listed.is_empty(), "epoch {epoch} is not a slot");
             assert_eq!(same, o);
         }
         // Slot 4: two lots are due (200 back to B), the lane carries one per slot.
-        let (four, listed) = schedule(&o, &chains(), &TERMS, id, 4);
+        let (four, listed) = schedule(&o, &chains(), Some(&TERMS), id, 4);
         let first = lot_id(id, A, B, 4, 0);
         assert_eq!(listed, [(A, first)]);
         let lot = four.lots().next().unwrap().1;
         assert_eq!((lot.owner, lot.source, lot.dest, lot.amount), (MAKER, A, B, U256::from(100)));
         assert_eq!(four.available(MAKER, A), U256::from(400), "500 less the lot leaving");
-        assert_eq!(schedule(&o, &chains(), &TERMS, id, 4).0, four, "deterministic");
+        assert_eq!(schedule(&o, &chains(), Some(&TERMS), id, 4).0, four, "deterministic");
 
         // Not sent at its slot (a treasury that missed it): listed again every epoch under its
         // id, and at slot 8 it still fills the lane, so no second lot yet.
-        assert_eq!(schedule(&four, &chains(), &TERMS, id, 5).1, [(A, first)]);
-        let (eight, listed) = schedule(&four, &chains(), &TERMS, id, 8);
+        assert_eq!(schedule(&four, &chains(), Some(&TERMS), id, 5).1, [(A, first)]);
+        let (eight, listed) = schedule(&four, &chains(), Some(&TERMS), id, 8);
         assert_eq!(listed, [(A, first)]);
         assert_eq!(eight.lots().count(), 1);
         // The chains' order in the policy changes nothing.
         let mut reversed = chains();
         reversed.reverse();
-        assert_eq!(schedule(&o, &reversed, &TERMS, id, 4), schedule(&o, &chains(), &TERMS, id, 4));
+        assert_eq!(
+            schedule(&o, &reversed, Some(&TERMS), id, 4),
+            schedule(&o, &chains(), Some(&TERMS), id, 4)
+        );
 
         // Sent (in flight): the lane is free at slot 12 for the second, and no third is due.
         let sent =
             credit(&eight, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, first)]);
-        let (twelve, listed) = schedule(&sent, &chains(), &TERMS, id, 12);
+        let (twelve, listed) = schedule(&sent, &chains(), Some(&TERMS), id, 12);
         let second = lot_id(id, A, B, 12, 0);
         assert_eq!(listed, [(A, second)]);
         assert_eq!(twelve.lots().count(), 2);
@@ -348,39 +341,50 @@ mod tests {
         assert_eq!(home.holding(MAKER, A).balance, U256::from(300));
         assert_eq!(home.holding(MAKER, B).balance, U256::from(300));
         assert_eq!(home.lots().count(), 0);
-        assert!(schedule(&home, &chains(), &TERMS, id, 16).1.is_empty());
+        assert!(schedule(&home, &chains(), Some(&TERMS), id, 16).1.is_empty());
     }
 
     #[test]
-    fn an_unsent_lot_is_cancelled_after_its_slots_or_when_its_owner_no_longer_covers_it() {
+    fn an_unsent_lot_stays_reserved_and_is_listed_only_while_its_owner_covers_it() {
         let (o, mut logs) = after_a_swap();
         let salt = B256::repeat_byte(7);
-        let (four, listed) = schedule(&o, &chains(), &TERMS, salt, 4);
+        let (four, listed) = schedule(&o, &chains(), Some(&TERMS), salt, 4);
         let first = listed[0].1;
-        // Still listed until LOT_SLOTS slots have passed; then cancelled, not counted, and due
-        // lots are scheduled afresh under new ids.
-        let last = 4 + LOT_SLOTS * TERMS.period_epochs - 1;
-        assert_eq!(schedule(&four, &chains(), &TERMS, salt, last).1, [(A, first)]);
-        let (late, listed) = schedule(&four, &chains(), &TERMS, salt, last + 1);
-        assert!(TERMS.is_slot(last + 1));
-        assert!(late.lots().any(|(i, l)| i == first && l.cancelled));
-        assert_eq!(listed.len(), 1);
-        assert_ne!(listed[0].1, first);
-        assert_eq!(late.available(MAKER, A), U256::from(400), "500 less the new lot alone");
-        // A cancelled lot the source vault logs sent after all (under an older leaf) is in
-        // flight again, its owner's.
-        let sent =
-            credit(&late, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, first)]);
-        assert!(sent.lots().any(|(i, l)| i == first && l.sent && !l.cancelled));
-        assert_eq!(sent.available(MAKER, A), U256::from(300), "both leaving");
+        // Never sent: listed on, slot after slot, under its id, still filling the lane.
+        for epoch in [5, 8, 40, 400] {
+            let (later, listed) = schedule(&four, &chains(), Some(&TERMS), salt, epoch);
+            assert_eq!(listed, [(A, first)], "epoch {epoch}");
+            assert_eq!(later.lots().count(), 1, "epoch {epoch}: no second lot behind it");
+        }
+        // Without a calendar any more: still listed until sent, nothing new.
+        let (same, listed) = schedule(&four, &chains(), None, salt, 8);
+        assert_eq!((same, listed), (four.clone(), vec![(A, first)]));
 
-        // An owner whose balance at the source fell below its lots (an exodus paid it there):
-        // its lots are cancelled, newest first, until what is left is covered.
-        let mut logs = after_a_swap().1;
+        // An exodus paid the maker 450 of its 500 at the source: what is left does not cover
+        // the lot, which is not listed (no proof for the treasury) but stays reserved, in case
+        // an older leaf still commits it there.
         let exodus = credit(&four, &mut logs, A, &[(EntryKind::Exodus, MAKER, 450, B256::ZERO)]);
-        let (after, listed) = schedule(&exodus, &chains(), &TERMS, salt, 5);
-        assert!(listed.is_empty(), "50 left does not cover a lot of 100");
-        assert!(after.lots().all(|(_, l)| l.cancelled));
+        let (after, listed) = schedule(&exodus, &chains(), Some(&TERMS), salt, 8);
+        assert!(listed.is_empty());
+        assert_eq!(after.lots().count(), 1);
+        assert_eq!(after.available(MAKER, A), U256::ZERO);
+
+        // What the owner has leaving already counts: an authorized withdrawal of 350 of the
+        // 500 leaves 150, which covers the one lot of 100 and not a second.
+        let mut withdrawing = four.clone();
+        assert!(withdrawing.authorize(
+            B256::repeat_byte(3),
+            1,
+            crate::ownership::Pending {
+                owner: MAKER,
+                chain_selector: A,
+                amount: U256::from(350),
+                reply_key: B256::ZERO,
+            },
+        ));
+        let two = CalendarTerms { lots_per_lane: 2, ..TERMS };
+        let (_, listed) = schedule(&withdrawing, &chains(), Some(&two), salt, 8);
+        assert_eq!(listed, [(A, first)], "no second lot: 350 + 100 + 100 is over 500");
     }
 
     #[test]
@@ -407,19 +411,19 @@ mod tests {
         let (o, _) = after_a_swap();
         let id = B256::ZERO;
         let big = CalendarTerms { lot_whole_units: 201, ..TERMS };
-        assert!(schedule(&o, &chains(), &big, id, 4).1.is_empty(), "200 is not a lot of 201");
+        assert!(schedule(&o, &chains(), Some(&big), id, 4).1.is_empty(), "200 is not a lot of 201");
         let mut other = chains();
         other[1].asset = keccak256("USDT");
-        assert!(schedule(&o, &other, &TERMS, id, 4).1.is_empty());
+        assert!(schedule(&o, &other, Some(&TERMS), id, 4).1.is_empty());
         other = chains();
         other[1].vault = Address::ZERO;
-        assert!(schedule(&o, &other, &TERMS, id, 4).1.is_empty());
+        assert!(schedule(&o, &other, Some(&TERMS), id, 4).1.is_empty());
         // Two lanes per slot: both lots at once.
         let two = CalendarTerms { lots_per_lane: 2, ..TERMS };
-        assert_eq!(schedule(&o, &chains(), &two, id, 4).1.len(), 2);
+        assert_eq!(schedule(&o, &chains(), Some(&two), id, 4).1.len(), 2);
         // Drawn standby is not the maker's to move: the protocol's own share is never moved.
         let mut drawn = o.clone();
         drawn.shift(A, MAKER, PROTOCOL, U256::from(200)).unwrap();
-        assert!(schedule(&drawn, &chains(), &TERMS, id, 4).1.is_empty());
+        assert!(schedule(&drawn, &chains(), Some(&TERMS), id, 4).1.is_empty());
     }
 }

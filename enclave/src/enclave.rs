@@ -909,16 +909,14 @@ impl Enclave {
         let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
         // The calendar's lots to send: after the plan, so that what it drew is not moved, and
         // from what the plan left available.
-        let (ownership, listed) = match &self.policy.recovery.calendar {
-            Some(terms) => crate::calendar::schedule(
-                &ownership,
-                &self.lane_ends(),
-                terms,
-                self.lot_salt(epoch),
-                epoch,
-            ),
-            None => (crate::calendar::cancel_unsent(&ownership), Vec::new()),
-        };
+        // Lots scheduled before are listed until sent, calendar or not.
+        let (ownership, listed) = crate::calendar::schedule(
+            &ownership,
+            &self.lane_ends(),
+            self.policy.recovery.calendar.as_ref(),
+            self.lot_salt(epoch),
+            epoch,
+        );
         self.quotes = quotes;
         if let Some(last) = &self.state.last_signed {
             let a = &last.attestation;

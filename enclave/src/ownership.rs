@@ -325,10 +325,6 @@ pub struct Lot {
     pub scheduled: u64,
     /// Whether the source vault logged it sent (it is in flight).
     pub sent: bool,
-    /// Withdrawn before it was sent (not committed any more, not counted); kept so that a send
-    /// made under an older leaf still finds its owner.
-    #[serde(default)]
-    pub cancelled: bool,
 }
 
 impl std::fmt::Debug for Lot {
@@ -338,7 +334,6 @@ impl std::fmt::Debug for Lot {
             .field("dest", &self.dest)
             .field("scheduled", &self.scheduled)
             .field("sent", &self.sent)
-            .field("cancelled", &self.cancelled)
             .finish_non_exhaustive()
     }
 }
@@ -426,22 +421,21 @@ impl Ownership {
         match entry.kind {
             // Still the owner's on the source chain while in flight.
             EntryKind::LotSent => {
-                // A lot cancelled after an older leaf committed it, sent under that leaf, is
-                // in flight all the same.
                 if let Some(lot) = self.lots.get_mut(&entry.reference)
                     && lot.source == chain_selector
                 {
                     lot.sent = true;
-                    lot.cancelled = false;
                 }
                 return;
             }
             EntryKind::LotReceived => {
                 if let Some(id) = self.arriving(chain_selector, entry) {
                     let lot = self.lots.remove(&id).expect("found above");
-                    // The owner's balance at the source moves; should it hold less than the
-                    // lot by now (an exodus paid it there meanwhile), only what it holds moves,
-                    // and the rest of what arrived is the protocol's: nothing is created.
+                    // The lot leaves the source's books and enters the destination's, whole. It
+                    // is the owner's as far as the owner still holds it at the source; should an
+                    // exodus have paid the owner there meanwhile (out of the others' share), the
+                    // rest is the protocol's: the protocol's share at the source bears what the
+                    // exodus overpaid, and its share at the destination gets the tokens.
                     let from = self.holdings.entry((lot.owner, lot.source)).or_default();
                     let moved = from.balance.min(lot.amount);
                     from.balance -= moved;
@@ -449,8 +443,11 @@ impl Ownership {
                     to.balance = to.balance.saturating_add(moved);
                     let rest = lot.amount - moved;
                     if !rest.is_zero() {
-                        let protocol = self.holdings.entry((self.protocol, lot.dest)).or_default();
-                        protocol.balance = protocol.balance.saturating_add(rest);
+                        let at_source =
+                            self.holdings.entry((self.protocol, lot.source)).or_default();
+                        at_source.balance = at_source.balance.saturating_sub(rest);
+                        let at_dest = self.holdings.entry((self.protocol, lot.dest)).or_default();
+                        at_dest.balance = at_dest.balance.saturating_add(rest);
                     }
                     return;
                 }
@@ -500,19 +497,9 @@ impl Ownership {
             .map(|(id, _)| *id)
     }
 
-    /// Lots scheduled and not yet arrived (cancelled ones included), by id.
+    /// Lots scheduled and not yet arrived, by id.
     pub fn lots(&self) -> impl Iterator<Item = (B256, Lot)> + '_ {
         self.lots.iter().map(|(&id, &lot)| (id, lot))
-    }
-
-    /// Cancels a lot not sent yet: no longer committed nor counted (it stays known, should the
-    /// source vault log it sent under an older leaf).
-    pub(crate) fn cancel_lot(&mut self, id: B256) {
-        if let Some(lot) = self.lots.get_mut(&id)
-            && !lot.sent
-        {
-            lot.cancelled = true;
-        }
     }
 
     /// Schedules a lot; `None` (and nothing scheduled) if its owner's available balance on the
@@ -560,7 +547,7 @@ impl Ownership {
         } else {
             self.lots
                 .values()
-                .filter(|l| l.owner == owner && l.source == chain_selector && !l.cancelled)
+                .filter(|l| l.owner == owner && l.source == chain_selector)
                 .fold(U256::ZERO, |sum, l| sum.saturating_add(l.amount))
         };
         self.holding(owner, chain_selector).balance.saturating_sub(held.saturating_add(leaving))
@@ -862,7 +849,6 @@ mod tests {
             amount: U256::from(100),
             scheduled: 4,
             sent: false,
-            cancelled: false,
         };
         let mut scheduled = start.clone();
         assert_eq!(scheduled.schedule_lot(id, lot), Some(()));
@@ -921,8 +907,11 @@ mod tests {
         const DEST: u64 = 9;
         let (vault, dest_vault) = (Address::repeat_byte(0x5a), Address::repeat_byte(0xda));
         let mut logs = VaultLogs::default();
-        let deposit = entry(0, EntryKind::Deposit, MAKER, 300);
-        let mut o = credit(&Ownership::new(PROTOCOL), &mut logs, CHAIN, vec![deposit]);
+        let deposits = vec![
+            entry(0, EntryKind::Deposit, PROTOCOL, 500),
+            entry(0, EntryKind::Deposit, MAKER, 300),
+        ];
+        let mut o = credit(&Ownership::new(PROTOCOL), &mut logs, CHAIN, deposits);
         let id = B256::repeat_byte(1);
         let lot = Lot {
             owner: MAKER,
@@ -933,22 +922,27 @@ mod tests {
             amount: U256::from(100),
             scheduled: 4,
             sent: false,
-            cancelled: false,
         };
         o.schedule_lot(id, lot).unwrap();
-        // Sent, then the maker claims 260 of its 300 by exodus at the source (the vault caps
-        // a claim at what it holds): 40 is left there when the lot lands.
+        // Sent (the vault holds 700), then the leaves stop and an exodus pays the maker 260 of
+        // the 300 its leaf says (the lot counted in it): the vault holds 440, while the books
+        // there say 500 + 40 with the lot in flight.
         let sent = VaultEntry { reference: id, ..entry(0, EntryKind::LotSent, dest_vault, 100) };
         let exodus = entry(0, EntryKind::Exodus, MAKER, 260);
         let o = credit(&o, &mut logs, CHAIN, vec![sent, exodus]);
+        assert_eq!(o.vault_total(CHAIN), U256::from(540), "440 held and the 100 in flight");
         let arrival = VaultEntry {
             reference: Lot::arrival_reference(CHAIN, id),
             ..entry(0, EntryKind::LotReceived, vault, 100)
         };
         let o = credit(&o, &mut logs, DEST, vec![arrival]);
+        // The 40 the maker still had moves; the protocol bears the 60 the exodus overpaid at
+        // the source and gets the 60 that arrived: each chain's books are what its vault holds.
         assert_eq!(o.holding(MAKER, CHAIN).balance, U256::ZERO);
-        assert_eq!(o.holding(MAKER, DEST).balance, U256::from(40), "only what it still had");
-        assert_eq!(o.protocol_share(DEST), U256::from(60), "the rest of what arrived");
+        assert_eq!(o.holding(MAKER, DEST).balance, U256::from(40));
+        assert_eq!(o.protocol_share(CHAIN), U256::from(440));
+        assert_eq!(o.protocol_share(DEST), U256::from(60));
+        assert_eq!(o.vault_total(CHAIN), U256::from(440), "what the source vault holds");
         assert_eq!(o.vault_total(DEST), U256::from(100), "what the destination vault holds");
     }
 
