@@ -17,8 +17,8 @@ import {MerkleProof} from "@openzeppelin/contracts@5.0.2/utils/cryptography/Merk
 /// @title ReserveVault
 /// @notice One chain's vault of one collateral token, owned partly by the protocol and partly by
 /// market makers; who owns what is the enclave's ledger, committed every epoch. The vault keeps
-/// one append-only log of every deposit, executed withdrawal, inflow and exodus claim, whose head
-/// travels with the chain's reports so that the enclave can prove it saw every entry
+/// one append-only log of every deposit, executed withdrawal, inflow, exodus claim and lot,
+/// whose head travels with the chain's reports so that the enclave can prove it saw every entry
 /// (docs/self-healing.md, "Reserve vault log"). It pays out only against authorizations
 /// committed in its chain's latest leaf, after a delay and within an outflow limit, or, once the
 /// leaves have stopped for `exodusDelay`, against an owner's leaf of the latest ledger root.
@@ -166,8 +166,8 @@ contract ReserveVault is IReserveVault, CCIPReceiver, ReentrancyGuard {
     _pull(KIND_DEPOSIT, amount);
   }
 
-  /// @notice Brings `amount` of the token in from the caller as the protocol's (a calendar-slot
-  /// transfer arriving, or a top-up).
+  /// @notice Brings `amount` of the token in from the caller as the protocol's (a top-up; calendar
+  /// lots arrive over CCIP, `_ccipReceive`).
   function inflow(
     uint256 amount
   ) external nonReentrant {

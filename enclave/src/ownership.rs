@@ -29,7 +29,7 @@ pub enum EntryKind {
     Deposit = 1,
     /// An authorized withdrawal was paid to `account`.
     Withdrawal = 2,
-    /// Collateral came in for the protocol (a calendar transfer).
+    /// Collateral came in for the protocol (a top-up).
     Inflow = 3,
     /// `account` claimed its last balance by exodus.
     Exodus = 4,
@@ -68,7 +68,8 @@ pub struct VaultEntry {
     pub amount: U256,
     /// The vault's block time.
     pub timestamp: u64,
-    /// The authorization id (withdrawal), the ledger leaf hash (exodus), or zero.
+    /// The authorization id (withdrawal), the ledger leaf hash (exodus), the lot id (lot sent),
+    /// `keccak256(abi.encode(source, id))` (lot received), or zero.
     pub reference: B256,
 }
 
