@@ -42,9 +42,12 @@ pub(crate) struct LiveChain {
     pub(crate) router: Option<Address>,
     /// Where a forked chain came from.
     pub(crate) fork: Option<crate::ForkOrigin>,
-    /// The vault's collateral already on the chain (a fork's lane token); `None` deploys a
+    /// The vault's collateral already on the chain (a lane token); `None` deploys a
     /// `DevnetToken`.
     pub(crate) collateral: Option<Address>,
+    /// Where the relayer reads the Router's on-ramps from (`router` is CCIP's Router with
+    /// ramps); `None`: a `MockCCIPRouter`.
+    pub(crate) ramps_from_block: Option<u64>,
 }
 
 /// Deploys and wires every chain; the first chain is the hub.
@@ -124,6 +127,7 @@ pub(crate) async fn deploy_all(
             relayer: DevAccount::relayer(chain.chain.chain_id),
             anvil_pid: chain.pid,
             fork: chain.fork.clone(),
+            ramps_from_block: chain.ramps_from_block,
         });
     }
     check_no_shared_receivers(&deployments).await?;

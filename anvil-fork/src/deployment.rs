@@ -79,6 +79,10 @@ pub struct ChainDeployment {
     /// Where the chain was forked from; `None` for a chain started empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<crate::ForkOrigin>,
+    /// The block from which the relayer reads the chain's on-ramps: the chain runs CCIP's
+    /// Router with ramps (a fork, or a devnet with token lanes) rather than `MockCCIPRouter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramps_from_block: Option<u64>,
 }
 
 impl ChainDeployment {

@@ -66,6 +66,12 @@ pub struct DevnetConfig {
     /// A `QuoteBoard` on the hub, with rounds of this length (hub time), set as the hub's
     /// board: the dark pool's makers submit their sealed quotes there. `None`: no board.
     pub quote_round: Option<Duration>,
+    /// Token lanes (without `forks`): every chain gets CCIP's `Router` with the stand-in
+    /// ramps and a burn/mint lane token (`BurnMintERC20` "USDC" under CCIP's
+    /// `BurnMintTokenPool`) as its vault's collateral, as a local upstream has them, so calendar
+    /// lots cross; the relayer delivers as it does on forks. Off: chainlink-local's
+    /// `MockCCIPRouter`, which carries no token, and a `DevnetToken` collateral.
+    pub lanes: bool,
 }
 
 impl Default for DevnetConfig {
@@ -88,6 +94,7 @@ impl Default for DevnetConfig {
             relay: true,
             forks: Vec::new(),
             quote_round: None,
+            lanes: false,
         }
     }
 }
@@ -191,7 +198,7 @@ impl Devnet {
                 fork_url: None,
             }))
             .await?;
-            let live = anvils
+            let mut live: Vec<LiveChain> = anvils
                 .iter()
                 .enumerate()
                 .map(|(i, anvil)| LiveChain {
@@ -202,8 +209,30 @@ impl Devnet {
                     router: None,
                     fork: None,
                     collateral: None,
+                    ramps_from_block: None,
                 })
                 .collect();
+            if config.lanes {
+                // CCIP's Router, the stand-in ramps and a burn/mint lane token per chain, as
+                // an upstream has them; the devnet's users and the protocol may mint the token
+                // (as they may a DevnetToken).
+                let mut minters: Vec<Address> =
+                    (0..config.users).map(|i| DevAccount::user(i).address).collect();
+                minters.push(DevAccount::protocol().address);
+                let upstream = crate::upstream::UpstreamConfig {
+                    fee: config.ccip_fee,
+                    minters,
+                    ..Default::default()
+                };
+                let targets: Vec<_> =
+                    live.iter().map(|c| (c.name.clone(), c.chain, c.url.clone())).collect();
+                let lanes = crate::upstream::deploy_lanes(&upstream, &targets).await?;
+                for (chain, lane) in live.iter_mut().zip(lanes) {
+                    chain.router = Some(lane.router);
+                    chain.collateral = Some(lane.token);
+                    chain.ramps_from_block = Some(0);
+                }
+            }
             (anvils, live)
         } else {
             start_forks(&config, &targets).await?
@@ -336,6 +365,7 @@ async fn start_forks(
             router: Some(target.spec.router),
             fork: Some(ForkOrigin { upstream: target.shown.clone(), block }),
             collateral: target.spec.collateral,
+            ramps_from_block: Some(block),
         });
     }
     let selectors: Vec<u64> = live.iter().map(|c| c.chain.selector).collect();

@@ -49,6 +49,9 @@ pub struct UpstreamConfig {
     pub token_holders: Vec<Address>,
     /// See `token_holders`.
     pub minted: U256,
+    /// Accounts that may mint the lane token themselves (a devnet's users, as its own token
+    /// lets anyone).
+    pub minters: Vec<Address>,
 }
 
 impl Default for UpstreamConfig {
@@ -62,6 +65,7 @@ impl Default for UpstreamConfig {
             lane_rate: 1_000 * 10u128.pow(6),
             token_holders: Vec::new(),
             minted: U256::ZERO,
+            minters: Vec::new(),
         }
     }
 }
@@ -110,14 +114,12 @@ impl Upstream {
             fork_url: None,
         }))
         .await?;
-        let selectors: Vec<u64> = tests.iter().map(|t| t.selector).collect();
-        let chains = futures::future::try_join_all(
-            tests.iter().zip(&anvils).map(|(t, anvil)| deploy(&config, t, anvil, &selectors)),
-        )
-        .await?;
-        // Every pool knows every other chain's pool and token, and its lane's limits.
-        futures::future::try_join_all(chains.iter().map(|c| connect_pool(&config, c, &chains)))
-            .await?;
+        let targets: Vec<_> = tests
+            .iter()
+            .zip(&anvils)
+            .map(|(t, anvil)| (format!("upstream-{}", t.chain_id - 90_000_000), *t, anvil.url()))
+            .collect();
+        let chains = deploy_lanes(&config, &targets).await?;
         Ok(Self { chains, anvils })
     }
 
@@ -146,15 +148,34 @@ impl Upstream {
     }
 }
 
+/// Deploys CCIP's Router, the stand-in ramps and a burn/mint token lane on each of these
+/// running chains (name, test chain, endpoint), with lanes between every two: what an upstream
+/// is made of, and what a devnet with token lanes gets ([`crate::DevnetConfig::lanes`]).
+pub(crate) async fn deploy_lanes(
+    config: &UpstreamConfig,
+    targets: &[(String, chains::TestChain, String)],
+) -> Result<Vec<UpstreamChain>> {
+    let selectors: Vec<u64> = targets.iter().map(|(_, t, _)| t.selector).collect();
+    let chains = futures::future::try_join_all(
+        targets.iter().map(|(name, t, url)| deploy(config, name, t, url, &selectors)),
+    )
+    .await?;
+    // Every pool knows every other chain's pool and token, and its lane's limits.
+    futures::future::try_join_all(chains.iter().map(|c| connect_pool(config, c, &chains)))
+        .await?;
+    Ok(chains)
+}
+
 async fn deploy(
     config: &UpstreamConfig,
+    name: &str,
     test: &chains::TestChain,
-    anvil: &AnvilProcess,
+    url: &str,
     selectors: &[u64],
 ) -> Result<UpstreamChain> {
-    let name = format!("upstream-{}", test.chain_id - 90_000_000);
+    let name = name.to_owned();
     let deployer = DevAccount::derive(format!("upstream@{}", test.chain_id));
-    let provider = rpc::connect_str_with_signer(&anvil.url(), deployer.signer())
+    let provider = rpc::connect_str_with_signer(url, deployer.signer())
         .map_err(|e| Error::Anvil { chain_id: test.chain_id, reason: e.to_string() })?;
     provider
         .raw_request::<_, ()>(
@@ -247,8 +268,13 @@ async fn deploy(
         off_ramp.configure(*router.address(), relayer).send().await,
     )
     .await?;
+    let minter = token.MINTER_ROLE().call().await.map_err(failed("read the minter role"))?;
+    for account in &config.minters {
+        let (chain, action) = step("let an account mint");
+        crate::deploy::confirm(chain, action, token.grantRole(minter, *account).send().await)
+            .await?;
+    }
     if !config.token_holders.is_empty() && !config.minted.is_zero() {
-        let minter = token.MINTER_ROLE().call().await.map_err(failed("read the minter role"))?;
         let (chain, action) = step("let the deployer mint");
         crate::deploy::confirm(
             chain,
@@ -267,7 +293,7 @@ async fn deploy(
         name,
         chain_id: test.chain_id,
         selector: test.selector,
-        url: anvil.url(),
+        url: url.to_owned(),
         router: *router.address(),
         on_ramp: *on_ramp.address(),
         off_ramp: *off_ramp.address(),

@@ -413,6 +413,7 @@ fn devnet(b: &Builder<'_>, file: &NetworksFile) -> Result<DevnetSettings, Config
         report_gas_limit: d.report_gas_limit,
         assets,
         quote_round: Duration::from_secs(d.quote_round_secs),
+        lanes: d.lanes,
     })
 }
 

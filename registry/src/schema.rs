@@ -468,6 +468,12 @@ pub struct DevnetSection {
     /// How long a round of the hub's `QuoteBoard` lasts, in seconds of hub time: a devnet whose
     /// policy has a market (`[policy.market]`) deploys one. Default 2.
     pub quote_round_secs: u64,
+    /// Token lanes: every chain runs CCIP's Router with stand-in ramps and a burn/mint
+    /// "USDC" (CCIP's `BurnMintTokenPool`) as its vaults' collateral, so calendar lots cross
+    /// (docs/devnet.md, "Token lanes"). Default false: chainlink-local's `MockCCIPRouter`,
+    /// which carries no token.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lanes: bool,
     /// Written by `solvency devnet up --fork`: the chains are local forks of real ones, so they
     /// carry real chain ids while every endpoint is a local anvil. A key written in the file is
     /// then still a devnet key — as long as every endpoint is on loopback. Default false.
@@ -503,6 +509,7 @@ impl Default for DevnetSection {
                 },
             ],
             quote_round_secs: 2,
+            lanes: false,
             forked: false,
         }
     }

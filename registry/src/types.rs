@@ -358,4 +358,6 @@ pub struct DevnetSettings {
     /// The length of a quote round on the hub's `QuoteBoard`, which a devnet whose policy has
     /// a market (`[policy.market]`) deploys.
     pub quote_round: Duration,
+    /// Token lanes instead of `MockCCIPRouter` (`[devnet] lanes`).
+    pub lanes: bool,
 }

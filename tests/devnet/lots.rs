@@ -93,34 +93,66 @@ async fn slots(treasury: &mut Treasury) -> Vec<(u64, Vec<LotOrder>)> {
 
 #[tokio::test]
 async fn calendar_lots_from_the_hub_put_a_makers_standby_back_once_and_catch_up_a_missed_slot() {
-    lots_back_to(1).await;
+    lots_back_to(1, Chains::Forks).await;
 }
 
 #[tokio::test]
 async fn calendar_lots_from_a_spoke_put_a_makers_standby_back_once_and_catch_up_a_missed_slot() {
-    lots_back_to(0).await;
+    lots_back_to(0, Chains::Forks).await;
+}
+
+#[tokio::test]
+async fn calendar_lots_cross_the_devnets_own_token_lanes() {
+    lots_back_to(1, Chains::Lanes).await;
+}
+
+/// Where the lanes run: forks of a local upstream, or a devnet with token lanes of its own
+/// (`[devnet] lanes`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chains {
+    Forks,
+    Lanes,
 }
 
 /// A maker parks 300 on each of two chains, the protocol 500 on the other than `short`; chain
 /// `short` falls 200 short and a location swap covers it from the maker's standby there. The
 /// calendar's lots then move the maker's standby back from the other chain (the source `a`)
 /// to `short` (the destination `b`).
-async fn lots_back_to(short: usize) {
+async fn lots_back_to(short: usize, chains: Chains) {
     let figures = figures(short);
     let maker = DevAccount::user(3);
     let protocol = DevAccount::protocol();
     let minted = usdc(10_000);
-    let upstream = Upstream::start(UpstreamConfig {
-        chains: 2,
-        token_holders: vec![maker.address, protocol.address],
-        minted,
-        ..Default::default()
-    })
-    .await
-    .expect("the upstream starts");
     let calendar = CalendarSection { period_epochs: 3, lot: 100, lots_per_lane: 1 };
     let policy = PolicySection { calendar: Some(calendar.clone()), ..PolicySection::default() };
-    let mut round = Round::start_forked(upstream.forks(), policy).await;
+    let (upstream, mut round) = match chains {
+        Chains::Forks => {
+            let upstream = Upstream::start(UpstreamConfig {
+                chains: 2,
+                token_holders: vec![maker.address, protocol.address],
+                minted,
+                ..Default::default()
+            })
+            .await
+            .expect("the upstream starts");
+            let round = Round::start_forked(upstream.forks(), policy).await;
+            (Some(upstream), round)
+        }
+        Chains::Lanes => {
+            let round = Round::start_lanes(2, policy).await;
+            // The devnet's users and the protocol may mint its lane token, as they may a
+            // DevnetToken.
+            for chain in &round.devnet.deployment().chains {
+                for account in [&maker, &protocol] {
+                    let wallet = as_account(chain, account);
+                    let token = BurnMintERC20::new(chain.collateral, &wallet);
+                    let mint = token.mint(account.address, minted).send().await.unwrap();
+                    assert!(mint.get_receipt().await.unwrap().status());
+                }
+            }
+            (None, round)
+        }
+    };
     let api = round.serve_http().await;
     // `solvency check` finds each lane carrying the vaults' token with room for a slot's lots,
     // and names a calendar whose lots would not fit a lane's bucket, in both directions.
@@ -321,5 +353,7 @@ async fn lots_back_to(short: usize) {
         "back where the maker parked it"
     );
     round.stop().await;
-    upstream.shutdown().await;
+    if let Some(upstream) = upstream {
+        upstream.shutdown().await;
+    }
 }

@@ -149,6 +149,18 @@ impl Round {
         Self::start_with(chains, policy, members, k).await
     }
 
+    /// A devnet of `chains` chains with token lanes (CCIP's Router, stand-in ramps, a
+    /// burn/mint "USDC" as every vault's collateral) and one in-process enclave.
+    pub async fn start_lanes(chains: usize, policy: PolicySection) -> Self {
+        let options = WiredOptions {
+            chains: Some(chains),
+            ledger_measurements: vec![B256::ZERO],
+            lanes: true,
+            ..WiredOptions::default()
+        };
+        Self::start_options(policy, &[], 1, options).await
+    }
+
     async fn start_with(chains: usize, policy: PolicySection, members: &[Member], k: u8) -> Self {
         let options = WiredOptions {
             chains: Some(chains),

@@ -97,7 +97,8 @@ impl RelayerConfig {
                     rpc_url: c.rpc_url.clone(),
                     router: c.router,
                     relayer: c.relayer.clone(),
-                    fork_block: c.fork.as_ref().map(|f| f.block),
+                    // Deployments written before the field: a fork's ramps from its fork block.
+                    fork_block: c.ramps_from_block.or(c.fork.as_ref().map(|f| f.block)),
                 })
                 .collect(),
             journal: state_dir.join(crate::RELAYER_JOURNAL),
