@@ -53,8 +53,9 @@ pub struct WiredOptions {
     /// Fork these chains, each with the CCIP Router deployed there, instead of starting empty
     /// ones (`chains` does not apply; the first is the hub).
     pub forks: Vec<solvency_devnet::ForkSpec>,
-    /// Token lanes whatever the base registry's `[devnet] lanes` says.
-    pub lanes: bool,
+    /// Token lanes (`Some(true)`) or `MockCCIPRouter` (`Some(false)`), whatever the base
+    /// registry's `[devnet] lanes` says.
+    pub lanes: Option<bool>,
 }
 
 /// A running devnet with the round wired. Dropping it stops the devnet.
@@ -170,7 +171,7 @@ impl WiredDevnet {
             relay: !options.external_relayer,
             forks: options.forks.clone(),
             quote_round: market.then_some(d.quote_round),
-            lanes: d.lanes || options.lanes,
+            lanes: options.lanes.unwrap_or(d.lanes),
             ..DevnetConfig::default()
         })
         .await?;

@@ -161,8 +161,7 @@ pub(crate) async fn deploy_lanes(
     )
     .await?;
     // Every pool knows every other chain's pool and token, and its lane's limits.
-    futures::future::try_join_all(chains.iter().map(|c| connect_pool(config, c, &chains)))
-        .await?;
+    futures::future::try_join_all(chains.iter().map(|c| connect_pool(config, c, &chains))).await?;
     Ok(chains)
 }
 

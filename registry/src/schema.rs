@@ -470,9 +470,8 @@ pub struct DevnetSection {
     pub quote_round_secs: u64,
     /// Token lanes: every chain runs CCIP's Router with stand-in ramps and a burn/mint
     /// "USDC" (CCIP's `BurnMintTokenPool`) as its vaults' collateral, so calendar lots cross
-    /// (docs/devnet.md, "Token lanes"). Default false: chainlink-local's `MockCCIPRouter`,
-    /// which carries no token.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    /// (docs/devnet.md, "Token lanes"). Default true; false runs chainlink-local's
+    /// `MockCCIPRouter`, which carries no token, and a `DevnetToken` collateral.
     pub lanes: bool,
     /// Written by `solvency devnet up --fork`: the chains are local forks of real ones, so they
     /// carry real chain ids while every endpoint is a local anvil. A key written in the file is
@@ -509,7 +508,7 @@ impl Default for DevnetSection {
                 },
             ],
             quote_round_secs: 2,
-            lanes: false,
+            lanes: true,
             forked: false,
         }
     }

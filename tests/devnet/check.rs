@@ -14,7 +14,8 @@ fn names(findings: &[Finding], chain: &str, check: Check) -> bool {
 
 #[tokio::test]
 async fn check_names_each_thing_wrong_with_a_registry() {
-    let round = Round::start(3, Default::default()).await;
+    // On MockCCIPRouter: the calendar check below names its missing token pools.
+    let round = Round::start_mock(3, Default::default()).await;
     let passed = preflight(&round.registry).await.unwrap();
     assert!(passed.is_empty(), "a wired devnet passes: {passed:#?}");
     let names_of: Vec<String> =

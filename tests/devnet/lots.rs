@@ -139,7 +139,9 @@ async fn lots_back_to(short: usize, chains: Chains) {
             (Some(upstream), round)
         }
         Chains::Lanes => {
-            let round = Round::start_lanes(2, policy).await;
+            // `[devnet] lanes` is on by default.
+            let round = Round::start(2, policy).await;
+            assert!(round.devnet.chain(0).ramps_from_block.is_some(), "a devnet with lanes");
             // The devnet's users and the protocol may mint its lane token, as they may a
             // DevnetToken.
             for chain in &round.devnet.deployment().chains {

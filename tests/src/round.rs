@@ -149,13 +149,13 @@ impl Round {
         Self::start_with(chains, policy, members, k).await
     }
 
-    /// A devnet of `chains` chains with token lanes (CCIP's Router, stand-in ramps, a
-    /// burn/mint "USDC" as every vault's collateral) and one in-process enclave.
-    pub async fn start_lanes(chains: usize, policy: PolicySection) -> Self {
+    /// A devnet of `chains` chains on chainlink-local's `MockCCIPRouter` (no token lanes) and
+    /// one in-process enclave: what a test of the mock's own behaviour needs.
+    pub async fn start_mock(chains: usize, policy: PolicySection) -> Self {
         let options = WiredOptions {
             chains: Some(chains),
             ledger_measurements: vec![B256::ZERO],
-            lanes: true,
+            lanes: Some(false),
             ..WiredOptions::default()
         };
         Self::start_options(policy, &[], 1, options).await
