@@ -200,6 +200,8 @@ impl WiredDevnet {
         // Forks keep their real chain ids; the devnet's keys written below stay allowed because
         // every endpoint is a local anvil.
         file.devnet.forked = !options.forks.is_empty();
+        // What the chains run, as started (an override included).
+        file.devnet.lanes = options.forks.is_empty() && options.lanes.unwrap_or(file.devnet.lanes);
         if let Some(policy) = options.policy {
             file.policy = policy;
         }
@@ -246,7 +248,7 @@ impl WiredDevnet {
                 hub: c.hub.map(|a| a.to_string()),
                 spoke: c.spoke.map(|a| a.to_string()),
                 vault: (!c.vault.is_zero()).then(|| c.vault.to_string()),
-                // The devnet's vaults hold its USDC DevnetToken.
+                // The devnet's vaults hold its USDC: the lane token, or a DevnetToken.
                 vault_asset: (!c.vault.is_zero()).then(|| "USDC".to_owned()),
                 confirmations: 0,
                 log_page_blocks: 1_000,

@@ -41,8 +41,8 @@ pub struct ChainDeployment {
     pub selector: u64,
     /// JSON-RPC endpoint.
     pub rpc_url: String,
-    /// The chain's CCIP router: a chainlink-local `MockCCIPRouter`, or on a fork the CCIP
-    /// `Router` deployed there.
+    /// The chain's CCIP router: CCIP's `Router` (the devnet's token lanes, or on a fork the one
+    /// deployed there), or a chainlink-local `MockCCIPRouter` (`[devnet] lanes = false`).
     pub router: Address,
     /// The `SolvencyHub`, on the hub chain only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,8 @@ pub struct ChainDeployment {
     pub deployer: DevAccount,
     /// The account allowed to submit the chain's report.
     pub reporter: DevAccount,
-    /// The account the relayer delivers from.
+    /// The account the relayer delivers from (over `MockCCIPRouter`) or executes token
+    /// messages from (the off-ramp's executor on lanes).
     pub relayer: DevAccount,
     /// The anvil process id.
     pub anvil_pid: u32,

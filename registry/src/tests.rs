@@ -24,8 +24,11 @@ fn error(text: &str) -> String {
 fn defaults_apply_when_the_devnet_section_is_absent() {
     let registry = parse("deployment_id = \"x\"").unwrap();
     assert_eq!(registry.devnet.chains, 3);
+    assert!(registry.devnet.lanes, "token lanes unless the file says otherwise");
     assert_eq!(registry.deployment_id, keccak256("x"));
     assert!(matches!(registry.network(), Err(ConfigError::NoChains { .. })));
+    let mock = parse("deployment_id = \"x\"\n[devnet]\nlanes = false").unwrap();
+    assert!(!mock.devnet.lanes);
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! The relayer carries any contract's CCIP messages between chains, as CCIP would.
+//! The relayer carries any contract's CCIP messages between chains, as CCIP would — over the
+//! devnet's token lanes (CCIP's Router and the stand-in ramps, the default) and over
+//! `MockCCIPRouter` alike.
 
 use alloy::{
     primitives::{Bytes, U256},
@@ -8,12 +10,22 @@ use alloy::{
 use solvency_ccip::bindings::{hub::SolvencyHub, probe_receiver::ProbeReceiver};
 use solvency_devnet::{DevAccount, MessageState, relayer::ControlClient};
 use solvency_tests::{
-    WAIT, as_account, deploy_probe_receiver, deploy_probe_sender, devnet, probe_send, reader,
+    WAIT, as_account, deploy_probe_receiver, deploy_probe_sender, devnet, devnet_on, probe_send,
+    reader,
 };
 
 #[tokio::test]
 async fn message_reaches_receiver_with_source_selector_sender_and_gas_limit() {
-    let devnet = devnet(3, vec![]).await;
+    reaches_receiver(false).await;
+}
+
+#[tokio::test]
+async fn over_lanes_a_message_reaches_receiver_with_source_selector_sender_and_gas_limit() {
+    reaches_receiver(true).await;
+}
+
+async fn reaches_receiver(lanes: bool) {
+    let devnet = devnet_on(3, lanes).await;
     let (a, b) = (devnet.chain(0), devnet.chain(1));
     let sender = deploy_probe_sender(a).await;
     let receiver = deploy_probe_receiver(b).await;
@@ -48,7 +60,16 @@ async fn message_reaches_receiver_with_source_selector_sender_and_gas_limit() {
 
 #[tokio::test]
 async fn reverting_receiver_stays_failed_until_retried_after_the_fix() {
-    let devnet = devnet(3, vec![]).await;
+    failed_until_retried(false).await;
+}
+
+#[tokio::test]
+async fn over_lanes_a_reverting_receiver_stays_failed_until_retried_after_the_fix() {
+    failed_until_retried(true).await;
+}
+
+async fn failed_until_retried(lanes: bool) {
+    let devnet = devnet_on(3, lanes).await;
     let (a, c) = (devnet.chain(0), devnet.chain(2));
     let sender = deploy_probe_sender(a).await;
     let receiver = deploy_probe_receiver(c).await;
@@ -97,7 +118,16 @@ async fn reverting_receiver_stays_failed_until_retried_after_the_fix() {
 
 #[tokio::test]
 async fn relayer_restart_neither_loses_nor_repeats_a_message() {
-    let mut devnet = devnet(2, vec![]).await;
+    restart_neither_loses_nor_repeats(false).await;
+}
+
+#[tokio::test]
+async fn over_lanes_a_relayer_restart_neither_loses_nor_repeats_a_message() {
+    restart_neither_loses_nor_repeats(true).await;
+}
+
+async fn restart_neither_loses_nor_repeats(lanes: bool) {
+    let mut devnet = devnet_on(2, lanes).await;
     let (a, b) = (devnet.chain(0).clone(), devnet.chain(1).clone());
     let sender = deploy_probe_sender(&a).await;
     let receiver = deploy_probe_receiver(&b).await;

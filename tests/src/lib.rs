@@ -38,6 +38,14 @@ pub async fn devnet(chains: usize, signers: Vec<Address>) -> Devnet {
         .expect("devnet starts")
 }
 
+/// A devnet of `chains` chains, on token lanes (CCIP's Router and stand-in ramps, as `[devnet]
+/// lanes` has it) or on `MockCCIPRouter`.
+pub async fn devnet_on(chains: usize, lanes: bool) -> Devnet {
+    Devnet::start(DevnetConfig { chains, lanes, ..DevnetConfig::default() })
+        .await
+        .expect("devnet starts")
+}
+
 /// A provider that sends from `account` on `chain`.
 pub fn as_account(chain: &ChainDeployment, account: &DevAccount) -> DynProvider {
     rpc::connect_str_with_signer(&chain.rpc_url, account.signer()).expect("valid URL")
