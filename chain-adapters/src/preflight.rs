@@ -445,13 +445,23 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             Some((c, c.vault?, asset, decimals))
         })
         .collect();
+    // Each vault's collateral, read once (as a source, and as every other's destination).
+    let tokens = futures::future::join_all(vaults.iter().map(|&(chain, vault, ..)| async move {
+        let client = ChainClient::new(chain, Backoff { attempts: 2, ..Backoff::default() });
+        let contract = ReserveVault::new(vault, client.provider());
+        client.call("call getToken()", || async { contract.getToken().call().await }).await
+    }))
+    .await;
     let mut out = Vec::new();
-    for &(source, vault, asset, decimals) in &vaults {
+    for (&(source, vault, asset, decimals), token) in vaults.iter().zip(&tokens) {
         let lot =
             U256::from(calendar.lot_whole_units) * U256::from(10u64).pow(U256::from(decimals));
         let per_lane = lot * U256::from(calendar.lots_per_lane);
-        let dests: Vec<_> =
-            vaults.iter().filter(|d| d.0.selector != source.selector && d.2 == asset).collect();
+        let dests: Vec<_> = vaults
+            .iter()
+            .zip(&tokens)
+            .filter(|(d, _)| d.0.selector != source.selector && d.2 == asset)
+            .collect();
         if dests.is_empty() {
             continue;
         }
@@ -460,11 +470,8 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
         };
         let client = ChainClient::new(source, Backoff { attempts: 2, ..Backoff::default() });
         let contract = ReserveVault::new(vault, client.provider());
-        let token = match client
-            .call("call getToken()", || async { contract.getToken().call().await })
-            .await
-        {
-            Ok(token) => token,
+        let token = match token {
+            Ok(token) => *token,
             Err(e) => {
                 finding(Severity::Error, format!("reading the vault's collateral: {e}"));
                 continue;
@@ -492,7 +499,7 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
             Err(e) => finding(Severity::Error, format!("reading the vault's outflow limit: {e}")),
         }
         let router = Router::new(source.router, client.provider());
-        for &&(dest, dest_vault, ..) in &dests {
+        for &(&(dest, ..), dest_token) in &dests {
             let on_ramp = match client
                 .call("call getOnRamp()", || async { router.getOnRamp(dest.selector).call().await })
                 .await
@@ -578,13 +585,9 @@ async fn lane_findings(registry: &Registry) -> Vec<Finding> {
                     pool.getRemoteToken(dest.selector).call().await
                 })
                 .await;
-            let far = ChainClient::new(dest, Backoff { attempts: 2, ..Backoff::default() });
-            let far_vault = ReserveVault::new(dest_vault, far.provider());
-            let held =
-                far.call("call getToken()", || async { far_vault.getToken().call().await }).await;
-            match (remote, held) {
+            match (remote.as_ref(), dest_token) {
                 (Ok(remote), Ok(held))
-                    if remote.len() == 32 && Address::from_slice(&remote[12..]) == held => {}
+                    if remote.len() == 32 && Address::from_slice(&remote[12..]) == *held => {}
                 (Ok(_), Ok(held)) => finding(
                     Severity::Error,
                     format!(

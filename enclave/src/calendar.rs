@@ -84,13 +84,15 @@ pub fn lot_id(salt: B256, source: u64, dest: u64, epoch: u64, n: u64) -> B256 {
 /// is not listed. Returns the ledger with the new lots scheduled, and the ids of the lots
 /// listed, by source chain.
 pub fn schedule(
-    ownership: &Ownership,
+    ownership: Ownership,
     chains: &[LaneEnd],
     terms: Option<&CalendarTerms>,
     salt: B256,
     epoch: u64,
 ) -> (Ownership, Vec<(u64, B256)>) {
-    let mut next = ownership.clone();
+    // Taken by value: the ledger is the epoch's own, and a copy of it costs more than all the
+    // scheduling (`--bench planner`).
+    let mut next = ownership;
     let mut chains = chains.to_vec();
     chains.sort_by_key(|c| c.selector);
     let lots_per_lane = terms.map_or(MAX_LOTS_PER_SOURCE, |t| t.lots_per_lane as usize);
@@ -181,12 +183,12 @@ pub fn schedule(
 /// schedule's start: it waited for the calendar (`[policy.market] timeout_epochs`). Between
 /// slots, and below the timeout, nothing changes.
 pub fn reopen_timed_out(
-    ownership: &Ownership,
+    ownership: Ownership,
     terms: &CalendarTerms,
     market: &crate::market::MarketTerms,
     epoch: u64,
 ) -> Ownership {
-    let mut next = ownership.clone();
+    let mut next = ownership;
     if terms.is_slot(epoch) {
         next.restart_timed_out(market.timeout_epochs);
     }
@@ -296,37 +298,37 @@ mod tests {
         let (o, mut logs) = after_a_swap();
         let id = B256::repeat_byte(9);
         for epoch in [1, 2, 3, 5] {
-            let (same, listed) = schedule(&o, &chains(), Some(&TERMS), id, epoch);
+            let (same, listed) = schedule(o.clone(), &chains(), Some(&TERMS), id, epoch);
             assert!(listed.is_empty(), "epoch {epoch} is not a slot");
             assert_eq!(same, o);
         }
         // Slot 4: two lots are due (200 back to B), the lane carries one per slot.
-        let (four, listed) = schedule(&o, &chains(), Some(&TERMS), id, 4);
+        let (four, listed) = schedule(o.clone(), &chains(), Some(&TERMS), id, 4);
         let first = lot_id(id, A, B, 4, 0);
         assert_eq!(listed, [(A, first)]);
         let lot = four.lots().next().unwrap().1;
         assert_eq!((lot.owner, lot.source, lot.dest, lot.amount), (MAKER, A, B, U256::from(100)));
         assert_eq!(four.available(MAKER, A), U256::from(400), "500 less the lot leaving");
-        assert_eq!(schedule(&o, &chains(), Some(&TERMS), id, 4).0, four, "deterministic");
+        assert_eq!(schedule(o.clone(), &chains(), Some(&TERMS), id, 4).0, four, "deterministic");
 
         // Not sent at its slot (a treasury that missed it): listed again every epoch under its
         // id, and at slot 8 it still fills the lane, so no second lot yet.
-        assert_eq!(schedule(&four, &chains(), Some(&TERMS), id, 5).1, [(A, first)]);
-        let (eight, listed) = schedule(&four, &chains(), Some(&TERMS), id, 8);
+        assert_eq!(schedule(four.clone(), &chains(), Some(&TERMS), id, 5).1, [(A, first)]);
+        let (eight, listed) = schedule(four.clone(), &chains(), Some(&TERMS), id, 8);
         assert_eq!(listed, [(A, first)]);
         assert_eq!(eight.lots().count(), 1);
         // The chains' order in the policy changes nothing.
         let mut reversed = chains();
         reversed.reverse();
         assert_eq!(
-            schedule(&o, &reversed, Some(&TERMS), id, 4),
-            schedule(&o, &chains(), Some(&TERMS), id, 4)
+            schedule(o.clone(), &reversed, Some(&TERMS), id, 4),
+            schedule(o.clone(), &chains(), Some(&TERMS), id, 4)
         );
 
         // Sent (in flight): the lane is free at slot 12 for the second, and no third is due.
         let sent =
             credit(&eight, &mut logs, A, &[(EntryKind::LotSent, chains()[1].vault, 100, first)]);
-        let (twelve, listed) = schedule(&sent, &chains(), Some(&TERMS), id, 12);
+        let (twelve, listed) = schedule(sent.clone(), &chains(), Some(&TERMS), id, 12);
         let second = lot_id(id, A, B, 12, 0);
         assert_eq!(listed, [(A, second)]);
         assert_eq!(twelve.lots().count(), 2);
@@ -341,30 +343,30 @@ mod tests {
         assert_eq!(home.holding(MAKER, A).balance, U256::from(300));
         assert_eq!(home.holding(MAKER, B).balance, U256::from(300));
         assert_eq!(home.lots().count(), 0);
-        assert!(schedule(&home, &chains(), Some(&TERMS), id, 16).1.is_empty());
+        assert!(schedule(home.clone(), &chains(), Some(&TERMS), id, 16).1.is_empty());
     }
 
     #[test]
     fn an_unsent_lot_stays_reserved_and_is_listed_only_while_its_owner_covers_it() {
         let (o, mut logs) = after_a_swap();
         let salt = B256::repeat_byte(7);
-        let (four, listed) = schedule(&o, &chains(), Some(&TERMS), salt, 4);
+        let (four, listed) = schedule(o.clone(), &chains(), Some(&TERMS), salt, 4);
         let first = listed[0].1;
         // Never sent: listed on, slot after slot, under its id, still filling the lane.
         for epoch in [5, 8, 40, 400] {
-            let (later, listed) = schedule(&four, &chains(), Some(&TERMS), salt, epoch);
+            let (later, listed) = schedule(four.clone(), &chains(), Some(&TERMS), salt, epoch);
             assert_eq!(listed, [(A, first)], "epoch {epoch}");
             assert_eq!(later.lots().count(), 1, "epoch {epoch}: no second lot behind it");
         }
         // Without a calendar any more: still listed until sent, nothing new.
-        let (same, listed) = schedule(&four, &chains(), None, salt, 8);
+        let (same, listed) = schedule(four.clone(), &chains(), None, salt, 8);
         assert_eq!((same, listed), (four.clone(), vec![(A, first)]));
 
         // An exodus paid the maker 450 of its 500 at the source: what is left does not cover
         // the lot, which is not listed (no proof for the treasury) but stays reserved, in case
         // an older leaf still commits it there.
         let exodus = credit(&four, &mut logs, A, &[(EntryKind::Exodus, MAKER, 450, B256::ZERO)]);
-        let (after, listed) = schedule(&exodus, &chains(), Some(&TERMS), salt, 8);
+        let (after, listed) = schedule(exodus.clone(), &chains(), Some(&TERMS), salt, 8);
         assert!(listed.is_empty());
         assert_eq!(after.lots().count(), 1);
         assert_eq!(after.available(MAKER, A), U256::ZERO);
@@ -383,7 +385,7 @@ mod tests {
             },
         ));
         let two = CalendarTerms { lots_per_lane: 2, ..TERMS };
-        let (_, listed) = schedule(&withdrawing, &chains(), Some(&two), salt, 8);
+        let (_, listed) = schedule(withdrawing.clone(), &chains(), Some(&two), salt, 8);
         assert_eq!(listed, [(A, first)], "no second lot: 350 + 100 + 100 is over 500");
     }
 
@@ -398,9 +400,9 @@ mod tests {
         let mut o = Ownership::new(PROTOCOL);
         o.set_unfilled(vec![(usdc, 3), (weth, 2)]);
         assert!(!market.offered(o.unfilled_epochs(usdc)), "timed out");
-        let between = reopen_timed_out(&o, &TERMS, &market, 5);
+        let between = reopen_timed_out(o.clone(), &TERMS, &market, 5);
         assert_eq!(between.unfilled_epochs(usdc), 3, "not offered until the slot");
-        let slot = reopen_timed_out(&o, &TERMS, &market, 8);
+        let slot = reopen_timed_out(o.clone(), &TERMS, &market, 8);
         assert_eq!(slot.unfilled_epochs(usdc), 0, "offered again from the start");
         assert!(market.offered(slot.unfilled_epochs(usdc)));
         assert_eq!(slot.unfilled_epochs(weth), 2, "still within its timeout: its price goes on");
@@ -411,19 +413,22 @@ mod tests {
         let (o, _) = after_a_swap();
         let id = B256::ZERO;
         let big = CalendarTerms { lot_whole_units: 201, ..TERMS };
-        assert!(schedule(&o, &chains(), Some(&big), id, 4).1.is_empty(), "200 is not a lot of 201");
+        assert!(
+            schedule(o.clone(), &chains(), Some(&big), id, 4).1.is_empty(),
+            "200 is not a lot of 201"
+        );
         let mut other = chains();
         other[1].asset = keccak256("USDT");
-        assert!(schedule(&o, &other, Some(&TERMS), id, 4).1.is_empty());
+        assert!(schedule(o.clone(), &other, Some(&TERMS), id, 4).1.is_empty());
         other = chains();
         other[1].vault = Address::ZERO;
-        assert!(schedule(&o, &other, Some(&TERMS), id, 4).1.is_empty());
+        assert!(schedule(o.clone(), &other, Some(&TERMS), id, 4).1.is_empty());
         // Two lanes per slot: both lots at once.
         let two = CalendarTerms { lots_per_lane: 2, ..TERMS };
-        assert_eq!(schedule(&o, &chains(), Some(&two), id, 4).1.len(), 2);
+        assert_eq!(schedule(o.clone(), &chains(), Some(&two), id, 4).1.len(), 2);
         // Drawn standby is not the maker's to move: the protocol's own share is never moved.
         let mut drawn = o.clone();
         drawn.shift(A, MAKER, PROTOCOL, U256::from(200)).unwrap();
-        assert!(schedule(&drawn, &chains(), Some(&TERMS), id, 4).1.is_empty());
+        assert!(schedule(drawn.clone(), &chains(), Some(&TERMS), id, 4).1.is_empty());
     }
 }

@@ -904,14 +904,14 @@ impl Enclave {
         if let (Some(calendar), Some(market)) =
             (&self.policy.recovery.calendar, &self.policy.recovery.market)
         {
-            credited = crate::calendar::reopen_timed_out(&credited, calendar, market, epoch);
+            credited = crate::calendar::reopen_timed_out(credited, calendar, market, epoch);
         }
         let (ownership, assessment) = self.planned(&credited, now, &quotes)?;
         // The calendar's lots to send: after the plan, so that what it drew is not moved, and
-        // from what the plan left available.
-        // Lots scheduled before are listed until sent, calendar or not.
+        // from what the plan left available. Lots scheduled before are listed until sent,
+        // calendar or not.
         let (ownership, listed) = crate::calendar::schedule(
-            &ownership,
+            ownership,
             &self.lane_ends(),
             self.policy.recovery.calendar.as_ref(),
             self.lot_salt(epoch),

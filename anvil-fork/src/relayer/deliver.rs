@@ -306,29 +306,11 @@ async fn deliver_as_off_ramp(
             if let Some(done) = succeeded(ctx, message.id).await? {
                 return shared.set_state(message.id, done, false);
             }
-            let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
-                return shared.set_state(
-                    message.id,
-                    refused(format!(
-                        "the Router on {} accepts no off-ramp for source selector {}",
-                        ctx.chain.name, message.source_chain_selector
-                    )),
-                    false,
-                );
+            let off_ramp = match off_ramp_for(ctx, off_ramps, message) {
+                Ok(off_ramp) => off_ramp,
+                Err(refusal) => return shared.set_state(message.id, refusal, false),
             };
-            let nonce = ctx
-                .provider
-                .get_transaction_count(off_ramp)
-                .pending()
-                .await
-                .map_err(ctx.rpc("read the off-ramp's nonce"))?;
-            // Journal before sending: from here on, only this nonce can deliver the message.
-            shared.set_state(
-                message.id,
-                MessageState::Routing { off_ramp, nonce, tx_hash: None },
-                true,
-            )?;
-            (off_ramp, nonce)
+            (off_ramp, journal_next_nonce(shared, ctx, message, off_ramp, "the off-ramp's").await?)
         }
         _ => return Ok(()),
     };
@@ -380,15 +362,9 @@ async fn deliver_tokens(
     off_ramps: &HashMap<u64, Address>,
     message: &RelayMessage,
 ) -> Result<()> {
-    let Some(&off_ramp) = off_ramps.get(&message.source_chain_selector) else {
-        return shared.set_state(
-            message.id,
-            refused(format!(
-                "the Router on {} accepts no off-ramp for source selector {}",
-                ctx.chain.name, message.source_chain_selector
-            )),
-            false,
-        );
+    let off_ramp = match off_ramp_for(ctx, off_ramps, message) {
+        Ok(off_ramp) => off_ramp,
+        Err(refusal) => return shared.set_state(message.id, refusal, false),
     };
     let executor = ctx.from;
     let nonce = match &message.state {
@@ -439,19 +415,7 @@ async fn deliver_tokens(
                     false,
                 );
             }
-            let nonce = ctx
-                .provider
-                .get_transaction_count(executor)
-                .pending()
-                .await
-                .map_err(ctx.rpc("read the relayer's nonce"))?;
-            // Journal before sending: from here on, only this nonce can execute the message.
-            shared.set_state(
-                message.id,
-                MessageState::Routing { off_ramp: executor, nonce, tx_hash: None },
-                true,
-            )?;
-            nonce
+            journal_next_nonce(shared, ctx, message, executor, "the relayer's").await?
         }
         _ => return Ok(()),
     };
@@ -639,6 +603,45 @@ async fn token_outcome(
             },
         },
     })
+}
+
+/// The off-ramp the destination's Router accepts for `message`'s source, or the message's
+/// refusal when there is none.
+fn off_ramp_for(
+    ctx: &DeliveryContext,
+    off_ramps: &HashMap<u64, Address>,
+    message: &RelayMessage,
+) -> std::result::Result<Address, MessageState> {
+    off_ramps.get(&message.source_chain_selector).copied().ok_or_else(|| {
+        refused(format!(
+            "the Router on {} accepts no off-ramp for source selector {}",
+            ctx.chain.name, message.source_chain_selector
+        ))
+    })
+}
+
+/// Reads `sender`'s next nonce and journals, before anything is sent, that only a transaction
+/// of `sender` at that nonce may deliver `message` (ROUTING); returns the nonce. `whose` names
+/// the account in an RPC error.
+async fn journal_next_nonce(
+    shared: &Shared,
+    ctx: &DeliveryContext,
+    message: &RelayMessage,
+    sender: Address,
+    whose: &str,
+) -> Result<u64> {
+    let nonce = ctx
+        .provider
+        .get_transaction_count(sender)
+        .pending()
+        .await
+        .map_err(ctx.rpc(&format!("read {whose} nonce")))?;
+    shared.set_state(
+        message.id,
+        MessageState::Routing { off_ramp: sender, nonce, tx_hash: None },
+        true,
+    )?;
+    Ok(nonce)
 }
 
 /// Lets the relayer send as `off_ramp` on the fork, and gives it gas money if it has little.
